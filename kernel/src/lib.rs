@@ -1,0 +1,2 @@
+//! The zbeam kernel library (aarch64 only).
+#![no_std]
