@@ -1,1 +1,56 @@
+//! zbeam-z80: a Zilog Z80 CPU core behind a statically dispatched [`Bus`] trait.
+//!
+//! What: every documented and undocumented NMOS Z80 instruction (CB, ED, DD/FD,
+//! DDCB/FDCB, IXH/IXL/IYH/IYL, SLL, the ED mirrors), the undocumented X/Y flag bits
+//! including the MEMPTR (WZ) derived ones, the SCF/CCF "Q" rule, the R register,
+//! IFF1/IFF2 with EI's one-instruction delay, HALT, NMI and IM 0/1/2, with exact
+//! T-state counts per instruction.
+//!
+//! Why: zbeam runs thousands of Z80 machines as BEAM-style processes, so the core
+//! is small (the whole [`Cpu`] state is at most 64 bytes), never allocates, has no
+//! unsafe code and runs a reduction budget of whole instructions per call
+//! ([`Cpu::run`]) that returns a [`StopReason`] to the scheduler.
+//!
+//! Sources followed: Zilog's *Z80 CPU User Manual* (UM0080) for the documented
+//! behaviour and timings; Sean Young's *The Undocumented Z80 Documented* for the
+//! undocumented opcodes, X/Y flags, block-instruction flags and MEMPTR; Patrik
+//! Rak's research for the SCF/CCF Q latch; the FUSE test vectors
+//! (`tests.in`/`tests.expected`) as the oracle where the documents are silent.
+//! [`cpm`] is a minimal CP/M harness shared by the tests, the `z80run` tool and
+//! the bench.
 #![no_std]
+#![forbid(unsafe_code)]
+
+mod alu;
+pub mod cpm;
+mod cpu;
+mod exec;
+mod index;
+
+pub use cpu::{Cpu, RunResult, StopReason, TStates};
+
+/// The machine around the CPU: memory and I/O ports. `Cpu::run` is generic over
+/// it, so every call is statically dispatched and normally inlined.
+pub trait Bus {
+    /// Memory read (opcode fetches too).
+    fn read(&mut self, addr: u16) -> u8;
+    /// Memory write.
+    fn write(&mut self, addr: u16, value: u8);
+    /// Port read; `port` is the full 16-bit address the Z80 puts on the bus
+    /// (`A` or `B` in the high byte, as the instruction defines).
+    fn input(&mut self, port: u16) -> u8;
+    /// Port write; `port` as for [`Bus::input`].
+    fn output(&mut self, port: u16, value: u8);
+    /// Asked before each instruction with the PC about to execute; returning true stops `run`
+    /// with StopReason::Trap(pc) before executing it (used for CP/M's BDOS at 0x0005). Default false.
+    #[inline(always)]
+    fn trap(&mut self, pc: u16) -> bool {
+        let _ = pc;
+        false
+    }
+    /// Set by input/output handlers that must block; checked after each instruction. Default false.
+    #[inline(always)]
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
+}
