@@ -1,2 +1,18 @@
-//! The zbeam kernel library (aarch64 only).
+//! The zbeam kernel (aarch64 only): bring-up, board drivers, console and the boot
+//! prompt. Portable policy lives in `kernel/crates/`.
 #![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+#[path = "arch/aarch64/mod.rs"]
+pub mod arch;
+pub mod board;
+pub mod bootargs;
+pub mod console;
+pub mod heap;
+pub mod init;
+pub mod ktest;
+pub mod memory;
+pub mod panic;

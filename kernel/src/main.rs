@@ -1,8 +1,7 @@
-//! The zbeam kernel binary.
+//! The zbeam kernel binary: everything lives in the library; the boot stub enters
+//! through `zbeam_primary_entry` and `zbeam_secondary_entry` (see `init`).
 #![no_std]
 #![no_main]
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
+// Link the library (boot stub, vectors, entry points, panic handler).
+use zbeam_kernel as _;

@@ -1,0 +1,293 @@
+//! Bring-up, from the boot stub's hand-over to a running system on every core.
+//!
+//! `zbeam_primary_entry` (unsafe shell) builds the boot page tables with the MMU off,
+//! turns the MMU on, and hands over to [`kernel_main`], which parses the device tree,
+//! starts the console, maps RAM precisely, starts the heap, the interrupt controller
+//! and the tick, and then every other core. `zbeam_secondary_entry` is the same path
+//! for the other cores, on the kernel tables the boot core built.
+
+use crate::arch::{self, cpu, exception, mmu, timer};
+use crate::board::{self, psci, CORES, MAX_CORES, ONLINE};
+use crate::console::{self, UartDevice};
+use crate::memory::Ranges;
+use crate::{bootargs, println};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
+use zbeam_devtree::{EnableMethod, Platform, UartKind};
+
+/// The kernel's version, as printed in the banner.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where QEMU virt puts its PL011: used only to report a device tree that cannot be
+/// parsed, before any console is known.
+const FALLBACK_PL011: usize = 0x0900_0000;
+
+/// Boot facts printed in the banner and by the console.
+pub struct BootInfo {
+    /// Entry exception level: 1, 2, or 0x12 for EL2 with E2H = 1.
+    pub entry_el: u64,
+    /// Counter value when the boot core reached Rust.
+    pub start_counter: u64,
+}
+
+struct SharedMmu(UnsafeCell<mmu::MmuConfig>);
+// SAFETY: written once by the boot core before any secondary starts, then cleaned to
+// the point of coherency; secondaries only read it.
+unsafe impl Sync for SharedMmu {}
+static KERNEL_MMU: SharedMmu = SharedMmu(UnsafeCell::new(mmu::MmuConfig { ttbr0: 0, tcr: 0 }));
+
+static ENTRY_EL: AtomicU64 = AtomicU64::new(0);
+static START_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// How the boot went, for the banner and the console.
+pub fn boot_info() -> BootInfo {
+    BootInfo { entry_el: ENTRY_EL.load(Ordering::Relaxed), start_counter: START_COUNTER.load(Ordering::Relaxed) }
+}
+
+/// Describes an entry EL value as the banner prints it.
+pub fn describe_el(el: u64) -> &'static str {
+    match el {
+        1 => "EL1",
+        2 => "EL2 (no VHE) -> EL1",
+        0x12 => "EL2 (VHE, E2H=1) -> EL1",
+        _ => "unknown",
+    }
+}
+
+/// Boot core entry from boot.S, MMU off, on core 0's stack.
+///
+/// # Safety
+/// Called exactly once by the boot stub with the DTB address, the entry EL and the
+/// image's load address.
+#[no_mangle]
+pub unsafe extern "C" fn zbeam_primary_entry(dtb: usize, el: u64, base: usize) -> ! {
+    START_COUNTER.store(cpu::counter(), Ordering::Relaxed);
+    let (_, end) = arch::image_range();
+    // SAFETY: MMU off, single core: the boot tables are ours alone.
+    let boot = unsafe { mmu::build_boot_tables(&[(base as u64, end as u64), (dtb as u64, dtb as u64 + (2 << 20))]) };
+    // Everything written so far went straight to memory; drop any stale cache lines
+    // a loader may have left before caches are enabled.
+    mmu::invalidate_to_poc(base, end - base);
+    // SAFETY: the boot tables identity-map the image (code, data, stacks) and the DTB.
+    unsafe { mmu::enable(&boot) };
+    exception::install();
+    cpu::set_core_id(0);
+    ENTRY_EL.store(el, Ordering::Relaxed);
+    kernel_main(dtb)
+}
+
+/// Secondary core entry from boot.S, MMU off, on its own stack.
+///
+/// # Safety
+/// Called by the boot stub on a core started by [`start_secondaries`], with its
+/// logical id.
+#[no_mangle]
+pub unsafe extern "C" fn zbeam_secondary_entry(core: usize, _el: u64) -> ! {
+    // SAFETY: KERNEL_MMU was written and cleaned to PoC before this core was started.
+    let cfg = unsafe { core::ptr::read_volatile(KERNEL_MMU.0.get()) };
+    // SAFETY: the kernel tables identity-map all RAM, including this stack.
+    unsafe { mmu::enable(&cfg) };
+    exception::install();
+    cpu::set_core_id(core);
+    secondary_main(core)
+}
+
+fn early_fail(msg: core::fmt::Arguments<'_>) -> ! {
+    if console::device() == UartDevice::None {
+        console::set_device(UartDevice::Pl011(FALLBACK_PL011));
+    }
+    println!("zbeam: cannot boot: {msg}");
+    crate::panic::finish(3)
+}
+
+fn kernel_main(dtb: usize) -> ! {
+    // The device tree.
+    // SAFETY: the boot tables map at least 2 MiB from `dtb` as Normal memory; the
+    // header is 40 bytes.
+    let header = unsafe { core::slice::from_raw_parts(dtb as *const u8, 40) };
+    let total = match zbeam_devtree::header_total_size(header) {
+        Ok(n) if n <= 2 << 20 => n,
+        Ok(n) => early_fail(format_args!("device tree at {dtb:#x} claims {n} bytes (over 2 MiB)")),
+        Err(e) => early_fail(format_args!("no device tree at {dtb:#x}: {e}")),
+    };
+    // SAFETY: as above; `total` is within the mapped 2 MiB.
+    let blob = unsafe { core::slice::from_raw_parts(dtb as *const u8, total) };
+    let platform = match zbeam_devtree::parse(blob) {
+        Ok(p) => p,
+        Err(e) => early_fail(format_args!("device tree at {dtb:#x}: {e}")),
+    };
+    if let Some(c) = platform.console {
+        match c.kind {
+            UartKind::Pl011 => console::set_device(UartDevice::Pl011(c.regs.base.0 as usize)),
+            UartKind::AppleS5l => {}
+        }
+    }
+    if console::device() == UartDevice::None {
+        early_fail(format_args!("{}", platform.console_error().map_or("console has no driver", |_| "no usable console")));
+    }
+    if let Err(e) = platform.validate() {
+        early_fail(format_args!("{e}"));
+    }
+    let args = platform.bootargs;
+    let args = args.as_str();
+    let test = bootargs::get(args, "test");
+    if test.is_some() {
+        crate::panic::enable_qemu_exit();
+    }
+
+    // Precise memory map: RAM minus no-map reservations, Normal; all else Device.
+    let mut ram = Ranges::new();
+    for r in platform.memory.iter() {
+        ram.push((r.base.0, r.end().unwrap_or(u64::MAX)));
+    }
+    for r in platform.reserved.iter() {
+        if matches!(r.kind, zbeam_devtree::ReservedKind::ReservedMemory { no_map: true }) {
+            ram.subtract((r.region.base.0, r.region.end().unwrap_or(u64::MAX)));
+        }
+    }
+    // SAFETY: single core; nothing runs on the kernel tables yet.
+    let (kcfg, map_result) = unsafe { mmu::build_kernel_tables(ram.iter()) };
+    let (img_start, img_end) = arch::image_range();
+    for (what, a) in [("kernel image", img_start), ("kernel end", img_end - 1), ("device tree", dtb)] {
+        if !mmu::is_normal_ram(a as u64) {
+            early_fail(format_args!("{what} at {a:#x} is not in RAM the device tree lists"));
+        }
+    }
+    // SAFETY: the kernel tables map the image, stacks and DTB (checked just above).
+    unsafe {
+        KERNEL_MMU.0.get().write(kcfg);
+        mmu::enable(&kcfg);
+    }
+    mmu::clean_to_poc(KERNEL_MMU.0.get() as usize, core::mem::size_of::<mmu::MmuConfig>());
+
+    // Heap: the largest RAM range left after the image, the DTB and reservations.
+    let mut free = ram;
+    free.subtract((img_start as u64, img_end as u64));
+    free.subtract((dtb as u64, (dtb + total) as u64));
+    for r in platform.reserved.iter() {
+        free.subtract((r.region.base.0, r.region.end().unwrap_or(u64::MAX)));
+    }
+    let Some((hs, he)) = free.largest().map(|(s, e)| (s.next_multiple_of(4096), e & !4095)).filter(|(s, e)| e > s) else {
+        early_fail(format_args!("no free RAM for the heap"));
+    };
+    // SAFETY: [hs, he) is RAM mapped Normal that nothing else uses (subtracted above).
+    unsafe { crate::heap::init(hs as usize, (he - hs) as usize) };
+
+    // Interrupts and the tick on this core.
+    let machine = match board::init(platform, cpu::mpidr()) {
+        Ok(m) => m,
+        Err(e) => early_fail(format_args!("{e}")),
+    };
+    let hz = bootargs::get(args, "tick").and_then(|v| v.parse::<u64>().ok()).filter(|&h| (1..=10_000).contains(&h)).unwrap_or(1000);
+    timer::set_rate(hz);
+    if let Err(e) = machine.init_core_interrupts(0) {
+        early_fail(format_args!("{e}"));
+    }
+    timer::start();
+    cpu::irq_enable();
+
+    let p = &machine.platform;
+    println!();
+    println!("zbeam {VERSION} (aarch64) on {} \"{}\"", board_name(p), p.model.as_str());
+    println!("  entry       {}", describe_el(ENTRY_EL.load(Ordering::Relaxed)));
+    for r in p.memory.iter() {
+        println!("  memory      {:#x}..{:#x} ({} MiB)", r.base.0, r.end().unwrap_or(0), r.size >> 20);
+    }
+    if let Err(e) = map_result {
+        println!("  memory      warning: {e:?}: some RAM is left unmapped");
+    }
+    println!("  heap        {} MiB at {:#x}", (he - hs) >> 20, hs);
+    println!("  irq         {}", describe_irq(p));
+    println!("  timer       {} Hz counter, {} Hz tick, INTID {}", cpu::counter_hz(), hz, machine.timer_intid);
+    println!("  psci        {:?}", p.psci);
+    println!("  bootargs    \"{}\"", args);
+    println!("  cpus        {} in the device tree, classes {}", p.cpu_count(), p.classes().as_str());
+    report_online(0);
+
+    start_secondaries(machine);
+    let online = ONLINE.load(Ordering::Acquire);
+    println!("cores online: {online} of {}", machine.cores);
+    let ms = cpu::ticks_to_us(cpu::counter()) / 1000;
+    println!("boot: ready after {ms} ms of counter time");
+
+    crate::ktest::run_or_prompt(test)
+}
+
+fn board_name(p: &Platform) -> &'static str {
+    match p.board {
+        zbeam_devtree::Board::QemuVirt => "QEMU virt",
+        zbeam_devtree::Board::Apple => "Apple",
+        zbeam_devtree::Board::Unknown => "unknown board",
+    }
+}
+
+fn describe_irq(p: &Platform) -> impl core::fmt::Display + '_ {
+    struct D<'a>(&'a Platform);
+    impl core::fmt::Display for D<'_> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            match self.0.interrupt_controller {
+                Some(zbeam_devtree::InterruptController::GicV2 { gicd, gicc }) => write!(f, "GICv2 (GICD {}, GICC {})", gicd.base, gicc.base),
+                Some(zbeam_devtree::InterruptController::GicV3 { gicd, gicr, .. }) => {
+                    write!(f, "GICv3 (GICD {}, GICR {} size {:#x})", gicd.base, gicr.base, gicr.size)
+                }
+                Some(other) => write!(f, "{other:?}"),
+                None => f.write_str("none"),
+            }
+        }
+    }
+    D(p)
+}
+
+/// Marks `core` online and prints its line.
+fn report_online(core: usize) {
+    let Some(m) = board::machine() else { return };
+    let c = m.cpu(core);
+    let class = match c.class {
+        zbeam_devtree::CoreClass::Performance => 'P',
+        zbeam_devtree::CoreClass::Efficiency => 'E',
+    };
+    println!(
+        "core {core} online: mpidr {:#x}, class {class}, capacity {}, cluster {}",
+        cpu::mpidr(),
+        c.capacity,
+        c.cluster.map_or(-1, |x| x as i32)
+    );
+    // Release: this core's set-up is visible to whoever sees it online.
+    CORES[core].online.store(true, Ordering::Release);
+    ONLINE.fetch_add(1, Ordering::AcqRel);
+}
+
+fn start_secondaries(m: &board::Machine) {
+    let entry = arch::secondary_entry_addr();
+    for core in 1..m.cores.min(MAX_CORES) {
+        let c = m.cpu(core);
+        let result = match c.enable_method {
+            EnableMethod::Psci => psci::cpu_on(m.psci, c.mpidr.get(), entry, core as u64).map_err(|e| {
+                println!("core {core}: PSCI CPU_ON for mpidr {} failed: {e}", c.mpidr);
+            }),
+            EnableMethod::SpinTable { release_addr } => {
+                println!("core {core}: spin-table start (release address {release_addr:?}) needs the Apple board support; left offline");
+                Err(())
+            }
+            EnableMethod::None | EnableMethod::Unsupported => {
+                println!("core {core}: mpidr {} has no usable enable-method; left offline", c.mpidr);
+                Err(())
+            }
+        };
+        if result.is_ok() && !cpu::spin_until(5_000_000, || CORES[core].online.load(Ordering::Acquire)) {
+            println!("core {core}: started but did not come online within 5 s");
+        }
+    }
+}
+
+fn secondary_main(core: usize) -> ! {
+    let Some(m) = board::machine() else { cpu::halt() };
+    if let Err(e) = m.init_core_interrupts(core) {
+        println!("core {core}: interrupt set-up failed: {e}");
+        cpu::halt();
+    }
+    timer::start();
+    cpu::irq_enable();
+    report_online(core);
+    crate::ktest::secondary_loop(core)
+}

@@ -1,0 +1,201 @@
+//! In-kernel tests selected by `test=NAME` on the kernel command line, and the boot
+//! prompt otherwise.
+//!
+//! Each test prints what it checked and ends QEMU through qemu-exit: code 0 on
+//! success, non-zero on failure (a panic exits with 1). Host tests in
+//! `tests/qemu` boot the Image with the right machine options and check both the
+//! exit code and the text.
+//!
+//! * `boot`  — all cores came online; exit.
+//! * `smp`   — a timer tick on every core, then an IPI round trip between every
+//!   ordered pair of cores.
+//! * `abort` — a deliberate data abort, whose report must be printed.
+//! * `panic` — a deliberate panic.
+
+use crate::arch::cpu;
+use crate::board::{self, Ipi, CORES, ONLINE};
+use crate::console::line::{self, Event, LineEditor};
+use crate::panic::finish;
+use crate::{print, println};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Set by core 0 to start the IPI round on every core.
+static IPI_GO: AtomicBool = AtomicBool::new(false);
+/// Bit c set = core c finished its IPI round.
+static IPI_DONE: AtomicU64 = AtomicU64::new(0);
+/// Bit c set = core c saw a pong from every other core.
+static IPI_ALL_OK: AtomicU64 = AtomicU64::new(0);
+/// Sum and maximum of round-trip times, in counter ticks.
+static IPI_RTT_SUM: AtomicU64 = AtomicU64::new(0);
+static IPI_RTT_MAX: AtomicU64 = AtomicU64::new(0);
+static IPI_PAIRS: AtomicU64 = AtomicU64::new(0);
+
+/// An address no table maps (level-0 index 511 of the 48-bit space).
+const UNMAPPED: usize = 0xffff_0000_0000;
+
+/// Core 0 after bring-up: run the selected test, or the prompt.
+pub fn run_or_prompt(test: Option<&str>) -> ! {
+    match test {
+        None => prompt(),
+        Some("boot") => {
+            println!("test boot: {} cores online", ONLINE.load(Ordering::Acquire));
+            finish(0)
+        }
+        Some("smp") => test_smp(),
+        Some("abort") => {
+            println!("test abort: reading {UNMAPPED:#x}, which no table maps");
+            // SAFETY: deliberately faults: the data abort is the test. Nothing is
+            // read; the exception handler reports and ends the run.
+            let v = unsafe { core::ptr::read_volatile(UNMAPPED as *const u64) };
+            println!("test abort: the read returned {v:#x} instead of faulting");
+            finish(5)
+        }
+        Some("panic") => panic!("deliberate test panic"),
+        Some(other) => {
+            println!("unknown test '{other}' (known: boot, smp, abort, panic)");
+            finish(4)
+        }
+    }
+}
+
+/// Every other core after bring-up: idle, taking part in tests when asked.
+pub fn secondary_loop(core: usize) -> ! {
+    loop {
+        if IPI_GO.load(Ordering::Acquire) && IPI_DONE.load(Ordering::Acquire) & (1 << core) == 0 {
+            ipi_round(core);
+        }
+        cpu::wfi();
+    }
+}
+
+fn online_cores() -> usize {
+    board::machine().map_or(1, |m| m.cores)
+}
+
+fn test_smp() -> ! {
+    let m = board::machine().expect("machine is set up before tests run");
+    let n = online_cores();
+    let mut ok = true;
+    if ONLINE.load(Ordering::Acquire) != n {
+        println!("test smp: only {} of {n} cores online", ONLINE.load(Ordering::Acquire));
+        ok = false;
+    }
+
+    // Every core takes timer ticks.
+    const WANT_TICKS: u64 = 10;
+    let all_ticked = cpu::spin_until(10_000_000, || (0..n).all(|c| CORES[c].ticks.load(Ordering::Relaxed) >= WANT_TICKS));
+    for c in 0..n {
+        println!("test smp: core {c} ticks {}", CORES[c].ticks.load(Ordering::Relaxed));
+    }
+    if all_ticked {
+        println!("test smp: timer tick observed on all {n} cores");
+    } else {
+        println!("test smp: FAIL: some core took fewer than {WANT_TICKS} ticks in 10 s");
+        ok = false;
+    }
+
+    // IPI round trip between every ordered pair.
+    IPI_GO.store(true, Ordering::Release);
+    for c in 1..n {
+        m.send_ipi(c, Ipi::Wake);
+    }
+    ipi_round(0);
+    let everyone = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+    let done = cpu::spin_until(10_000_000, || IPI_DONE.load(Ordering::Acquire) == everyone);
+    let all_ok = IPI_ALL_OK.load(Ordering::Acquire) == everyone;
+    let pairs = IPI_PAIRS.load(Ordering::Acquire);
+    if done && all_ok && pairs == (n * (n - 1)) as u64 {
+        let avg = IPI_RTT_SUM.load(Ordering::Relaxed) / pairs.max(1);
+        println!(
+            "test smp: IPI round trip ok for all {pairs} ordered pairs (mean {} us, max {} us)",
+            cpu::ticks_to_us(avg),
+            cpu::ticks_to_us(IPI_RTT_MAX.load(Ordering::Relaxed))
+        );
+    } else {
+        println!("test smp: FAIL: IPI rounds done {done:?}, all ok {all_ok:?}, pairs {pairs} of {}", n * (n - 1));
+        ok = false;
+    }
+    println!("test smp: {}", if ok { "PASS" } else { "FAIL" });
+    finish(if ok { 0 } else { 6 })
+}
+
+/// Pings every other core in turn and waits for its pong.
+fn ipi_round(me: usize) {
+    let Some(m) = board::machine() else { return };
+    let n = m.cores;
+    let mut all = true;
+    for t in (0..n).filter(|&t| t != me) {
+        let start = cpu::counter();
+        // Release: the target sees our ping bit before the SGI arrives.
+        CORES[t].ping_from.fetch_or(1 << me, Ordering::Release);
+        m.send_ipi(t, Ipi::Ping);
+        let got = cpu::spin_until(2_000_000, || CORES[me].pong_from.load(Ordering::Acquire) & (1 << t) != 0);
+        if got {
+            let rtt = cpu::counter() - start;
+            IPI_RTT_SUM.fetch_add(rtt, Ordering::Relaxed);
+            IPI_RTT_MAX.fetch_max(rtt, Ordering::Relaxed);
+            IPI_PAIRS.fetch_add(1, Ordering::AcqRel);
+            CORES[me].pong_from.fetch_and(!(1 << t), Ordering::AcqRel);
+        } else {
+            println!("core {me}: no pong from core {t} within 2 s");
+            all = false;
+        }
+    }
+    if all {
+        IPI_ALL_OK.fetch_or(1 << me, Ordering::AcqRel);
+    }
+    IPI_DONE.fetch_or(1 << me, Ordering::AcqRel);
+}
+
+const HELP: &str = "commands: help, cores, mem, uptime, halt";
+
+/// The boot prompt: a minimal line reader until the real shell exists.
+fn prompt() -> ! {
+    let mut ed = LineEditor::new();
+    print!("zbeam> ");
+    loop {
+        let Some(b) = line::pop_rx() else {
+            cpu::wfi();
+            continue;
+        };
+        if let Event::Line(l) = ed.feed(b) {
+            command(l.trim());
+            print!("zbeam> ");
+        }
+    }
+}
+
+fn command(cmd: &str) {
+    let m = board::machine();
+    match cmd {
+        "" => {}
+        "help" => println!("{HELP}"),
+        "cores" => {
+            let n = online_cores();
+            for c in 0..n {
+                let class = m.map_or('?', |m| if m.class(c) == zbeam_devtree::CoreClass::Performance { 'P' } else { 'E' });
+                let st = &CORES[c];
+                println!(
+                    "core {c}: {} class {class} mpidr {:#x} ticks {} ipis {}",
+                    if st.online.load(Ordering::Relaxed) { "online " } else { "offline" },
+                    st.mpidr.load(Ordering::Relaxed),
+                    st.ticks.load(Ordering::Relaxed),
+                    st.ipis.load(Ordering::Relaxed)
+                );
+            }
+        }
+        "mem" => {
+            let (used, free) = crate::heap::usage();
+            println!("heap: {} KiB used, {} MiB free", used / 1024, free >> 20);
+        }
+        "uptime" => println!("up {} ms", cpu::ticks_to_us(cpu::counter()) / 1000),
+        "halt" => {
+            println!("halting");
+            if let Some(m) = m {
+                let e = board::psci::system_off(m.psci);
+                println!("PSCI SYSTEM_OFF failed: {e}");
+            }
+        }
+        other => println!("unknown command '{}' ({HELP})", other.split_whitespace().next().unwrap_or("")),
+    }
+}

@@ -1,0 +1,72 @@
+//! The panic handler: mask interrupts, guard against re-entry, stop the other cores,
+//! print the location and message, then end the run.
+//!
+//! In a test boot (bootargs `test=...`) the run ends through qemu-exit (semihosting)
+//! with a failure code the host test expects; otherwise the core halts so the message
+//! stays on the screen.
+
+use crate::arch::cpu;
+use crate::board::{self, Ipi};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use qemu_exit::QEMUExit;
+
+/// 0 = nobody; otherwise the panicking core's id + 1.
+static PANICKING: AtomicUsize = AtomicUsize::new(0);
+
+/// Set for test boots: the run ends through semihosting exit codes.
+static QEMU_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// Makes panics and test results end QEMU through semihosting (test boots only:
+/// without `-semihosting` the exit instruction is undefined).
+pub fn enable_qemu_exit() {
+    QEMU_EXIT.store(true, Ordering::Relaxed);
+}
+
+/// Whether `core` is the one handling a panic.
+pub fn is_panicking_core(core: usize) -> bool {
+    PANICKING.load(Ordering::Acquire) == core + 1
+}
+
+/// Ends the run: exit code `code` through semihosting in test boots, else halt.
+pub fn finish(code: u32) -> ! {
+    if QEMU_EXIT.load(Ordering::Relaxed) {
+        qemu_exit::AArch64::new().exit(code);
+    }
+    cpu::halt();
+}
+
+/// Report for an unexpected exception: becomes a kernel panic.
+pub fn fatal_exception(report: core::fmt::Arguments<'_>) -> ! {
+    panic!("{report}");
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    cpu::irq_save();
+    let me = cpu::core_id();
+    match PANICKING.compare_exchange(0, me + 1, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {}
+        Err(owner) if owner == me + 1 => {
+            // Re-entered while panicking (a fault in the report path): stop here.
+            crate::console::print_unlocked(format_args!("\n*** nested panic on core {me}\n"));
+            finish(2);
+        }
+        Err(_) => cpu::halt(), // another core is reporting; it stops us too
+    }
+    board::STOPPING.store(true, Ordering::Release);
+    if let Some(m) = board::machine() {
+        for c in (0..m.cores).filter(|&c| c != me && board::CORES[c].online.load(Ordering::Relaxed)) {
+            m.send_ipi(c, Ipi::Stop);
+        }
+        // Give the others a moment to take the IPI before we own the console.
+        cpu::spin_until(20_000, || false);
+    }
+    let loc = info.location();
+    crate::console::print_unlocked(format_args!(
+        "\n*** kernel panic on core {me} at {}:{}: {}\n",
+        loc.map_or("?", |l| l.file()),
+        loc.map_or(0, |l| l.line()),
+        info.message()
+    ));
+    finish(1);
+}
