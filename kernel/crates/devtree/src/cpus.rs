@@ -29,7 +29,10 @@ pub(crate) fn parse(tree: &Tree<'_>) -> Result<List<Cpu, MAX_CPUS>, Error> {
     let cpus_node = chain.last().ok_or(Error::MissingNode("/cpus"))?;
     let address_cells = prop_u32(cpus_node, "#address-cells", "/cpus")?.unwrap_or(1);
     if !(1..=2).contains(&address_cells) {
-        return Err(Error::UnsupportedCells { node: "/cpus", cells: address_cells });
+        return Err(Error::UnsupportedCells {
+            node: "/cpus",
+            cells: address_cells,
+        });
     }
 
     let mut cpus: List<Cpu, MAX_CPUS> = List::new();
@@ -43,7 +46,10 @@ pub(crate) fn parse(tree: &Tree<'_>) -> Result<List<Cpu, MAX_CPUS>, Error> {
                 if cpus.iter().any(|c| c.mpidr == cpu.mpidr) {
                     return Err(Error::DuplicateCpu { mpidr: cpu.mpidr });
                 }
-                cpus.push(cpu).map_err(|_| Error::TooMany { what: "CPUs", capacity: MAX_CPUS })?;
+                cpus.push(cpu).map_err(|_| Error::TooMany {
+                    what: "CPUs",
+                    capacity: MAX_CPUS,
+                })?;
             }
             _ => {}
         }
@@ -60,7 +66,10 @@ pub(crate) fn parse(tree: &Tree<'_>) -> Result<List<Cpu, MAX_CPUS>, Error> {
 }
 
 fn read_cpu(node: Node<'_>, address_cells: u32) -> Result<Cpu, Error> {
-    let bad_reg = Error::BadProperty { node: "cpu", property: "reg" };
+    let bad_reg = Error::BadProperty {
+        node: "cpu",
+        property: "reg",
+    };
     let reg = prop(node, "reg")?.ok_or(bad_reg)?;
     let (value, _) = take_cells(reg, address_cells).ok_or(bad_reg)?;
     let mpidr = Mpidr::from_reg(value).ok_or(bad_reg)?;
@@ -72,14 +81,19 @@ fn read_cpu(node: Node<'_>, address_cells: u32) -> Result<Cpu, Error> {
         Some("spin-table") => {
             let raw = prop(node, "cpu-release-addr")?
                 .ok_or(Error::SpinTableWithoutReleaseAddr { mpidr })?;
-            let bad = Error::BadProperty { node: "cpu", property: "cpu-release-addr" };
+            let bad = Error::BadProperty {
+                node: "cpu",
+                property: "cpu-release-addr",
+            };
             let cells = match raw.len() {
                 8 => 2,
                 4 => 1,
                 _ => return Err(bad),
             };
             let (addr, _) = take_cells(raw, cells).ok_or(bad)?;
-            EnableMethod::SpinTable { release_addr: (addr != 0).then_some(PhysAddr(addr)) }
+            EnableMethod::SpinTable {
+                release_addr: (addr != 0).then_some(PhysAddr(addr)),
+            }
         }
         Some(_) => EnableMethod::Unsupported,
     };
@@ -157,8 +171,16 @@ fn set_cluster(cpus: &mut [Cpu], phandle: u32, cluster: u16) {
 
 /// Sets [`Cpu::class`] for every CPU (rule in the module documentation).
 pub(crate) fn classify(cpus: &mut [Cpu]) {
-    let max = cpus.iter().map(|c| c.capacity).max().unwrap_or(DEFAULT_CAPACITY);
-    let min = cpus.iter().map(|c| c.capacity).min().unwrap_or(DEFAULT_CAPACITY);
+    let max = cpus
+        .iter()
+        .map(|c| c.capacity)
+        .max()
+        .unwrap_or(DEFAULT_CAPACITY);
+    let min = cpus
+        .iter()
+        .map(|c| c.capacity)
+        .min()
+        .unwrap_or(DEFAULT_CAPACITY);
     let known = |c: &Cpu| {
         let s = c.compatible.as_str();
         P_COMPATIBLES.contains(&s) || E_COMPATIBLES.contains(&s)
@@ -195,7 +217,11 @@ mod tests {
     fn letters(cpus: &[Cpu]) -> [char; 4] {
         let mut out = ['?'; 4];
         for (o, c) in out.iter_mut().zip(cpus) {
-            *o = if c.class == CoreClass::Performance { 'P' } else { 'E' };
+            *o = if c.class == CoreClass::Performance {
+                'P'
+            } else {
+                'E'
+            };
         }
         out
     }

@@ -19,8 +19,8 @@ use crate::tree::{
     prop_u32, strings, take_cells, Chain, Tree,
 };
 use crate::types::{
-    Console, InterruptController, Irq, PhysAddr, PsciMethod, Region, Reserved, ReservedKind,
-    Timer, UartKind, MAX_MEMORY, MAX_RESERVED,
+    Console, InterruptController, Irq, PhysAddr, PsciMethod, Region, Reserved, ReservedKind, Timer,
+    UartKind, MAX_MEMORY, MAX_RESERVED,
 };
 
 const GIC_V2: &[&str] = &[
@@ -49,7 +49,9 @@ pub(crate) struct Survey<'a> {
 }
 
 fn is_intc(chain: &Chain<'_>) -> Result<bool, Error> {
-    let Some(node) = chain.last() else { return Ok(false) };
+    let Some(node) = chain.last() else {
+        return Ok(false);
+    };
     Ok(prop(node, "interrupt-controller")?.is_some()
         && is_enabled(node)?
         && (compatible_with(node, GIC_V2)?
@@ -73,7 +75,9 @@ pub(crate) fn survey<'a>(tree: &Tree<'a>) -> Result<Survey<'a>, Error> {
     };
     let mut preferred_intc = None;
     tree.walk(&mut |chain| {
-        let Some(node) = chain.last() else { return Ok(()) };
+        let Some(node) = chain.last() else {
+            return Ok(());
+        };
         let depth = chain.depth();
         if depth == 1 && prop_str(node, "device_type", "memory")? == Some("memory") {
             if is_enabled(node)? {
@@ -125,14 +129,25 @@ fn add_memory(chain: &Chain<'_>, memory: &mut List<Region, MAX_MEMORY>) -> Resul
             continue;
         }
         memory
-            .push(Region { base: PhysAddr(base), size })
-            .map_err(|_| Error::TooMany { what: "memory ranges", capacity: MAX_MEMORY })?;
+            .push(Region {
+                base: PhysAddr(base),
+                size,
+            })
+            .map_err(|_| Error::TooMany {
+                what: "memory ranges",
+                capacity: MAX_MEMORY,
+            })?;
     }
     Ok(())
 }
 
-fn add_reserved(chain: &Chain<'_>, reserved: &mut List<Reserved, MAX_RESERVED>) -> Result<(), Error> {
-    let Some(node) = chain.last() else { return Ok(()) };
+fn add_reserved(
+    chain: &Chain<'_>,
+    reserved: &mut List<Reserved, MAX_RESERVED>,
+) -> Result<(), Error> {
+    let Some(node) = chain.last() else {
+        return Ok(());
+    };
     if !is_enabled(node)? {
         return Ok(());
     }
@@ -142,7 +157,10 @@ fn add_reserved(chain: &Chain<'_>, reserved: &mut List<Reserved, MAX_RESERVED>) 
         push_reserved(
             reserved,
             Reserved {
-                region: Region { base: PhysAddr(base), size },
+                region: Region {
+                    base: PhysAddr(base),
+                    size,
+                },
                 kind: ReservedKind::ReservedMemory { no_map },
             },
         )?;
@@ -154,9 +172,10 @@ pub(crate) fn push_reserved(
     reserved: &mut List<Reserved, MAX_RESERVED>,
     r: Reserved,
 ) -> Result<(), Error> {
-    reserved
-        .push(r)
-        .map_err(|_| Error::TooMany { what: "reserved regions", capacity: MAX_RESERVED })
+    reserved.push(r).map_err(|_| Error::TooMany {
+        what: "reserved regions",
+        capacity: MAX_RESERVED,
+    })
 }
 
 /// The controller found by [`survey`], decoded, with what devices need to decode
@@ -174,7 +193,10 @@ fn regs4(chain: &Chain<'_>, role: &'static str) -> Result<([Region; 4], usize), 
     let mut n = 0;
     for (slot, pair) in out.iter_mut().zip(chain.regs(role)?) {
         let (base, size) = pair?;
-        *slot = Region { base: PhysAddr(base), size };
+        *slot = Region {
+            base: PhysAddr(base),
+            size,
+        };
         n += 1;
     }
     Ok((out, n))
@@ -184,10 +206,15 @@ fn regs4(chain: &Chain<'_>, role: &'static str) -> Result<([Region; 4], usize), 
 pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
     const ROLE: &str = "interrupt controller";
     let node = chain.last().ok_or(Error::NoInterruptController)?;
-    let bad_reg = Error::BadProperty { node: ROLE, property: "reg" };
+    let bad_reg = Error::BadProperty {
+        node: ROLE,
+        property: "reg",
+    };
     let (regs, n) = regs4(chain, ROLE)?;
-    let cells = prop_u32(node, "#interrupt-cells", ROLE)?
-        .ok_or(Error::BadProperty { node: ROLE, property: "#interrupt-cells" })?;
+    let cells = prop_u32(node, "#interrupt-cells", ROLE)?.ok_or(Error::BadProperty {
+        node: ROLE,
+        property: "#interrupt-cells",
+    })?;
     let controller = if compatible_with(node, GIC_V3)? {
         if n < 2 {
             return Err(bad_reg);
@@ -201,7 +228,10 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
         if n < 2 {
             return Err(bad_reg);
         }
-        InterruptController::GicV2 { gicd: regs[0], gicc: regs[1] }
+        InterruptController::GicV2 {
+            gicd: regs[0],
+            gicc: regs[1],
+        }
     } else if compatible_with(node, AIC2)? {
         let names = prop(node, "reg-names")?.unwrap_or(&[]);
         let index_of = |want: &str| strings(names).position(|s| s == want);
@@ -209,7 +239,11 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
         let event = index_of("event").unwrap_or(1);
         match (regs.get(core), regs.get(event)) {
             (Some(&core_r), Some(&event_r)) if core < n && event < n => {
-                InterruptController::AppleAic2 { regs: core_r, event: event_r, cells }
+                InterruptController::AppleAic2 {
+                    regs: core_r,
+                    event: event_r,
+                    cells,
+                }
             }
             _ => return Err(bad_reg),
         }
@@ -217,7 +251,10 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
         if n < 1 {
             return Err(bad_reg);
         }
-        InterruptController::AppleAic { regs: regs[0], cells }
+        InterruptController::AppleAic {
+            regs: regs[0],
+            cells,
+        }
     } else {
         return Err(Error::NoInterruptController);
     };
@@ -226,13 +263,20 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
         _ => 3,
     };
     if cells < needed {
-        return Err(Error::BadProperty { node: ROLE, property: "#interrupt-cells" });
+        return Err(Error::BadProperty {
+            node: ROLE,
+            property: "#interrupt-cells",
+        });
     }
     let phandle = match prop_u32(node, "phandle", ROLE)? {
         Some(p) => Some(p),
         None => prop_u32(node, "linux,phandle", ROLE)?,
     };
-    Ok(Intc { controller, phandle, cells })
+    Ok(Intc {
+        controller,
+        phandle,
+        cells,
+    })
 }
 
 impl Intc {
@@ -251,7 +295,11 @@ impl Intc {
                 }
             }
             InterruptController::AppleAic { .. } | InterruptController::AppleAic2 { .. } => {
-                let (die, num) = if self.cells >= 4 { (cell(1)?, cell(2)?) } else { (0, cell(1)?) };
+                let (die, num) = if self.cells >= 4 {
+                    (cell(1)?, cell(2)?)
+                } else {
+                    (0, cell(1)?)
+                };
                 match cell(0)? {
                     0 => Some(Irq::AicIrq { die, num }),
                     1 => Some(Irq::AicFiq(num)),
@@ -276,10 +324,16 @@ impl Intc {
         chain: &Chain<'c>,
     ) -> Result<impl Iterator<Item = Option<Irq>> + 'c, Error> {
         let node = chain.last().ok_or(Error::Malformed("empty node chain"))?;
-        let value = if self.serves(chain)? { prop(node, "interrupts")?.unwrap_or(&[]) } else { &[] };
+        let value = if self.serves(chain)? {
+            prop(node, "interrupts")?.unwrap_or(&[])
+        } else {
+            &[]
+        };
         let this = *self;
         let stride = self.cells as usize * 4;
-        Ok(value.chunks_exact(stride.max(4)).map(move |spec| this.decode(spec)))
+        Ok(value
+            .chunks_exact(stride.max(4))
+            .map(move |spec| this.decode(spec)))
     }
 }
 
@@ -358,17 +412,20 @@ fn decode_console(chain: &Chain<'_>, options: &str, intc: Option<&Intc>) -> Resu
     } else {
         return Err(Error::UnsupportedConsole);
     };
-    let (base, size) = chain
-        .regs("console")?
-        .next()
-        .ok_or(Error::BadProperty { node: "console", property: "reg" })??;
+    let (base, size) = chain.regs("console")?.next().ok_or(Error::BadProperty {
+        node: "console",
+        property: "reg",
+    })??;
     let interrupt = match intc {
         Some(i) => i.interrupts(chain)?.next().flatten(),
         None => None,
     };
     Ok(Console {
         kind,
-        regs: Region { base: PhysAddr(base), size },
+        regs: Region {
+            base: PhysAddr(base),
+            size,
+        },
         interrupt,
         options: BoundedStr::from_str_truncating(options),
     })
@@ -376,10 +433,15 @@ fn decode_console(chain: &Chain<'_>, options: &str, intc: Option<&Intc>) -> Resu
 
 /// The PSCI conduit from the `/psci` node's `method`.
 pub(crate) fn psci(chain: Option<&Chain<'_>>) -> Result<PsciMethod, Error> {
-    let Some(node) = chain.and_then(|c| c.last()) else { return Ok(PsciMethod::None) };
+    let Some(node) = chain.and_then(|c| c.last()) else {
+        return Ok(PsciMethod::None);
+    };
     match prop_str(node, "method", "psci")? {
         Some("hvc") => Ok(PsciMethod::Hvc),
         Some("smc") => Ok(PsciMethod::Smc),
-        _ => Err(Error::BadProperty { node: "psci", property: "method" }),
+        _ => Err(Error::BadProperty {
+            node: "psci",
+            property: "method",
+        }),
     }
 }

@@ -158,7 +158,9 @@ impl From<fdt::FdtError> for Error {
         use fdt::parsing::ParseError as P;
         Error::Malformed(match e {
             fdt::FdtError::ParseError(P::UnexpectedEndOfData) => "structure block ends early",
-            fdt::FdtError::ParseError(P::InvalidCStrValue) => "a name is not a terminated UTF-8 string",
+            fdt::FdtError::ParseError(P::InvalidCStrValue) => {
+                "a name is not a terminated UTF-8 string"
+            }
             fdt::FdtError::ParseError(P::InvalidTokenValue) => "unknown token in structure block",
             fdt::FdtError::ParseError(P::UnexpectedToken) => "unexpected token in structure block",
             fdt::FdtError::ParseError(_) => "structure block cannot be parsed",

@@ -73,7 +73,13 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     header::for_each_memreserve(blob, &h, |address, size| {
         devices::push_reserved(
             &mut reserved,
-            Reserved { region: Region { base: PhysAddr(address), size }, kind: ReservedKind::MemReserve },
+            Reserved {
+                region: Region {
+                    base: PhysAddr(address),
+                    size,
+                },
+                kind: ReservedKind::MemReserve,
+            },
         )
     })?;
     for r in survey.reserved.iter() {
@@ -91,7 +97,9 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
             .ok(),
     };
     let timer = match (survey.timer.as_ref(), intc.as_ref()) {
-        (Some(chain), Some(i)) => devices::timer(chain, i).map_err(|e| issues.timer = Some(e)).ok(),
+        (Some(chain), Some(i)) => devices::timer(chain, i)
+            .map_err(|e| issues.timer = Some(e))
+            .ok(),
         (None, _) => {
             issues.timer = Some(Error::NoTimer);
             None
@@ -132,11 +140,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
 }
 
 /// The board, from the root `compatible`, else from the devices present.
-fn board(
-    root_compatible: &[u8],
-    intc: Option<InterruptController>,
-    psci: PsciMethod,
-) -> Board {
+fn board(root_compatible: &[u8], intc: Option<InterruptController>, psci: PsciMethod) -> Board {
     let is_apple = |s: &str| {
         s == "apple,arm-platform" || s.starts_with("apple,t8") || s.starts_with("apple,t6")
     };

@@ -35,7 +35,9 @@ impl<'a> Tree<'a> {
     /// Opens `blob` (already checked by [`crate::header::read`] and cut to `totalsize`).
     pub(crate) fn new(blob: &'a [u8]) -> Result<Self, Error> {
         let fdt = fdt::Fdt::new_unaligned_fallible(blob)?;
-        let root = fdt.find_node("/")?.ok_or(Error::Malformed("no root node"))?;
+        let root = fdt
+            .find_node("/")?
+            .ok_or(Error::Malformed("no root node"))?;
         // Touch the root's name and properties so a garbled start is caught here.
         root.name()?;
         for p in root.properties()?.iter() {
@@ -58,7 +60,9 @@ impl<'a> Tree<'a> {
         }
         let mut chain = Chain::new(self.root);
         for component in path.split('/').filter(|c| !c.is_empty()) {
-            let Some(here) = chain.last() else { return Ok(None) };
+            let Some(here) = chain.last() else {
+                return Ok(None);
+            };
             let mut found = None;
             for child in children(here)? {
                 let child = child?;
@@ -95,7 +99,9 @@ fn walk_below<'a>(
     chain: &mut Chain<'a>,
     visit: &mut dyn FnMut(&Chain<'a>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let Some(here) = chain.last() else { return Ok(()) };
+    let Some(here) = chain.last() else {
+        return Ok(());
+    };
     for child in children(here)? {
         let child = child?;
         if chain.push(child).is_err() {
@@ -142,8 +148,10 @@ pub(crate) fn prop_u32(
     match prop(node, name)? {
         None => Ok(None),
         Some(v) => {
-            let bytes: [u8; 4] =
-                v.try_into().map_err(|_| Error::BadProperty { node: role, property: name })?;
+            let bytes: [u8; 4] = v.try_into().map_err(|_| Error::BadProperty {
+                node: role,
+                property: name,
+            })?;
             Ok(Some(u32::from_be_bytes(bytes)))
         }
     }
@@ -157,7 +165,10 @@ pub(crate) fn prop_str<'a>(
 ) -> Result<Option<&'a str>, Error> {
     match prop(node, name)? {
         None => Ok(None),
-        Some(v) => first_string(v).map(Some).ok_or(Error::BadProperty { node: role, property: name }),
+        Some(v) => first_string(v).map(Some).ok_or(Error::BadProperty {
+            node: role,
+            property: name,
+        }),
     }
 }
 
@@ -173,7 +184,8 @@ pub(crate) fn strings(value: &[u8]) -> impl Iterator<Item = &str> {
         Some((0, body)) => body,
         _ => &[][..],
     };
-    body.split(|&b| b == 0).filter_map(|s| core::str::from_utf8(s).ok())
+    body.split(|&b| b == 0)
+        .filter_map(|s| core::str::from_utf8(s).ok())
 }
 
 /// True when `node`'s `compatible` contains any of `wanted`.
@@ -207,16 +219,22 @@ pub(crate) fn child_cells(node: Node<'_>, role: &'static str) -> Result<(u32, u3
     let a = cell_count(node, "#address-cells", 2, role)?;
     let s = cell_count(node, "#size-cells", 1, role)?;
     if a > 2 {
-        return Err(Error::UnsupportedCells { node: role, cells: a });
+        return Err(Error::UnsupportedCells {
+            node: role,
+            cells: a,
+        });
     }
     if s > 2 {
-        return Err(Error::UnsupportedCells { node: role, cells: s });
+        return Err(Error::UnsupportedCells {
+            node: role,
+            cells: s,
+        });
     }
     Ok((a, s))
 }
 
 /// Reads `cells` (0..=2) big-endian cells from the front of `bytes`.
-pub(crate) fn take_cells<'b>(bytes: &'b [u8], cells: u32) -> Option<(u64, &'b [u8])> {
+pub(crate) fn take_cells(bytes: &[u8], cells: u32) -> Option<(u64, &[u8])> {
     let n = cells as usize * 4;
     let (head, rest) = (bytes.get(..n)?, bytes.get(n..)?);
     let value = head.chunks_exact(4).fold(0u64, |acc, c| {
@@ -234,10 +252,17 @@ pub(crate) fn reg_pairs<'b>(
     role: &'static str,
 ) -> Result<RegPairs<'b>, Error> {
     let stride = (address_cells + size_cells) as usize * 4;
-    if stride == 0 || value.len() % stride != 0 {
-        return Err(Error::BadProperty { node: role, property: "reg" });
+    if stride == 0 || !value.len().is_multiple_of(stride) {
+        return Err(Error::BadProperty {
+            node: role,
+            property: "reg",
+        });
     }
-    Ok(RegPairs { rest: value, address_cells, size_cells })
+    Ok(RegPairs {
+        rest: value,
+        address_cells,
+        size_cells,
+    })
 }
 
 /// Iterator from [`reg_pairs`].
@@ -310,10 +335,17 @@ impl<'a> Chain<'a> {
     /// The `reg` entries of the node, translated to CPU physical addresses.
     pub(crate) fn regs(&self, role: &'static str) -> Result<TranslatedRegs<'a, '_>, Error> {
         let node = self.last().ok_or(Error::Malformed("empty node chain"))?;
-        let parent = self.parent().ok_or(Error::BadProperty { node: role, property: "reg" })?;
+        let parent = self.parent().ok_or(Error::BadProperty {
+            node: role,
+            property: "reg",
+        })?;
         let (a, s) = child_cells(parent, role)?;
         let value = prop(node, "reg")?.unwrap_or(&[]);
-        Ok(TranslatedRegs { chain: self, pairs: reg_pairs_or_empty(value, a, s, role)?, role })
+        Ok(TranslatedRegs {
+            chain: self,
+            pairs: reg_pairs_or_empty(value, a, s, role)?,
+            role,
+        })
     }
 
     /// Translates `addr`, an address in the node's parent bus, up to the root
@@ -322,7 +354,9 @@ impl<'a> Chain<'a> {
         // The bus at index `i` maps its children's addresses into bus `i - 1`.
         let mut i = self.len.saturating_sub(2);
         while i > 0 {
-            let (Some(bus), Some(above)) = (self.get(i), self.get(i - 1)) else { break };
+            let (Some(bus), Some(above)) = (self.get(i), self.get(i - 1)) else {
+                break;
+            };
             let ranges = prop(bus, "ranges")?.ok_or(Error::Untranslatable(role))?;
             if !ranges.is_empty() {
                 let (child_a, child_s) = child_cells(bus, role)?;
@@ -342,7 +376,11 @@ fn reg_pairs_or_empty<'b>(
     role: &'static str,
 ) -> Result<RegPairs<'b>, Error> {
     if value.is_empty() {
-        return Ok(RegPairs { rest: value, address_cells: a, size_cells: s });
+        return Ok(RegPairs {
+            rest: value,
+            address_cells: a,
+            size_cells: s,
+        });
     }
     reg_pairs(value, a, s, role)
 }
@@ -356,16 +394,24 @@ fn map_through(
     role: &'static str,
 ) -> Result<u64, Error> {
     let stride = (child_a + parent_a + size_cells) as usize * 4;
-    if stride == 0 || ranges.len() % stride != 0 {
-        return Err(Error::BadProperty { node: role, property: "ranges" });
+    if stride == 0 || !ranges.len().is_multiple_of(stride) {
+        return Err(Error::BadProperty {
+            node: role,
+            property: "ranges",
+        });
     }
     for entry in ranges.chunks_exact(stride) {
-        let bad = Error::BadProperty { node: role, property: "ranges" };
+        let bad = Error::BadProperty {
+            node: role,
+            property: "ranges",
+        };
         let (child, rest) = take_cells(entry, child_a).ok_or(bad)?;
         let (parent, rest) = take_cells(rest, parent_a).ok_or(bad)?;
         let (len, _) = take_cells(rest, size_cells).ok_or(bad)?;
         if addr >= child && addr - child < len {
-            return (addr - child).checked_add(parent).ok_or(Error::Untranslatable(role));
+            return (addr - child)
+                .checked_add(parent)
+                .ok_or(Error::Untranslatable(role));
         }
     }
     Err(Error::Untranslatable(role))
