@@ -123,7 +123,10 @@ fn kernel_main(dtb: usize) -> ! {
         }
     }
     if console::device() == UartDevice::None {
-        early_fail(format_args!("{}", platform.console_error().map_or("console has no driver", |_| "no usable console")));
+        early_fail(format_args!(
+            "{}",
+            platform.console_error().map_or("console has no driver", |_| "no usable console")
+        ));
     }
     if let Err(e) = platform.validate() {
         early_fail(format_args!("{e}"));
@@ -167,7 +170,8 @@ fn kernel_main(dtb: usize) -> ! {
     for r in platform.reserved.iter() {
         free.subtract((r.region.base.0, r.region.end().unwrap_or(u64::MAX)));
     }
-    let Some((hs, he)) = free.largest().map(|(s, e)| (s.next_multiple_of(4096), e & !4095)).filter(|(s, e)| e > s) else {
+    let Some((hs, he)) = free.largest().map(|(s, e)| (s.next_multiple_of(4096), e & !4095)).filter(|(s, e)| e > s)
+    else {
         early_fail(format_args!("no free RAM for the heap"));
     };
     // SAFETY: [hs, he) is RAM mapped Normal that nothing else uses (subtracted above).
@@ -178,7 +182,10 @@ fn kernel_main(dtb: usize) -> ! {
         Ok(m) => m,
         Err(e) => early_fail(format_args!("{e}")),
     };
-    let hz = bootargs::get(args, "tick").and_then(|v| v.parse::<u64>().ok()).filter(|&h| (1..=10_000).contains(&h)).unwrap_or(1000);
+    let hz = bootargs::get(args, "tick")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&h| (1..=10_000).contains(&h))
+        .unwrap_or(1000);
     timer::set_rate(hz);
     if let Err(e) = machine.init_core_interrupts(0) {
         early_fail(format_args!("{e}"));
@@ -226,7 +233,9 @@ fn describe_irq(p: &Platform) -> impl core::fmt::Display + '_ {
     impl core::fmt::Display for D<'_> {
         fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
             match self.0.interrupt_controller {
-                Some(zbeam_devtree::InterruptController::GicV2 { gicd, gicc }) => write!(f, "GICv2 (GICD {}, GICC {})", gicd.base, gicc.base),
+                Some(zbeam_devtree::InterruptController::GicV2 { gicd, gicc }) => {
+                    write!(f, "GICv2 (GICD {}, GICC {})", gicd.base, gicc.base)
+                }
                 Some(zbeam_devtree::InterruptController::GicV3 { gicd, gicr, .. }) => {
                     write!(f, "GICv3 (GICD {}, GICR {} size {:#x})", gicd.base, gicr.base, gicr.size)
                 }

@@ -83,7 +83,8 @@ fn test_smp() -> ! {
 
     // Every core takes timer ticks.
     const WANT_TICKS: u64 = 10;
-    let all_ticked = cpu::spin_until(10_000_000, || (0..n).all(|c| CORES[c].ticks.load(Ordering::Relaxed) >= WANT_TICKS));
+    let all_ticked =
+        cpu::spin_until(10_000_000, || (0..n).all(|c| CORES[c].ticks.load(Ordering::Relaxed) >= WANT_TICKS));
     for c in 0..n {
         println!("test smp: core {c} ticks {}", CORES[c].ticks.load(Ordering::Relaxed));
     }
@@ -173,7 +174,8 @@ fn command(cmd: &str) {
         "cores" => {
             let n = online_cores();
             for c in 0..n {
-                let class = m.map_or('?', |m| if m.class(c) == zbeam_devtree::CoreClass::Performance { 'P' } else { 'E' });
+                let class =
+                    m.map_or('?', |m| if m.class(c) == zbeam_devtree::CoreClass::Performance { 'P' } else { 'E' });
                 let st = &CORES[c];
                 println!(
                     "core {c}: {} class {class} mpidr {:#x} ticks {} ipis {}",

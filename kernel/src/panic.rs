@@ -36,6 +36,7 @@ pub fn finish(code: u32) -> ! {
 }
 
 /// Report for an unexpected exception: becomes a kernel panic.
+#[track_caller]
 pub fn fatal_exception(report: core::fmt::Arguments<'_>) -> ! {
     panic!("{report}");
 }
@@ -59,7 +60,8 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             m.send_ipi(c, Ipi::Stop);
         }
         // Give the others a moment to take the IPI before we own the console.
-        cpu::spin_until(20_000, || false);
+        let others = m.cores.saturating_sub(1).min(board::ONLINE.load(Ordering::Relaxed).saturating_sub(1));
+        cpu::spin_until(100_000, || board::STOPPED.load(Ordering::Acquire) >= others);
     }
     let loc = info.location();
     crate::console::print_unlocked(format_args!(
@@ -67,6 +69,11 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         loc.map_or("?", |l| l.file()),
         loc.map_or(0, |l| l.line()),
         info.message()
+    ));
+    crate::console::print_unlocked(format_args!(
+        "*** stopped {} other cores; image loaded at {:#x}\n",
+        board::STOPPED.load(Ordering::Acquire),
+        crate::arch::image_range().0
     ));
     finish(1);
 }

@@ -140,7 +140,13 @@ impl GicV3 {
 
     /// Enables interrupt `intid`. SGIs/PPIs are per core (this core's redistributor);
     /// SPIs are routed to the core with affinity `route_mpidr`.
-    pub fn enable(&self, intid: u32, level_triggered: bool, this_mpidr: u64, route_mpidr: u64) -> Result<(), GicV3Error> {
+    pub fn enable(
+        &self,
+        intid: u32,
+        level_triggered: bool,
+        this_mpidr: u64,
+        route_mpidr: u64,
+    ) -> Result<(), GicV3Error> {
         let id = intid as usize;
         if id < 32 {
             let rd = self.redistributor(this_mpidr)?;
@@ -185,7 +191,12 @@ impl GicV3 {
         let aff3 = (mpidr >> 32) & 0xff;
         // TargetList holds Aff0 values 0..15 of the given Aff1/2/3 (RS = Aff0 / 16).
         let rs = aff0 / 16;
-        let v = (1u64 << (aff0 % 16)) | (aff1 << 16) | ((sgi as u64 & 0xf) << 24) | (aff2 << 32) | (rs << 44) | (aff3 << 48);
+        let v = (1u64 << (aff0 % 16))
+            | (aff1 << 16)
+            | ((sgi as u64 & 0xf) << 24)
+            | (aff2 << 32)
+            | (rs << 44)
+            | (aff3 << 48);
         // SAFETY: generating an SGI has no memory effects; the DSB makes earlier
         // stores (the message the SGI announces) visible first.
         unsafe { asm!("dsb ishst", "msr icc_sgi1r_el1, {}", "isb", in(reg) v, options(nostack)) };

@@ -107,6 +107,15 @@ pub static CORES: [CoreState; MAX_CORES] = [const { CoreState::new() }; MAX_CORE
 /// Set when a core panics: every other core halts at its next interrupt.
 pub static STOPPING: AtomicBool = AtomicBool::new(false);
 
+/// Number of cores that halted in answer to a panic's stop request.
+pub static STOPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// Halts this core for a panic elsewhere, counting it as stopped.
+fn stop_this_core() -> ! {
+    STOPPED.fetch_add(1, Ordering::AcqRel);
+    cpu::halt()
+}
+
 /// Number of cores that completed bring-up.
 pub static ONLINE: AtomicUsize = AtomicUsize::new(0);
 
@@ -124,9 +133,13 @@ pub enum BoardError {
 impl core::fmt::Display for BoardError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            BoardError::UnsupportedInterruptController => f.write_str("no supported interrupt controller (need GICv2 or GICv3)"),
+            BoardError::UnsupportedInterruptController => {
+                f.write_str("no supported interrupt controller (need GICv2 or GICv3)")
+            }
             BoardError::NoTimerInterrupt => f.write_str("the timer node has no EL1 virtual timer interrupt"),
-            BoardError::GicV3(gicv3::GicV3Error::NoRedistributor(m)) => write!(f, "no GICv3 redistributor for MPIDR {m:#x}"),
+            BoardError::GicV3(gicv3::GicV3Error::NoRedistributor(m)) => {
+                write!(f, "no GICv3 redistributor for MPIDR {m:#x}")
+            }
         }
     }
 }
@@ -135,14 +148,17 @@ impl core::fmt::Display for BoardError {
 pub fn init(platform: Platform, boot_mpidr: u64) -> Result<&'static Machine, BoardError> {
     let irq = match platform.interrupt_controller {
         // SAFETY: addresses come from the device tree and are mapped Device memory.
-        Some(InterruptController::GicV2 { gicd, gicc }) => IrqChip::V2(unsafe { GicV2::new(gicd.base.0 as usize, gicc.base.0 as usize) }),
+        Some(InterruptController::GicV2 { gicd, gicc }) => {
+            IrqChip::V2(unsafe { GicV2::new(gicd.base.0 as usize, gicc.base.0 as usize) })
+        }
         Some(InterruptController::GicV3 { gicd, gicr, .. }) => {
             // SAFETY: as above.
             IrqChip::V3(unsafe { GicV3::new(gicd.base.0 as usize, gicr.base.0 as usize, gicr.size as usize) })
         }
         _ => return Err(BoardError::UnsupportedInterruptController),
     };
-    let timer_intid = platform.timer.and_then(|t| t.virt).and_then(|i| i.gic_intid()).ok_or(BoardError::NoTimerInterrupt)?;
+    let timer_intid =
+        platform.timer.and_then(|t| t.virt).and_then(|i| i.gic_intid()).ok_or(BoardError::NoTimerInterrupt)?;
     let uart_intid = platform.console.and_then(|c| c.interrupt).and_then(|i| i.gic_intid());
 
     // Logical ids: the boot core is 0, the others follow in tree order.
@@ -157,7 +173,15 @@ pub fn init(platform: Platform, boot_mpidr: u64) -> Result<&'static Machine, Boa
             cores += 1;
         }
     }
-    let m = MACHINE.call_once(|| Machine { psci: platform.psci, platform, irq, timer_intid, uart_intid, core_to_cpu, cores });
+    let m = MACHINE.call_once(|| Machine {
+        psci: platform.psci,
+        platform,
+        irq,
+        timer_intid,
+        uart_intid,
+        core_to_cpu,
+        cores,
+    });
     match &m.irq {
         IrqChip::V2(g) => g.init_distributor(),
         IrqChip::V3(g) => g.init_distributor(),
@@ -261,7 +285,7 @@ pub fn handle_irq() {
         }
     }
     if STOPPING.load(Ordering::Acquire) && !crate::panic::is_panicking_core(me) {
-        cpu::halt();
+        stop_this_core();
     }
 }
 
@@ -269,7 +293,7 @@ fn handle_ipi(m: &Machine, me: usize, id: u32) {
     match id {
         x if x == Ipi::Stop as u32 => {
             if !crate::panic::is_panicking_core(me) {
-                cpu::halt();
+                stop_this_core();
             }
         }
         x if x == Ipi::Ping as u32 => {

@@ -255,7 +255,13 @@ impl fmt::Display for Syndrome {
         if matches!(ec, 0x20 | 0x21 | 0x24 | 0x25) {
             let fsc = self.esr & 0x3f;
             let level = fsc & 3;
-            write!(f, "\n  {} at level {} ({})", fault_status_name(fsc), level, if ec >= 0x24 && self.esr & (1 << 6) != 0 { "write" } else { "read" })?;
+            write!(
+                f,
+                "\n  {} at level {} ({})",
+                fault_status_name(fsc),
+                level,
+                if ec >= 0x24 && self.esr & (1 << 6) != 0 { "write" } else { "read" }
+            )?;
             write!(f, ", FAR {:#018x}", self.far)?;
         }
         Ok(())
@@ -264,7 +270,14 @@ impl fmt::Display for Syndrome {
 
 impl fmt::Display for TrapFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "  ELR {:#018x}  SPSR {:#010x}", self.elr, self.spsr)?;
+        let base = super::image_range().0 as u64;
+        writeln!(
+            f,
+            "  ELR {:#018x} (image offset {:#x})  SPSR {:#010x}",
+            self.elr,
+            self.elr.wrapping_sub(base),
+            self.spsr
+        )?;
         for row in 0..8 {
             for col in 0..4 {
                 let r = row * 4 + col;

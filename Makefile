@@ -1,0 +1,76 @@
+# zbeam — the commands a newcomer needs. `make help` lists them.
+#
+#   make qemu            build the Image and boot it on QEMU virt (4 cores, GICv2)
+#       SMP=N            number of cores          GIC=3     GICv3 instead of GICv2
+#       EL2=1            enter at EL2 (virtualization=on)   CPU=max   a core with VHE
+#       DTB=file.dtb     boot with this device tree          APPEND="..." kernel args
+#   make test            host unit tests, Z80 exercisers, QEMU integration tests
+#   make bench           benchmarks (side by side with peers), no assertions
+#   make image           just the flat arm64 Image (target/zbeam.img)
+#   make clippy | fmt | doc | gdb | clean
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+KERNEL_TARGET := aarch64-unknown-none
+KERNEL_ELF    := target/$(KERNEL_TARGET)/release/zbeam
+IMAGE         := target/zbeam.img
+TESTDATA      ?= $(abspath ../shared/testdata)
+export ZBEAM_TESTDATA ?= $(TESTDATA)
+export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
+export SMP GIC EL2 CPU MEM DTB APPEND
+
+.PHONY: help prereqs image kernel qemu test test-host test-z80 test-qemu bench clippy fmt doc gdb clean
+
+help:
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+
+prereqs:
+	@tools/prereqs.sh
+
+kernel: prereqs
+	cargo build --release -p zbeam-kernel --target $(KERNEL_TARGET)
+
+$(IMAGE): kernel
+	tools/objcopy.sh $(KERNEL_ELF) $(IMAGE)
+	@echo "image: $(IMAGE) ($$(stat -c %s $(IMAGE)) bytes)"
+
+image: $(IMAGE)
+
+qemu: image
+	@echo "Booting $(IMAGE) on QEMU virt (quit: Ctrl-A X)"
+	tools/qemu-run $(IMAGE)
+
+# Host unit tests of the portable crates and tools, then the Z80 exercisers (release:
+# zexdoc/zexall run 5.8e9 instructions each), then kernels booted in QEMU.
+test: prereqs test-host test-z80 test-qemu
+
+test-host:
+	cargo test --workspace --exclude zbeam-kernel --exclude zbeam-z80bench --exclude zbeam-qemu-tests
+
+test-z80:
+	cargo test --release -p zbeam-z80
+
+test-qemu: image
+	cargo test -p zbeam-qemu-tests -- --test-threads=2
+
+bench: prereqs
+	tools/bench.sh
+
+clippy: prereqs
+	cargo clippy --workspace --exclude zbeam-kernel --all-targets -- -D warnings
+	cargo clippy -p zbeam-kernel --target $(KERNEL_TARGET) -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+doc:
+	cargo doc --no-deps -p zbeam-kernel --target $(KERNEL_TARGET)
+	cargo doc --no-deps --workspace --exclude zbeam-kernel
+
+gdb: image
+	@echo "QEMU waits for gdb on :1234 (gdb-multiarch $(KERNEL_ELF), target remote :1234)"
+	tools/qemu-run $(IMAGE) -s -S
+
+clean:
+	cargo clean
