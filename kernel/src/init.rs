@@ -268,7 +268,7 @@ fn report_online(core: usize) {
 
 fn start_secondaries(m: &board::Machine) {
     let entry = arch::secondary_entry_addr();
-    for core in 1..m.cores.min(MAX_CORES) {
+    for (core, state) in CORES.iter().enumerate().take(m.cores.min(MAX_CORES)).skip(1) {
         let c = m.cpu(core);
         let result = match c.enable_method {
             EnableMethod::Psci => psci::cpu_on(m.psci, c.mpidr.get(), entry, core as u64).map_err(|e| {
@@ -283,7 +283,7 @@ fn start_secondaries(m: &board::Machine) {
                 Err(())
             }
         };
-        if result.is_ok() && !cpu::spin_until(5_000_000, || CORES[core].online.load(Ordering::Acquire)) {
+        if result.is_ok() && !cpu::spin_until(5_000_000, || state.online.load(Ordering::Acquire)) {
             println!("core {core}: started but did not come online within 5 s");
         }
     }

@@ -85,8 +85,8 @@ fn test_smp() -> ! {
     const WANT_TICKS: u64 = 10;
     let all_ticked =
         cpu::spin_until(10_000_000, || (0..n).all(|c| CORES[c].ticks.load(Ordering::Relaxed) >= WANT_TICKS));
-    for c in 0..n {
-        println!("test smp: core {c} ticks {}", CORES[c].ticks.load(Ordering::Relaxed));
+    for (c, st) in CORES.iter().enumerate().take(n) {
+        println!("test smp: core {c} ticks {}", st.ticks.load(Ordering::Relaxed));
     }
     if all_ticked {
         println!("test smp: timer tick observed on all {n} cores");
@@ -173,10 +173,9 @@ fn command(cmd: &str) {
         "help" => println!("{HELP}"),
         "cores" => {
             let n = online_cores();
-            for c in 0..n {
+            for (c, st) in CORES.iter().enumerate().take(n) {
                 let class =
                     m.map_or('?', |m| if m.class(c) == zbeam_devtree::CoreClass::Performance { 'P' } else { 'E' });
-                let st = &CORES[c];
                 println!(
                     "core {c}: {} class {class} mpidr {:#x} ticks {} ipis {}",
                     if st.online.load(Ordering::Relaxed) { "online " } else { "offline" },

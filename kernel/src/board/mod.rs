@@ -291,18 +291,14 @@ pub fn handle_irq() {
 
 fn handle_ipi(m: &Machine, me: usize, id: u32) {
     match id {
-        x if x == Ipi::Stop as u32 => {
-            if !crate::panic::is_panicking_core(me) {
-                stop_this_core();
-            }
-        }
+        x if x == Ipi::Stop as u32 && !crate::panic::is_panicking_core(me) => stop_this_core(),
         x if x == Ipi::Ping as u32 => {
             // AcqRel: take every pending ping and see the sender's earlier writes.
             let from = CORES[me].ping_from.swap(0, Ordering::AcqRel);
-            for s in 0..m.cores {
+            for (s, sender) in CORES.iter().enumerate().take(m.cores) {
                 if from & (1 << s) != 0 {
                     // Release: the pong flag is visible before the IPI that announces it.
-                    CORES[s].pong_from.fetch_or(1 << me, Ordering::Release);
+                    sender.pong_from.fetch_or(1 << me, Ordering::Release);
                     m.send_ipi(s, Ipi::Pong);
                 }
             }

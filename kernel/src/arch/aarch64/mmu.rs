@@ -113,7 +113,7 @@ impl TableSet {
         while addr < end {
             let gib = addr / GIB;
             let (i, j) = ((gib as usize) / ENTRIES, (gib as usize) % ENTRIES);
-            if addr % GIB == 0 && end - addr >= GIB {
+            if addr.is_multiple_of(GIB) && end - addr >= GIB {
                 self.l1[i].0[j] = addr | NORMAL_BLOCK;
                 addr += GIB;
                 continue;
