@@ -27,13 +27,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--max-instructions" => {
-                let n = args
-                    .next()
-                    .ok_or("--max-instructions needs a number")?;
-                max_instructions = n
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| format!("--max-instructions: not a number: {n:?}"))?;
+                let n = args.next().ok_or("--max-instructions needs a number")?;
+                max_instructions =
+                    n.replace('_', "").parse().map_err(|_| format!("--max-instructions: not a number: {n:?}"))?;
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg:?}\n{USAGE}")),
@@ -41,22 +37,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             _ => return Err(format!("more than one file given\n{USAGE}")),
         }
     }
-    Ok(Args {
-        file: file.ok_or(USAGE)?,
-        max_instructions,
-    })
+    Ok(Args { file: file.ok_or(USAGE)?, max_instructions })
 }
 
 fn summary(stats: CpmStats, secs: f64) {
-    let mips = if secs > 0.0 {
-        stats.instructions as f64 / secs / 1e6
-    } else {
-        0.0
-    };
-    eprintln!(
-        "z80run: {} instructions, {} T-states, {secs:.3} s, {mips:.1} MIPS",
-        stats.instructions, stats.tstates
-    );
+    let mips = if secs > 0.0 { stats.instructions as f64 / secs / 1e6 } else { 0.0 };
+    eprintln!("z80run: {} instructions, {} T-states, {secs:.3} s, {mips:.1} MIPS", stats.instructions, stats.tstates);
 }
 
 fn main() -> ExitCode {

@@ -36,7 +36,7 @@ const fn build(parity: bool) -> [u8; 256] {
         if v == 0 {
             f |= ZF;
         }
-        if parity && v.count_ones() % 2 == 0 {
+        if parity && v.count_ones() & 1 == 0 {
             f |= PF;
         }
         t[i] = f;
@@ -121,8 +121,7 @@ impl Cpu {
         let r = a.wrapping_sub(v as u32).wrapping_sub(carry as u32);
         let r8 = r as u8;
         let ov = (((a ^ v as u32) & (a ^ r) & 0x80) >> 5) as u8;
-        let f =
-            SZXY[r8 as usize] | ((a ^ v as u32 ^ r) as u8 & HF) | ov | NF | ((r >> 8) as u8 & CF);
+        let f = SZXY[r8 as usize] | ((a ^ v as u32 ^ r) as u8 & HF) | ov | NF | ((r >> 8) as u8 & CF);
         (r8, f)
     }
 
@@ -212,16 +211,11 @@ impl Cpu {
     #[inline(always)]
     pub(crate) fn sbc16(&mut self, y: u16) {
         let x = self.hl();
-        let r = (x as u32)
-            .wrapping_sub(y as u32)
-            .wrapping_sub((self.f & CF) as u32);
+        let r = (x as u32).wrapping_sub(y as u32).wrapping_sub((self.f & CF) as u32);
         let r16 = r as u16;
         self.wz = x.wrapping_add(1);
         let hi = (r >> 8) as u8;
-        let mut f = (hi & (SF | XF | YF))
-            | (((x ^ y ^ r16) >> 8) as u8 & HF)
-            | ((r >> 16) as u8 & CF)
-            | NF;
+        let mut f = (hi & (SF | XF | YF)) | (((x ^ y ^ r16) >> 8) as u8 & HF) | ((r >> 16) as u8 & CF) | NF;
         f |= ((((x ^ y) & (x ^ r16)) >> 13) as u8) & PF;
         if r16 == 0 {
             f |= ZF;

@@ -74,21 +74,17 @@ impl fmt::Display for CpmError {
                 "image of {len} bytes does not fit: at most {MAX_IMAGE} bytes fit between \
                  0x{LOAD_ADDR:04X} and the stack at 0x{STACK_TOP:04X}"
             ),
-            CpmError::UnsupportedBdos { function, stats } => write!(
-                f,
-                "unsupported BDOS function {function} after {} instructions",
-                stats.instructions
-            ),
+            CpmError::UnsupportedBdos { function, stats } => {
+                write!(f, "unsupported BDOS function {function} after {} instructions", stats.instructions)
+            }
             CpmError::InstructionLimit { stats } => write!(
                 f,
                 "instruction limit reached after {} instructions ({} T-states)",
                 stats.instructions, stats.tstates
             ),
-            CpmError::Halted { pc, stats } => write!(
-                f,
-                "CPU halted at 0x{pc:04X} with interrupts off after {} instructions",
-                stats.instructions
-            ),
+            CpmError::Halted { pc, stats } => {
+                write!(f, "CPU halted at 0x{pc:04X} with interrupts off after {} instructions", stats.instructions)
+            }
         }
     }
 }
@@ -137,9 +133,7 @@ impl CpmMachine {
         if image.len() > MAX_IMAGE {
             return Err(CpmError::ImageTooLarge { len: image.len() });
         }
-        let mut bus = CpmBus {
-            mem: [0; 0x10000],
-        };
+        let mut bus = CpmBus { mem: [0; 0x10000] };
         let start = LOAD_ADDR as usize;
         bus.mem[start..start + image.len()].copy_from_slice(image);
         bus.mem[BDOS as usize] = 0xC9;
@@ -154,11 +148,7 @@ impl CpmMachine {
 
     /// Runs until the program warm-boots (jumps to 0x0000 or calls BDOS 0), or until
     /// `max_instructions` have executed.
-    pub fn run(
-        &mut self,
-        max_instructions: u64,
-        out: &mut impl FnMut(u8),
-    ) -> Result<CpmStats, CpmError> {
+    pub fn run(&mut self, max_instructions: u64, out: &mut impl FnMut(u8)) -> Result<CpmStats, CpmError> {
         let mut stats = CpmStats::default();
         loop {
             let left = max_instructions - stats.instructions;
@@ -184,12 +174,7 @@ impl CpmMachine {
                 StopReason::BudgetSpent => return Err(CpmError::InstructionLimit { stats }),
                 // CpmBus never asks to stop; resuming is always right.
                 StopReason::BusStop => {}
-                StopReason::Halted { .. } => {
-                    return Err(CpmError::Halted {
-                        pc: self.cpu.pc,
-                        stats,
-                    })
-                }
+                StopReason::Halted { .. } => return Err(CpmError::Halted { pc: self.cpu.pc, stats }),
             }
         }
     }
@@ -215,10 +200,69 @@ pub fn run_com(image: &[u8], out: &mut impl FnMut(u8)) -> Result<CpmStats, CpmEr
 
 /// As [`run_com`], but gives up with [`CpmError::InstructionLimit`] after
 /// `max_instructions`.
-pub fn run_com_limited(
-    image: &[u8],
-    max_instructions: u64,
-    out: &mut impl FnMut(u8),
-) -> Result<CpmStats, CpmError> {
+pub fn run_com_limited(image: &[u8], max_instructions: u64, out: &mut impl FnMut(u8)) -> Result<CpmStats, CpmError> {
     CpmMachine::new(image)?.run(max_instructions, out)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn run(image: &[u8]) -> (Result<CpmStats, CpmError>, Vec<u8>) {
+        let mut out = Vec::new();
+        let r = run_com_limited(image, 10_000, &mut |b| out.push(b));
+        (r, out)
+    }
+
+    #[test]
+    fn prints_with_functions_2_and_9_and_ends_at_warm_boot() {
+        // 0100 LD C,9; LD DE,0112h; CALL 5; LD C,2; LD E,'!'; CALL 5; JP 0; 0112 "hi$"
+        let img = [
+            0x0E, 0x09, 0x11, 0x12, 0x01, 0xCD, 0x05, 0x00, 0x0E, 0x02, 0x1E, b'!', 0xCD, 0x05, 0x00, 0xC3, 0x00, 0x00,
+            b'h', b'i', b'$',
+        ];
+        let (r, out) = run(&img);
+        assert_eq!(out, b"hi!");
+        // Seven program instructions plus the two RETs at 0x0005.
+        let stats = r.unwrap();
+        assert_eq!(stats.instructions, 9);
+        assert_eq!(stats.tstates, 7 + 10 + 17 + 10 + 7 + 7 + 17 + 10 + 10);
+    }
+
+    #[test]
+    fn bdos_0_ends_the_run() {
+        let (r, out) = run(&[0x0E, 0x00, 0xCD, 0x05, 0x00, 0x76]);
+        assert!(out.is_empty());
+        assert_eq!(r.unwrap().instructions, 2);
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        let big = [0u8; MAX_IMAGE + 1];
+        assert_eq!(run(&big).0, Err(CpmError::ImageTooLarge { len: MAX_IMAGE + 1 }));
+        assert!(CpmMachine::new(&[0u8; MAX_IMAGE]).is_ok());
+        match run(&[0x0E, 0x0A, 0xCD, 0x05, 0x00]).0 {
+            Err(CpmError::UnsupportedBdos { function: 10, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        match run(&[0xF3, 0x76]).0 {
+            Err(CpmError::Halted { pc: 0x0101, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        match run(&[0x18, 0xFE]).0 {
+            Err(CpmError::InstructionLimit { stats }) => assert_eq!(stats.instructions, 10_000),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn zero_page_and_registers() {
+        let m = CpmMachine::new(&[0xAA]).unwrap();
+        assert_eq!(m.bus.mem[0x0100], 0xAA);
+        assert_eq!(m.bus.mem[5], 0xC9);
+        assert_eq!(&m.bus.mem[6..8], &[0x00, 0xF0]);
+        assert_eq!((m.cpu.pc, m.cpu.sp), (0x0100, 0xF000));
+    }
 }

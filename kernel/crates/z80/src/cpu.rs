@@ -350,11 +350,7 @@ impl Cpu {
             if self.signals != 0 {
                 match self.service(bus) {
                     Service::Accepted(ti) => t += ti as u64,
-                    Service::Halted => {
-                        break StopReason::Halted {
-                            interrupts_enabled: self.iff1,
-                        }
-                    }
+                    Service::Halted => break StopReason::Halted { interrupts_enabled: self.iff1 },
                     Service::None => {}
                 }
             }
@@ -371,11 +367,7 @@ impl Cpu {
                 break StopReason::BusStop;
             }
         };
-        RunResult {
-            reason,
-            instructions: n,
-            tstates: t,
-        }
+        RunResult { reason, instructions: n, tstates: t }
     }
 
     /// The slow path taken when any `signals` bit is set: EI's delay, NMI, INT, HALT.

@@ -338,9 +338,7 @@ impl Cpu {
             }
             0x2F => {
                 self.a = !self.a;
-                self.set_flags(
-                    (self.f & (SF | ZF | PF | CF)) | HF | NF | (self.a & (XF | YF)),
-                );
+                self.set_flags((self.f & (SF | ZF | PF | CF)) | HF | NF | (self.a & (XF | YF)));
                 4
             }
             0x30 => {
@@ -426,132 +424,500 @@ impl Cpu {
                 4
             }
             0x40 => 4,
-            0x41 => { self.b = self.c; 4 }
-            0x42 => { self.b = self.d; 4 }
-            0x43 => { self.b = self.e; 4 }
-            0x44 => { self.b = self.h; 4 }
-            0x45 => { self.b = self.l; 4 }
-            0x46 => { self.b = bus.read(self.hl()); 7 }
-            0x47 => { self.b = self.a; 4 }
-            0x48 => { self.c = self.b; 4 }
+            0x41 => {
+                self.b = self.c;
+                4
+            }
+            0x42 => {
+                self.b = self.d;
+                4
+            }
+            0x43 => {
+                self.b = self.e;
+                4
+            }
+            0x44 => {
+                self.b = self.h;
+                4
+            }
+            0x45 => {
+                self.b = self.l;
+                4
+            }
+            0x46 => {
+                self.b = bus.read(self.hl());
+                7
+            }
+            0x47 => {
+                self.b = self.a;
+                4
+            }
+            0x48 => {
+                self.c = self.b;
+                4
+            }
             0x49 => 4,
-            0x4A => { self.c = self.d; 4 }
-            0x4B => { self.c = self.e; 4 }
-            0x4C => { self.c = self.h; 4 }
-            0x4D => { self.c = self.l; 4 }
-            0x4E => { self.c = bus.read(self.hl()); 7 }
-            0x4F => { self.c = self.a; 4 }
-            0x50 => { self.d = self.b; 4 }
-            0x51 => { self.d = self.c; 4 }
+            0x4A => {
+                self.c = self.d;
+                4
+            }
+            0x4B => {
+                self.c = self.e;
+                4
+            }
+            0x4C => {
+                self.c = self.h;
+                4
+            }
+            0x4D => {
+                self.c = self.l;
+                4
+            }
+            0x4E => {
+                self.c = bus.read(self.hl());
+                7
+            }
+            0x4F => {
+                self.c = self.a;
+                4
+            }
+            0x50 => {
+                self.d = self.b;
+                4
+            }
+            0x51 => {
+                self.d = self.c;
+                4
+            }
             0x52 => 4,
-            0x53 => { self.d = self.e; 4 }
-            0x54 => { self.d = self.h; 4 }
-            0x55 => { self.d = self.l; 4 }
-            0x56 => { self.d = bus.read(self.hl()); 7 }
-            0x57 => { self.d = self.a; 4 }
-            0x58 => { self.e = self.b; 4 }
-            0x59 => { self.e = self.c; 4 }
-            0x5A => { self.e = self.d; 4 }
+            0x53 => {
+                self.d = self.e;
+                4
+            }
+            0x54 => {
+                self.d = self.h;
+                4
+            }
+            0x55 => {
+                self.d = self.l;
+                4
+            }
+            0x56 => {
+                self.d = bus.read(self.hl());
+                7
+            }
+            0x57 => {
+                self.d = self.a;
+                4
+            }
+            0x58 => {
+                self.e = self.b;
+                4
+            }
+            0x59 => {
+                self.e = self.c;
+                4
+            }
+            0x5A => {
+                self.e = self.d;
+                4
+            }
             0x5B => 4,
-            0x5C => { self.e = self.h; 4 }
-            0x5D => { self.e = self.l; 4 }
-            0x5E => { self.e = bus.read(self.hl()); 7 }
-            0x5F => { self.e = self.a; 4 }
-            0x60 => { self.h = self.b; 4 }
-            0x61 => { self.h = self.c; 4 }
-            0x62 => { self.h = self.d; 4 }
-            0x63 => { self.h = self.e; 4 }
+            0x5C => {
+                self.e = self.h;
+                4
+            }
+            0x5D => {
+                self.e = self.l;
+                4
+            }
+            0x5E => {
+                self.e = bus.read(self.hl());
+                7
+            }
+            0x5F => {
+                self.e = self.a;
+                4
+            }
+            0x60 => {
+                self.h = self.b;
+                4
+            }
+            0x61 => {
+                self.h = self.c;
+                4
+            }
+            0x62 => {
+                self.h = self.d;
+                4
+            }
+            0x63 => {
+                self.h = self.e;
+                4
+            }
             0x64 => 4,
-            0x65 => { self.h = self.l; 4 }
-            0x66 => { self.h = bus.read(self.hl()); 7 }
-            0x67 => { self.h = self.a; 4 }
-            0x68 => { self.l = self.b; 4 }
-            0x69 => { self.l = self.c; 4 }
-            0x6A => { self.l = self.d; 4 }
-            0x6B => { self.l = self.e; 4 }
-            0x6C => { self.l = self.h; 4 }
+            0x65 => {
+                self.h = self.l;
+                4
+            }
+            0x66 => {
+                self.h = bus.read(self.hl());
+                7
+            }
+            0x67 => {
+                self.h = self.a;
+                4
+            }
+            0x68 => {
+                self.l = self.b;
+                4
+            }
+            0x69 => {
+                self.l = self.c;
+                4
+            }
+            0x6A => {
+                self.l = self.d;
+                4
+            }
+            0x6B => {
+                self.l = self.e;
+                4
+            }
+            0x6C => {
+                self.l = self.h;
+                4
+            }
             0x6D => 4,
-            0x6E => { self.l = bus.read(self.hl()); 7 }
-            0x6F => { self.l = self.a; 4 }
-            0x70 => { bus.write(self.hl(), self.b); 7 }
-            0x71 => { bus.write(self.hl(), self.c); 7 }
-            0x72 => { bus.write(self.hl(), self.d); 7 }
-            0x73 => { bus.write(self.hl(), self.e); 7 }
-            0x74 => { bus.write(self.hl(), self.h); 7 }
-            0x75 => { bus.write(self.hl(), self.l); 7 }
-            0x77 => { bus.write(self.hl(), self.a); 7 }
-            0x78 => { self.a = self.b; 4 }
-            0x79 => { self.a = self.c; 4 }
-            0x7A => { self.a = self.d; 4 }
-            0x7B => { self.a = self.e; 4 }
-            0x7C => { self.a = self.h; 4 }
-            0x7D => { self.a = self.l; 4 }
-            0x7E => { self.a = bus.read(self.hl()); 7 }
+            0x6E => {
+                self.l = bus.read(self.hl());
+                7
+            }
+            0x6F => {
+                self.l = self.a;
+                4
+            }
+            0x70 => {
+                bus.write(self.hl(), self.b);
+                7
+            }
+            0x71 => {
+                bus.write(self.hl(), self.c);
+                7
+            }
+            0x72 => {
+                bus.write(self.hl(), self.d);
+                7
+            }
+            0x73 => {
+                bus.write(self.hl(), self.e);
+                7
+            }
+            0x74 => {
+                bus.write(self.hl(), self.h);
+                7
+            }
+            0x75 => {
+                bus.write(self.hl(), self.l);
+                7
+            }
+            0x77 => {
+                bus.write(self.hl(), self.a);
+                7
+            }
+            0x78 => {
+                self.a = self.b;
+                4
+            }
+            0x79 => {
+                self.a = self.c;
+                4
+            }
+            0x7A => {
+                self.a = self.d;
+                4
+            }
+            0x7B => {
+                self.a = self.e;
+                4
+            }
+            0x7C => {
+                self.a = self.h;
+                4
+            }
+            0x7D => {
+                self.a = self.l;
+                4
+            }
+            0x7E => {
+                self.a = bus.read(self.hl());
+                7
+            }
             0x7F => 4,
-            0x80 => { self.add8(self.b); 4 }
-            0x81 => { self.add8(self.c); 4 }
-            0x82 => { self.add8(self.d); 4 }
-            0x83 => { self.add8(self.e); 4 }
-            0x84 => { self.add8(self.h); 4 }
-            0x85 => { self.add8(self.l); 4 }
-            0x86 => { let v = bus.read(self.hl()); self.add8(v); 7 }
-            0x87 => { self.add8(self.a); 4 }
-            0x88 => { self.adc8(self.b); 4 }
-            0x89 => { self.adc8(self.c); 4 }
-            0x8A => { self.adc8(self.d); 4 }
-            0x8B => { self.adc8(self.e); 4 }
-            0x8C => { self.adc8(self.h); 4 }
-            0x8D => { self.adc8(self.l); 4 }
-            0x8E => { let v = bus.read(self.hl()); self.adc8(v); 7 }
-            0x8F => { self.adc8(self.a); 4 }
-            0x90 => { self.sub8(self.b); 4 }
-            0x91 => { self.sub8(self.c); 4 }
-            0x92 => { self.sub8(self.d); 4 }
-            0x93 => { self.sub8(self.e); 4 }
-            0x94 => { self.sub8(self.h); 4 }
-            0x95 => { self.sub8(self.l); 4 }
-            0x96 => { let v = bus.read(self.hl()); self.sub8(v); 7 }
-            0x97 => { self.sub8(self.a); 4 }
-            0x98 => { self.sbc8(self.b); 4 }
-            0x99 => { self.sbc8(self.c); 4 }
-            0x9A => { self.sbc8(self.d); 4 }
-            0x9B => { self.sbc8(self.e); 4 }
-            0x9C => { self.sbc8(self.h); 4 }
-            0x9D => { self.sbc8(self.l); 4 }
-            0x9E => { let v = bus.read(self.hl()); self.sbc8(v); 7 }
-            0x9F => { self.sbc8(self.a); 4 }
-            0xA0 => { self.and8(self.b); 4 }
-            0xA1 => { self.and8(self.c); 4 }
-            0xA2 => { self.and8(self.d); 4 }
-            0xA3 => { self.and8(self.e); 4 }
-            0xA4 => { self.and8(self.h); 4 }
-            0xA5 => { self.and8(self.l); 4 }
-            0xA6 => { let v = bus.read(self.hl()); self.and8(v); 7 }
-            0xA7 => { self.and8(self.a); 4 }
-            0xA8 => { self.xor8(self.b); 4 }
-            0xA9 => { self.xor8(self.c); 4 }
-            0xAA => { self.xor8(self.d); 4 }
-            0xAB => { self.xor8(self.e); 4 }
-            0xAC => { self.xor8(self.h); 4 }
-            0xAD => { self.xor8(self.l); 4 }
-            0xAE => { let v = bus.read(self.hl()); self.xor8(v); 7 }
-            0xAF => { self.xor8(self.a); 4 }
-            0xB0 => { self.or8(self.b); 4 }
-            0xB1 => { self.or8(self.c); 4 }
-            0xB2 => { self.or8(self.d); 4 }
-            0xB3 => { self.or8(self.e); 4 }
-            0xB4 => { self.or8(self.h); 4 }
-            0xB5 => { self.or8(self.l); 4 }
-            0xB6 => { let v = bus.read(self.hl()); self.or8(v); 7 }
-            0xB7 => { self.or8(self.a); 4 }
-            0xB8 => { self.cp8(self.b); 4 }
-            0xB9 => { self.cp8(self.c); 4 }
-            0xBA => { self.cp8(self.d); 4 }
-            0xBB => { self.cp8(self.e); 4 }
-            0xBC => { self.cp8(self.h); 4 }
-            0xBD => { self.cp8(self.l); 4 }
-            0xBE => { let v = bus.read(self.hl()); self.cp8(v); 7 }
-            0xBF => { self.cp8(self.a); 4 }
+            0x80 => {
+                self.add8(self.b);
+                4
+            }
+            0x81 => {
+                self.add8(self.c);
+                4
+            }
+            0x82 => {
+                self.add8(self.d);
+                4
+            }
+            0x83 => {
+                self.add8(self.e);
+                4
+            }
+            0x84 => {
+                self.add8(self.h);
+                4
+            }
+            0x85 => {
+                self.add8(self.l);
+                4
+            }
+            0x86 => {
+                let v = bus.read(self.hl());
+                self.add8(v);
+                7
+            }
+            0x87 => {
+                self.add8(self.a);
+                4
+            }
+            0x88 => {
+                self.adc8(self.b);
+                4
+            }
+            0x89 => {
+                self.adc8(self.c);
+                4
+            }
+            0x8A => {
+                self.adc8(self.d);
+                4
+            }
+            0x8B => {
+                self.adc8(self.e);
+                4
+            }
+            0x8C => {
+                self.adc8(self.h);
+                4
+            }
+            0x8D => {
+                self.adc8(self.l);
+                4
+            }
+            0x8E => {
+                let v = bus.read(self.hl());
+                self.adc8(v);
+                7
+            }
+            0x8F => {
+                self.adc8(self.a);
+                4
+            }
+            0x90 => {
+                self.sub8(self.b);
+                4
+            }
+            0x91 => {
+                self.sub8(self.c);
+                4
+            }
+            0x92 => {
+                self.sub8(self.d);
+                4
+            }
+            0x93 => {
+                self.sub8(self.e);
+                4
+            }
+            0x94 => {
+                self.sub8(self.h);
+                4
+            }
+            0x95 => {
+                self.sub8(self.l);
+                4
+            }
+            0x96 => {
+                let v = bus.read(self.hl());
+                self.sub8(v);
+                7
+            }
+            0x97 => {
+                self.sub8(self.a);
+                4
+            }
+            0x98 => {
+                self.sbc8(self.b);
+                4
+            }
+            0x99 => {
+                self.sbc8(self.c);
+                4
+            }
+            0x9A => {
+                self.sbc8(self.d);
+                4
+            }
+            0x9B => {
+                self.sbc8(self.e);
+                4
+            }
+            0x9C => {
+                self.sbc8(self.h);
+                4
+            }
+            0x9D => {
+                self.sbc8(self.l);
+                4
+            }
+            0x9E => {
+                let v = bus.read(self.hl());
+                self.sbc8(v);
+                7
+            }
+            0x9F => {
+                self.sbc8(self.a);
+                4
+            }
+            0xA0 => {
+                self.and8(self.b);
+                4
+            }
+            0xA1 => {
+                self.and8(self.c);
+                4
+            }
+            0xA2 => {
+                self.and8(self.d);
+                4
+            }
+            0xA3 => {
+                self.and8(self.e);
+                4
+            }
+            0xA4 => {
+                self.and8(self.h);
+                4
+            }
+            0xA5 => {
+                self.and8(self.l);
+                4
+            }
+            0xA6 => {
+                let v = bus.read(self.hl());
+                self.and8(v);
+                7
+            }
+            0xA7 => {
+                self.and8(self.a);
+                4
+            }
+            0xA8 => {
+                self.xor8(self.b);
+                4
+            }
+            0xA9 => {
+                self.xor8(self.c);
+                4
+            }
+            0xAA => {
+                self.xor8(self.d);
+                4
+            }
+            0xAB => {
+                self.xor8(self.e);
+                4
+            }
+            0xAC => {
+                self.xor8(self.h);
+                4
+            }
+            0xAD => {
+                self.xor8(self.l);
+                4
+            }
+            0xAE => {
+                let v = bus.read(self.hl());
+                self.xor8(v);
+                7
+            }
+            0xAF => {
+                self.xor8(self.a);
+                4
+            }
+            0xB0 => {
+                self.or8(self.b);
+                4
+            }
+            0xB1 => {
+                self.or8(self.c);
+                4
+            }
+            0xB2 => {
+                self.or8(self.d);
+                4
+            }
+            0xB3 => {
+                self.or8(self.e);
+                4
+            }
+            0xB4 => {
+                self.or8(self.h);
+                4
+            }
+            0xB5 => {
+                self.or8(self.l);
+                4
+            }
+            0xB6 => {
+                let v = bus.read(self.hl());
+                self.or8(v);
+                7
+            }
+            0xB7 => {
+                self.or8(self.a);
+                4
+            }
+            0xB8 => {
+                self.cp8(self.b);
+                4
+            }
+            0xB9 => {
+                self.cp8(self.c);
+                4
+            }
+            0xBA => {
+                self.cp8(self.d);
+                4
+            }
+            0xBB => {
+                self.cp8(self.e);
+                4
+            }
+            0xBC => {
+                self.cp8(self.h);
+                4
+            }
+            0xBD => {
+                self.cp8(self.l);
+                4
+            }
+            0xBE => {
+                let v = bus.read(self.hl());
+                self.cp8(v);
+                7
+            }
+            0xBF => {
+                self.cp8(self.a);
+                4
+            }
             0xC0 => {
                 let t = self.f & ZF == 0;
                 self.ret_cc(bus, t)

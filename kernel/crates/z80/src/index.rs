@@ -196,68 +196,290 @@ impl Cpu {
                 bus.write(a, n);
                 19
             }
-            0x44 => { self.b = self.xh::<IY>(); 8 }
-            0x45 => { self.b = self.xl::<IY>(); 8 }
-            0x46 => { let a = self.xy_disp::<IY, B>(bus); self.b = bus.read(a); 19 }
-            0x4C => { self.c = self.xh::<IY>(); 8 }
-            0x4D => { self.c = self.xl::<IY>(); 8 }
-            0x4E => { let a = self.xy_disp::<IY, B>(bus); self.c = bus.read(a); 19 }
-            0x54 => { self.d = self.xh::<IY>(); 8 }
-            0x55 => { self.d = self.xl::<IY>(); 8 }
-            0x56 => { let a = self.xy_disp::<IY, B>(bus); self.d = bus.read(a); 19 }
-            0x5C => { self.e = self.xh::<IY>(); 8 }
-            0x5D => { self.e = self.xl::<IY>(); 8 }
-            0x5E => { let a = self.xy_disp::<IY, B>(bus); self.e = bus.read(a); 19 }
-            0x60 => { let v = self.b; self.set_xh::<IY>(v); 8 }
-            0x61 => { let v = self.c; self.set_xh::<IY>(v); 8 }
-            0x62 => { let v = self.d; self.set_xh::<IY>(v); 8 }
-            0x63 => { let v = self.e; self.set_xh::<IY>(v); 8 }
+            0x44 => {
+                self.b = self.xh::<IY>();
+                8
+            }
+            0x45 => {
+                self.b = self.xl::<IY>();
+                8
+            }
+            0x46 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                self.b = bus.read(a);
+                19
+            }
+            0x4C => {
+                self.c = self.xh::<IY>();
+                8
+            }
+            0x4D => {
+                self.c = self.xl::<IY>();
+                8
+            }
+            0x4E => {
+                let a = self.xy_disp::<IY, B>(bus);
+                self.c = bus.read(a);
+                19
+            }
+            0x54 => {
+                self.d = self.xh::<IY>();
+                8
+            }
+            0x55 => {
+                self.d = self.xl::<IY>();
+                8
+            }
+            0x56 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                self.d = bus.read(a);
+                19
+            }
+            0x5C => {
+                self.e = self.xh::<IY>();
+                8
+            }
+            0x5D => {
+                self.e = self.xl::<IY>();
+                8
+            }
+            0x5E => {
+                let a = self.xy_disp::<IY, B>(bus);
+                self.e = bus.read(a);
+                19
+            }
+            0x60 => {
+                let v = self.b;
+                self.set_xh::<IY>(v);
+                8
+            }
+            0x61 => {
+                let v = self.c;
+                self.set_xh::<IY>(v);
+                8
+            }
+            0x62 => {
+                let v = self.d;
+                self.set_xh::<IY>(v);
+                8
+            }
+            0x63 => {
+                let v = self.e;
+                self.set_xh::<IY>(v);
+                8
+            }
             0x64 => 8,
-            0x65 => { let v = self.xl::<IY>(); self.set_xh::<IY>(v); 8 }
-            0x66 => { let a = self.xy_disp::<IY, B>(bus); self.h = bus.read(a); 19 }
-            0x67 => { let v = self.a; self.set_xh::<IY>(v); 8 }
-            0x68 => { let v = self.b; self.set_xl::<IY>(v); 8 }
-            0x69 => { let v = self.c; self.set_xl::<IY>(v); 8 }
-            0x6A => { let v = self.d; self.set_xl::<IY>(v); 8 }
-            0x6B => { let v = self.e; self.set_xl::<IY>(v); 8 }
-            0x6C => { let v = self.xh::<IY>(); self.set_xl::<IY>(v); 8 }
+            0x65 => {
+                let v = self.xl::<IY>();
+                self.set_xh::<IY>(v);
+                8
+            }
+            0x66 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                self.h = bus.read(a);
+                19
+            }
+            0x67 => {
+                let v = self.a;
+                self.set_xh::<IY>(v);
+                8
+            }
+            0x68 => {
+                let v = self.b;
+                self.set_xl::<IY>(v);
+                8
+            }
+            0x69 => {
+                let v = self.c;
+                self.set_xl::<IY>(v);
+                8
+            }
+            0x6A => {
+                let v = self.d;
+                self.set_xl::<IY>(v);
+                8
+            }
+            0x6B => {
+                let v = self.e;
+                self.set_xl::<IY>(v);
+                8
+            }
+            0x6C => {
+                let v = self.xh::<IY>();
+                self.set_xl::<IY>(v);
+                8
+            }
             0x6D => 8,
-            0x6E => { let a = self.xy_disp::<IY, B>(bus); self.l = bus.read(a); 19 }
-            0x6F => { let v = self.a; self.set_xl::<IY>(v); 8 }
-            0x70 => { let a = self.xy_disp::<IY, B>(bus); bus.write(a, self.b); 19 }
-            0x71 => { let a = self.xy_disp::<IY, B>(bus); bus.write(a, self.c); 19 }
-            0x72 => { let a = self.xy_disp::<IY, B>(bus); bus.write(a, self.d); 19 }
-            0x73 => { let a = self.xy_disp::<IY, B>(bus); bus.write(a, self.e); 19 }
-            0x74 => { let a = self.xy_disp::<IY, B>(bus); bus.write(a, self.h); 19 }
-            0x75 => { let a = self.xy_disp::<IY, B>(bus); bus.write(a, self.l); 19 }
-            0x77 => { let a = self.xy_disp::<IY, B>(bus); bus.write(a, self.a); 19 }
-            0x7C => { self.a = self.xh::<IY>(); 8 }
-            0x7D => { self.a = self.xl::<IY>(); 8 }
-            0x7E => { let a = self.xy_disp::<IY, B>(bus); self.a = bus.read(a); 19 }
-            0x84 => { self.add8(self.xh::<IY>()); 8 }
-            0x85 => { self.add8(self.xl::<IY>()); 8 }
-            0x86 => { let a = self.xy_disp::<IY, B>(bus); let v = bus.read(a); self.add8(v); 19 }
-            0x8C => { self.adc8(self.xh::<IY>()); 8 }
-            0x8D => { self.adc8(self.xl::<IY>()); 8 }
-            0x8E => { let a = self.xy_disp::<IY, B>(bus); let v = bus.read(a); self.adc8(v); 19 }
-            0x94 => { self.sub8(self.xh::<IY>()); 8 }
-            0x95 => { self.sub8(self.xl::<IY>()); 8 }
-            0x96 => { let a = self.xy_disp::<IY, B>(bus); let v = bus.read(a); self.sub8(v); 19 }
-            0x9C => { self.sbc8(self.xh::<IY>()); 8 }
-            0x9D => { self.sbc8(self.xl::<IY>()); 8 }
-            0x9E => { let a = self.xy_disp::<IY, B>(bus); let v = bus.read(a); self.sbc8(v); 19 }
-            0xA4 => { self.and8(self.xh::<IY>()); 8 }
-            0xA5 => { self.and8(self.xl::<IY>()); 8 }
-            0xA6 => { let a = self.xy_disp::<IY, B>(bus); let v = bus.read(a); self.and8(v); 19 }
-            0xAC => { self.xor8(self.xh::<IY>()); 8 }
-            0xAD => { self.xor8(self.xl::<IY>()); 8 }
-            0xAE => { let a = self.xy_disp::<IY, B>(bus); let v = bus.read(a); self.xor8(v); 19 }
-            0xB4 => { self.or8(self.xh::<IY>()); 8 }
-            0xB5 => { self.or8(self.xl::<IY>()); 8 }
-            0xB6 => { let a = self.xy_disp::<IY, B>(bus); let v = bus.read(a); self.or8(v); 19 }
-            0xBC => { self.cp8(self.xh::<IY>()); 8 }
-            0xBD => { self.cp8(self.xl::<IY>()); 8 }
-            0xBE => { let a = self.xy_disp::<IY, B>(bus); let v = bus.read(a); self.cp8(v); 19 }
+            0x6E => {
+                let a = self.xy_disp::<IY, B>(bus);
+                self.l = bus.read(a);
+                19
+            }
+            0x6F => {
+                let v = self.a;
+                self.set_xl::<IY>(v);
+                8
+            }
+            0x70 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                bus.write(a, self.b);
+                19
+            }
+            0x71 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                bus.write(a, self.c);
+                19
+            }
+            0x72 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                bus.write(a, self.d);
+                19
+            }
+            0x73 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                bus.write(a, self.e);
+                19
+            }
+            0x74 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                bus.write(a, self.h);
+                19
+            }
+            0x75 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                bus.write(a, self.l);
+                19
+            }
+            0x77 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                bus.write(a, self.a);
+                19
+            }
+            0x7C => {
+                self.a = self.xh::<IY>();
+                8
+            }
+            0x7D => {
+                self.a = self.xl::<IY>();
+                8
+            }
+            0x7E => {
+                let a = self.xy_disp::<IY, B>(bus);
+                self.a = bus.read(a);
+                19
+            }
+            0x84 => {
+                self.add8(self.xh::<IY>());
+                8
+            }
+            0x85 => {
+                self.add8(self.xl::<IY>());
+                8
+            }
+            0x86 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                let v = bus.read(a);
+                self.add8(v);
+                19
+            }
+            0x8C => {
+                self.adc8(self.xh::<IY>());
+                8
+            }
+            0x8D => {
+                self.adc8(self.xl::<IY>());
+                8
+            }
+            0x8E => {
+                let a = self.xy_disp::<IY, B>(bus);
+                let v = bus.read(a);
+                self.adc8(v);
+                19
+            }
+            0x94 => {
+                self.sub8(self.xh::<IY>());
+                8
+            }
+            0x95 => {
+                self.sub8(self.xl::<IY>());
+                8
+            }
+            0x96 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                let v = bus.read(a);
+                self.sub8(v);
+                19
+            }
+            0x9C => {
+                self.sbc8(self.xh::<IY>());
+                8
+            }
+            0x9D => {
+                self.sbc8(self.xl::<IY>());
+                8
+            }
+            0x9E => {
+                let a = self.xy_disp::<IY, B>(bus);
+                let v = bus.read(a);
+                self.sbc8(v);
+                19
+            }
+            0xA4 => {
+                self.and8(self.xh::<IY>());
+                8
+            }
+            0xA5 => {
+                self.and8(self.xl::<IY>());
+                8
+            }
+            0xA6 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                let v = bus.read(a);
+                self.and8(v);
+                19
+            }
+            0xAC => {
+                self.xor8(self.xh::<IY>());
+                8
+            }
+            0xAD => {
+                self.xor8(self.xl::<IY>());
+                8
+            }
+            0xAE => {
+                let a = self.xy_disp::<IY, B>(bus);
+                let v = bus.read(a);
+                self.xor8(v);
+                19
+            }
+            0xB4 => {
+                self.or8(self.xh::<IY>());
+                8
+            }
+            0xB5 => {
+                self.or8(self.xl::<IY>());
+                8
+            }
+            0xB6 => {
+                let a = self.xy_disp::<IY, B>(bus);
+                let v = bus.read(a);
+                self.or8(v);
+                19
+            }
+            0xBC => {
+                self.cp8(self.xh::<IY>());
+                8
+            }
+            0xBD => {
+                self.cp8(self.xl::<IY>());
+                8
+            }
+            0xBE => {
+                let a = self.xy_disp::<IY, B>(bus);
+                let v = bus.read(a);
+                self.cp8(v);
+                19
+            }
             0xCB => self.exec_xycb::<IY, B>(bus),
             0xE1 => {
                 let v = self.pop16(bus);

@@ -95,8 +95,7 @@ fn expected_zex_transcript(banner: &str) -> String {
 fn run(file: &str) -> Option<(String, CpmStats)> {
     let image = zbeam_testdata::read(file)?;
     let mut out = Vec::new();
-    let stats = cpm::run_com(&image, &mut |b| out.push(b))
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let stats = cpm::run_com(&image, &mut |b| out.push(b)).unwrap_or_else(|e| panic!("{file}: {e}"));
     Some((String::from_utf8_lossy(&out).into_owned(), stats))
 }
 
@@ -107,14 +106,7 @@ fn check_zex(file: &str, banner: &str) {
     let errors: Vec<&str> = text.split("\n\r").filter(|l| l.contains("ERROR")).collect();
     assert!(errors.is_empty(), "{file}: failing tests:\n{}", errors.join("\n"));
     assert_eq!(text, expected_zex_transcript(banner), "{file}: transcript");
-    assert_eq!(
-        stats,
-        CpmStats {
-            instructions: 5_764_169_610,
-            tstates: 46_734_977_142
-        },
-        "{file}: counts"
-    );
+    assert_eq!(stats, CpmStats { instructions: 5_764_169_610, tstates: 46_734_977_142 }, "{file}: counts");
 }
 
 #[test]
@@ -123,13 +115,7 @@ fn prelim_passes_with_exact_counts() {
         return;
     };
     assert_eq!(text, "Preliminary tests complete");
-    assert_eq!(
-        stats,
-        CpmStats {
-            instructions: 897,
-            tstates: 8_699
-        }
-    );
+    assert_eq!(stats, CpmStats { instructions: 897, tstates: 8_699 });
 }
 
 #[test]

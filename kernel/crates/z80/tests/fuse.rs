@@ -34,36 +34,20 @@ struct TestBus {
 impl Bus for TestBus {
     fn read(&mut self, addr: u16) -> u8 {
         let data = self.mem[addr as usize];
-        self.events.push(Event {
-            kind: Kind::Mr,
-            addr,
-            data,
-        });
+        self.events.push(Event { kind: Kind::Mr, addr, data });
         data
     }
     fn write(&mut self, addr: u16, value: u8) {
         self.mem[addr as usize] = value;
-        self.events.push(Event {
-            kind: Kind::Mw,
-            addr,
-            data: value,
-        });
+        self.events.push(Event { kind: Kind::Mw, addr, data: value });
     }
     fn input(&mut self, port: u16) -> u8 {
         let data = (port >> 8) as u8;
-        self.events.push(Event {
-            kind: Kind::Pr,
-            addr: port,
-            data,
-        });
+        self.events.push(Event { kind: Kind::Pr, addr: port, data });
         data
     }
     fn output(&mut self, port: u16, value: u8) {
-        self.events.push(Event {
-            kind: Kind::Pw,
-            addr: port,
-            data: value,
-        });
+        self.events.push(Event { kind: Kind::Pw, addr: port, data: value });
     }
 }
 
@@ -170,20 +154,13 @@ fn parse_expected(text: &str) -> HashMap<String, Expected> {
                 _ => None,
             };
             if let Some(kind) = kind {
-                events.push(Event {
-                    kind,
-                    addr: hex16(f[2]),
-                    data: hex8(f[3]),
-                });
+                events.push(Event { kind, addr: hex16(f[2]), data: hex8(f[3]) });
             }
             lines.next();
         }
         let regs = parse_regs(lines.next().unwrap(), lines.next().unwrap());
         let mem = parse_mem(&mut lines);
-        out.insert(
-            name.to_string(),
-            Expected { events, regs, mem },
-        );
+        out.insert(name.to_string(), Expected { events, regs, mem });
     }
     out
 }
@@ -245,10 +222,7 @@ fn run_one(input: &Input, exp: &Expected) -> Result<(), String> {
     cpu.iff2 = r.iff2;
     cpu.im = r.im;
     cpu.set_halted(r.halted);
-    let mut bus = TestBus {
-        mem,
-        events: Vec::new(),
-    };
+    let mut bus = TestBus { mem, events: Vec::new() };
     let mut t = 0u64;
     while t < r.tstates {
         t += cpu.step(&mut bus).0;
@@ -265,35 +239,26 @@ fn run_one(input: &Input, exp: &Expected) -> Result<(), String> {
         }
     }
     if let Some(a) = (0..0x10000).find(|&a| want[a] != bus.mem[a]) {
-        return Err(format!(
-            "memory at {a:04x}: got {:02x}, expected {:02x}",
-            bus.mem[a], want[a]
-        ));
+        return Err(format!("memory at {a:04x}: got {:02x}, expected {:02x}", bus.mem[a], want[a]));
     }
     if bus.events != exp.events {
-        return Err(format!(
-            "bus events\n  got      {:x?}\n  expected {:x?}",
-            bus.events, exp.events
-        ));
+        return Err(format!("bus events\n  got      {:x?}\n  expected {:x?}", bus.events, exp.events));
     }
     Ok(())
 }
 
 #[test]
 fn fuse_vectors() {
-    let (Some(tin), Some(texp)) = (
-        zbeam_testdata::read("z80/fuse/tests.in"),
-        zbeam_testdata::read("z80/fuse/tests.expected"),
-    ) else {
+    let (Some(tin), Some(texp)) =
+        (zbeam_testdata::read("z80/fuse/tests.in"), zbeam_testdata::read("z80/fuse/tests.expected"))
+    else {
         return;
     };
     let inputs = parse_inputs(std::str::from_utf8(&tin).unwrap());
     let expected = parse_expected(std::str::from_utf8(&texp).unwrap());
     let mut failures = Vec::new();
     for (name, input) in &inputs {
-        let exp = expected
-            .get(name)
-            .unwrap_or_else(|| panic!("no expectation for {name}"));
+        let exp = expected.get(name).unwrap_or_else(|| panic!("no expectation for {name}"));
         if let Err(why) = run_one(input, exp) {
             failures.push(format!("{name}: {why}"));
         }
@@ -302,10 +267,5 @@ fn fuse_vectors() {
         eprintln!("FAIL {f}");
     }
     assert_eq!(inputs.len(), 1356, "number of FUSE tests run");
-    assert!(
-        failures.is_empty(),
-        "{} of {} FUSE tests failed",
-        failures.len(),
-        inputs.len()
-    );
+    assert!(failures.is_empty(), "{} of {} FUSE tests failed", failures.len(), inputs.len());
 }

@@ -19,14 +19,7 @@ impl TestBus {
     fn with(program: &[u8]) -> Self {
         let mut mem = vec![0u8; 0x10000];
         mem[..program.len()].copy_from_slice(program);
-        Self {
-            mem,
-            port_value: 0,
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-            trap_at: None,
-            stop_after_output: false,
-        }
+        Self { mem, port_value: 0, inputs: Vec::new(), outputs: Vec::new(), trap_at: None, stop_after_output: false }
     }
 }
 
@@ -195,10 +188,7 @@ fn halt_spins_on_nops_and_wakes_past_the_halt() {
     assert_eq!((cpu.pc, cpu.r()), (1, 0x02));
     // run() does not burn NOPs: it reports the halt (here a dead end: DI).
     let r = cpu.run(&mut bus, 1000);
-    assert_eq!(
-        (r.reason, r.instructions, r.tstates),
-        (StopReason::Halted { interrupts_enabled: false }, 0, 0)
-    );
+    assert_eq!((r.reason, r.instructions, r.tstates), (StopReason::Halted { interrupts_enabled: false }, 0, 0));
     cpu.iff1 = true;
     let r = cpu.run(&mut bus, 1000);
     assert_eq!(r.reason, StopReason::Halted { interrupts_enabled: true });
@@ -225,9 +215,7 @@ fn nmi_wakes_a_halted_cpu_with_interrupts_disabled() {
 #[test]
 fn r_counts_m1_cycles_and_keeps_bit_7() {
     // NOP; LD IX,nn (DD 21); RLC B (CB 00); RLC (IX+1) (DD CB 01 06); NEG (ED 44); LD A,R (ED 5F)
-    let prog = [
-        0x00, 0xDD, 0x21, 0x00, 0x90, 0xCB, 0x00, 0xDD, 0xCB, 0x01, 0x06, 0xED, 0x44, 0xED, 0x5F,
-    ];
+    let prog = [0x00, 0xDD, 0x21, 0x00, 0x90, 0xCB, 0x00, 0xDD, 0xCB, 0x01, 0x06, 0xED, 0x44, 0xED, 0x5F];
     let mut bus = TestBus::with(&prog);
     let mut cpu = cpu_at(0);
     cpu.set_r(0xFE);
@@ -261,9 +249,7 @@ fn ld_r_a_sets_bit_7() {
 #[test]
 fn io_instructions_put_the_right_port_on_the_bus() {
     // IN A,(0x12); OUT (0x34),A; IN D,(C); OUT (C),E; IN F,(C); OUT (C),0
-    let prog = [
-        0xDB, 0x12, 0xD3, 0x34, 0xED, 0x50, 0xED, 0x59, 0xED, 0x70, 0xED, 0x71,
-    ];
+    let prog = [0xDB, 0x12, 0xD3, 0x34, 0xED, 0x50, 0xED, 0x59, 0xED, 0x70, 0xED, 0x71];
     let mut bus = TestBus::with(&prog);
     bus.port_value = 0x81;
     let mut cpu = cpu_at(0);
@@ -286,10 +272,7 @@ fn io_instructions_put_the_right_port_on_the_bus() {
     assert_eq!(cpu.f, 0x40 | 0x04 | 0x01, "IN F,(C) sets flags only");
     assert_eq!(cpu.step(&mut bus), TStates(12));
     assert_eq!(bus.inputs, vec![0x5612, 0xABCD, 0xABCD]);
-    assert_eq!(
-        bus.outputs,
-        vec![(0x8134, 0x81), (0xABCD, 0x77), (0xABCD, 0x00)]
-    );
+    assert_eq!(bus.outputs, vec![(0x8134, 0x81), (0xABCD, 0x77), (0xABCD, 0x00)]);
     assert_eq!(cpu.wz, 0xABCE);
 }
 
@@ -406,7 +389,9 @@ fn scf_takes_xy_from_a_or_f_depending_on_q() {
     cpu.step(&mut bus);
     cpu.step(&mut bus);
     assert_eq!(cpu.f, 0x44 | 0x01, "after a flag-setting instruction X/Y = A's (0)");
-    cpu.f |= 0x08; // F written behind the core's back: Q (0x45) != F
+    // F gains X from outside; LD A,n computes no flags, so Q = 0 and SCF takes
+    // X/Y from F | A.
+    cpu.f |= 0x08;
     cpu.step(&mut bus);
     cpu.step(&mut bus);
     assert_eq!(cpu.f & 0x28, 0x28, "(Q ^ F) | A");
