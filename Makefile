@@ -46,7 +46,8 @@ qemu: image
 test: prereqs test-host test-z80 test-qemu
 
 test-host:
-	cargo test --workspace --exclude zbeam-kernel --exclude zbeam-z80bench --exclude zbeam-qemu-tests
+	cargo test --workspace --exclude zbeam-kernel --exclude zbeam-z80bench --exclude zbeam-qemu-tests \
+		--exclude zbeam-z80
 
 test-z80:
 	cargo test --release -p zbeam-z80
