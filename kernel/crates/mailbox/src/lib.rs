@@ -1,1 +1,470 @@
+//! Lock-free multi-producer single-consumer mailbox, one per process.
+//!
+//! What: [`Mailbox::push`] may be called from any core at any time; only the holder of the one
+//! [`Consumer`] handle takes messages out. Messages from one sender arrive in the order that sender
+//! pushed them, and none is lost or duplicated. Every push also tells the sender, through the
+//! `#[must_use]` [`Wake`], whether it found the owner parked waiting for a message, so that exactly one
+//! party (that sender, or a timer calling [`Mailbox::wake`]) makes the owner runnable again.
+//!
+//! Why: BEAM's outer signal queue is guarded by a per-process lock bit (BEAM.md §7); a scheduler
+//! core sending to a process on another core should not spin on that. A node queue needs one atomic
+//! exchange per push and no lock.
+//!
+//! Source followed: Dmitry Vyukov's "non-intrusive MPSC node-based queue" (1024cores.net): producers
+//! exchange the head pointer and then link the previous node to theirs; the consumer keeps a stub
+//! ("tail") node and moves along `next` links. Two additions are ours:
+//!
+//! * The WAITING flag lives in bit 0 of the head pointer (nodes are at least 8-byte aligned). The
+//!   producer's exchange installs an untagged pointer, so the same single `swap` that enqueues also
+//!   reads *and clears* the flag: the sender that finds it set is the only one told
+//!   [`Wake::WasWaiting`]. The owner parks with a compare-exchange from "head == my tail, untagged" to
+//!   "tagged", which fails if any producer has exchanged the head since, even one that has not yet
+//!   linked its node. One word carries both facts, so there is no store-then-load race between two
+//!   locations and no lost wake-up; no `SeqCst` is needed.
+//! * A consumer-side private queue (BEAM's inner queue) for selective receive: [`Consumer::fetch`]
+//!   moves the shared queue into it, [`Consumer::take_first`] scans it in arrival order and removes the
+//!   first match, leaving skipped messages where they are. It is a `VecDeque` for now; an intrusive
+//!   list with receive markers can replace it behind the same methods.
+//!
+//! Known limit, inherited from the algorithm: a producer stopped between its exchange and its link
+//! store (the "window of inconsistency") hides its message and every later one until it resumes.
+//! The owner then sees [`Consumer::pop`] return `None` while [`Consumer::prepare_wait`] returns
+//! [`WaitOutcome::Pending`]; it should yield and retry. Producers in the kernel run with interrupts
+//! masked around `push`, so the window is a few instructions.
+//!
+//! Memory ordering is stated at each atomic operation. `--cfg loom` swaps the atomics for loom's
+//! models (see `sync` and `loom.sh`).
 #![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+mod sync;
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr;
+
+use sync::{AtomicBool, AtomicPtr, Ordering, UnsafeCell};
+
+/// Bit 0 of the head pointer: the owner is parked and wants to be woken by the next push.
+const WAITING: usize = 1;
+
+/// What a sender (or a timer) learned about the owner: act on it, or a wake-up is lost.
+#[must_use = "if the owner was waiting, the caller must make it runnable exactly once"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// The owner was parked; this caller cleared the flag and must make it runnable.
+    WasWaiting,
+    /// The owner was not parked (running, runnable, or already woken by someone else).
+    NotWaiting,
+}
+
+/// Result of [`Consumer::prepare_wait`], the owner's attempt to park.
+#[must_use = "a Pending owner must keep running; a Parked one must not run until woken"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// The WAITING flag is set and the shared queue was empty: stop running the owner. The next
+    /// push (or [`Mailbox::wake`]) returns [`Wake::WasWaiting`] to exactly one caller.
+    Parked,
+    /// A message arrived (or is being linked in): do not park, fetch again.
+    Pending,
+}
+
+/// One queue node. The alignment keeps bit 0 of every node address free for [`WAITING`].
+#[repr(C, align(8))]
+struct Node<T> {
+    next: AtomicPtr<Node<T>>,
+    /// Initialised for every node a producer created; moved out exactly once by the consumer, after
+    /// which the node is the consumer's stub and the slot is logically uninitialised.
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Node<T> {
+    fn alloc(value: MaybeUninit<T>) -> *mut Node<T> {
+        Box::into_raw(Box::new(Node { next: AtomicPtr::new(ptr::null_mut()), value: UnsafeCell::new(value) }))
+    }
+}
+
+/// State only the consumer touches.
+struct ConsumerSide<T> {
+    /// The stub: the last node taken (or the initial empty node). Its value is never read again.
+    tail: *mut Node<T>,
+    /// Messages already taken from the shared queue but not yet received (selective receive).
+    private: VecDeque<T>,
+}
+
+/// A process's mailbox. Share it (`&Mailbox` or `Arc<Mailbox>`) with every sender.
+pub struct Mailbox<T> {
+    /// Producers' end: the newest node, with [`WAITING`] in bit 0.
+    head: AtomicPtr<Node<T>>,
+    /// Set while a [`Consumer`] handle obtained through [`Mailbox::consumer`] is alive.
+    claimed: AtomicBool,
+    side: UnsafeCell<ConsumerSide<T>>,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: a Mailbox owns `T`s that may be pushed on one thread and popped on another, so it is
+// `Send`/`Sync` exactly when `T: Send`. All shared-state access goes through atomics; the consumer
+// side is reachable only through a `Consumer`, of which at most one exists (`claimed` / `&mut`).
+unsafe impl<T: Send> Send for Mailbox<T> {}
+// SAFETY: as above; `push` only moves a `T` into a fresh node, it never hands out `&T`.
+unsafe impl<T: Send> Sync for Mailbox<T> {}
+
+impl<T> Default for Mailbox<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> core::fmt::Debug for Mailbox<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Mailbox").field("waiting", &self.is_waiting()).finish_non_exhaustive()
+    }
+}
+
+fn untag<T>(p: *mut Node<T>) -> *mut Node<T> {
+    p.map_addr(|a| a & !WAITING)
+}
+
+impl<T> Mailbox<T> {
+    /// An empty mailbox, not waiting. Allocates the stub node.
+    pub fn new() -> Self {
+        let stub = Node::alloc(MaybeUninit::uninit());
+        Mailbox {
+            head: AtomicPtr::new(stub),
+            claimed: AtomicBool::new(false),
+            side: UnsafeCell::new(ConsumerSide { tail: stub, private: VecDeque::new() }),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Append `msg`. Callable from any thread or core, concurrently with everything else.
+    /// Wait-free: one allocation, one exchange, one store.
+    ///
+    /// Returns [`Wake::WasWaiting`] if the owner had parked and this push is the one that ends the
+    /// park; the caller must then make the owner runnable (exactly once).
+    pub fn push(&self, msg: T) -> Wake {
+        let node = Node::alloc(MaybeUninit::new(msg));
+        // AcqRel: Release publishes the new node's initialisation to the next producer (which writes
+        // its `next`); Acquire makes the previous producer's node initialisation, and the owner's
+        // state at its park, visible to us before we write `prev.next` or wake the owner.
+        let prev = self.head.swap(node, Ordering::AcqRel);
+        let was_waiting = prev.addr() & WAITING != 0;
+        let prev = untag(prev);
+        // SAFETY: `prev` was the head, so it is a live node: the consumer frees a node only after
+        // moving past it, which needs `prev.next` non-null, and only this producer (the one whose
+        // exchange returned `prev`) ever writes that field.
+        let prev_next = unsafe { &(*prev).next };
+        // Release: publishes the node and its message to the consumer's Acquire load of `next`.
+        prev_next.store(node, Ordering::Release);
+        if was_waiting {
+            Wake::WasWaiting
+        } else {
+            Wake::NotWaiting
+        }
+    }
+
+    /// End the owner's park without sending a message (receive timeout, exit signal, kill).
+    ///
+    /// Returns [`Wake::WasWaiting`] to exactly one of all concurrent wakers and pushers. A park that
+    /// happens-before this call is always seen.
+    pub fn wake(&self) -> Wake {
+        // Relaxed: only a guess for the compare-exchange below, which re-reads atomically.
+        let mut cur = self.head.load(Ordering::Relaxed);
+        loop {
+            if cur.addr() & WAITING == 0 {
+                return Wake::NotWaiting;
+            }
+            // Acquire on success: synchronises with the owner's Release park, like a pusher's
+            // exchange. Relaxed on failure: the value is only retried.
+            match self.head.compare_exchange_weak(cur, untag(cur), Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return Wake::WasWaiting,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Whether the owner is currently parked. A snapshot for statistics and assertions only.
+    pub fn is_waiting(&self) -> bool {
+        // Relaxed: an advisory snapshot; nothing is read through it.
+        self.head.load(Ordering::Relaxed).addr() & WAITING != 0
+    }
+
+    /// The consumer handle, or `None` if one is already out. The claim is released when the
+    /// handle drops, so a process migrating between cores can take it on the new core.
+    pub fn consumer(&self) -> Option<Consumer<'_, T>> {
+        // Acquire on success: synchronises with the previous handle's Release in `Drop`, so the
+        // consumer-side state it left (tail, private queue) is visible on this core.
+        // Relaxed on failure: nothing is read.
+        self.claimed
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Consumer { mailbox: self })
+    }
+
+    /// The consumer handle, without an atomic claim: `&mut self` already proves there is no other.
+    pub fn consumer_mut(&mut self) -> Consumer<'_, T> {
+        Consumer { mailbox: self }
+    }
+}
+
+impl<T> Drop for Mailbox<T> {
+    fn drop(&mut self) {
+        let mut consumer = self.consumer_mut();
+        // Every producer's `push` has returned (they borrowed `self`), so every node is linked.
+        while consumer.pop_shared().is_some() {}
+        let tail = consumer.side().tail;
+        // SAFETY: `tail` is the stub, created by `Box::into_raw`, never freed yet, and unreachable
+        // from any other thread (we have `&mut self`). Its value is uninitialised or already moved
+        // out, and `MaybeUninit` drops nothing. The private queue is dropped with `side`.
+        drop(unsafe { Box::from_raw(tail) });
+    }
+}
+
+/// The owner's handle: the only way to take messages out, so there is exactly one consumer.
+pub struct Consumer<'a, T> {
+    mailbox: &'a Mailbox<T>,
+}
+
+impl<T> core::fmt::Debug for Consumer<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Consumer").field("private_len", &self.private_len()).finish_non_exhaustive()
+    }
+}
+
+impl<T> Drop for Consumer<'_, T> {
+    fn drop(&mut self) {
+        // Release: hands the consumer-side state to the next `consumer()` call's Acquire.
+        self.mailbox.claimed.store(false, Ordering::Release);
+    }
+}
+
+impl<'a, T> Consumer<'a, T> {
+    fn side(&self) -> &ConsumerSide<T> {
+        // SAFETY: the consumer side is only accessed through the one live `Consumer`, and this
+        // shared borrow is tied to `&self`, so no `&mut` to it can coexist.
+        self.mailbox.side.with(|p| unsafe { &*p })
+    }
+
+    fn side_mut(&mut self) -> &mut ConsumerSide<T> {
+        // SAFETY: this `Consumer` is the only one (claimed flag or `&mut Mailbox`), and the
+        // borrow is tied to `&mut self`, so the access is exclusive.
+        self.mailbox.side.with_mut(|p| unsafe { &mut *p })
+    }
+
+    /// Take the oldest message of the shared queue, if one is fully linked.
+    fn pop_shared(&mut self) -> Option<T> {
+        let side = self.side_mut();
+        let tail = side.tail;
+        // SAFETY: `tail` is the live stub; only the consumer frees nodes, and not this one yet.
+        let tail_next = unsafe { &(*tail).next };
+        // Acquire: pairs with the producer's Release link store, making `next` and its message
+        // initialised before we read them.
+        let next = tail_next.load(Ordering::Acquire);
+        if next.is_null() {
+            return None;
+        }
+        // SAFETY: `next` is live (not yet consumed) and its value was initialised by the producer
+        // before the Release store we synchronised with; only the consumer reads values, once each,
+        // and `next` becomes the stub so its value is never read again.
+        let value = unsafe { (*next).value.with(|p| ptr::read(p).assume_init()) };
+        side.tail = next;
+        // SAFETY: the old stub came from `Box::into_raw`. No producer can still use it: the only
+        // one that held it (as `prev`) has finished with its link store, which we just observed.
+        // Dropping `Node` does not drop the (moved-out) `MaybeUninit` value.
+        drop(unsafe { Box::from_raw(tail) });
+        Some(value)
+    }
+
+    /// Take the next message in arrival order: first from the private queue, then the shared one.
+    /// `None` means nothing is visible right now (see [`Consumer::prepare_wait`] before parking).
+    pub fn pop(&mut self) -> Option<T> {
+        match self.side_mut().private.pop_front() {
+            Some(m) => Some(m),
+            None => self.pop_shared(),
+        }
+    }
+
+    /// Move every linked message of the shared queue to the end of the private queue (BEAM's
+    /// "fetch outer into inner"). Returns how many were moved.
+    pub fn fetch(&mut self) -> usize {
+        let mut moved = 0;
+        while let Some(m) = self.pop_shared() {
+            self.side_mut().private.push_back(m);
+            moved += 1;
+        }
+        moved
+    }
+
+    /// Number of messages in the private queue (fetched but not yet received).
+    pub fn private_len(&self) -> usize {
+        self.side().private.len()
+    }
+
+    /// The private queue, oldest first.
+    pub fn private_iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.side().private.iter()
+    }
+
+    /// Remove and return the private-queue message at `index` (0 = oldest), keeping the order of
+    /// the others.
+    pub fn remove_private(&mut self, index: usize) -> Option<T> {
+        self.side_mut().private.remove(index)
+    }
+
+    /// Selective receive: the oldest message (private queue first, then the shared queue) for
+    /// which `matches` is true. Messages it skips stay queued, in order, in the private queue.
+    pub fn take_first(&mut self, mut matches: impl FnMut(&T) -> bool) -> Option<T> {
+        if let Some(i) = self.side().private.iter().position(&mut matches) {
+            return self.remove_private(i);
+        }
+        while let Some(m) = self.pop_shared() {
+            if matches(&m) {
+                return Some(m);
+            }
+            self.side_mut().private.push_back(m);
+        }
+        None
+    }
+
+    /// Try to park the owner: set WAITING if, and only if, no producer has enqueued anything the
+    /// consumer has not yet taken from the shared queue. The private queue is not looked at (its
+    /// messages were already offered to the receive that is about to wait).
+    ///
+    /// On [`WaitOutcome::Parked`] the owner must not run until some [`Mailbox::push`] or
+    /// [`Mailbox::wake`] returns [`Wake::WasWaiting`]. Calling it again while parked returns
+    /// `Parked` again and changes nothing.
+    pub fn prepare_wait(&mut self) -> WaitOutcome {
+        let tail = self.side().tail;
+        // SAFETY: `tail` is the live stub (see `pop_shared`).
+        let tail_next = unsafe { &(*tail).next };
+        // Relaxed: only tested for null; the message is read later through `pop_shared`'s Acquire.
+        if !tail_next.load(Ordering::Relaxed).is_null() {
+            return WaitOutcome::Pending;
+        }
+        let parked = tail.map_addr(|a| a | WAITING);
+        // Release on success: publishes the owner's state to whoever takes the flag (their
+        // exchange or compare-exchange acquires). Relaxed on failure: only compared below.
+        match self.mailbox.head.compare_exchange(tail, parked, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => WaitOutcome::Parked,
+            Err(actual) if actual == parked => WaitOutcome::Parked,
+            Err(_) => WaitOutcome::Pending,
+        }
+    }
+
+    /// Whether both the private queue and the linked part of the shared queue are empty.
+    pub fn is_empty(&self) -> bool {
+        let side = self.side();
+        // SAFETY: `tail` is the live stub (see `pop_shared`).
+        let tail_next = unsafe { &(*side.tail).next };
+        // Relaxed: a snapshot; nothing is read through the pointer.
+        side.private.is_empty() && tail_next.load(Ordering::Relaxed).is_null()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn fifo_single_thread() {
+        let mb = Mailbox::new();
+        for i in 0..10 {
+            assert_eq!(mb.push(i), Wake::NotWaiting);
+        }
+        let mut c = mb.consumer().unwrap();
+        let got: Vec<i32> = core::iter::from_fn(|| c.pop()).collect();
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn only_one_consumer_at_a_time() {
+        let mb: Mailbox<u8> = Mailbox::new();
+        let c = mb.consumer().unwrap();
+        assert!(mb.consumer().is_none());
+        drop(c);
+        assert!(mb.consumer().is_some());
+    }
+
+    #[test]
+    fn park_then_push_wakes_exactly_once() {
+        let mb = Mailbox::new();
+        let mut c = mb.consumer().unwrap();
+        assert_eq!(c.prepare_wait(), WaitOutcome::Parked);
+        assert_eq!(c.prepare_wait(), WaitOutcome::Parked, "re-parking is idempotent");
+        assert!(mb.is_waiting());
+        assert_eq!(mb.push(1), Wake::WasWaiting);
+        assert_eq!(mb.push(2), Wake::NotWaiting);
+        assert_eq!(mb.wake(), Wake::NotWaiting);
+        assert!(!mb.is_waiting());
+        assert_eq!(c.pop(), Some(1));
+        assert_eq!(c.pop(), Some(2));
+    }
+
+    #[test]
+    fn park_refused_when_messages_pending() {
+        let mb = Mailbox::new();
+        let _ = mb.push(7);
+        let mut c = mb.consumer().unwrap();
+        assert_eq!(c.prepare_wait(), WaitOutcome::Pending);
+        assert!(!mb.is_waiting());
+        assert_eq!(c.pop(), Some(7));
+        assert_eq!(c.prepare_wait(), WaitOutcome::Parked);
+    }
+
+    #[test]
+    fn wake_without_message() {
+        let mb: Mailbox<u8> = Mailbox::new();
+        let mut c = mb.consumer().unwrap();
+        assert_eq!(mb.wake(), Wake::NotWaiting);
+        assert_eq!(c.prepare_wait(), WaitOutcome::Parked);
+        assert_eq!(mb.wake(), Wake::WasWaiting);
+        assert_eq!(mb.wake(), Wake::NotWaiting);
+        assert_eq!(mb.push(1), Wake::NotWaiting);
+        assert_eq!(c.pop(), Some(1));
+    }
+
+    #[test]
+    fn private_queue_ignored_by_park() {
+        let mb = Mailbox::new();
+        let _ = mb.push(1);
+        let mut c = mb.consumer().unwrap();
+        assert_eq!(c.fetch(), 1);
+        assert_eq!(c.prepare_wait(), WaitOutcome::Parked, "fetched messages do not block parking");
+        assert_eq!(c.private_len(), 1);
+    }
+
+    #[test]
+    fn selective_receive_keeps_order_of_skipped() {
+        let mb = Mailbox::new();
+        for i in 0..10 {
+            let _ = mb.push(i);
+        }
+        let mut c = mb.consumer().unwrap();
+        assert_eq!(c.take_first(|&m| m == 3), Some(3));
+        assert_eq!(c.private_iter().copied().collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(c.take_first(|&m| m == 1), Some(1));
+        assert_eq!(c.take_first(|&m| m > 100), None);
+        assert_eq!(c.private_iter().copied().collect::<Vec<_>>(), [0, 2, 4, 5, 6, 7, 8, 9]);
+        let _ = mb.push(10);
+        assert_eq!(c.fetch(), 1);
+        assert_eq!(c.remove_private(1), Some(2));
+        let rest: Vec<i32> = core::iter::from_fn(|| c.pop()).collect();
+        assert_eq!(rest, [0, 4, 5, 6, 7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn consumer_mut_works_without_claim() {
+        let mut mb = Mailbox::new();
+        let _ = mb.push(5u64);
+        assert_eq!(mb.consumer_mut().pop(), Some(5));
+    }
+}
