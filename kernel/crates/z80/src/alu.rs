@@ -87,11 +87,13 @@ pub static INC_F: [u8; 256] = build_inc();
 pub static DEC_F: [u8; 256] = build_dec();
 
 impl Cpu {
-    /// Sets F from an instruction that computes flags, and latches Q (see `cpu.rs`).
+    /// Sets F from an instruction that computes flags, and latches Q: Q = F holds
+    /// exactly while PC is still where this instruction ends (see `Cpu::q`). Every
+    /// caller has fetched all its operand bytes by now.
     #[inline(always)]
     pub(crate) fn set_flags(&mut self, f: u8) {
         self.f = f;
-        self.q = f;
+        self.q_end = self.pc;
     }
 
     #[inline(always)]

@@ -103,9 +103,10 @@ pub struct Cpu {
     pub iff2: bool,
     /// Interrupt mode, 0, 1 or 2.
     pub im: u8,
-    /// Q: the F value written by the last instruction if it computed flags, else 0.
-    /// SCF/CCF take X/Y from `(Q ^ F) | A` (Patrik Rak's research).
-    pub q: u8,
+    /// The Q latch, kept as the PC at which the last flag-computing instruction
+    /// ended: Q = F while PC is still there, else 0. Read it with [`Cpu::q`].
+    /// Costs nothing per instruction, unlike clearing a Q byte before each one.
+    pub(crate) q_end: u16,
     /// SIG_* bits.
     pub(crate) signals: u8,
     /// The byte a device puts on the data bus during an interrupt acknowledge.
@@ -146,7 +147,8 @@ impl Cpu {
             iff1: false,
             iff2: false,
             im: 0,
-            q: 0,
+            // Any value other than PC: Q = 0.
+            q_end: 0x8000,
             signals: 0,
             int_data: 0xFF,
         }
@@ -195,6 +197,24 @@ impl Cpu {
     pub fn set_r(&mut self, v: u8) {
         self.r = v;
         self.r7 = v & 0x80;
+    }
+
+    /// The Q latch at an instruction boundary: F if the last instruction computed
+    /// flags, else 0. SCF/CCF take X/Y from `(Q ^ F) | A` (Patrik Rak's research).
+    /// Moving PC from outside clears it, as taking an interrupt does.
+    #[inline]
+    pub fn q(&self) -> u8 {
+        if self.q_end == self.pc {
+            self.f
+        } else {
+            0
+        }
+    }
+    /// Sets Q to F (`latched`) or to 0, as if the last instruction had or had not
+    /// computed flags.
+    #[inline]
+    pub fn set_q(&mut self, latched: bool) {
+        self.q_end = if latched { self.pc } else { self.pc ^ 0x8000 };
     }
 
     /// True while the CPU sits in HALT.
@@ -322,16 +342,13 @@ impl Cpu {
                 Service::Accepted(t) => return TStates(t as u64),
                 Service::Halted => {
                     self.r = self.r.wrapping_add(1);
-                    self.q = 0;
                     return TStates(4);
                 }
                 Service::None => {}
             }
         }
-        let qp = self.q;
-        self.q = 0;
         let op = self.fetch_op(bus);
-        TStates(self.exec(bus, op, qp) as u64)
+        TStates(self.exec(bus, op) as u64)
     }
 
     /// Runs whole instructions until `budget` of them have executed, the bus traps
@@ -358,10 +375,8 @@ impl Cpu {
             if bus.trap(pc) {
                 break StopReason::Trap(pc);
             }
-            let qp = self.q;
-            self.q = 0;
             let op = self.fetch_op(bus);
-            t += self.exec(bus, op, qp) as u64;
+            t += self.exec(bus, op) as u64;
             n += 1;
             if bus.stop_requested() {
                 break StopReason::BusStop;
@@ -382,6 +397,7 @@ impl Cpu {
             self.push16(bus, pc);
             self.pc = 0x0066;
             self.wz = 0x0066;
+            self.set_q(false);
             return Service::Accepted(11);
         }
         if self.signals & SIG_EI_DELAY != 0 {
@@ -411,12 +427,12 @@ impl Cpu {
                     // IM 0: the byte on the data bus is executed as an opcode, two T
                     // longer than normal. An RST is what every CP/M-era device sends;
                     // a multi-byte opcode would read its operands from memory at PC.
-                    let qp = self.q;
-                    self.q = 0;
-                    2 + self.exec(bus, data, qp)
+                    self.set_q(false);
+                    2 + self.exec(bus, data)
                 }
             };
             self.wz = self.pc;
+            self.set_q(false);
             return Service::Accepted(t);
         }
         if self.signals & SIG_HALTED != 0 {

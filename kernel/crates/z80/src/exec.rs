@@ -106,10 +106,12 @@ impl Cpu {
         11
     }
 
-    /// SCF and CCF: X/Y = ((Q ^ F) | A), where `qp` is Q as the previous instruction left it.
+    /// SCF and CCF: X/Y = ((Q ^ F) | A), Q as the previous instruction left it
+    /// (F if it ended where this one starts, see `Cpu::q`).
     #[inline(always)]
-    fn scf_ccf(&mut self, qp: u8, ccf: bool) {
+    fn scf_ccf(&mut self, ccf: bool) {
         let f = self.f;
+        let qp = if self.q_end == self.pc.wrapping_sub(1) { f } else { 0 };
         let xy = ((qp ^ f) | self.a) & (XF | YF);
         let mut nf = (f & (SF | ZF | PF)) | xy;
         if ccf {
@@ -121,9 +123,8 @@ impl Cpu {
     }
 
     /// Executes the unprefixed opcode `op` (already fetched) and returns its T-states.
-    /// `qp` is the Q latch left by the previous instruction.
     #[inline(always)]
-    pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, op: u8, qp: u8) -> u32 {
+    pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, op: u8) -> u32 {
         match op {
             0x00 => 4,
             0x01 => {
@@ -379,7 +380,7 @@ impl Cpu {
                 10
             }
             0x37 => {
-                self.scf_ccf(qp, false);
+                self.scf_ccf(false);
                 4
             }
             0x38 => {
@@ -414,7 +415,7 @@ impl Cpu {
                 7
             }
             0x3F => {
-                self.scf_ccf(qp, true);
+                self.scf_ccf(true);
                 4
             }
             0x76 => {
@@ -1033,7 +1034,7 @@ impl Cpu {
                 let t = self.f & CF != 0;
                 self.call(bus, t)
             }
-            0xDD => self.exec_xy::<false, B>(bus, qp),
+            0xDD => self.exec_xy::<false, B>(bus),
             0xDE => {
                 let v = self.imm8(bus);
                 self.sbc8(v);
@@ -1157,14 +1158,13 @@ impl Cpu {
                 let t = self.f & SF != 0;
                 self.call(bus, t)
             }
-            0xFD => self.exec_xy::<true, B>(bus, qp),
+            0xFD => self.exec_xy::<true, B>(bus),
             0xFE => {
                 let v = self.imm8(bus);
                 self.cp8(v);
                 7
             }
-            // RST p: C7, CF, D7, DF, E7, EF, F7, FF.
-            _ => self.rst(bus, (op & 0x38) as u16),
+            0xC7 | 0xCF | 0xD7 | 0xDF | 0xE7 | 0xEF | 0xF7 | 0xFF => self.rst(bus, (op & 0x38) as u16),
         }
     }
 

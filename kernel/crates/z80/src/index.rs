@@ -67,18 +67,18 @@ impl Cpu {
 
     /// Entered after a DD (IY = false) or FD (IY = true) prefix has been fetched.
     #[inline(never)]
-    pub(crate) fn exec_xy<const IY: bool, B: Bus>(&mut self, bus: &mut B, qp: u8) -> u32 {
+    pub(crate) fn exec_xy<const IY: bool, B: Bus>(&mut self, bus: &mut B) -> u32 {
         let op = self.fetch_op(bus);
         if op == 0xDD || op == 0xFD {
-            return self.prefix_chain(bus, op, qp);
+            return self.prefix_chain(bus, op);
         }
-        self.exec_xy_op::<IY, B>(bus, op, qp)
+        self.exec_xy_op::<IY, B>(bus, op)
     }
 
     /// A prefix followed by another DD/FD: the earlier one is a 4 T NOP. Loops (no
     /// recursion) however long the chain, then runs the opcode under the last prefix.
     #[inline(never)]
-    fn prefix_chain<B: Bus>(&mut self, bus: &mut B, mut prefix: u8, qp: u8) -> u32 {
+    fn prefix_chain<B: Bus>(&mut self, bus: &mut B, mut prefix: u8) -> u32 {
         let mut t = 4;
         loop {
             let op = self.fetch_op(bus);
@@ -88,16 +88,16 @@ impl Cpu {
                 continue;
             }
             return t + if prefix == 0xDD {
-                self.exec_xy_op::<false, B>(bus, op, qp)
+                self.exec_xy_op::<false, B>(bus, op)
             } else {
-                self.exec_xy_op::<true, B>(bus, op, qp)
+                self.exec_xy_op::<true, B>(bus, op)
             };
         }
     }
 
     /// Executes `op` under a DD/FD prefix (never itself DD or FD).
     #[inline(always)]
-    fn exec_xy_op<const IY: bool, B: Bus>(&mut self, bus: &mut B, op: u8, qp: u8) -> u32 {
+    fn exec_xy_op<const IY: bool, B: Bus>(&mut self, bus: &mut B, op: u8) -> u32 {
         match op {
             0x09 => {
                 let v = self.add16(self.xy::<IY>(), self.bc());
@@ -510,7 +510,7 @@ impl Cpu {
                 10
             }
             // Any other opcode (ED included) ignores the prefix, which cost 4 T.
-            _ => 4 + self.exec(bus, op, qp),
+            _ => 4 + self.exec(bus, op),
         }
     }
 

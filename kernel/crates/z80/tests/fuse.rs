@@ -222,6 +222,7 @@ fn run_one(input: &Input, exp: &Expected) -> Result<(), String> {
     cpu.iff2 = r.iff2;
     cpu.im = r.im;
     cpu.set_halted(r.halted);
+    cpu.set_q(false);
     let mut bus = TestBus { mem, events: Vec::new() };
     let mut t = 0u64;
     while t < r.tstates {

@@ -58,7 +58,8 @@ fn word_at(bus: &TestBus, addr: u16) -> u16 {
 
 #[test]
 fn cpu_state_fits_in_64_bytes() {
-    assert!(core::mem::size_of::<Cpu>() <= 64, "{}", core::mem::size_of::<Cpu>());
+    eprintln!("size_of::<Cpu>() = {}", core::mem::size_of::<Cpu>());
+    assert!(core::mem::size_of::<Cpu>() <= 64);
 }
 
 #[test]
