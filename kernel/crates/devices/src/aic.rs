@@ -134,7 +134,7 @@ impl<B: RegisterBus> Aic<B> {
         let nr_irq = info1 & 0xffff;
         let nr_die = ((info1 >> 24) & 0xf) + 1;
         let max_irq = info3 & 0xffff;
-        if nr_irq == 0 || max_irq == 0 || nr_irq > max_irq || max_irq > AIC2_MAX_IRQ || max_irq % 32 != 0 {
+        if nr_irq == 0 || max_irq == 0 || nr_irq > max_irq || max_irq > AIC2_MAX_IRQ || !max_irq.is_multiple_of(32) {
             return Err(AicError::BadIrqCount(nr_irq.max(max_irq)));
         }
         if nr_die > AIC2_MAX_DIES {
