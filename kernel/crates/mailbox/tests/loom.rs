@@ -6,7 +6,7 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use zbeam_mailbox::{Mailbox, Wake, WaitOutcome};
+use zbeam_mailbox::{Mailbox, WaitOutcome, Wake};
 
 /// Two producers, two messages each: the consumer gets all four, each producer's in order.
 #[test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zbeam_mailbox::{Mailbox, Wake, WaitOutcome};
+use zbeam_mailbox::{Mailbox, WaitOutcome, Wake};
 
 const PRODUCERS: usize = 4;
 #[cfg(not(miri))]
