@@ -85,6 +85,27 @@ _secondary_entry:
         bl      zbeam_secondary_entry   // never returns
         b       boot_fail
 
+// Spin-table entry (Apple; `cpu-release-addr`): every core arrives with x0 = 0, so
+// it finds its logical index by its MPIDR in zbeam_spin_mpidr, which the boot core
+// filled and cleaned to the point of coherency before releasing it. A core that is
+// not in the table waits forever rather than run on someone else's stack.
+        .global _spin_entry
+_spin_entry:
+        mrs     x1, mpidr_el1
+        mov     x2, #0xffffff           // affinity: Aff2..Aff0 ...
+        movk    x2, #0xff, lsl #32      // ... and Aff3
+        and     x1, x1, x2
+        adrp    x2, zbeam_spin_mpidr
+        add     x2, x2, :lo12:zbeam_spin_mpidr
+        mov     x0, #1
+12:     cmp     x0, #64
+        b.hs    boot_fail
+        ldr     x3, [x2, x0, lsl #3]
+        cmp     x3, x1
+        b.eq    _secondary_entry
+        add     x0, x0, #1
+        b       12b
+
 // sp = top of core x0's stack (x0 >= 1). Stacks are 64 KiB each (STACK_SIZE in
 // linker.ld); slot 0 is unused because the boot core has its own, larger stack.
 set_stack:
@@ -144,6 +165,9 @@ drop_to_el1:
         msr     cptr_el2, x1
         msr     s3_5_c1_c0_0, x3        // SCTLR_EL12
 
+        // E2H = 1 also has the EL2 virtual timer; keep it off so it cannot fire.
+        msr     s3_4_c14_c3_1, xzr      // CNTHV_CTL_EL2
+
         // GICv3 CPU interface present (ID_AA64PFR0_EL1.GIC): let EL1 use the ICC_*
         // system registers (ICC_SRE_EL2.SRE | Enable).
 7:      mrs     x1, id_aa64pfr0_el1
@@ -154,7 +178,21 @@ drop_to_el1:
         orr     x1, x1, #0x8            // Enable: EL1 may set its own SRE
         msr     s3_4_c12_c9_5, x1
         isb
-8:      mov     x1, #0x3c5              // SPSR: EL1h, D, A, I, F masked
+8:      msr     cnthp_ctl_el2, xzr      // the EL2 physical timer stays off
+
+        // Apple cores (MIDR implementer 0x61): the EL1 timers reach EL1 as FIQs only
+        // when VM_TMR_FIQ_ENA_EL2 (s3_5_c15_c1_3) enables them (bit 0 virtual, bit 1
+        // physical), and HACR_EL2 = 0 keeps Apple's own registers (fast IPIs) usable
+        // from EL1. Facts from Asahi Linux (sysreg_apple.h) and m1n1.
+        mrs     x1, midr_el1
+        ubfx    x1, x1, #24, #8
+        cmp     x1, #0x61
+        b.ne    11f
+        msr     s3_4_c1_c1_7, xzr       // HACR_EL2
+        mrs     x1, s3_5_c15_c1_3
+        orr     x1, x1, #3
+        msr     s3_5_c15_c1_3, x1
+11:     mov     x1, #0x3c5              // SPSR: EL1h, D, A, I, F masked
         msr     spsr_el2, x1
         adr     x1, 9f
         msr     elr_el2, x1

@@ -30,6 +30,7 @@ if ! rustup show active-toolchain >/dev/null 2>&1 || ! rustup target list --inst
 fi
 
 need qemu-system-aarch64 qemu-system-arm
+need dtc device-tree-compiler
 if ! command -v llvm-objcopy >/dev/null 2>&1 && ! ls /usr/bin/llvm-objcopy-* >/dev/null 2>&1; then
     missing_pkgs+=(llvm)
 fi

@@ -93,7 +93,9 @@ pub unsafe extern "C" fn zbeam_secondary_entry(core: usize, _el: u64) -> ! {
 }
 
 fn early_fail(msg: core::fmt::Arguments<'_>) -> ! {
-    if console::device() == UartDevice::None {
+    // With no console from the tree, fall back to QEMU virt's PL011, but never on an
+    // Apple core (MIDR implementer 0x61), where that address is not a UART.
+    if console::device() == UartDevice::None && !cpu::is_apple() {
         console::set_device(UartDevice::Pl011(FALLBACK_PL011));
     }
     println!("zbeam: cannot boot: {msg}");
@@ -116,10 +118,15 @@ fn kernel_main(dtb: usize) -> ! {
         Ok(p) => p,
         Err(e) => early_fail(format_args!("device tree at {dtb:#x}: {e}")),
     };
+    // A test boot ends QEMU even when bring-up fails below.
+    let test_boot = bootargs::get(platform.bootargs.as_str(), "test").is_some();
+    if test_boot {
+        crate::panic::enable_qemu_exit();
+    }
     if let Some(c) = platform.console {
         match c.kind {
             UartKind::Pl011 => console::set_device(UartDevice::Pl011(c.regs.base.0 as usize)),
-            UartKind::AppleS5l => {}
+            UartKind::AppleS5l => console::set_device(UartDevice::AppleS5l(c.regs.base.0 as usize)),
         }
     }
     if console::device() == UartDevice::None {
@@ -134,9 +141,6 @@ fn kernel_main(dtb: usize) -> ! {
     let args = platform.bootargs;
     let args = args.as_str();
     let test = bootargs::get(args, "test");
-    if test.is_some() {
-        crate::panic::enable_qemu_exit();
-    }
 
     // Precise memory map: RAM minus no-map reservations, Normal; all else Device.
     let mut ram = Ranges::new();
@@ -205,7 +209,10 @@ fn kernel_main(dtb: usize) -> ! {
     }
     println!("  heap        {} MiB at {:#x}", (he - hs) >> 20, hs);
     println!("  irq         {}", describe_irq(p));
-    println!("  timer       {} Hz counter, {} Hz tick, INTID {}", cpu::counter_hz(), hz, machine.timer_intid);
+    match machine.timer_intid {
+        Some(id) => println!("  timer       {} Hz counter, {} Hz tick, INTID {id}", cpu::counter_hz(), hz),
+        None => println!("  timer       {} Hz counter, {} Hz tick, FIQ", cpu::counter_hz(), hz),
+    }
     println!("  psci        {:?}", p.psci);
     println!("  bootargs    \"{}\"", args);
     println!("  cpus        {} in the device tree, classes {}", p.cpu_count(), p.classes().as_str());
@@ -274,8 +281,9 @@ fn start_secondaries(m: &board::Machine) {
             EnableMethod::Psci => psci::cpu_on(m.psci, c.mpidr.get(), entry, core as u64).map_err(|e| {
                 println!("core {core}: PSCI CPU_ON for mpidr {} failed: {e}", c.mpidr);
             }),
-            EnableMethod::SpinTable { release_addr } => {
-                println!("core {core}: spin-table start (release address {release_addr:?}) needs the Apple board support; left offline");
+            EnableMethod::SpinTable { release_addr: Some(addr) } => spin_table_release(core, c.mpidr.get(), addr.0),
+            EnableMethod::SpinTable { release_addr: None } => {
+                println!("core {core}: mpidr {} is spin-table without a release address; left offline", c.mpidr);
                 Err(())
             }
             EnableMethod::None | EnableMethod::Unsupported => {
@@ -287,6 +295,37 @@ fn start_secondaries(m: &board::Machine) {
             println!("core {core}: started but did not come online within 5 s");
         }
     }
+}
+
+/// Logical core -> MPIDR for cores released through a spin table (boot.S's
+/// `_spin_entry` looks itself up here with the MMU off). `u64::MAX` = unused slot.
+#[no_mangle]
+static mut zbeam_spin_mpidr: [u64; MAX_CORES] = [u64::MAX; MAX_CORES];
+
+/// Releases a spin-table core: publish its MPIDR, then write the entry address to its
+/// release address (a 64-bit store), clean it to the point of coherency and `sev`
+/// (Linux `Documentation/arch/arm64/booting.rst`, spin-table). Refuses addresses
+/// outside RAM-backed coverage or inside the kernel image.
+fn spin_table_release(core: usize, mpidr: u64, addr: u64) -> Result<(), ()> {
+    let (img_start, img_end) = arch::image_range();
+    if !addr.is_multiple_of(8) || addr >= mmu::COVERED || (img_start as u64..img_end as u64).contains(&addr) {
+        println!("core {core}: release address {addr:#x} is unusable; left offline");
+        return Err(());
+    }
+    let entry = arch::spin_entry_addr();
+    // SAFETY: single writer (the boot core, one core at a time); the slot is read by
+    // the released core only after the clean and SEV below.
+    unsafe {
+        let table = &raw mut zbeam_spin_mpidr;
+        (*table)[core] = mpidr;
+        mmu::clean_to_poc(table as usize, core::mem::size_of::<[u64; MAX_CORES]>());
+        // The release slot belongs to the waiting core per the tree; m1n1 keeps it out
+        // of usable RAM. A volatile store makes the one write the protocol needs.
+        core::ptr::write_volatile(addr as *mut u64, entry);
+    }
+    mmu::clean_to_poc(addr as usize, 8);
+    cpu::sev();
+    Ok(())
 }
 
 fn secondary_main(core: usize) -> ! {

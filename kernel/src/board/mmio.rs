@@ -64,3 +64,12 @@ impl Mmio {
         unsafe { core::ptr::read_volatile((self.base + off) as *const u8) }
     }
 }
+
+impl zbeam_devices::RegisterBus for Mmio {
+    fn read32(&self, offset: usize) -> u32 {
+        Mmio::read32(self, offset)
+    }
+    fn write32(&self, offset: usize, value: u32) {
+        Mmio::write32(self, offset, value)
+    }
+}

@@ -4,6 +4,7 @@
 //! Only the QEMU virt kind of machine (GICv2/GICv3, PL011, PSCI) has drivers so far;
 //! the device tree decides which of them is used, never a build flag.
 
+pub mod apple;
 pub mod gicv2;
 pub mod gicv3;
 pub mod mmio;
@@ -11,10 +12,12 @@ pub mod pl011;
 pub mod psci;
 
 use crate::arch::cpu;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use gicv2::GicV2;
 use gicv3::GicV3;
-use zbeam_devtree::{CoreClass, InterruptController, Platform, PsciMethod};
+use mmio::Mmio;
+use zbeam_devices::aic::Aic;
+use zbeam_devtree::{Board, CoreClass, InterruptController, Irq, Platform, PsciMethod};
 
 /// Most cores the kernel manages (the linker script reserves a stack for each).
 pub const MAX_CORES: usize = 64;
@@ -39,6 +42,8 @@ pub enum IrqChip {
     V2(GicV2),
     /// GICv3.
     V3(GicV3),
+    /// Apple AIC or AIC2 (device IRQs; the timer and IPIs are FIQs).
+    Aic(Aic<Mmio>),
 }
 
 /// Everything the board knows after boot.
@@ -49,10 +54,13 @@ pub struct Machine {
     pub irq: IrqChip,
     /// PSCI conduit.
     pub psci: PsciMethod,
-    /// The tick's interrupt ID (the EL1 virtual timer PPI).
-    pub timer_intid: u32,
-    /// The console UART's interrupt ID, if it has one.
+    /// The tick's GIC interrupt ID (the EL1 virtual timer PPI); `None` on Apple, where
+    /// the timer is a FIQ.
+    pub timer_intid: Option<u32>,
+    /// The console UART's GIC interrupt ID, if it has one.
     pub uart_intid: Option<u32>,
+    /// The console UART's AIC interrupt (die, number), on Apple.
+    pub uart_aic: Option<(u32, u32)>,
     /// Logical core id -> index into `platform.cpus` (the boot core is core 0).
     pub core_to_cpu: [u8; MAX_CORES],
     /// How many logical cores exist (online or not).
@@ -84,6 +92,8 @@ pub struct CoreState {
     pub ping_from: AtomicU64,
     /// Self-test: bit t set = core t answered our ping.
     pub pong_from: AtomicU64,
+    /// Apple fast IPIs carry no number: bit k set = an [`Ipi`] with value k is pending.
+    pub fast_ipi_pending: AtomicU32,
 }
 
 impl CoreState {
@@ -97,6 +107,7 @@ impl CoreState {
             spurious: AtomicU64::new(0),
             ping_from: AtomicU64::new(0),
             pong_from: AtomicU64::new(0),
+            fast_ipi_pending: AtomicU32::new(0),
         }
     }
 }
@@ -128,6 +139,8 @@ pub enum BoardError {
     NoTimerInterrupt,
     /// GICv3 redistributor problem.
     GicV3(gicv3::GicV3Error),
+    /// AIC probe problem.
+    Aic(zbeam_devices::aic::AicError),
 }
 
 impl core::fmt::Display for BoardError {
@@ -140,12 +153,14 @@ impl core::fmt::Display for BoardError {
             BoardError::GicV3(gicv3::GicV3Error::NoRedistributor(m)) => {
                 write!(f, "no GICv3 redistributor for MPIDR {m:#x}")
             }
+            BoardError::Aic(e) => write!(f, "{e}"),
         }
     }
 }
 
 /// Creates the machine description and brings up the distributor (boot core).
 pub fn init(platform: Platform, boot_mpidr: u64) -> Result<&'static Machine, BoardError> {
+    let apple = platform.board == Board::Apple;
     let irq = match platform.interrupt_controller {
         // SAFETY: addresses come from the device tree and are mapped Device memory.
         Some(InterruptController::GicV2 { gicd, gicc }) => {
@@ -155,11 +170,27 @@ pub fn init(platform: Platform, boot_mpidr: u64) -> Result<&'static Machine, Boa
             // SAFETY: as above.
             IrqChip::V3(unsafe { GicV3::new(gicd.base.0 as usize, gicr.base.0 as usize, gicr.size as usize) })
         }
+        Some(InterruptController::AppleAic { .. } | InterruptController::AppleAic2 { .. }) if apple => {
+            match apple::probe_aic(&platform) {
+                Some(Ok(aic)) => IrqChip::Aic(aic),
+                Some(Err(e)) => return Err(BoardError::Aic(e)),
+                None => return Err(BoardError::UnsupportedInterruptController),
+            }
+        }
         _ => return Err(BoardError::UnsupportedInterruptController),
     };
-    let timer_intid =
-        platform.timer.and_then(|t| t.virt).and_then(|i| i.gic_intid()).ok_or(BoardError::NoTimerInterrupt)?;
-    let uart_intid = platform.console.and_then(|c| c.interrupt).and_then(|i| i.gic_intid());
+    let timer = platform.timer.and_then(|t| t.virt).ok_or(BoardError::NoTimerInterrupt)?;
+    let timer_intid = match (&irq, timer) {
+        (IrqChip::Aic(_), Irq::AicFiq(_)) => None,
+        (IrqChip::V2(_) | IrqChip::V3(_), t) => Some(t.gic_intid().ok_or(BoardError::NoTimerInterrupt)?),
+        _ => return Err(BoardError::NoTimerInterrupt),
+    };
+    let uart_irq = platform.console.and_then(|c| c.interrupt);
+    let uart_intid = uart_irq.and_then(|i| i.gic_intid());
+    let uart_aic = match uart_irq {
+        Some(Irq::AicIrq { die, num }) => Some((die, num)),
+        _ => None,
+    };
 
     // Logical ids: the boot core is 0, the others follow in tree order.
     let mut core_to_cpu = [0u8; MAX_CORES];
@@ -179,12 +210,14 @@ pub fn init(platform: Platform, boot_mpidr: u64) -> Result<&'static Machine, Boa
         irq,
         timer_intid,
         uart_intid,
+        uart_aic,
         core_to_cpu,
         cores,
     });
     match &m.irq {
         IrqChip::V2(g) => g.init_distributor(),
         IrqChip::V3(g) => g.init_distributor(),
+        IrqChip::Aic(_) => {} // probing masked every IRQ
     }
     Ok(m)
 }
@@ -213,7 +246,9 @@ impl Machine {
                 for sgi in [Ipi::Wake, Ipi::Stop, Ipi::Ping, Ipi::Pong] {
                     g.enable(sgi as u32, false, 0);
                 }
-                g.enable(self.timer_intid, true, 0);
+                if let Some(t) = self.timer_intid {
+                    g.enable(t, true, 0);
+                }
                 if core == 0 {
                     if let Some(id) = self.uart_intid {
                         g.enable(id, true, g.this_cpu_mask());
@@ -225,10 +260,22 @@ impl Machine {
                 for sgi in [Ipi::Wake, Ipi::Stop, Ipi::Ping, Ipi::Pong] {
                     g.enable(sgi as u32, false, mpidr, mpidr).map_err(BoardError::GicV3)?;
                 }
-                g.enable(self.timer_intid, true, mpidr, mpidr).map_err(BoardError::GicV3)?;
+                if let Some(t) = self.timer_intid {
+                    g.enable(t, true, mpidr, mpidr).map_err(BoardError::GicV3)?;
+                }
                 if core == 0 {
                     if let Some(id) = self.uart_intid {
                         g.enable(id, true, mpidr, mpidr).map_err(BoardError::GicV3)?;
+                    }
+                }
+            }
+            IrqChip::Aic(aic) => {
+                // The timer and fast IPIs are FIQs and need no routing; the console's
+                // receive interrupt goes to the boot core.
+                if core == 0 {
+                    if let Some((die, num)) = self.uart_aic {
+                        let mask = aic.whoami().map_or(1, |w| 1u32 << (w & 31));
+                        aic.enable(die, num, mask).map_err(BoardError::Aic)?;
                     }
                 }
             }
@@ -248,6 +295,7 @@ impl Machine {
                 g.send_sgi(ipi as u32, st.gic_mask.load(Ordering::Relaxed));
             }
             IrqChip::V3(g) => g.send_sgi(ipi as u32, st.mpidr.load(Ordering::Relaxed)),
+            IrqChip::Aic(_) => apple::send_ipi(target, ipi),
         }
     }
 }
@@ -263,12 +311,16 @@ pub fn handle_irq() {
         let iar = match &m.irq {
             IrqChip::V2(g) => g.ack(),
             IrqChip::V3(g) => g.ack(),
+            IrqChip::Aic(aic) => {
+                apple::handle_irq(aic, m);
+                break;
+            }
         };
         let id = iar & 0x3ff;
         if id >= 1020 {
             break;
         }
-        if id == m.timer_intid {
+        if Some(id) == m.timer_intid {
             let n = crate::arch::timer::rearm();
             CORES[me].ticks.fetch_add(n, Ordering::Relaxed);
         } else if id < 16 {
@@ -282,6 +334,7 @@ pub fn handle_irq() {
         match &m.irq {
             IrqChip::V2(g) => g.eoi(iar),
             IrqChip::V3(g) => g.eoi(iar),
+            IrqChip::Aic(_) => {}
         }
     }
     if STOPPING.load(Ordering::Acquire) && !crate::panic::is_panicking_core(me) {
@@ -289,7 +342,8 @@ pub fn handle_irq() {
     }
 }
 
-fn handle_ipi(m: &Machine, me: usize, id: u32) {
+/// Acts on IPI `id` received by core `me`.
+pub(crate) fn handle_ipi(m: &Machine, me: usize, id: u32) {
     match id {
         x if x == Ipi::Stop as u32 && !crate::panic::is_panicking_core(me) => stop_this_core(),
         x if x == Ipi::Ping as u32 => {
@@ -307,8 +361,16 @@ fn handle_ipi(m: &Machine, me: usize, id: u32) {
     }
 }
 
-/// FIQ entry. Nothing on the QEMU virt board raises FIQs (all GIC interrupts are
-/// signalled as IRQ), so one is unexpected.
+/// FIQ entry. On Apple the timer and fast IPIs are FIQs; nothing on the QEMU virt
+/// board raises one (all GIC interrupts are signalled as IRQ), so there it is a bug.
 pub fn handle_fiq() {
-    panic!("unexpected FIQ on core {}", cpu::core_id());
+    match machine() {
+        Some(m) if matches!(m.irq, IrqChip::Aic(_)) => {
+            apple::handle_fiq(m);
+            if STOPPING.load(Ordering::Acquire) && !crate::panic::is_panicking_core(cpu::core_id()) {
+                stop_this_core();
+            }
+        }
+        _ => panic!("unexpected FIQ on core {}", cpu::core_id()),
+    }
 }

@@ -8,10 +8,12 @@
 pub mod line;
 
 use crate::arch::cpu;
+use crate::board::mmio::Mmio;
 use crate::board::pl011::Pl011;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
+use zbeam_devices::s5l::S5lUart;
 
 /// Which UART driver the console uses, with its register base.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,11 +22,14 @@ pub enum UartDevice {
     None,
     /// A PL011 at this base address.
     Pl011(usize),
+    /// An Apple s5l UART at this base address.
+    AppleS5l(usize),
 }
 
 /// The console device, set once during boot (0 = none, else encoded kind|base).
 static DEVICE: AtomicUsize = AtomicUsize::new(0);
 const KIND_PL011: usize = 1;
+const KIND_S5L: usize = 2;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -38,6 +43,10 @@ pub fn set_device(dev: UartDevice) {
             unsafe { Pl011::new(base) }.init();
             base | KIND_PL011
         }
+        UartDevice::AppleS5l(base) => {
+            s5l(base).init();
+            base | KIND_S5L
+        }
     };
     // Release: the UART's initialisation happens before anyone sees the device.
     DEVICE.store(encoded, Ordering::Release);
@@ -49,14 +58,22 @@ pub fn device() -> UartDevice {
     let v = DEVICE.load(Ordering::Acquire);
     match v & 0xf {
         KIND_PL011 => UartDevice::Pl011(v & !0xf),
+        KIND_S5L => UartDevice::AppleS5l(v & !0xf),
         _ => UartDevice::None,
     }
 }
 
+fn s5l(base: usize) -> S5lUart<Mmio> {
+    // SAFETY: the device tree names an s5l UART here, mapped Device-nGnRnE.
+    S5lUart::new(unsafe { Mmio::new(base) })
+}
+
 fn write_byte_raw(b: u8) {
-    if let UartDevice::Pl011(base) = device() {
+    match device() {
         // SAFETY: set_device checked and initialised this PL011.
-        unsafe { Pl011::new(base) }.write_byte(b);
+        UartDevice::Pl011(base) => unsafe { Pl011::new(base) }.write_byte(b),
+        UartDevice::AppleS5l(base) => s5l(base).write_byte(b),
+        UartDevice::None => {}
     }
 }
 
@@ -65,6 +82,7 @@ pub fn read_byte_raw() -> Option<u8> {
     match device() {
         // SAFETY: as for write_byte_raw.
         UartDevice::Pl011(base) => unsafe { Pl011::new(base) }.read_byte(),
+        UartDevice::AppleS5l(base) => s5l(base).read_byte(),
         UartDevice::None => None,
     }
 }
@@ -103,9 +121,11 @@ pub fn on_rx_interrupt() {
     while let Some(b) = read_byte_raw() {
         line::push_rx(b);
     }
-    if let UartDevice::Pl011(base) = device() {
+    match device() {
         // SAFETY: as for write_byte_raw.
-        unsafe { Pl011::new(base) }.ack_interrupts();
+        UartDevice::Pl011(base) => unsafe { Pl011::new(base) }.ack_interrupts(),
+        UartDevice::AppleS5l(base) => s5l(base).ack_interrupts(),
+        UartDevice::None => {}
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Machine {
     pub append: String,
     /// Wall-clock limit for the run.
     pub timeout: Duration,
+    /// Stop QEMU as soon as the output contains this (for runs that halt on purpose).
+    pub until: Option<&'static str>,
 }
 
 impl Default for Machine {
@@ -44,6 +46,7 @@ impl Default for Machine {
             dtb: None,
             append: String::new(),
             timeout: Duration::from_secs(90),
+            until: None,
         }
     }
 }
@@ -51,7 +54,7 @@ impl Default for Machine {
 /// What a run produced.
 #[derive(Debug)]
 pub struct Outcome {
-    /// Exit code, or None if QEMU was killed at the timeout.
+    /// Exit code, or None if QEMU was killed (at the timeout, or once `until` showed).
     pub code: Option<i32>,
     /// Everything the serial console printed (CR removed).
     pub output: String,
@@ -163,7 +166,12 @@ pub fn run_interactive(m: &Machine, script: &[(&str, &str)]) -> Outcome {
         if let Some(status) = child.try_wait().expect("waiting for qemu") {
             break status.code();
         }
-        if start.elapsed() > m.timeout {
+        let reached = m.until.is_some_and(|u| String::from_utf8_lossy(&out.lock().expect("output lock")).contains(u));
+        if reached {
+            // Let the rest of the line (and anything after it) arrive first.
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        if reached || start.elapsed() > m.timeout {
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -195,4 +203,30 @@ pub fn run_interactive(m: &Machine, script: &[(&str, &str)]) -> Outcome {
         output.push_str(&errors);
     }
     Outcome { code, output, elapsed: start.elapsed() }
+}
+
+/// A variant of a shared device tree: decompiled with `dtc`, edited by `edit`, and
+/// compiled again into a temporary file. `None` (outside CI) when the data is missing.
+pub fn edited_dtb(rel: &str, name: &str, edit: impl FnOnce(String) -> String) -> Option<PathBuf> {
+    let src = zbeam_testdata::require(rel)?;
+    let dts = Command::new("dtc")
+        .args(["-q", "-I", "dtb", "-O", "dts"])
+        .arg(&src)
+        .output()
+        .expect("dtc must be installed (tools/prereqs.sh installs device-tree-compiler)");
+    assert!(dts.status.success(), "dtc could not decompile {}", src.display());
+    let edited = edit(String::from_utf8(dts.stdout).expect("dts is text"));
+    let dir = std::env::temp_dir().join(format!("zbeam-qemu-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dts_path = dir.join(format!("{name}.dts"));
+    let dtb_path = dir.join(format!("{name}.dtb"));
+    std::fs::write(&dts_path, edited).expect("write dts");
+    let st = Command::new("dtc")
+        .args(["-q", "-I", "dts", "-O", "dtb", "-o"])
+        .arg(&dtb_path)
+        .arg(&dts_path)
+        .status()
+        .expect("dtc");
+    assert!(st.success(), "dtc could not compile {}", dts_path.display());
+    Some(dtb_path)
 }

@@ -76,9 +76,10 @@ fn data_abort_is_reported() {
 #[test]
 fn panic_stops_all_cores() {
     let o = run(&Machine { append: "test=panic".into(), ..Machine::default() });
-    o.expect_code(1).expect("*** kernel panic on core 0 at kernel/src/ktest.rs").expect("deliberate test panic").expect(
-        "*** stopped 3 other cores",
-    );
+    o.expect_code(1)
+        .expect("*** kernel panic on core 0 at kernel/src/ktest.rs")
+        .expect("deliberate test panic")
+        .expect("*** stopped 3 other cores");
 }
 
 /// An unknown test name on the command line is an error, not a hang.
@@ -93,12 +94,7 @@ fn unknown_test_name_is_rejected() {
 fn prompt_answers_and_halts() {
     let o = run_interactive(
         &Machine::default(),
-        &[
-            ("zbeam> ", "help\r"),
-            ("zbeam> ", "bogus arg\r"),
-            ("zbeam> ", "corez\x7fs\r"),
-            ("zbeam> ", "halt\r"),
-        ],
+        &[("zbeam> ", "help\r"), ("zbeam> ", "bogus arg\r"), ("zbeam> ", "corez\x7fs\r"), ("zbeam> ", "halt\r")],
     );
     o.expect_code(0)
         .expect("cores online: 4 of 4")

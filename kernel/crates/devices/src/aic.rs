@@ -9,7 +9,7 @@
 //!   (auto-ack); the handler unmasks it after servicing the device. The event word is
 //!   die (31:24, AIC2), type (23:16: 1 = hardware IRQ, 4 = AIC IPI) and number (15:0);
 //!   0 means nothing pending.
-//! * AIC (v1): INFO 0x0004 (IRQ count 15:0), EVENT 0x2004, TARGET_CPU 0x3000 + 4n (a CPU
+//! * AIC (v1): INFO 0x0004 (IRQ count 15:0), WHOAMI 0x2000 (this CPU's number), EVENT 0x2004, TARGET_CPU 0x3000 + 4n (a CPU
 //!   bitmask per IRQ), SW_SET 0x4000, SW_CLR 0x4080, MASK_SET 0x4100, MASK_CLR 0x4180.
 //! * AIC2: INFO1 0x0004 (IRQ count 15:0, last die 27:24), INFO3 0x000c (max IRQ 15:0,
 //!   max die 27:24), CONFIG 0x0014 (bit 0 enable), IRQ_CFG 0x2000 + 4n, then SW_SET,
@@ -23,6 +23,7 @@
 use crate::RegisterBus;
 
 const AIC_INFO: usize = 0x0004;
+const AIC_WHOAMI: usize = 0x2000;
 const AIC_EVENT: usize = 0x2004;
 const AIC_TARGET_CPU: usize = 0x3000;
 const AIC_SW_CLR: usize = 0x4080;
@@ -145,6 +146,15 @@ impl<B: RegisterBus> Aic<B> {
         let cfg = aic.bus.read32(AIC2_CONFIG);
         aic.bus.write32(AIC2_CONFIG, cfg | 1);
         Ok(aic)
+    }
+
+    /// This CPU's index in the AIC's CPU numbering (AIC v1 WHOAMI, 0x2000), the bit to
+    /// use in [`Aic::enable`]'s `cpu_mask`; `None` on AIC2, which has no per-CPU targets.
+    pub fn whoami(&self) -> Option<u32> {
+        match self.layout {
+            Layout::V1 { .. } => Some(self.bus.read32(AIC_WHOAMI)),
+            Layout::V2 { .. } => None,
+        }
     }
 
     /// The layout found at probe time.

@@ -17,6 +17,11 @@ pub fn core_id() -> usize {
     TPIDR_EL1.get() as usize
 }
 
+/// Whether this is an Apple core (MIDR_EL1 implementer 0x61).
+pub fn is_apple() -> bool {
+    (aarch64_cpu::registers::MIDR_EL1.get() >> 24) & 0xff == 0x61
+}
+
 /// Records this core's logical id; called once per core during bring-up.
 pub fn set_core_id(id: usize) {
     TPIDR_EL1.set(id as u64);

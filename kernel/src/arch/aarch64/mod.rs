@@ -14,6 +14,7 @@ extern "C" {
     static __stacks_start: u8;
     static __stacks_end: u8;
     fn _secondary_entry();
+    fn _spin_entry();
 }
 
 /// The runtime address range of the whole image: text, data, .bss and stacks.
@@ -29,4 +30,9 @@ pub fn stacks_range() -> (usize, usize) {
 /// Physical address where secondary cores start (identity mapped, so also virtual).
 pub fn secondary_entry_addr() -> u64 {
     _secondary_entry as *const () as usize as u64
+}
+
+/// Where spin-table cores start: they look up their logical id by MPIDR first.
+pub fn spin_entry_addr() -> u64 {
+    _spin_entry as *const () as usize as u64
 }

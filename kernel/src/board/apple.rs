@@ -1,0 +1,126 @@
+//! The Apple board (M1 t8103, M1 Pro/Max t600x) as m1n1 leaves it: the AIC or AIC2
+//! for device IRQs, the s5l UART console, and FIQs for the timer and fast IPIs.
+//!
+//! Why EL1 and not a VHE host at EL2: m1n1 enters at EL2 with E2H forced to one. The
+//! boot stub drops to EL1 exactly as it does on QEMU's VHE cores (the *_EL12 encodings),
+//! so one register set, one exception level and one tested code path serve every board.
+//! The price, paid in the stub, is that EL2 must let the EL1 timers raise FIQs
+//! (VM_TMR_FIQ_ENA_EL2) and must not trap Apple's registers (HACR_EL2 = 0).
+//!
+//! Facts (Asahi Linux `irq-apple-aic.c`, `sysreg_apple.h`; m1n1): the EL1 timers and
+//! fast IPIs arrive as FIQs; the timer can be silenced only through its own
+//! CNTx_CTL.IMASK; a fast IPI is sent by writing the target's Aff0 to IPI_RR_LOCAL_EL1
+//! (same cluster) or Aff0 | Aff1 << 16 to IPI_RR_GLOBAL_EL1, and acknowledged by
+//! writing 1 to IPI_SR_EL1. Fast IPIs carry no payload, so each core has a pending
+//! mask of [`Ipi`] kinds that the sender sets first. None of this has run on a Mac
+//! here: it is checked against the device trees and the documentation only.
+
+use super::mmio::Mmio;
+use super::{Ipi, CORES};
+use crate::arch::cpu;
+use aarch64_cpu::registers::{Readable, Writeable, CNTP_CTL_EL0, CNTV_CTL_EL0};
+use core::arch::asm;
+use core::sync::atomic::Ordering;
+use zbeam_devices::aic::{Aic, AicError, Event};
+use zbeam_devtree::{InterruptController, Platform};
+
+/// Creates the AIC or AIC2 driver from the tree.
+pub fn probe_aic(p: &Platform) -> Option<Result<Aic<Mmio>, AicError>> {
+    match p.interrupt_controller? {
+        // SAFETY: the tree names the AIC register block; the kernel tables map every
+        // non-RAM address as Device-nGnRnE.
+        InterruptController::AppleAic { regs, .. } => Some(Aic::new_v1(unsafe { Mmio::new(regs.base.0 as usize) })),
+        InterruptController::AppleAic2 { regs, event, .. } => {
+            let offset = event.base.0.wrapping_sub(regs.base.0) as usize;
+            // SAFETY: as above; the event register lies `offset` bytes from the base.
+            Some(Aic::new_v2(unsafe { Mmio::new(regs.base.0 as usize) }, offset))
+        }
+        _ => None,
+    }
+}
+
+/// Sends a fast IPI to the core with affinity `mpidr`.
+pub fn send_fast_ipi(target_mpidr: u64) {
+    let me = cpu::mpidr();
+    let aff0 = target_mpidr & 0xff;
+    let aff1 = (target_mpidr >> 8) & 0xff;
+    // SAFETY: Apple's IPI request registers only raise an IPI; the DSB makes the
+    // pending-kind bits the receiver will read visible first.
+    unsafe {
+        if (me >> 8) & 0xff == aff1 {
+            asm!("dsb ishst", "msr s3_5_c15_c0_0, {}", "isb", in(reg) aff0, options(nostack));
+        } else {
+            asm!("dsb ishst", "msr s3_5_c15_c0_1, {}", "isb", in(reg) aff0 | (aff1 << 16), options(nostack));
+        }
+    }
+}
+
+/// Records `ipi` as pending for `target` and sends it a fast IPI.
+pub fn send_ipi(target: usize, ipi: Ipi) {
+    // Release: the receiver's Acquire swap sees the kind along with earlier writes.
+    CORES[target].fast_ipi_pending.fetch_or(1 << ipi as u32, Ordering::Release);
+    send_fast_ipi(CORES[target].mpidr.load(Ordering::Relaxed));
+}
+
+fn timer_firing(ctl: u64) -> bool {
+    // ENABLE (bit 0) set, IMASK (bit 1) clear, ISTATUS (bit 2) set.
+    ctl & 0b111 == 0b101
+}
+
+/// The FIQ handler: checks every source the Apple board can raise.
+pub fn handle_fiq(m: &super::Machine) {
+    let me = cpu::core_id();
+    let mut handled = false;
+    // Fast IPI.
+    let sr: u64;
+    // SAFETY: reading IPI_SR_EL1 has no side effects.
+    unsafe { asm!("mrs {}, s3_5_c15_c1_1", out(reg) sr, options(nomem, nostack)) };
+    if sr & 1 != 0 {
+        // SAFETY: writing 1 acknowledges the fast IPI.
+        unsafe { asm!("msr s3_5_c15_c1_1, {}", "isb", in(reg) 1u64, options(nostack)) };
+        // Acquire: pairs with the sender's Release fetch_or.
+        let kinds = CORES[me].fast_ipi_pending.swap(0, Ordering::Acquire);
+        for kind in [Ipi::Wake, Ipi::Stop, Ipi::Ping, Ipi::Pong] {
+            if kinds & (1 << kind as u32) != 0 {
+                CORES[me].ipis.fetch_add(1, Ordering::Relaxed);
+                super::handle_ipi(m, me, kind as u32);
+            }
+        }
+        handled = true;
+    }
+    // The tick: the EL1 virtual timer.
+    if timer_firing(CNTV_CTL_EL0.get()) {
+        let n = crate::arch::timer::rearm();
+        CORES[me].ticks.fetch_add(n, Ordering::Relaxed);
+        handled = true;
+    }
+    // The EL1 physical timer is not used; if firmware left it armed, silence it.
+    if timer_firing(CNTP_CTL_EL0.get()) {
+        CNTP_CTL_EL0.set(CNTP_CTL_EL0.get() | 0b10);
+        handled = true;
+    }
+    if !handled {
+        CORES[me].spurious.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The IRQ handler for the AIC: device interrupts (the console) and AIC IPIs.
+pub fn handle_irq(aic: &Aic<Mmio>, m: &super::Machine) {
+    let me = cpu::core_id();
+    while let Some(ev) = aic.ack() {
+        match ev {
+            Event::Hw { die, num } => {
+                if m.uart_aic == Some((die, num)) {
+                    crate::console::on_rx_interrupt();
+                } else {
+                    CORES[me].spurious.fetch_add(1, Ordering::Relaxed);
+                }
+                // Auto-masked on delivery; unmask once serviced.
+                let _ = aic.unmask(die, num);
+            }
+            Event::Ipi(_) | Event::Other(_) => {
+                CORES[me].spurious.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
