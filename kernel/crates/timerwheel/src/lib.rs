@@ -115,6 +115,10 @@ pub struct TimerWheel<T> {
     later_count: usize,
     /// Entries in the expired list.
     expired_count: usize,
+    /// No soon-slot firing or later-slot cascade is due at any tick before this one, so an
+    /// `advance` to an earlier tick only moves `now` (O(1) per kernel tick). Lowered by `insert`,
+    /// recomputed by `advance`; a cancel may leave it early, which is harmless.
+    horizon: u64,
     /// Armed timers, including expired ones not yet popped.
     len: usize,
 }
@@ -173,6 +177,7 @@ impl<T> TimerWheel<T> {
             soon_count: 0,
             later_count: 0,
             expired_count: 0,
+            horizon: u64::MAX,
             len: 0,
         }
     }
@@ -221,6 +226,18 @@ impl<T> TimerWheel<T> {
         let list = self.list_for(deadline);
         self.link(index, list);
         self.len += 1;
+        let event = if list < LATER_BASE {
+            deadline
+        } else if list < AT_ONCE {
+            // The slot is cascaded at the start of the page before the first page >= now's + 2
+            // that maps to it (its own page, or an earlier turn for a far deadline).
+            let first = (self.now >> PAGE_BITS) + 2;
+            let page = first + (((deadline >> PAGE_BITS) - first) & LATER_MASK);
+            (page - 1) << PAGE_BITS
+        } else {
+            u64::MAX
+        };
+        self.horizon = self.horizon.min(event);
         Handle { index, generation: self.entries[index as usize].generation }
     }
 
@@ -252,24 +269,30 @@ impl<T> TimerWheel<T> {
     /// at-once list) and queue every timer with deadline `<= now` for [`TimerWheel::pop_expired`].
     /// Returns how many expired timers are waiting to be popped.
     ///
-    /// Cost: O(expired + cascaded timers) plus a bitmap scan per occupied slot reached; a jump of
-    /// any size over empty slots is one scan.
+    /// Cost: O(1) when nothing is due before `now` (the usual per-tick call); otherwise
+    /// O(expired + cascaded timers) plus one bitmap scan per occupied slot reached, so a jump of
+    /// any size over empty slots costs one scan.
     pub fn advance(&mut self, now: u64) -> usize {
         let target = now.min(MAX_TIME);
         self.splice_all(AT_ONCE, EXPIRED);
-        while target > self.now {
-            let soon_ev = self.next_soon_tick();
-            let later_ev = self.next_cascade_tick();
-            let ev = soon_ev.min(later_ev);
-            if ev > target {
-                break;
-            }
-            self.now = ev;
-            if later_ev == ev {
-                self.cascade((ev >> PAGE_BITS) + 1);
-            }
-            if soon_ev == ev {
-                self.splice_all((ev & SOON_MASK) as u32, EXPIRED);
+        if target > self.now && target >= self.horizon {
+            // Only a cascade changes the later wheel during this loop, so its scan is redone only then.
+            let mut later_ev = self.next_cascade_tick();
+            loop {
+                let soon_ev = self.next_soon_tick();
+                let ev = soon_ev.min(later_ev);
+                if ev > target {
+                    self.horizon = ev;
+                    break;
+                }
+                self.now = ev;
+                if later_ev == ev {
+                    self.cascade((ev >> PAGE_BITS) + 1);
+                    later_ev = self.next_cascade_tick();
+                }
+                if soon_ev == ev {
+                    self.splice_all((ev & SOON_MASK) as u32, EXPIRED);
+                }
             }
         }
         self.now = self.now.max(target);
@@ -360,15 +383,56 @@ impl<T> TimerWheel<T> {
         }
     }
 
-    /// Move every entry of list `from` to the end of list `to`, in order.
+    /// Move every entry of list `from` to the end of list `to`, in order: one pass to relabel the
+    /// entries, then the two circular lists are joined in O(1).
     fn splice_all(&mut self, from: u32, to: u32) {
+        let head = self.heads[from as usize];
+        if head == NIL {
+            return;
+        }
+        let mut n = 0;
+        let mut i = head;
         loop {
-            let i = self.heads[from as usize];
-            if i == NIL {
+            let e = &mut self.entries[i as usize];
+            e.list = to;
+            n += 1;
+            i = e.next;
+            if i == head {
                 break;
             }
-            self.unlink(i);
-            self.link(i, to);
+        }
+        self.count(from, n, false);
+        self.count(to, n, true);
+        self.detach(from);
+        let to_head = self.heads[to as usize];
+        if to_head == NIL {
+            self.heads[to as usize] = head;
+            self.set_bit(to, true);
+        } else {
+            let to_tail = self.entries[to_head as usize].prev;
+            let from_tail = self.entries[head as usize].prev;
+            self.entries[to_tail as usize].next = head;
+            self.entries[head as usize].prev = to_tail;
+            self.entries[from_tail as usize].next = to_head;
+            self.entries[to_head as usize].prev = from_tail;
+        }
+    }
+
+    /// Adjust the per-kind counters for `n` entries entering (`add`) or leaving `list`.
+    fn count(&mut self, list: u32, n: usize, add: bool) {
+        let counter = if list < LATER_BASE {
+            &mut self.soon_count
+        } else if list < AT_ONCE {
+            &mut self.later_count
+        } else if list == EXPIRED {
+            &mut self.expired_count
+        } else {
+            return;
+        };
+        if add {
+            *counter += n;
+        } else {
+            *counter -= n;
         }
     }
 
@@ -422,13 +486,7 @@ impl<T> TimerWheel<T> {
             e.next = head;
         }
         self.entries[i as usize].list = list;
-        if list < LATER_BASE {
-            self.soon_count += 1;
-        } else if list < AT_ONCE {
-            self.later_count += 1;
-        } else if list == EXPIRED {
-            self.expired_count += 1;
-        }
+        self.count(list, 1, true);
     }
 
     /// Remove entry `i` from whatever list holds it.
@@ -447,13 +505,7 @@ impl<T> TimerWheel<T> {
                 self.heads[list as usize] = next;
             }
         }
-        if list < LATER_BASE {
-            self.soon_count -= 1;
-        } else if list < AT_ONCE {
-            self.later_count -= 1;
-        } else if list == EXPIRED {
-            self.expired_count -= 1;
-        }
+        self.count(list, 1, false);
     }
 
     /// Return unlinked entry `i` to the free list; yields its old handle and payload.
