@@ -7,6 +7,8 @@
 #   make test            host unit tests, Z80 exercisers, QEMU integration tests
 #   make bench           benchmarks (side by side with peers), no assertions
 #   make image           just the flat arm64 Image (target/zbeam.img)
+#   make m1n1            the payload to append to m1n1 for Apple Silicon Macs
+#       M1N1_DTBS="..."  Apple device trees to include   M1N1_BOOTARGS="..." kernel args
 #   make clippy | fmt | doc | gdb | clean
 
 SHELL := /bin/bash
@@ -20,10 +22,10 @@ export ZBEAM_TESTDATA ?= $(TESTDATA)
 export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
 export SMP GIC EL2 CPU MEM DTB APPEND
 
-.PHONY: help prereqs image kernel qemu test test-host test-z80 test-qemu bench clippy fmt doc gdb clean
+.PHONY: help prereqs image kernel qemu m1n1 test test-host test-z80 test-qemu bench clippy fmt doc gdb clean
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 prereqs:
 	@tools/prereqs.sh
@@ -36,6 +38,13 @@ $(IMAGE): kernel
 	@echo "image: $(IMAGE) ($$(stat -c %s $(IMAGE)) bytes)"
 
 image: $(IMAGE)
+
+M1N1_PAYLOAD  := target/zbeam-m1n1-payload.bin
+M1N1_DTBS     ?= $(wildcard $(ZBEAM_TESTDATA)/dtb/t8103-*.dtb $(ZBEAM_TESTDATA)/dtb/t600*.dtb)
+M1N1_BOOTARGS ?= tick=1000
+
+m1n1: image
+	tools/m1n1-payload.sh $(IMAGE) $(M1N1_PAYLOAD) "$(M1N1_BOOTARGS)" $(M1N1_DTBS)
 
 qemu: image
 	@echo "Booting $(IMAGE) on QEMU virt (quit: Ctrl-A X)"
@@ -52,7 +61,14 @@ test-host:
 test-z80:
 	cargo test --release -p zbeam-z80
 
-test-qemu: image
+test-M1N1_PAYLOAD  := target/zbeam-m1n1-payload.bin
+M1N1_DTBS     ?= $(wildcard $(ZBEAM_TESTDATA)/dtb/t8103-*.dtb $(ZBEAM_TESTDATA)/dtb/t600*.dtb)
+M1N1_BOOTARGS ?= tick=1000
+
+m1n1: image
+	tools/m1n1-payload.sh $(IMAGE) $(M1N1_PAYLOAD) "$(M1N1_BOOTARGS)" $(M1N1_DTBS)
+
+qemu: image
 	cargo test -p zbeam-qemu-tests -- --test-threads=2
 
 bench: prereqs
