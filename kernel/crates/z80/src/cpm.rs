@@ -114,7 +114,8 @@ impl Bus for CpmBus {
     fn output(&mut self, _port: u16, _value: u8) {}
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        pc == BDOS || pc == 0
+        // One well-predicted compare on the hot path, the exact test after it.
+        pc <= BDOS && (pc == BDOS || pc == 0)
     }
 }
 

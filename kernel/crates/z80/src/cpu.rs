@@ -70,15 +70,16 @@ pub(crate) const SIG_HALTED: u8 = 0x10;
 /// `set_bc()`, ...). `r` is kept as a free-running counter plus the preserved bit
 /// 7; read it with [`Cpu::r`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Cpu {
-    pub a: u8,
-    pub f: u8,
-    pub b: u8,
-    pub c: u8,
-    pub d: u8,
-    pub e: u8,
-    pub h: u8,
-    pub l: u8,
+    // 16-bit registers first, then each 8-bit pair low byte first, so that on a
+    // little-endian host `hl()` and friends compile to one 16-bit load.
+    pub pc: u16,
+    pub sp: u16,
+    pub ix: u16,
+    pub iy: u16,
+    /// MEMPTR, the internal address latch whose bits leak into X/Y.
+    pub wz: u16,
     /// AF' (A in the high byte).
     pub af_alt: u16,
     /// BC'.
@@ -87,12 +88,18 @@ pub struct Cpu {
     pub de_alt: u16,
     /// HL'.
     pub hl_alt: u16,
-    pub ix: u16,
-    pub iy: u16,
-    pub sp: u16,
-    pub pc: u16,
-    /// MEMPTR, the internal address latch whose bits leak into X/Y.
-    pub wz: u16,
+    /// The Q latch, kept as the PC at which the last flag-computing instruction
+    /// ended: Q = F while PC is still there, else 0. Read it with [`Cpu::q`].
+    /// Costs nothing per instruction, unlike clearing a Q byte before each one.
+    pub(crate) q_end: u16,
+    pub f: u8,
+    pub a: u8,
+    pub c: u8,
+    pub b: u8,
+    pub e: u8,
+    pub d: u8,
+    pub l: u8,
+    pub h: u8,
     /// Interrupt vector base.
     pub i: u8,
     /// Refresh counter: bits 0..6 count M1 cycles; bit 7 is kept in `r7`.
@@ -103,10 +110,6 @@ pub struct Cpu {
     pub iff2: bool,
     /// Interrupt mode, 0, 1 or 2.
     pub im: u8,
-    /// The Q latch, kept as the PC at which the last flag-computing instruction
-    /// ended: Q = F while PC is still there, else 0. Read it with [`Cpu::q`].
-    /// Costs nothing per instruction, unlike clearing a Q byte before each one.
-    pub(crate) q_end: u16,
     /// SIG_* bits.
     pub(crate) signals: u8,
     /// The byte a device puts on the data bus during an interrupt acknowledge.
@@ -339,7 +342,7 @@ impl Cpu {
     pub fn step<B: Bus>(&mut self, bus: &mut B) -> TStates {
         if self.signals != 0 {
             match self.service(bus) {
-                Service::Accepted(t) => return TStates(t as u64),
+                Service::Accepted(t) => return TStates(t),
                 Service::Halted => {
                     self.r = self.r.wrapping_add(1);
                     return TStates(4);
@@ -348,7 +351,7 @@ impl Cpu {
             }
         }
         let op = self.fetch_op(bus);
-        TStates(self.exec(bus, op) as u64)
+        TStates(self.exec(bus, op))
     }
 
     /// Runs whole instructions until `budget` of them have executed, the bus traps
@@ -358,15 +361,16 @@ impl Cpu {
     /// accepted first; their acknowledge cycles count as T-states, not instructions.
     #[inline]
     pub fn run<B: Bus>(&mut self, bus: &mut B, budget: u64) -> RunResult {
-        let mut n = 0u64;
+        // Counting down saves a compare per instruction.
+        let mut left = budget;
         let mut t = 0u64;
         let reason = loop {
-            if n >= budget {
+            if left == 0 {
                 break StopReason::BudgetSpent;
             }
             if self.signals != 0 {
                 match self.service(bus) {
-                    Service::Accepted(ti) => t += ti as u64,
+                    Service::Accepted(ti) => t += ti,
                     Service::Halted => break StopReason::Halted { interrupts_enabled: self.iff1 },
                     Service::None => {}
                 }
@@ -376,13 +380,13 @@ impl Cpu {
                 break StopReason::Trap(pc);
             }
             let op = self.fetch_op(bus);
-            t += self.exec(bus, op) as u64;
-            n += 1;
+            t += self.exec(bus, op);
+            left -= 1;
             if bus.stop_requested() {
                 break StopReason::BusStop;
             }
         };
-        RunResult { reason, instructions: n, tstates: t }
+        RunResult { reason, instructions: budget - left, tstates: t }
     }
 
     /// The slow path taken when any `signals` bit is set: EI's delay, NMI, INT, HALT.
@@ -455,7 +459,7 @@ impl Cpu {
 /// What the slow path decided at an instruction boundary.
 enum Service {
     /// An interrupt was accepted, taking this many T-states.
-    Accepted(u32),
+    Accepted(u64),
     /// Halted and nothing can wake the CPU now.
     Halted,
     /// Carry on with the next instruction.

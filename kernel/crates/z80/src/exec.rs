@@ -50,7 +50,7 @@ impl Cpu {
     /// chip's read cycle of that byte has no effect, and the FUSE vectors log no
     /// read for it either.
     #[inline(always)]
-    fn jr<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u32 {
+    fn jr<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u64 {
         if taken {
             let d = self.imm8(bus) as i8;
             self.pc = self.pc.wrapping_add(d as u16);
@@ -63,7 +63,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    fn jp<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u32 {
+    fn jp<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u64 {
         let nn = self.imm16(bus);
         self.wz = nn;
         if taken {
@@ -73,7 +73,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    fn call<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u32 {
+    fn call<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u64 {
         let nn = self.imm16(bus);
         self.wz = nn;
         if taken {
@@ -87,7 +87,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    fn ret_cc<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u32 {
+    fn ret_cc<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u64 {
         if taken {
             self.pc = self.pop16(bus);
             self.wz = self.pc;
@@ -98,7 +98,7 @@ impl Cpu {
     }
 
     #[inline(always)]
-    pub(crate) fn rst<B: Bus>(&mut self, bus: &mut B, target: u16) -> u32 {
+    pub(crate) fn rst<B: Bus>(&mut self, bus: &mut B, target: u16) -> u64 {
         let pc = self.pc;
         self.push16(bus, pc);
         self.pc = target;
@@ -124,7 +124,7 @@ impl Cpu {
 
     /// Executes the unprefixed opcode `op` (already fetched) and returns its T-states.
     #[inline(always)]
-    pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, op: u8) -> u32 {
+    pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, op: u8) -> u64 {
         match op {
             0x00 => 4,
             0x01 => {
@@ -1170,7 +1170,7 @@ impl Cpu {
 
     /// The CB page: rotates/shifts, BIT, RES, SET on a register or (HL).
     #[inline(never)]
-    fn exec_cb<B: Bus>(&mut self, bus: &mut B) -> u32 {
+    fn exec_cb<B: Bus>(&mut self, bus: &mut B) -> u64 {
         let op = self.fetch_op(bus);
         let y = (op >> 3) & 7;
         let z = op & 7;
@@ -1222,7 +1222,7 @@ impl Cpu {
 
     /// The ED page.
     #[inline(never)]
-    fn exec_ed<B: Bus>(&mut self, bus: &mut B) -> u32 {
+    fn exec_ed<B: Bus>(&mut self, bus: &mut B) -> u64 {
         let op = self.fetch_op(bus);
         match op {
             0x40 | 0x48 | 0x50 | 0x58 | 0x60 | 0x68 | 0x70 | 0x78 => {

@@ -67,7 +67,7 @@ impl Cpu {
 
     /// Entered after a DD (IY = false) or FD (IY = true) prefix has been fetched.
     #[inline(never)]
-    pub(crate) fn exec_xy<const IY: bool, B: Bus>(&mut self, bus: &mut B) -> u32 {
+    pub(crate) fn exec_xy<const IY: bool, B: Bus>(&mut self, bus: &mut B) -> u64 {
         let op = self.fetch_op(bus);
         if op == 0xDD || op == 0xFD {
             return self.prefix_chain(bus, op);
@@ -78,7 +78,7 @@ impl Cpu {
     /// A prefix followed by another DD/FD: the earlier one is a 4 T NOP. Loops (no
     /// recursion) however long the chain, then runs the opcode under the last prefix.
     #[inline(never)]
-    fn prefix_chain<B: Bus>(&mut self, bus: &mut B, mut prefix: u8) -> u32 {
+    fn prefix_chain<B: Bus>(&mut self, bus: &mut B, mut prefix: u8) -> u64 {
         let mut t = 4;
         loop {
             let op = self.fetch_op(bus);
@@ -97,7 +97,7 @@ impl Cpu {
 
     /// Executes `op` under a DD/FD prefix (never itself DD or FD).
     #[inline(always)]
-    fn exec_xy_op<const IY: bool, B: Bus>(&mut self, bus: &mut B, op: u8) -> u32 {
+    fn exec_xy_op<const IY: bool, B: Bus>(&mut self, bus: &mut B, op: u8) -> u64 {
         match op {
             0x09 => {
                 let v = self.add16(self.xy::<IY>(), self.bc());
@@ -518,7 +518,7 @@ impl Cpu {
     /// an M1 cycle, so R counts only the two prefixes. Non-BIT forms whose register
     /// field is not 6 also copy the result into that (plain) register.
     #[inline(never)]
-    fn exec_xycb<const IY: bool, B: Bus>(&mut self, bus: &mut B) -> u32 {
+    fn exec_xycb<const IY: bool, B: Bus>(&mut self, bus: &mut B) -> u64 {
         let a = self.xy_disp::<IY, B>(bus);
         let op = self.imm8(bus);
         let v = bus.read(a);
