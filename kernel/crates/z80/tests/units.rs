@@ -425,3 +425,32 @@ fn zero_budget_runs_nothing() {
     let r = cpu.run(&mut bus, 0);
     assert_eq!((r.reason, r.instructions, r.tstates), (StopReason::BudgetSpent, 0, 0));
 }
+
+#[test]
+fn r_register_inside_run() {
+    // NOP; NOP; LD A,R; LD B,A; LD A,0x85; LD R,A; NOP; DD 00 (prefix counts); LD A,R
+    let prog = [
+        0x00, 0x00, 0xED, 0x5F, 0x47, 0x3E, 0x85, 0xED, 0x4F, 0x00, 0xDD, 0x00, 0xED, 0x5F,
+    ];
+    let mut bus = TestBus::with(&prog);
+    let mut cpu = cpu_at(0);
+    cpu.set_r(0x7E);
+    let r = cpu.run(&mut bus, 9);
+    assert_eq!(r.instructions, 9);
+    assert_eq!(cpu.b, 0x02, "0x7E + 4 M1 cycles, wrapping in 7 bits");
+    assert_eq!(cpu.a, 0x85 + 1 + 2 + 2);
+    assert_eq!(cpu.r(), 0x8A);
+    // Acknowledging an interrupt inside run counts one M1 cycle too.
+    let mut bus = TestBus::with(&[0x00, 0x00]);
+    bus.mem[0x38] = 0xED;
+    bus.mem[0x39] = 0x5F;
+    let mut cpu = cpu_at(0);
+    cpu.im = 1;
+    cpu.iff1 = true;
+    cpu.set_r(0);
+    cpu.run(&mut bus, 1);
+    cpu.irq(0xFF);
+    cpu.run(&mut bus, 1);
+    assert_eq!(cpu.a, 4, "NOP, acknowledge, ED, 5F");
+    assert_eq!(cpu.r(), 4);
+}
