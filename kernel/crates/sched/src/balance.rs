@@ -43,6 +43,10 @@
 //! * **Immigrate evacuation** is keyed on the *source* having `avail` 0 (BEAM tests
 //!   the source's flags too, but also sets the flag on the target in the one-sided
 //!   case); ties in the sort are broken by queue index so the result is deterministic.
+//! * The `full_reds` scaling of `avail` is rounded to nearest instead of truncated:
+//!   with truncation, queues whose reductions differ by a single slice in 8 M get
+//!   availabilities of 100 and 99, which (through the rounded-up average) hides an
+//!   imbalance like 5-5-3-3 for a whole period.
 //! * Port queues do not exist here.
 
 use crate::ids::{CoreId, Priority};
@@ -351,7 +355,8 @@ impl Balancer {
         for q in 0..n {
             for p in 0..4 {
                 if full_scheds_reds > 0 && !samples[q].out_of_work {
-                    avail[q][p] = avail[q][p] * full_reds[q] * full_scheds / full_scheds_reds;
+                    // Rounded to nearest (BEAM truncates; see the module doc).
+                    avail[q][p] = (avail[q][p] * full_reds[q] * full_scheds + full_scheds_reds / 2) / full_scheds_reds;
                 }
                 avail[q][p] = avail[q][p] * self.weights[q][p] as i64 / 100;
                 avg_len[p] += samples[q].max_len[p] as i64;

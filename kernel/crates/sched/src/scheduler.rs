@@ -813,25 +813,24 @@ impl Scheduler {
             return CpuSet::EMPTY;
         }
         q.wakeup_other.store(0, Ordering::Relaxed);
-        let sleeping_empty = |c: CoreId| {
-            let fl = self.queue(c).flags();
-            c != core && fl & rq_flags::SLEEPING != 0 && fl & rq_flags::NONEMPTY_MASK == 0
-        };
+        // An idle active core (P cores first): wake it if it sleeps; if it is still
+        // spinning it will steal by itself.
         let by_class = self.topo.performance().iter().chain(self.topo.efficiency().iter());
-        let mut inactive_candidate = None;
         for c in by_class {
-            if !sleeping_empty(c) {
+            let fl = self.queue(c).flags();
+            if c == core || fl & rq_flags::INACTIVE != 0 || fl & rq_flags::NONEMPTY_MASK != 0 {
                 continue;
             }
-            if !self.is_inactive(c) {
+            if fl & rq_flags::SLEEPING != 0 {
                 return CpuSet::single(c);
             }
-            inactive_candidate = inactive_candidate.or(Some(c));
+            if fl & rq_flags::IDLE != 0 {
+                return CpuSet::EMPTY;
+            }
         }
-        // No active queue sleeps: re-activate the first inactive queue in compaction
-        // order (BEAM wakes the scheduler of the first inactive queue).
-        let first_inactive = self.topo.compaction_order().iter().copied().find(|&c| self.is_inactive(c));
-        if let Some(c) = first_inactive.or(inactive_candidate) {
+        // Every active core is busy: re-activate the first inactive queue in compaction
+        // order (BEAM `wake_scheduler_on_empty_runq` raises the active count).
+        if let Some(c) = self.topo.compaction_order().iter().copied().find(|&c| self.is_inactive(c)) {
             self.reactivate(c);
             return CpuSet::single(c);
         }

@@ -5,8 +5,8 @@
 mod common;
 
 use zbeam_sched::{
-    Config, CoreId, CoreInfo, CpuSet, ExitReason, OutAction, Pick, PickSource, Pid, Priority, Reductions,
-    Scheduler, SleepDecision, StopReason, Topology, Wakeup,
+    Config, CoreId, CoreInfo, CpuSet, ExitReason, OutAction, Pick, PickSource, Pid, Priority, Reductions, Scheduler,
+    SleepDecision, StopReason, Topology, Wakeup,
 };
 
 fn c(i: usize) -> CoreId {

@@ -68,9 +68,8 @@ pub struct Sim {
 impl Sim {
     pub fn new(sched: Scheduler) -> Self {
         let topo = sched.topology();
-        let speed = (0..topo.len())
-            .map(|i| CONTEXT_REDS * topo.core(CoreId::new(i)).capacity / CAPACITY_SCALE)
-            .collect();
+        let speed =
+            (0..topo.len()).map(|i| CONTEXT_REDS * topo.core(CoreId::new(i)).capacity / CAPACITY_SCALE).collect();
         let n = topo.len();
         Sim { sched, procs: Vec::new(), current: vec![None; n], speed, step: 0, picks_on_inactive: 0 }
     }
