@@ -83,7 +83,7 @@ impl fmt::Display for CpmError {
                 stats.instructions, stats.tstates
             ),
             CpmError::Halted { pc, stats } => {
-                write!(f, "CPU halted at 0x{pc:04X} with interrupts off after {} instructions", stats.instructions)
+                write!(f, "CPU halted at 0x{pc:04X} with nothing to wake it, after {} instructions", stats.instructions)
             }
         }
     }

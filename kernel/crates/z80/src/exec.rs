@@ -9,7 +9,11 @@
 //! each arm uses fixed register fields, so no second dispatch on a register
 //! index happens for the common opcodes. Timings are the Z80 CPU User Manual's;
 //! MEMPTR and block-instruction flags follow "The Undocumented Z80 Documented"
-//! (sections 4.2 and 5) and the FUSE test vectors.
+//! (sections 4.2 and 5) and the FUSE test vectors. The further X/Y, H and P/V
+//! changes Patrik Rak found (2018) in the repeating step of LDIR/CPIR/INIR/OTIR
+//! and their decrementing forms are deliberately not applied: the FUSE 1.7.0
+//! vectors expect the older behaviour (`edb2_1` stops mid-INIR with X taken from
+//! B, not from PC), and zexall does not look at it.
 
 use crate::alu::{CF, HF, NF, PF, SF, SZXY, SZXYP, XF, YF, ZF};
 use crate::cpu::{Cpu, SIG_EI_DELAY, SIG_HALTED};
