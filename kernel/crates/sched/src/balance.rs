@@ -284,8 +284,8 @@ impl Balancer {
             } else {
                 if treds != 0 {
                     let mut xreds = 0i64;
-                    for p in 0..4 {
-                        avail[q][p] = if xreds == 0 {
+                    for (p, (av, &reds)) in avail[q].iter_mut().zip(&s.reds).enumerate() {
+                        *av = if xreds == 0 {
                             100
                         } else if treds == xreds {
                             0
@@ -293,7 +293,7 @@ impl Balancer {
                             (100 * (treds - xreds) / treds).max(1)
                         };
                         if p < Priority::Normal.index() {
-                            xreds += s.reds[p] as i64;
+                            xreds += reds as i64;
                         }
                     }
                 }
@@ -379,7 +379,8 @@ impl Balancer {
         let mut emigrate: Vec<[Option<usize>; 4]> = vec![[None; 4]; n];
         let mut immigrate: Vec<[Option<usize>; 4]> = vec![[None; 4]; n];
         for p in 0..4 {
-            let mut cmp: Vec<(i64, usize)> = (0..n).map(|q| (samples[q].max_len[p] as i64 - limit[q][p], q)).collect();
+            let mut cmp: Vec<(i64, usize)> =
+                samples.iter().zip(&limit).enumerate().map(|(q, (s, l))| (s.max_len[p] as i64 - l[p], q)).collect();
             let lows = cmp.iter().filter(|c| c.0 < 0).count();
             let highs = cmp.iter().filter(|c| c.0 > 0).count();
             if lows == 0 || highs == 0 {
@@ -649,13 +650,13 @@ mod tests {
     #[test]
     fn capacity_seeds_normal_limits() {
         // One P (1024) and one E (256), equally long queues and equal reductions so far:
-        // the seeded history makes the E queue's share of 10 processes 3 against 10.
+        // the seeded history gives the E queue a limit of 3 against the P queue's 8.
         let topo = Topology::new(&[CoreInfo::performance(0), CoreInfo::efficiency(256, 1)]).unwrap();
         let mut b = Balancer::new(&topo, PERIOD);
         let s = [busy(5, PERIOD / 2), busy(5, PERIOD / 2)];
         let plan = b.full_pass(&s, 2, false, false);
         let e = plan.queues[1].paths[N];
         assert_eq!(e.kind, PathKind::Emigrate);
-        assert_eq!((e.limit_here, e.limit_other), (3, 10));
+        assert_eq!((e.limit_here, e.limit_other), (3, 8));
     }
 }

@@ -529,8 +529,7 @@ impl Scheduler {
 
     /// Changes the priority; it applies from the process's next enqueue.
     pub fn set_priority(&self, pid: Pid, prio: Priority) -> Result<(), SchedError> {
-        self.proc(pid)?.state.set_prio(prio);
-        Ok(())
+        self.proc(pid)?.state.set_prio(prio).map_err(|e| SchedError::State(pid, e))
     }
 
     /// Changes the affinity. A queued process outside the new set is moved now; a

@@ -176,6 +176,8 @@ pub enum StateError {
     NotRunning,
     /// Release of a process that is still queued, running or not exiting.
     NotReleasable,
+    /// The slot holds no process.
+    NotLive,
 }
 
 /// One process's atomic scheduling state.
@@ -213,8 +215,7 @@ impl ProcState {
     /// then inserts it into that queue.
     pub fn spawn(&self, runq: CoreId, prio: Priority) -> Result<(), StateError> {
         let new = encode(flags::LIVE | flags::ACTIVE | flags::IN_RUNQ, runq, prio);
-        // AcqRel: publish the runtime's process set-up; Acquire on failure to report it.
-        self.0.compare_exchange(0, new, Ordering::AcqRel, Ordering::Acquire).map(|_| ()).map_err(|_| StateError::InUse)
+        self.transition(|s| if s & flags::LIVE != 0 { Err(StateError::InUse) } else { Ok((new, ())) })
     }
 
     /// A message (or timeout, or resume request) makes the process runnable.
@@ -344,9 +345,15 @@ impl ProcState {
         let _: Result<(), ()> = self.transition(|s| Ok(((s & !RUNQ_MASK) | ((core.index() as u32) << RUNQ_SHIFT), ())));
     }
 
-    /// Sets the priority used by the next enqueue.
-    pub fn set_prio(&self, prio: Priority) {
-        let _: Result<(), ()> = self.transition(|s| Ok(((s & !PRIO_MASK) | ((prio as u32) << PRIO_SHIFT), ())));
+    /// Sets the priority used by the next enqueue (live processes only).
+    pub fn set_prio(&self, prio: Priority) -> Result<(), StateError> {
+        self.transition(|s| {
+            if s & flags::LIVE == 0 {
+                Err(StateError::NotLive)
+            } else {
+                Ok(((s & !PRIO_MASK) | ((prio as u32) << PRIO_SHIFT), ()))
+            }
+        })
     }
 
     /// Frees the slot of an exited process that is neither queued nor running.
@@ -392,6 +399,8 @@ mod tests {
         assert_eq!(st.try_make_runnable(), Wake::Dead);
         assert_eq!(st.schedule_out(OutKind::Exit), Err(StateError::NotRunning));
         st.release().unwrap();
+        assert_eq!(st.load().raw(), 0);
+        assert_eq!(st.set_prio(Priority::Low), Err(StateError::NotLive));
         assert_eq!(st.load().raw(), 0);
     }
 
