@@ -18,6 +18,25 @@
 //! (`tests.in`/`tests.expected`) as the oracle where the documents are silent.
 //! [`cpm`] is a minimal CP/M harness shared by the tests, the `z80run` tool and
 //! the bench.
+//!
+//! ```
+//! use zbeam_z80::{Bus, Cpu, StopReason};
+//!
+//! struct Ram([u8; 0x10000]);
+//! impl Bus for Ram {
+//!     fn read(&mut self, addr: u16) -> u8 { self.0[addr as usize] }
+//!     fn write(&mut self, addr: u16, value: u8) { self.0[addr as usize] = value }
+//!     fn input(&mut self, _port: u16) -> u8 { 0xFF }
+//!     fn output(&mut self, _port: u16, _value: u8) {}
+//! }
+//!
+//! let mut ram = Ram([0; 0x10000]);
+//! ram.0[..4].copy_from_slice(&[0x3E, 0x2A, 0xF3, 0x76]); // LD A,42; DI; HALT
+//! let mut cpu = Cpu::new();
+//! let res = cpu.run(&mut ram, 1_000);
+//! assert_eq!(res.reason, StopReason::Halted { interrupts_enabled: false });
+//! assert_eq!((res.instructions, res.tstates, cpu.a), (3, 7 + 4 + 4, 42));
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 
