@@ -16,7 +16,7 @@
 //! Conventions from the CP/M 2.2 Interface Guide (BDOS functions 0, 2, 9).
 //! No allocation: the 64 KiB live inside the harness value.
 
-use crate::{Bus, Cpu, StopReason};
+use crate::{Bus, Cpu, RunResult, StopReason};
 use core::fmt;
 
 /// Where a `.COM` image is loaded and started (the CP/M TPA).
@@ -153,7 +153,7 @@ impl CpmMachine {
         let mut stats = CpmStats::default();
         loop {
             let left = max_instructions - stats.instructions;
-            let res = self.cpu.run(&mut self.bus, left);
+            let res = self.run_cpu(left);
             stats.instructions += res.instructions;
             stats.tstates += res.tstates;
             match res.reason {
@@ -178,6 +178,14 @@ impl CpmMachine {
                 StopReason::Halted { .. } => return Err(CpmError::Halted { pc: self.cpu.pc, stats }),
             }
         }
+    }
+
+    /// The run loop for this bus, compiled once here rather than in every caller
+    /// (`run` is generic over the output closure), so the tool, the tests and the
+    /// bench all measure the same machine code.
+    #[inline(never)]
+    pub fn run_cpu(&mut self, budget: u64) -> RunResult {
+        self.cpu.run(&mut self.bus, budget)
     }
 
     /// BDOS 9: the bytes at DE up to (not including) '$', at most 64 KiB of them.
