@@ -257,7 +257,8 @@ impl Cpu {
         }
     }
 
-    /// Raises the (edge-triggered) NMI: accepted before the next instruction.
+    /// Raises the (edge-triggered) NMI: accepted before the next instruction,
+    /// whatever IFF1 says and even straight after EI (EI delays only INT).
     pub fn nmi(&mut self) {
         self.signals |= SIG_NMI;
     }
