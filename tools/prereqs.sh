@@ -31,6 +31,7 @@ fi
 
 need qemu-system-aarch64 qemu-system-arm
 need dtc device-tree-compiler
+need pasmo pasmo
 if ! command -v llvm-objcopy >/dev/null 2>&1 && ! ls /usr/bin/llvm-objcopy-* >/dev/null 2>&1; then
     missing_pkgs+=(llvm)
 fi

@@ -1,0 +1,501 @@
+//! zbeam-engine: the mechanism that runs Z80 processes under the `zbeam-sched` policy,
+//! shared by the kernel (cores = CPUs) and the hosted runtime (cores = Linux threads).
+//!
+//! What: the process table (a Z80 machine with 64 KiB of memory, or a native
+//! cooperative task, plus a lock-free mailbox per slot), the system interface of
+//! [`abi`], one timer wheel per core for receive timeouts and sleeps, and
+//! [`Engine::run_once`], one step of a core's scheduling loop: fire due timers, pick
+//! a process, run it for its reduction budget, schedule it out and act on the
+//! decision. What differs between the kernel and the hosted runtime (the clock,
+//! waking a sleeping core, the console) is the [`Platform`] trait.
+//!
+//! Why here: the policy crate decides and this crate acts on it identically on
+//! both runtimes, so the host tests and benches measure the same code the kernel
+//! runs (DESIGN.md: policy apart from mechanism).
+//!
+//! Preemption is BEAM's: a process runs whole instructions for up to its budget
+//! (4000 reductions; one Z80 instruction is one reduction, sends and receives cost
+//! extra). The platform's tick may also set a per-core preempt flag, which the Z80
+//! loop checks after every instruction.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod abi;
+mod proc;
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use spin::Mutex;
+use zbeam_mailbox::Mailbox;
+use zbeam_sched::{
+    Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, Pick, Pid, Priority, Reductions, SchedError, Scheduler,
+    SleepDecision, StopReason, Topology, Wakeup,
+};
+use zbeam_timerwheel::TimerWheel;
+
+use proc::{Body, Z80Proc};
+pub use proc::{NativeCx, NativeStep, NativeTask};
+
+/// What the engine needs from the machine it runs on.
+pub trait Platform: Sync {
+    /// Monotonic time in milliseconds (the timer wheel's tick).
+    fn now_ms(&self) -> u64;
+    /// Interrupts the cores in `cores` if they sleep (work arrived for them).
+    fn wake(&self, cores: CpuSet);
+    /// Writes process output to the console.
+    fn console(&self, bytes: &[u8]);
+}
+
+/// A program image a process can be spawned from.
+#[derive(Clone, Copy, Debug)]
+pub struct Image {
+    /// Name (for `ps` and spawn by name).
+    pub name: &'static str,
+    /// The bytes loaded at 0x0100.
+    pub bytes: &'static [u8],
+}
+
+/// A message between processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Sender pid (0 = the kernel itself).
+    pub from: u16,
+    /// Payload, at most [`abi::MAX_MESSAGE`] bytes.
+    pub data: Box<[u8]>,
+}
+
+/// Why a spawn was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnError {
+    /// No image with that number.
+    NoSuchImage,
+    /// The image is empty or larger than [`abi::MAX_IMAGE`].
+    BadImage,
+    /// The argument block is longer than [`abi::MAX_ARGS`].
+    ArgsTooLong,
+    /// Every process slot is in use.
+    TableFull,
+    /// No memory for the process.
+    OutOfMemory,
+    /// The affinity names no core of this machine.
+    EmptyAffinity,
+}
+
+/// Why a send was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// No live process with that pid.
+    NoSuchProcess,
+    /// Longer than [`abi::MAX_MESSAGE`].
+    TooBig,
+}
+
+/// Per-process statistics, readable while the process lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcStats {
+    /// Reductions executed.
+    pub reductions: u64,
+    /// Reductions executed on performance cores.
+    pub reductions_on_p: u64,
+    /// Bit c set: the process ran on core c at least once.
+    pub ran_on: u64,
+    /// Times it was scheduled in.
+    pub slices: u64,
+}
+
+/// What one [`Engine::run_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Ran a process (or found work meanwhile): call again.
+    Ran,
+    /// Nothing to do: sleep until interrupted or until `deadline` (ms), then call
+    /// [`Engine::woke`].
+    Idle {
+        /// The earliest timer on this core, if any.
+        deadline: Option<u64>,
+    },
+}
+
+/// How a process ended, kept in its slot for inspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Exit code 0, a return from the top level, or a warm boot.
+    Normal,
+    /// Exit with a non-zero code.
+    Code(u32),
+    /// Killed.
+    Killed,
+    /// A fault: the code says which (see [`fault`]).
+    Fault(u32),
+}
+
+/// Fault codes.
+pub mod fault {
+    /// HALT with interrupts disabled: nothing can ever wake the CPU.
+    pub const HALT: u32 = 1;
+    /// An unsupported CP/M BDOS function.
+    pub const BDOS: u32 = 2;
+}
+
+struct Slot {
+    /// Incarnation count, bumped at every exit (stale pids are detected by users that
+    /// keep it).
+    generation: AtomicU32,
+    /// Whether a process lives in this slot.
+    live: AtomicBool,
+    /// Bumped whenever a wait ends, so a timer armed for an older wait is ignored.
+    wait_gen: AtomicU32,
+    body: Mutex<Option<Box<Body>>>,
+    mailbox: Mailbox<Message>,
+    last_exit: Mutex<Option<Exit>>,
+}
+
+/// The process runtime. Shared by every core (it is `Sync`).
+pub struct Engine<P: Platform> {
+    sched: Scheduler,
+    platform: P,
+    images: &'static [Image],
+    slots: Box<[Slot]>,
+    free: Mutex<VecDeque<u32>>,
+    timers: Box<[Mutex<Wheel>]>,
+    preempt: Box<[AtomicBool]>,
+    live: AtomicUsize,
+    spawned: AtomicU64,
+    messages: AtomicU64,
+}
+
+/// A core's timers: (pid, wait generation) per armed wait.
+type Wheel = TimerWheel<(u32, u32)>;
+
+/// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
+const FIRST_PID: u32 = 1;
+
+impl<P: Platform> Engine<P> {
+    /// An engine for `topology` with room for `max_procs` processes (at most 65535:
+    /// pids are 16-bit in the Z80 interface).
+    pub fn new(topology: Topology, max_procs: usize, images: &'static [Image], platform: P) -> Self {
+        let max_procs = max_procs.clamp(2, 0xffff);
+        let cores = topology.len();
+        let now = platform.now_ms();
+        let sched = Scheduler::new(topology, max_procs, zbeam_sched::Config::default());
+        let slots = (0..max_procs)
+            .map(|_| Slot {
+                generation: AtomicU32::new(0),
+                live: AtomicBool::new(false),
+                wait_gen: AtomicU32::new(0),
+                body: Mutex::new(None),
+                mailbox: Mailbox::new(),
+                last_exit: Mutex::new(None),
+            })
+            .collect::<Vec<_>>()
+            .into_boxed_slice();
+        Engine {
+            sched,
+            platform,
+            images,
+            slots,
+            free: Mutex::new((FIRST_PID..max_procs as u32).collect()),
+            timers: (0..cores).map(|_| Mutex::new(TimerWheel::new(now))).collect::<Vec<_>>().into_boxed_slice(),
+            preempt: (0..cores).map(|_| AtomicBool::new(false)).collect::<Vec<_>>().into_boxed_slice(),
+            live: AtomicUsize::new(0),
+            spawned: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
+        }
+    }
+
+    /// The scheduling policy (statistics, queue lengths).
+    pub fn sched(&self) -> &Scheduler {
+        &self.sched
+    }
+
+    /// The platform.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// The built-in images.
+    pub fn images(&self) -> &'static [Image] {
+        self.images
+    }
+
+    /// The number of the image called `name`.
+    pub fn image_index(&self, name: &str) -> Option<usize> {
+        self.images.iter().position(|i| i.name == name)
+    }
+
+    /// Live processes.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Processes spawned since start.
+    pub fn spawned(&self) -> u64 {
+        self.spawned.load(Ordering::Relaxed)
+    }
+
+    /// Messages sent since start.
+    pub fn messages(&self) -> u64 {
+        self.messages.load(Ordering::Relaxed)
+    }
+
+    /// Asks the process running on `core` to stop at its next instruction boundary
+    /// (the platform's tick calls this; the slice then ends as if its budget were spent).
+    pub fn preempt(&self, core: CoreId) {
+        if let Some(flag) = self.preempt.get(core.index()) {
+            // Relaxed: a hint polled by the same core's interpreter loop.
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn slot(&self, pid: u32) -> Option<&Slot> {
+        self.slots.get(pid as usize).filter(|_| pid >= FIRST_PID)
+    }
+
+    /// Whether `pid` names a live process.
+    pub fn is_live(&self, pid: u32) -> bool {
+        // Acquire: pairs with the Release in spawn, so the body is visible.
+        self.slot(pid).is_some_and(|s| s.live.load(Ordering::Acquire))
+    }
+
+    /// How the last process in slot `pid` ended (None while it lives or if none ran).
+    pub fn last_exit(&self, pid: u32) -> Option<Exit> {
+        *self.slot(pid)?.last_exit.lock()
+    }
+
+    /// Statistics of a live process (None if it is dead, or running right now).
+    pub fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
+        let slot = self.slot(pid)?;
+        let body = slot.body.try_lock()?;
+        body.as_ref().map(|b| b.stats)
+    }
+
+    /// Spawns a Z80 process from image `image` with `args` at 0x0080.
+    pub fn spawn_image(
+        &self,
+        image: usize,
+        args: &[u8],
+        prio: Priority,
+        affinity: CpuSet,
+        from: CoreId,
+    ) -> Result<Pid, SpawnError> {
+        let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
+        if img.bytes.is_empty() || img.bytes.len() > abi::MAX_IMAGE {
+            return Err(SpawnError::BadImage);
+        }
+        if args.len() > abi::MAX_ARGS {
+            return Err(SpawnError::ArgsTooLong);
+        }
+        let z = Z80Proc::load(img.bytes, args).ok_or(SpawnError::OutOfMemory)?;
+        self.spawn_body(Body::z80(z, prio, affinity), prio, affinity, from)
+    }
+
+    /// Spawns a native cooperative task.
+    pub fn spawn_native(
+        &self,
+        task: Box<dyn NativeTask>,
+        prio: Priority,
+        affinity: CpuSet,
+        from: CoreId,
+    ) -> Result<Pid, SpawnError> {
+        self.spawn_body(Body::native(task, prio, affinity), prio, affinity, from)
+    }
+
+    fn spawn_body(&self, body: Body, prio: Priority, affinity: CpuSet, from: CoreId) -> Result<Pid, SpawnError> {
+        if (affinity.bits() & self.sched.topology().all().bits()) == 0 {
+            return Err(SpawnError::EmptyAffinity);
+        }
+        let pid = self.free.lock().pop_front().ok_or(SpawnError::TableFull)?;
+        let slot = &self.slots[pid as usize];
+        // A send that raced the previous incarnation's exit may have left a message.
+        if let Some(mut rx) = slot.mailbox.consumer() {
+            while rx.pop().is_some() {}
+        }
+        *slot.body.lock() = Some(Box::new(body));
+        *slot.last_exit.lock() = None;
+        // Release: the body is in place before anyone sees the slot live.
+        slot.live.store(true, Ordering::Release);
+        self.live.fetch_add(1, Ordering::Relaxed);
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+        match self.sched.enqueue(Pid::new(pid), prio, affinity, from) {
+            Ok(placed) => {
+                self.platform.wake(placed.wake);
+                Ok(Pid::new(pid))
+            }
+            Err(e) => {
+                slot.live.store(false, Ordering::Release);
+                *slot.body.lock() = None;
+                self.live.fetch_sub(1, Ordering::Relaxed);
+                self.free.lock().push_back(pid);
+                Err(match e {
+                    SchedError::EmptyAffinity => SpawnError::EmptyAffinity,
+                    _ => SpawnError::TableFull,
+                })
+            }
+        }
+    }
+
+    /// Sends `data` to `to` as `from`; makes `to` runnable if it waits.
+    pub fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError> {
+        if data.len() > abi::MAX_MESSAGE {
+            return Err(SendError::TooBig);
+        }
+        let slot = self.slot(to).ok_or(SendError::NoSuchProcess)?;
+        // Acquire: pairs with spawn's Release.
+        if !slot.live.load(Ordering::Acquire) {
+            return Err(SendError::NoSuchProcess);
+        }
+        // The scheduler's state word decides who wakes the owner (its WAKE_PENDING bit
+        // covers a process that is just deciding to wait), so the mailbox's own
+        // waiting flag is never set and its answer carries nothing.
+        let _ = slot.mailbox.push(Message { from, data: data.into() });
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.act_on_wakeup(self.sched.wake(Pid::new(to)));
+        Ok(())
+    }
+
+    /// Asks `pid` to exit (it is torn down as killed at its next scheduling point).
+    pub fn kill(&self, pid: u32) -> bool {
+        if !self.is_live(pid) {
+            return false;
+        }
+        self.act_on_wakeup(self.sched.request_exit(Pid::new(pid)));
+        true
+    }
+
+    fn act_on_wakeup(&self, w: Wakeup) {
+        if let Wakeup::Queued { wake, .. } = w {
+            self.platform.wake(wake);
+        }
+    }
+
+    /// One step of core `core`'s scheduling loop.
+    pub fn run_once(&self, core: CoreId) -> Step {
+        self.fire_timers(core);
+        match self.sched.pick_next(core) {
+            Some(pick) => {
+                self.platform.wake(pick.wake);
+                self.run_pick(core, pick);
+                Step::Ran
+            }
+            None => match self.sched.prepare_sleep(core) {
+                SleepDecision::Retry => Step::Ran,
+                SleepDecision::Sleep => {
+                    self.sched.account(core, Activity::Idle, self.platform.now_ms());
+                    Step::Idle { deadline: self.timers[core.index()].lock().next_deadline() }
+                }
+            },
+        }
+    }
+
+    /// The core woke from an idle sleep.
+    pub fn woke(&self, core: CoreId) {
+        self.sched.woke(core);
+        self.sched.account(core, Activity::Busy, self.platform.now_ms());
+    }
+
+    fn fire_timers(&self, core: CoreId) {
+        let now = self.platform.now_ms();
+        let mut due: Vec<(u32, u32)> = Vec::new();
+        {
+            let mut wheel = self.timers[core.index()].lock();
+            if wheel.next_deadline().is_none_or(|d| d > now) && !wheel.has_expired() {
+                return;
+            }
+            wheel.advance(now);
+            while let Some(f) = wheel.pop_expired() {
+                due.push(f.payload);
+            }
+        }
+        for (pid, gen) in due {
+            if let Some(slot) = self.slot(pid) {
+                // Acquire: see the wait generation the process stored when it waited.
+                if slot.wait_gen.load(Ordering::Acquire) == gen {
+                    self.act_on_wakeup(self.sched.wake(Pid::new(pid)));
+                }
+            }
+        }
+    }
+
+    fn run_pick(&self, core: CoreId, pick: Pick) {
+        let pid = pick.pid;
+        let slot = &self.slots[pid.index()];
+        let on_p = self.sched.topology().is_performance(core);
+        // Relaxed: reset of this core's own hint before the slice.
+        self.preempt[core.index()].store(false, Ordering::Relaxed);
+        let (used, reason, arm) = {
+            let mut guard = slot.body.lock();
+            match guard.as_mut() {
+                None => (0, StopReason::Exited(ExitReason::Normal), None),
+                Some(_) if pick.exiting => (0, StopReason::Exited(ExitReason::Killed), None),
+                Some(body) => {
+                    let mut cx = proc::RunCx {
+                        engine: self,
+                        pid: pid.get() as u16,
+                        slot_wait_gen: &slot.wait_gen,
+                        mailbox: &slot.mailbox,
+                        preempt: &self.preempt[core.index()],
+                        core,
+                    };
+                    let r = body.run(&mut cx, pick.budget as u64);
+                    body.stats.reductions += r.used;
+                    if on_p {
+                        body.stats.reductions_on_p += r.used;
+                    }
+                    body.stats.ran_on |= 1 << core.index();
+                    body.stats.slices += 1;
+                    (r.used, r.reason, r.arm)
+                }
+            }
+        };
+        let out = match self.sched.schedule_out(core, pid, Reductions(used), reason) {
+            Ok(out) => out,
+            // A scheduler refusal here is a broken runtime invariant.
+            Err(e) => panic!("schedule_out({pid}) refused: {e:?}"),
+        };
+        self.platform.wake(out.wake);
+        match out.action {
+            OutAction::Requeued { .. } | OutAction::Parked => {}
+            OutAction::Waiting { timeout } => {
+                if let (Some(deadline), Some(gen)) = (timeout, arm) {
+                    self.timers[core.index()].lock().insert(deadline, (pid.get(), gen));
+                }
+            }
+            OutAction::Exited(r) => self.teardown(pid, exit_of(r)),
+            OutAction::Faulted(FaultCode(c)) => self.teardown(pid, Exit::Fault(c)),
+            OutAction::Killed => self.teardown(pid, Exit::Killed),
+        }
+    }
+
+    fn teardown(&self, pid: Pid, exit: Exit) {
+        let slot = &self.slots[pid.index()];
+        // Release: the slot is dead before the body goes, for senders' Acquire loads.
+        slot.live.store(false, Ordering::Release);
+        let body = slot.body.lock().take();
+        drop(body);
+        if let Some(mut rx) = slot.mailbox.consumer() {
+            while rx.pop().is_some() {}
+        }
+        slot.generation.fetch_add(1, Ordering::Relaxed);
+        slot.wait_gen.fetch_add(1, Ordering::Release);
+        *slot.last_exit.lock() = Some(exit);
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        if self.sched.release(pid).is_ok() {
+            self.free.lock().push_back(pid.get());
+        }
+    }
+}
+
+fn exit_of(r: ExitReason) -> Exit {
+    match r {
+        ExitReason::Normal => Exit::Normal,
+        ExitReason::Killed => Exit::Killed,
+        ExitReason::Other(c) => Exit::Code(c),
+    }
+}

@@ -1,0 +1,496 @@
+//! One process: a Z80 machine with its own 64 KiB, or a native cooperative task, and
+//! how it runs for one time slice, including the system calls of [`crate::abi`].
+
+use crate::abi::{self, func, status};
+use crate::{fault, Engine, Message, Platform, ProcStats, SendError, SpawnError};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use zbeam_mailbox::Mailbox;
+use zbeam_sched::{CoreId, CpuSet, ExitReason, FaultCode, Priority, StopReason, CONTEXT_REDS};
+use zbeam_z80::{Bus, Cpu};
+
+/// Reductions a send costs: 1 counted plus 4 for the slice, as BEAM's `erl_send`.
+const SEND_COST: u64 = 5;
+/// Reductions a receive's fetch of the shared queue costs.
+const RECEIVE_COST: u64 = 4;
+/// Reductions any other system call costs.
+const CALL_COST: u64 = 1;
+
+/// A Z80 process's machine.
+pub(crate) struct Z80Proc {
+    cpu: Cpu,
+    mem: Box<[u8; 0x1_0000]>,
+    /// The deadline of the wait in progress (receive timeout or sleep), in ms.
+    deadline: Option<u64>,
+    /// The wait generation a timer was armed for, so it is armed once per wait.
+    armed: Option<u32>,
+}
+
+impl Z80Proc {
+    /// Builds the machine: page zero, arguments, image at 0x0100. `None` if memory for
+    /// it cannot be had.
+    pub(crate) fn load(image: &[u8], args: &[u8]) -> Option<Self> {
+        let mut v: Vec<u8> = Vec::new();
+        v.try_reserve_exact(0x1_0000).ok()?;
+        v.resize(0x1_0000, 0);
+        let mut mem: Box<[u8; 0x1_0000]> = v.into_boxed_slice().try_into().ok()?;
+        // 0x0000: JP 0 (a warm boot is trapped before it runs); 0x0005: JP STACK_TOP as
+        // CP/M has it, so the word at 0x0006 is the top of the TPA; 0x0030: RET.
+        mem[0] = 0xc3;
+        mem[5] = 0xc3;
+        mem[6..8].copy_from_slice(&abi::STACK_TOP.to_le_bytes());
+        mem[abi::SYSCALL as usize] = 0xc9;
+        mem[abi::ARGS as usize] = args.len() as u8;
+        mem[abi::ARGS as usize + 1..abi::ARGS as usize + 1 + args.len()].copy_from_slice(args);
+        let at = abi::LOAD as usize;
+        mem[at..at + image.len()].copy_from_slice(image);
+        let mut cpu = Cpu::new();
+        cpu.pc = abi::LOAD;
+        // Push 0x0000: returning from the top level is a warm boot, a normal exit.
+        cpu.sp = abi::STACK_TOP - 2;
+        cpu.set_hl(abi::ARGS);
+        Some(Z80Proc { cpu, mem, deadline: None, armed: None })
+    }
+}
+
+/// What a native task asks for after one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeStep {
+    /// Run again later (its slice is used up).
+    Yield,
+    /// Wait for a message, or until `until` (ms) if given.
+    Wait {
+        /// Absolute deadline in ms.
+        until: Option<u64>,
+    },
+    /// Finished with this exit code (0 = normal).
+    Exit(u32),
+}
+
+/// A native cooperative task: kernel services and test drivers run as processes
+/// under the same scheduler, as BEAM's system tasks do.
+pub trait NativeTask: Send {
+    /// Runs until it must wait or has used its slice; `cx.used` counts reductions.
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep;
+}
+
+/// What a native task can do during its step.
+pub struct NativeCx<'a> {
+    ops: &'a dyn Ops,
+    mailbox: &'a Mailbox<Message>,
+    pid: u16,
+    core: CoreId,
+    /// Reductions used so far in this step (add to it for work done).
+    pub used: u64,
+}
+
+impl NativeCx<'_> {
+    /// Own pid.
+    pub fn pid(&self) -> u16 {
+        self.pid
+    }
+    /// The core running this step.
+    pub fn core(&self) -> CoreId {
+        self.core
+    }
+    /// Time in ms.
+    pub fn now_ms(&self) -> u64 {
+        self.ops.now_ms()
+    }
+    /// Takes the next message, if any.
+    pub fn receive(&mut self) -> Option<Message> {
+        self.used += RECEIVE_COST;
+        self.mailbox.consumer().and_then(|mut c| c.pop())
+    }
+    /// Sends a message.
+    pub fn send(&mut self, to: u32, data: &[u8]) -> Result<(), SendError> {
+        self.used += SEND_COST;
+        self.ops.send(self.pid, to, data)
+    }
+    /// Spawns a Z80 process from image number `image`.
+    pub fn spawn(&mut self, image: usize, args: &[u8], prio: Priority, affinity: CpuSet) -> Result<u32, SpawnError> {
+        self.used += CALL_COST;
+        self.ops.spawn(image, args, prio, affinity, self.core)
+    }
+    /// Spawns another native task.
+    pub fn spawn_native(
+        &mut self,
+        task: Box<dyn NativeTask>,
+        prio: Priority,
+        affinity: CpuSet,
+    ) -> Result<u32, SpawnError> {
+        self.used += CALL_COST;
+        self.ops.spawn_native(task, prio, affinity, self.core)
+    }
+    /// Statistics of another live process.
+    pub fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
+        self.ops.proc_stats(pid)
+    }
+    /// Asks a process to exit.
+    pub fn kill(&mut self, pid: u32) -> bool {
+        self.used += CALL_COST;
+        self.ops.kill(pid)
+    }
+    /// Writes to the console.
+    pub fn console(&self, bytes: &[u8]) {
+        self.ops.console(bytes)
+    }
+}
+
+/// The engine seen without its platform type, for native tasks.
+pub(crate) trait Ops {
+    fn now_ms(&self) -> u64;
+    fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError>;
+    fn spawn(&self, image: usize, args: &[u8], prio: Priority, aff: CpuSet, from: CoreId) -> Result<u32, SpawnError>;
+    fn spawn_native(&self, t: Box<dyn NativeTask>, p: Priority, a: CpuSet, from: CoreId) -> Result<u32, SpawnError>;
+    fn proc_stats(&self, pid: u32) -> Option<ProcStats>;
+    fn kill(&self, pid: u32) -> bool;
+    fn console(&self, bytes: &[u8]);
+}
+
+impl<P: Platform> Ops for Engine<P> {
+    fn now_ms(&self) -> u64 {
+        self.platform.now_ms()
+    }
+    fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError> {
+        Engine::send(self, from, to, data)
+    }
+    fn spawn(&self, image: usize, args: &[u8], prio: Priority, aff: CpuSet, from: CoreId) -> Result<u32, SpawnError> {
+        self.spawn_image(image, args, prio, aff, from).map(|p| p.get())
+    }
+    fn spawn_native(&self, t: Box<dyn NativeTask>, p: Priority, a: CpuSet, from: CoreId) -> Result<u32, SpawnError> {
+        Engine::spawn_native(self, t, p, a, from).map(|p| p.get())
+    }
+    fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
+        Engine::proc_stats(self, pid)
+    }
+    fn kill(&self, pid: u32) -> bool {
+        Engine::kill(self, pid)
+    }
+    fn console(&self, bytes: &[u8]) {
+        self.platform.console(bytes)
+    }
+}
+
+enum Kind {
+    Z80(Box<Z80Proc>),
+    Native(Box<dyn NativeTask>),
+}
+
+/// A process body: what runs, its spawn inheritance and its statistics.
+pub(crate) struct Body {
+    kind: Kind,
+    /// Priority and affinity children inherit.
+    prio: Priority,
+    affinity: CpuSet,
+    pub(crate) stats: ProcStats,
+}
+
+impl Body {
+    pub(crate) fn z80(z: Z80Proc, prio: Priority, affinity: CpuSet) -> Self {
+        Body { kind: Kind::Z80(Box::new(z)), prio, affinity, stats: ProcStats::default() }
+    }
+    pub(crate) fn native(t: Box<dyn NativeTask>, prio: Priority, affinity: CpuSet) -> Self {
+        Body { kind: Kind::Native(t), prio, affinity, stats: ProcStats::default() }
+    }
+}
+
+/// What the engine lends a body for one slice.
+pub(crate) struct RunCx<'a, P: Platform> {
+    pub(crate) engine: &'a Engine<P>,
+    pub(crate) pid: u16,
+    pub(crate) slot_wait_gen: &'a AtomicU32,
+    pub(crate) mailbox: &'a Mailbox<Message>,
+    pub(crate) preempt: &'a AtomicBool,
+    pub(crate) core: CoreId,
+}
+
+/// The outcome of one slice.
+pub(crate) struct Slice {
+    pub(crate) used: u64,
+    pub(crate) reason: StopReason,
+    /// The wait generation to arm a timer for, when the slice ends in a timed wait
+    /// whose timer is not armed yet.
+    pub(crate) arm: Option<u32>,
+}
+
+struct ProcBus<'a> {
+    mem: &'a mut [u8; 0x1_0000],
+    preempt: &'a AtomicBool,
+}
+
+impl Bus for ProcBus<'_> {
+    #[inline(always)]
+    fn read(&mut self, addr: u16) -> u8 {
+        self.mem[addr as usize]
+    }
+    #[inline(always)]
+    fn write(&mut self, addr: u16, value: u8) {
+        self.mem[addr as usize] = value;
+    }
+    #[inline(always)]
+    fn input(&mut self, _port: u16) -> u8 {
+        0xff
+    }
+    #[inline(always)]
+    fn output(&mut self, _port: u16, _value: u8) {}
+    #[inline(always)]
+    fn trap(&mut self, pc: u16) -> bool {
+        pc == abi::SYSCALL || pc == abi::BDOS || pc == abi::WARM_BOOT
+    }
+    #[inline(always)]
+    fn stop_requested(&mut self) -> bool {
+        // Relaxed: the tick's hint; seeing it an instruction late is harmless.
+        self.preempt.load(Ordering::Relaxed)
+    }
+}
+
+/// How a system call ended.
+enum Call {
+    /// Done: return to the caller (emulated RET) and go on.
+    Done(u64),
+    /// Done, and the slice ends for this reason (after the RET).
+    DoneStop(u64, StopReason),
+    /// Not done: stop here and retry the call when the process runs again.
+    Block(u64, StopReason),
+}
+
+impl Body {
+    pub(crate) fn run<P: Platform>(&mut self, cx: &mut RunCx<'_, P>, budget: u64) -> Slice {
+        let (prio, affinity) = (self.prio, self.affinity);
+        match &mut self.kind {
+            Kind::Z80(z) => run_z80(z, cx, budget, prio, affinity),
+            Kind::Native(task) => {
+                let mut ncx = NativeCx { ops: cx.engine, mailbox: cx.mailbox, pid: cx.pid, core: cx.core, used: 0 };
+                let step = task.step(&mut ncx);
+                let used = ncx.used.max(1);
+                match step {
+                    NativeStep::Yield => Slice { used, reason: StopReason::Yielded, arm: None },
+                    NativeStep::Wait { until } => {
+                        // Acquire: pairs with the Release bump at the end of a wait.
+                        let gen = cx.slot_wait_gen.load(Ordering::Acquire);
+                        Slice { used, reason: StopReason::Waiting { timeout: until }, arm: until.map(|_| gen) }
+                    }
+                    NativeStep::Exit(0) => Slice { used, reason: StopReason::Exited(ExitReason::Normal), arm: None },
+                    NativeStep::Exit(c) => Slice { used, reason: StopReason::Exited(ExitReason::Other(c)), arm: None },
+                }
+            }
+        }
+    }
+}
+
+fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, prio: Priority, aff: CpuSet) -> Slice {
+    let budget = budget.max(1).min(CONTEXT_REDS as u64 * 4);
+    let mut used = 0u64;
+    loop {
+        let left = budget.saturating_sub(used);
+        if left == 0 {
+            return Slice { used, reason: StopReason::BudgetSpent, arm: None };
+        }
+        let r = {
+            let mut bus = ProcBus { mem: &mut z.mem, preempt: cx.preempt };
+            z.cpu.run(&mut bus, left)
+        };
+        used += r.instructions;
+        let call = match r.reason {
+            zbeam_z80::StopReason::BudgetSpent => return Slice { used, reason: StopReason::BudgetSpent, arm: None },
+            zbeam_z80::StopReason::BusStop => {
+                return Slice { used, reason: StopReason::BudgetSpent, arm: None };
+            }
+            zbeam_z80::StopReason::Halted { .. } => {
+                return Slice { used, reason: StopReason::Faulted(FaultCode(fault::HALT)), arm: None };
+            }
+            zbeam_z80::StopReason::Trap(abi::WARM_BOOT) => {
+                return Slice { used, reason: StopReason::Exited(ExitReason::Normal), arm: None };
+            }
+            zbeam_z80::StopReason::Trap(abi::BDOS) => bdos(z, cx),
+            zbeam_z80::StopReason::Trap(_) => syscall(z, cx, prio, aff),
+        };
+        match call {
+            Call::Done(cost) => {
+                used += cost;
+                ret(z);
+            }
+            Call::DoneStop(cost, reason) => {
+                ret(z);
+                return Slice { used: used + cost, reason, arm: None };
+            }
+            Call::Block(cost, reason) => {
+                let arm = match reason {
+                    StopReason::Waiting { timeout: Some(_) } => {
+                        // Acquire: pairs with the Release bump at the end of a wait.
+                        let gen = cx.slot_wait_gen.load(Ordering::Acquire);
+                        (z.armed != Some(gen)).then(|| {
+                            z.armed = Some(gen);
+                            gen
+                        })
+                    }
+                    _ => None,
+                };
+                return Slice { used: used + cost, reason, arm };
+            }
+        }
+    }
+}
+
+/// Emulates the RET at the trapped address: one instruction, 10 T-states.
+fn ret(z: &mut Z80Proc) {
+    let sp = z.cpu.sp;
+    let lo = z.mem[sp as usize];
+    let hi = z.mem[sp.wrapping_add(1) as usize];
+    z.cpu.pc = u16::from_le_bytes([lo, hi]);
+    z.cpu.sp = sp.wrapping_add(2);
+}
+
+/// Ends the wait in progress: later timers for it are ignored.
+fn end_wait<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) {
+    if z.deadline.take().is_some() || z.armed.is_some() {
+        z.armed = None;
+        // Release: a timer firing later compares against the new generation.
+        cx.slot_wait_gen.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Starts or continues a timed wait of `ms`; true when the wait is over.
+fn wait_done<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, ms: u64) -> (bool, u64) {
+    let now = cx.engine.platform.now_ms();
+    let deadline = *z.deadline.get_or_insert(now.saturating_add(ms));
+    (now >= deadline, deadline)
+}
+
+fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, aff: CpuSet) -> Call {
+    let e = cx.engine;
+    let (bc, de, hl) = (z.cpu.bc(), z.cpu.de(), z.cpu.hl());
+    let f = z.cpu.a;
+    let mut status = status::OK;
+    let call = match f {
+        func::EXIT => {
+            let code = z.cpu.e as u32;
+            let reason = if code == 0 { ExitReason::Normal } else { ExitReason::Other(code) };
+            return Call::Block(CALL_COST, StopReason::Exited(reason));
+        }
+        func::SELF => {
+            z.cpu.set_hl(cx.pid);
+            Call::Done(CALL_COST)
+        }
+        func::SEND => {
+            let len = bc as usize;
+            if len > abi::MAX_MESSAGE {
+                status = status::TOO_BIG;
+            } else if !abi::buffer_ok(hl, len) {
+                status = status::BAD_BUFFER;
+            } else {
+                let data = &z.mem[hl as usize..hl as usize + len];
+                match e.send(cx.pid, de as u32, data) {
+                    Ok(()) => {}
+                    Err(SendError::NoSuchProcess) => status = status::BAD_PID,
+                    Err(SendError::TooBig) => status = status::TOO_BIG,
+                }
+            }
+            Call::Done(SEND_COST + (len as u64 / 512))
+        }
+        func::RECEIVE => {
+            let cap = bc as usize;
+            if !abi::buffer_ok(de, cap) {
+                status = status::BAD_BUFFER;
+                Call::Done(CALL_COST)
+            } else if let Some(msg) = cx.mailbox.consumer().and_then(|mut c| c.pop()) {
+                end_wait(z, cx);
+                let n = msg.data.len().min(cap);
+                z.mem[de as usize..de as usize + n].copy_from_slice(&msg.data[..n]);
+                if msg.data.len() > cap {
+                    status = status::TRUNCATED;
+                }
+                z.cpu.set_bc(msg.data.len() as u16);
+                z.cpu.set_de(msg.from);
+                Call::Done(RECEIVE_COST)
+            } else if hl == 0 {
+                status = status::TIMEOUT;
+                Call::Done(RECEIVE_COST)
+            } else if hl == abi::INFINITY {
+                return Call::Block(RECEIVE_COST, StopReason::Waiting { timeout: None });
+            } else {
+                let (done, deadline) = wait_done(z, cx, hl as u64);
+                if done {
+                    end_wait(z, cx);
+                    status = status::TIMEOUT;
+                    Call::Done(RECEIVE_COST)
+                } else {
+                    return Call::Block(RECEIVE_COST, StopReason::Waiting { timeout: Some(deadline) });
+                }
+            }
+        }
+        func::SPAWN => {
+            let len = bc as usize;
+            if len > abi::MAX_ARGS {
+                status = status::TOO_BIG;
+            } else if !abi::buffer_ok(hl, len) {
+                status = status::BAD_BUFFER;
+            } else {
+                let args: Vec<u8> = z.mem[hl as usize..hl as usize + len].to_vec();
+                match e.spawn_image(de as usize, &args, prio, aff, cx.core) {
+                    Ok(pid) => z.cpu.set_hl(pid.get() as u16),
+                    Err(SpawnError::NoSuchImage | SpawnError::BadImage) => status = status::BAD_IMAGE,
+                    Err(SpawnError::ArgsTooLong) => status = status::TOO_BIG,
+                    Err(_) => status = status::NO_RESOURCES,
+                }
+            }
+            Call::Done(CALL_COST)
+        }
+        func::YIELD => Call::DoneStop(CALL_COST, StopReason::Yielded),
+        func::SLEEP => {
+            let (done, deadline) = wait_done(z, cx, hl as u64);
+            if done {
+                end_wait(z, cx);
+                Call::Done(CALL_COST)
+            } else {
+                return Call::Block(CALL_COST, StopReason::Waiting { timeout: Some(deadline) });
+            }
+        }
+        func::TIME => {
+            let now = e.platform.now_ms();
+            z.cpu.set_hl(now as u16);
+            z.cpu.set_de((now >> 16) as u16);
+            Call::Done(CALL_COST)
+        }
+        func::WRITE => {
+            let len = bc as usize;
+            if !abi::buffer_ok(hl, len) {
+                status = status::BAD_BUFFER;
+            } else {
+                e.platform.console(&z.mem[hl as usize..hl as usize + len]);
+            }
+            Call::Done(CALL_COST + len as u64 / 64)
+        }
+        _ => {
+            status = status::BAD_CALL;
+            Call::Done(CALL_COST)
+        }
+    };
+    z.cpu.a = status;
+    call
+}
+
+/// CP/M BDOS: console output (2, 9); anything else is a fault for now.
+fn bdos<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>) -> Call {
+    match z.cpu.c {
+        0 => Call::Block(CALL_COST, StopReason::Exited(ExitReason::Normal)),
+        2 => {
+            cx.engine.platform.console(&[z.cpu.e]);
+            Call::Done(CALL_COST)
+        }
+        9 => {
+            let start = z.cpu.de() as usize;
+            let end = z.mem[start..].iter().position(|&b| b == b'$').map(|i| start + i);
+            match end {
+                Some(end) => {
+                    cx.engine.platform.console(&z.mem[start..end]);
+                    Call::Done(CALL_COST + (end - start) as u64 / 64)
+                }
+                None => Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BDOS))),
+            }
+        }
+        _ => Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BDOS))),
+    }
+}
