@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make bench`, Z80 part: runs zexdoc on zbeam's Z80 core and on the crates.io peer
+# cores (tools/z80bench) and prints the comparison table. Arguments go to the bench
+# binary (default: --runs 3); see `tools/bench.sh --help`. A full run takes several
+# minutes on two cores: run nothing else heavy meanwhile, or the timings are noise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$#" -eq 0 ]; then
+    set -- --runs 3
+fi
+# The bench prints this in its header, so a table records how it was made.
+ZBEAM_BENCH_COMMAND="tools/bench.sh $*"
+export ZBEAM_BENCH_COMMAND
+
+exec cargo run --quiet --release -p zbeam-z80bench -- "$@"
