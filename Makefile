@@ -69,7 +69,7 @@ m1n1: image
 	tools/m1n1-payload.sh $(IMAGE) $(M1N1_PAYLOAD) "$(M1N1_BOOTARGS)" $(M1N1_DTBS)
 
 qemu: image
-	cargo test -p zbeam-qemu-tests -- --test-threads=2
+	cargo test -p zbeam-qemu-tests -- --test-threads=1
 
 bench: prereqs
 	tools/bench.sh

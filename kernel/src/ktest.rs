@@ -11,12 +11,13 @@
 //!   ordered pair of cores.
 //! * `abort` — a deliberate data abort, whose report must be printed.
 //! * `panic` — a deliberate panic.
+//! * `spread`, `pinned`, `hetero`, `ring`, `timers` — the scheduler running Z80
+//!   processes on every core (see `ktest_runtime`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
-use crate::console::line::{self, Event, LineEditor};
 use crate::panic::finish;
-use crate::{print, println};
+use crate::println;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Set by core 0 to start the IPI round on every core.
@@ -36,7 +37,7 @@ const UNMAPPED: usize = 0xffff_0000_0000;
 /// Core 0 after bring-up: run the selected test, or the prompt.
 pub fn run_or_prompt(test: Option<&str>) -> ! {
     match test {
-        None => prompt(),
+        None => runtime_main(None),
         Some("boot") => {
             println!("test boot: {} cores online", ONLINE.load(Ordering::Acquire));
             finish(0)
@@ -51,8 +52,9 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
             finish(5)
         }
         Some("panic") => panic!("deliberate test panic"),
+        Some(t @ ("spread" | "pinned" | "hetero" | "ring" | "timers")) => runtime_main(Some(t)),
         Some(other) => {
-            println!("unknown test '{other}' (known: boot, smp, abort, panic)");
+            println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, ring, timers)");
             finish(4)
         }
     }
@@ -61,11 +63,25 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
 /// Every other core after bring-up: idle, taking part in tests when asked.
 pub fn secondary_loop(core: usize) -> ! {
     loop {
+        if crate::runtime::started() {
+            crate::runtime::core_loop(core);
+        }
         if IPI_GO.load(Ordering::Acquire) && IPI_DONE.load(Ordering::Acquire) & (1 << core) == 0 {
             ipi_round(core);
         }
         cpu::wfi();
     }
+}
+
+/// Starts the scheduler on every core with the shell, or with a runtime test's driver.
+fn runtime_main(test: Option<&str>) -> ! {
+    let e = crate::runtime::start();
+    match test {
+        None => crate::runtime::shell::spawn(e),
+        Some(t) => crate::ktest_runtime::spawn_driver(e, t),
+    }
+    crate::runtime::release_cores();
+    crate::runtime::core_loop(0)
 }
 
 fn online_cores() -> usize {
@@ -146,57 +162,4 @@ fn ipi_round(me: usize) {
         IPI_ALL_OK.fetch_or(1 << me, Ordering::AcqRel);
     }
     IPI_DONE.fetch_or(1 << me, Ordering::AcqRel);
-}
-
-const HELP: &str = "commands: help, cores, mem, uptime, halt";
-
-/// The boot prompt: a minimal line reader until the real shell exists.
-fn prompt() -> ! {
-    let mut ed = LineEditor::new();
-    print!("zbeam> ");
-    loop {
-        let Some(b) = line::pop_rx() else {
-            cpu::wfi();
-            continue;
-        };
-        if let Event::Line(l) = ed.feed(b) {
-            command(l.trim());
-            print!("zbeam> ");
-        }
-    }
-}
-
-fn command(cmd: &str) {
-    let m = board::machine();
-    match cmd {
-        "" => {}
-        "help" => println!("{HELP}"),
-        "cores" => {
-            let n = online_cores();
-            for (c, st) in CORES.iter().enumerate().take(n) {
-                let class =
-                    m.map_or('?', |m| if m.class(c) == zbeam_devtree::CoreClass::Performance { 'P' } else { 'E' });
-                println!(
-                    "core {c}: {} class {class} mpidr {:#x} ticks {} ipis {}",
-                    if st.online.load(Ordering::Relaxed) { "online " } else { "offline" },
-                    st.mpidr.load(Ordering::Relaxed),
-                    st.ticks.load(Ordering::Relaxed),
-                    st.ipis.load(Ordering::Relaxed)
-                );
-            }
-        }
-        "mem" => {
-            let (used, free) = crate::heap::usage();
-            println!("heap: {} KiB used, {} MiB free", used / 1024, free >> 20);
-        }
-        "uptime" => println!("up {} ms", cpu::ticks_to_us(cpu::counter()) / 1000),
-        "halt" => {
-            println!("halting");
-            if let Some(m) = m {
-                let e = board::psci::system_off(m.psci);
-                println!("PSCI SYSTEM_OFF failed: {e}");
-            }
-        }
-        other => println!("unknown command '{}' ({HELP})", other.split_whitespace().next().unwrap_or("")),
-    }
 }

@@ -14,5 +14,7 @@ pub mod console;
 pub mod heap;
 pub mod init;
 pub mod ktest;
+pub mod ktest_runtime;
 pub mod memory;
 pub mod panic;
+pub mod runtime;

@@ -92,6 +92,7 @@ pub fn handle_fiq(m: &super::Machine) {
     if timer_firing(CNTV_CTL_EL0.get()) {
         let n = crate::arch::timer::rearm();
         CORES[me].ticks.fetch_add(n, Ordering::Relaxed);
+        crate::runtime::on_tick(me);
         handled = true;
     }
     // The EL1 physical timer is not used; if firmware left it armed, silence it.

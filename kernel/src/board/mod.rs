@@ -323,6 +323,7 @@ pub fn handle_irq() {
         if Some(id) == m.timer_intid {
             let n = crate::arch::timer::rearm();
             CORES[me].ticks.fetch_add(n, Ordering::Relaxed);
+            crate::runtime::on_tick(me);
         } else if id < 16 {
             CORES[me].ipis.fetch_add(1, Ordering::Relaxed);
             handle_ipi(m, me, id);

@@ -5,7 +5,23 @@
 //! and an over-long line is cut with a message rather than overflowing.
 
 use crate::arch::cpu;
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
+
+/// Set by the receive interrupt; the boot core's loop turns it into a wake-up of the
+/// shell (interrupt handlers never call into the engine).
+static RX_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Whether input arrived since the last [`take_rx_pending`].
+pub fn rx_pending() -> bool {
+    RX_PENDING.load(Ordering::Acquire)
+}
+
+/// Reads and clears the input-arrived flag.
+pub fn take_rx_pending() -> bool {
+    // Acquire: pairs with push_rx's Release, so the queued bytes are visible.
+    RX_PENDING.swap(false, Ordering::Acquire)
+}
 
 const RX_CAP: usize = 256;
 /// Longest accepted command line.
@@ -30,6 +46,8 @@ pub fn push_rx(b: u8) {
     let tail = (r.head + r.len) % RX_CAP;
     r.buf[tail] = b;
     r.len += 1;
+    // Release: the byte is queued before the flag announces it.
+    RX_PENDING.store(true, Ordering::Release);
 }
 
 /// Takes one received byte.

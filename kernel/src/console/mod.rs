@@ -111,6 +111,18 @@ pub fn print(args: fmt::Arguments<'_>) {
     cpu::irq_restore(saved);
 }
 
+/// Writes raw bytes (process output: no newline translation) under the lock.
+pub fn write_bytes(bytes: &[u8]) {
+    let saved = cpu::irq_save();
+    {
+        let _guard = LOCK.lock();
+        for &b in bytes {
+            write_byte_raw(b);
+        }
+    }
+    cpu::irq_restore(saved);
+}
+
 /// Prints without the lock: for the panic path only, after other cores are stopped.
 pub fn print_unlocked(args: fmt::Arguments<'_>) {
     let _ = Raw.write_fmt(args);

@@ -89,17 +89,38 @@ fn unknown_test_name_is_rejected() {
     o.expect_code(4).expect("unknown test 'nonsense'");
 }
 
-/// The boot prompt as a user meets it: help, a bad command, line editing, halt.
+/// The console shell as a user meets it: help, a bad command, line editing, spawning
+/// a CP/M program and a spinner, ps, sched, kill, halt.
 #[test]
-fn prompt_answers_and_halts() {
+fn shell_answers_and_halts() {
     let o = run_interactive(
         &Machine::default(),
-        &[("zbeam> ", "help\r"), ("zbeam> ", "bogus arg\r"), ("zbeam> ", "corez\x7fs\r"), ("zbeam> ", "halt\r")],
+        &[
+            ("zbeam> ", "help\r"),
+            ("zbeam> ", "bogus arg\r"),
+            ("zbeam> ", "corez\x7fs\r"),
+            ("zbeam> ", "spawn hello\r"),
+            ("Hello from a Z80 process", "spawn spin low\r"),
+            ("zbeam> ", "spawn nosuch\r"),
+            ("zbeam> ", "ps\r"),
+            ("zbeam> ", "sched\r"),
+            ("zbeam> ", "kill 3\r"),
+            ("zbeam> ", "kill 999\r"),
+            ("zbeam> ", "halt\r"),
+        ],
     );
     o.expect_code(0)
         .expect("cores online: 4 of 4")
-        .expect("commands: help, cores, mem, uptime, halt")
+        .expect("commands: help, cores, sched, ps, spawn")
         .expect("unknown command 'bogus'")
         .expect("core 3: online  class P")
+        .expect("spawned hello as pid 2")
+        .expect("Hello from a Z80 process\n")
+        .expect("spawned spin as pid 3")
+        .expect("spawn: unknown image \"nosuch\"")
+        .expect("    3 ")
+        .expect("core   max  high normal  low  reductions")
+        .expect("killed 3")
+        .expect("kill: no process 999")
         .expect("halting");
 }

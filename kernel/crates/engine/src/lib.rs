@@ -155,6 +155,7 @@ struct Slot {
     body: Mutex<Option<Box<Body>>>,
     mailbox: Mailbox<Message>,
     last_exit: Mutex<Option<Exit>>,
+    last_stats: Mutex<ProcStats>,
 }
 
 /// The process runtime. Shared by every core (it is `Sync`).
@@ -193,6 +194,7 @@ impl<P: Platform> Engine<P> {
                 body: Mutex::new(None),
                 mailbox: Mailbox::new(),
                 last_exit: Mutex::new(None),
+                last_stats: Mutex::new(ProcStats::default()),
             })
             .collect::<Vec<_>>()
             .into_boxed_slice();
@@ -228,6 +230,11 @@ impl<P: Platform> Engine<P> {
     /// The number of the image called `name`.
     pub fn image_index(&self, name: &str) -> Option<usize> {
         self.images.iter().position(|i| i.name == name)
+    }
+
+    /// Size of the process table (pids are below this).
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
     }
 
     /// Live processes.
@@ -267,6 +274,20 @@ impl<P: Platform> Engine<P> {
     /// How the last process in slot `pid` ended (None while it lives or if none ran).
     pub fn last_exit(&self, pid: u32) -> Option<Exit> {
         *self.slot(pid)?.last_exit.lock()
+    }
+
+    /// Statistics of the last process that lived in slot `pid`, as it exited.
+    pub fn final_stats(&self, pid: u32) -> Option<ProcStats> {
+        let slot = self.slot(pid)?;
+        slot.last_exit.lock().is_some().then(|| *slot.last_stats.lock())
+    }
+
+    /// Makes `pid` runnable if it waits (for kernel services woken by an interrupt's
+    /// flag, e.g. console input), without sending it anything.
+    pub fn notify(&self, pid: u32) {
+        if self.is_live(pid) {
+            self.act_on_wakeup(self.sched.wake(Pid::new(pid)));
+        }
     }
 
     /// Statistics of a live process (None if it is dead, or running right now).
@@ -478,6 +499,9 @@ impl<P: Platform> Engine<P> {
         // Release: the slot is dead before the body goes, for senders' Acquire loads.
         slot.live.store(false, Ordering::Release);
         let body = slot.body.lock().take();
+        if let Some(b) = &body {
+            *slot.last_stats.lock() = b.stats;
+        }
         drop(body);
         if let Some(mut rx) = slot.mailbox.consumer() {
             while rx.pop().is_some() {}

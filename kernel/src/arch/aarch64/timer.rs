@@ -48,3 +48,15 @@ pub fn rearm() -> u64 {
 pub fn stop() {
     CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR + CNTV_CTL_EL0::IMASK::SET);
 }
+
+/// Arms this core's timer once, for counter value `at` (tickless idle).
+pub fn oneshot_at(at: u64) {
+    CNTV_CVAL_EL0.set(at);
+    CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
+}
+
+/// Keeps the timer enabled but its interrupt masked (a one-shot deadline has passed
+/// and nothing else is due).
+pub fn mask() {
+    CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::SET);
+}

@@ -1,0 +1,299 @@
+//! In-kernel tests of the scheduler running Z80 processes on every core, selected by
+//! `test=NAME`. Each test is a native driver task (high priority, bound to core 0)
+//! that spawns Z80 programs, lets the schedulers work, checks what happened, prints
+//! its figures and ends QEMU with 0 (pass) or 7 (fail).
+//!
+//! * `spread` — 1000 CPU-bound processes spawned on core 0 spread out: every core runs
+//!   at least 15% of the reductions of a 2-second window.
+//! * `pinned` — a process bound to the last core never runs anywhere else while 24
+//!   unbound ones move around it.
+//! * `hetero` — (with the 2P+2E tree) high-priority processes get at least 95% of their
+//!   reductions on P cores, low-priority ones mostly run on E cores.
+//! * `ring` — a ring of 1000 Z80 processes passes 100,000 messages, none lost or
+//!   reordered.
+//! * `timers` — sleeps and receive timeouts fire never early and within 2 ticks.
+
+use crate::panic::finish;
+use crate::println;
+use crate::runtime::KernelPlatform;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
+use zbeam_images::workloads::{Outcome, RingController, RingResult, TimerController, TimerResult};
+use zbeam_images::SPIN;
+use zbeam_sched::{CoreId, CpuSet, Priority};
+
+/// Spawns the driver for runtime test `name` on core 0.
+pub fn spawn_driver(e: &Engine<KernelPlatform>, name: &str) {
+    let task: Box<dyn NativeTask> = match name {
+        "spread" => Box::new(Spread::default()),
+        "pinned" => Box::new(Pinned::default()),
+        "hetero" => Box::new(Hetero::default()),
+        "ring" => Box::new(Await::Ring(None)),
+        _ => Box::new(Await::Timers(None)),
+    };
+    if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
+        println!("test {name}: cannot spawn the driver: {err:?}");
+        finish(7);
+    }
+}
+
+fn engine() -> &'static Engine<KernelPlatform> {
+    crate::runtime::engine().expect("tests run after the engine starts")
+}
+
+fn verdict(name: &str, ok: bool) -> ! {
+    println!("test {name}: {}", if ok { "PASS" } else { "FAIL" });
+    finish(if ok { 0 } else { 7 })
+}
+
+fn per_core_reductions() -> Vec<u64> {
+    let e = engine();
+    (0..e.sched().topology().len()).map(|c| e.sched().stats(CoreId::new(c)).reductions).collect()
+}
+
+/// Kills `pids` and reports when all are gone (call until it returns true).
+fn reap(cx: &mut NativeCx<'_>, pids: &[u32], killed: &mut bool) -> bool {
+    if !*killed {
+        *killed = true;
+        for &p in pids {
+            cx.kill(p);
+        }
+    }
+    pids.iter().all(|&p| !engine().is_live(p))
+}
+
+#[derive(Default)]
+struct Spread {
+    phase: u8,
+    pids: Vec<u32>,
+    window: Vec<u64>,
+    killed: bool,
+    t0: u64,
+}
+
+impl NativeTask for Spread {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let now = cx.now_ms();
+        match self.phase {
+            0 => {
+                for _ in 0..1000 {
+                    match cx.spawn(SPIN, &[], Priority::Normal, CpuSet::ALL) {
+                        Ok(p) => self.pids.push(p),
+                        Err(err) => {
+                            println!("test spread: spawn failed after {}: {err:?}", self.pids.len());
+                            verdict("spread", false);
+                        }
+                    }
+                }
+                println!("test spread: spawned {} spinners on core {}", self.pids.len(), cx.core().index());
+                self.t0 = now;
+                self.phase = 1;
+                NativeStep::Wait { until: Some(now + 1000) }
+            }
+            1 if now >= self.t0 + 1000 => {
+                self.window = per_core_reductions();
+                self.phase = 2;
+                NativeStep::Wait { until: Some(now + 2000) }
+            }
+            2 if now >= self.t0 + 3000 => {
+                let end = per_core_reductions();
+                let delta: Vec<u64> = end.iter().zip(&self.window).map(|(a, b)| a - b).collect();
+                let total: u64 = delta.iter().sum::<u64>().max(1);
+                let mut ok = true;
+                for (c, d) in delta.iter().enumerate() {
+                    let pct = d * 1000 / total;
+                    println!("test spread: core {c} ran {d} reductions = {}.{}%", pct / 10, pct % 10);
+                    ok &= pct >= 150;
+                }
+                let steals: u64 = (0..end.len()).map(|c| engine().sched().stats(CoreId::new(c)).steals).sum();
+                let migr: u64 = (0..end.len()).map(|c| engine().sched().stats(CoreId::new(c)).migrations_in).sum();
+                println!("test spread: total {total} reductions in 2 s, {steals} steals, {migr} migrations");
+                if !ok {
+                    verdict("spread", false);
+                }
+                self.phase = 3;
+                NativeStep::Yield
+            }
+            3 => {
+                if reap(cx, &self.pids, &mut self.killed) {
+                    println!("test spread: all {} processes killed and reaped", self.pids.len());
+                    verdict("spread", engine().live() == 1);
+                }
+                NativeStep::Wait { until: Some(now + 10) }
+            }
+            _ => NativeStep::Wait { until: Some(now + 10) },
+        }
+    }
+}
+
+#[derive(Default)]
+struct Pinned {
+    phase: u8,
+    pinned: u32,
+    core: usize,
+    others: Vec<u32>,
+    killed: bool,
+    t0: u64,
+}
+
+impl NativeTask for Pinned {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let now = cx.now_ms();
+        match self.phase {
+            0 => {
+                let n = engine().sched().topology().len();
+                self.core = n - 1;
+                for _ in 0..24 {
+                    match cx.spawn(SPIN, &[], Priority::Normal, CpuSet::ALL) {
+                        Ok(p) => self.others.push(p),
+                        Err(_) => verdict("pinned", false),
+                    }
+                }
+                match cx.spawn(SPIN, &[], Priority::Normal, CpuSet::single(CoreId::new(self.core))) {
+                    Ok(p) => self.pinned = p,
+                    Err(_) => verdict("pinned", false),
+                }
+                println!("test pinned: pid {} bound to core {}, 24 unbound beside it", self.pinned, self.core);
+                self.t0 = now;
+                self.phase = 1;
+                NativeStep::Wait { until: Some(now + 2000) }
+            }
+            1 if now >= self.t0 + 2000 => {
+                self.phase = 2;
+                let mut all = self.others.clone();
+                all.push(self.pinned);
+                self.others = all;
+                NativeStep::Yield
+            }
+            2 => {
+                if reap(cx, &self.others, &mut self.killed) {
+                    let s = engine().final_stats(self.pinned).unwrap_or_default();
+                    println!(
+                        "test pinned: pid {} ran {} reductions in {} slices, on cores mask {:#x}",
+                        self.pinned, s.reductions, s.slices, s.ran_on
+                    );
+                    let spread =
+                        self.others.iter().filter_map(|&p| engine().final_stats(p)).fold(0u64, |m, s| m | s.ran_on);
+                    println!("test pinned: the unbound ones ran on cores mask {spread:#x}");
+                    verdict("pinned", s.reductions > 0 && s.ran_on == 1 << self.core);
+                }
+                NativeStep::Wait { until: Some(now + 10) }
+            }
+            _ => NativeStep::Wait { until: Some(now + 10) },
+        }
+    }
+}
+
+#[derive(Default)]
+struct Hetero {
+    phase: u8,
+    high: Vec<u32>,
+    low: Vec<u32>,
+    all: Vec<u32>,
+    killed: bool,
+    t0: u64,
+}
+
+fn p_share(pids: &[u32]) -> (u64, u64) {
+    pids.iter()
+        .filter_map(|&p| engine().final_stats(p))
+        .fold((0, 0), |(on_p, all), s| (on_p + s.reductions_on_p, all + s.reductions))
+}
+
+impl NativeTask for Hetero {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let now = cx.now_ms();
+        match self.phase {
+            0 => {
+                let topo = engine().sched().topology();
+                let (p, e) = (topo.performance().bits().count_ones(), topo.efficiency().bits().count_ones());
+                println!("test hetero: {p} performance and {e} efficiency cores");
+                for _ in 0..4 {
+                    match cx.spawn(SPIN, &[], Priority::High, CpuSet::ALL) {
+                        Ok(pid) => self.high.push(pid),
+                        Err(_) => verdict("hetero", false),
+                    }
+                    match cx.spawn(SPIN, &[], Priority::Low, CpuSet::ALL) {
+                        Ok(pid) => self.low.push(pid),
+                        Err(_) => verdict("hetero", false),
+                    }
+                }
+                self.t0 = now;
+                self.phase = 1;
+                NativeStep::Wait { until: Some(now + 3000) }
+            }
+            1 if now >= self.t0 + 3000 => {
+                self.all = self.high.iter().chain(&self.low).copied().collect();
+                self.phase = 2;
+                NativeStep::Yield
+            }
+            2 => {
+                if reap(cx, &self.all, &mut self.killed) {
+                    let (hp, ha) = p_share(&self.high);
+                    let (lp, la) = p_share(&self.low);
+                    let hpct = hp * 1000 / ha.max(1);
+                    let lpct = lp * 1000 / la.max(1);
+                    println!("test hetero: high ran {ha} reductions, {}.{}% on P cores", hpct / 10, hpct % 10);
+                    println!("test hetero: low ran {la} reductions, {}.{}% on P cores", lpct / 10, lpct % 10);
+                    verdict("hetero", ha > 0 && la > 0 && hpct >= 950 && lpct < 500);
+                }
+                NativeStep::Wait { until: Some(now + 10) }
+            }
+            _ => NativeStep::Wait { until: Some(now + 10) },
+        }
+    }
+}
+
+/// Runs a workload controller from `zbeam_images::workloads` and waits for its result.
+enum Await {
+    Ring(Option<Outcome<RingResult>>),
+    Timers(Option<Outcome<TimerResult>>),
+}
+
+impl NativeTask for Await {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let now = cx.now_ms();
+        match self {
+            Await::Ring(None) => {
+                let (ctl, out) = RingController::new(1000, 100_000, CpuSet::ALL);
+                if cx.spawn_native(ctl, Priority::Normal, CpuSet::ALL).is_err() {
+                    verdict("ring", false);
+                }
+                println!("test ring: 1000 Z80 processes, one token, 100000 hops");
+                *self = Await::Ring(Some(out));
+            }
+            Await::Ring(Some(out)) => {
+                if let Some(r) = *out.lock() {
+                    println!(
+                        "test ring: reached {} of 100000 hops, {} errors, {} spawn failures, {} ms ({} ns/hop)",
+                        r.reached,
+                        r.errors,
+                        r.spawn_failures,
+                        r.elapsed_ms,
+                        r.elapsed_ms * 1_000_000 / u64::from(r.reached.max(1))
+                    );
+                    verdict("ring", r.reached == 100_000 && r.errors == 0 && r.spawn_failures == 0);
+                }
+            }
+            Await::Timers(None) => {
+                let (ctl, out) = TimerController::new(&[1, 2, 5, 13, 50], 10);
+                if cx.spawn_native(ctl, Priority::Normal, CpuSet::ALL).is_err() {
+                    verdict("timers", false);
+                }
+                println!("test timers: 5 delays x (sleep, receive timeout) x 10 rounds");
+                *self = Await::Timers(Some(out));
+            }
+            Await::Timers(Some(out)) => {
+                if let Some(r) = *out.lock() {
+                    println!(
+                        "test timers: {} reports, {} early, max lateness {} ms ({} ticks of 1 ms)",
+                        r.reports, r.early, r.max_late_ms, r.max_late_ms
+                    );
+                    verdict("timers", r.reports == 10 && r.early == 0 && r.max_late_ms <= 2);
+                }
+            }
+        }
+        NativeStep::Wait { until: Some(now + 5) }
+    }
+}

@@ -1,0 +1,156 @@
+//! The runtime: the mechanism that runs the scheduling engine on every core.
+//!
+//! Each core loops over [`Engine::run_once`] (pick a process, run it for its
+//! reductions, act on the policy's decision). A core with nothing to do sleeps in WFI,
+//! tickless: its periodic tick is stopped and the timer armed once for the earliest
+//! timeout on that core (or not at all). Work for a sleeping core raises a wake-up IPI;
+//! a per-core flag set before the IPI closes the race between deciding to sleep and
+//! executing WFI. The periodic tick (1 kHz by default) sets the engine's preempt flag,
+//! which the Z80 interpreter checks after every instruction.
+//!
+//! Interrupt handlers never take the engine's locks (they may interrupt a core that
+//! holds them): console input only sets a flag that the boot core's loop turns into a
+//! wake-up of the shell task.
+
+pub mod shell;
+
+use crate::arch::{cpu, timer};
+use crate::board::{self, Ipi, MAX_CORES};
+use core::sync::atomic::{AtomicBool, Ordering};
+use zbeam_engine::{Engine, Platform, Step};
+use zbeam_sched::{CoreClass, CoreId, CoreInfo, CpuSet, Topology};
+
+/// The kernel's side of the engine: counter time, IPIs, the serial console.
+pub struct KernelPlatform {
+    hz: u64,
+}
+
+impl KernelPlatform {
+    /// Counter value at time `ms` (rounded up: a deadline is never early).
+    fn counter_at(&self, ms: u64) -> u64 {
+        ((ms as u128 * self.hz as u128).div_ceil(1000)) as u64
+    }
+}
+
+impl Platform for KernelPlatform {
+    fn now_ms(&self) -> u64 {
+        ((cpu::counter() as u128 * 1000) / self.hz as u128) as u64
+    }
+
+    fn wake(&self, cores: CpuSet) {
+        let Some(m) = board::machine() else { return };
+        let me = cpu::core_id();
+        for (c, pending) in WAKE_PENDING.iter().enumerate().take(m.cores.min(MAX_CORES)) {
+            if c != me && cores.bits() & (1 << c) != 0 {
+                // Release: the queued work is visible before the flag that says so.
+                pending.store(true, Ordering::Release);
+                m.send_ipi(c, Ipi::Wake);
+            }
+        }
+    }
+
+    fn console(&self, bytes: &[u8]) {
+        crate::console::write_bytes(bytes);
+    }
+}
+
+static ENGINE: spin::Once<Engine<KernelPlatform>> = spin::Once::new();
+static STARTED: AtomicBool = AtomicBool::new(false);
+static WAKE_PENDING: [AtomicBool; MAX_CORES] = [const { AtomicBool::new(false) }; MAX_CORES];
+static TICKLESS: [AtomicBool; MAX_CORES] = [const { AtomicBool::new(false) }; MAX_CORES];
+
+/// The engine, once [`start`] has run.
+pub fn engine() -> Option<&'static Engine<KernelPlatform>> {
+    ENGINE.get()
+}
+
+/// Most processes the kernel's table holds.
+pub const MAX_PROCS: usize = 20_000;
+
+/// Builds the engine from the board's topology (boot core, once).
+pub fn start() -> &'static Engine<KernelPlatform> {
+    let m = board::machine().expect("the board is up before the runtime");
+    let cores: alloc::vec::Vec<CoreInfo> = (0..m.cores)
+        .map(|c| {
+            let cpu = m.cpu(c);
+            let cluster = cpu.cluster.unwrap_or(0);
+            match cpu.class {
+                zbeam_devtree::CoreClass::Performance => {
+                    CoreInfo { class: CoreClass::Performance, capacity: cpu.capacity, cluster }
+                }
+                zbeam_devtree::CoreClass::Efficiency => {
+                    CoreInfo { class: CoreClass::Efficiency, capacity: cpu.capacity, cluster }
+                }
+            }
+        })
+        .collect();
+    let topo = Topology::new(&cores).unwrap_or_else(|_| Topology::uniform(m.cores));
+    let e = ENGINE.call_once(|| {
+        Engine::new(topo, MAX_PROCS, zbeam_images::IMAGES, KernelPlatform { hz: cpu::counter_hz().max(1) })
+    });
+    e
+}
+
+/// Lets every core enter its scheduling loop.
+pub fn release_cores() {
+    // Release: the engine is built before any core sees STARTED.
+    STARTED.store(true, Ordering::Release);
+    if let Some(m) = board::machine() {
+        for c in 1..m.cores {
+            m.send_ipi(c, Ipi::Wake);
+        }
+    }
+}
+
+/// Whether the runtime has started (secondaries poll this while idle).
+pub fn started() -> bool {
+    STARTED.load(Ordering::Acquire)
+}
+
+/// Called from the timer interrupt on this core.
+pub fn on_tick(core: usize) {
+    if TICKLESS[core].load(Ordering::Relaxed) {
+        timer::mask();
+    }
+    if let Some(e) = ENGINE.get() {
+        e.preempt(CoreId::new(core));
+    }
+}
+
+/// A core's scheduling loop.
+pub fn core_loop(core: usize) -> ! {
+    let e = engine().expect("the engine is built before cores are released");
+    let id = CoreId::new(core);
+    loop {
+        if core == 0 && crate::console::line::take_rx_pending() {
+            shell::notify(e);
+        }
+        match e.run_once(id) {
+            Step::Ran => {}
+            Step::Idle { deadline } => {
+                idle(e, core, deadline);
+                e.woke(id);
+            }
+        }
+    }
+}
+
+fn idle(e: &Engine<KernelPlatform>, core: usize, deadline: Option<u64>) {
+    let saved = cpu::irq_save();
+    // Acquire: pairs with the waker's Release; a set flag means work may be queued.
+    let woken = WAKE_PENDING[core].swap(false, Ordering::Acquire);
+    let input = core == 0 && crate::console::line::rx_pending();
+    if !woken && !input {
+        TICKLESS[core].store(true, Ordering::Relaxed);
+        match deadline {
+            Some(ms) => timer::oneshot_at(e.platform().counter_at(ms)),
+            None => timer::mask(),
+        }
+        // With interrupts masked, WFI still wakes for a pending one; it is taken at
+        // the restore below, so no wake-up can slip in between check and sleep.
+        cpu::wfi();
+        TICKLESS[core].store(false, Ordering::Relaxed);
+        timer::start();
+    }
+    cpu::irq_restore(saved);
+}
