@@ -22,7 +22,7 @@ export ZBEAM_TESTDATA ?= $(TESTDATA)
 export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
 export SMP GIC EL2 CPU MEM DTB APPEND
 
-.PHONY: help prereqs image kernel qemu m1n1 test test-host test-z80 test-qemu bench clippy fmt doc gdb clean
+.PHONY: help prereqs image kernel qemu m1n1 test test-host test-loom test-z80 test-qemu bench clippy fmt doc gdb clean
 
 help:
 	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
@@ -52,11 +52,15 @@ qemu: image
 
 # Host unit tests of the portable crates and tools, then the Z80 exercisers (release:
 # zexdoc/zexall run 5.8e9 instructions each), then kernels booted in QEMU.
-test: prereqs test-host test-z80 test-qemu
+test: prereqs test-host test-loom test-z80 test-qemu
 
 test-host:
 	cargo test --workspace --exclude zbeam-kernel --exclude zbeam-z80bench --exclude zbeam-qemu-tests \
 		--exclude zbeam-z80
+
+# Model-checks the lock-free mailbox with loom (exhaustive interleavings, bounded).
+test-loom:
+	CARGO_TARGET_DIR=$(CURDIR)/target/loom kernel/crates/mailbox/loom.sh
 
 test-z80:
 	cargo test --release -p zbeam-z80
