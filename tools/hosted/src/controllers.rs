@@ -1,0 +1,458 @@
+//! Native controller tasks for the hosted tests and the BEAM comparison: each
+//! spawns Z80 programs (`programs/*.asm`), feeds them, and fills a shared result slot
+//! when it is done. The ring and the small timer check come from
+//! `zbeam_images::workloads`; these add what the bench rows need.
+//!
+//! Timing is taken with `std::time::Instant` inside the controller, so it covers
+//! exactly the measured phase (not spawning the set-up, not the runtime's shutdown).
+//! Every controller keeps to its slice: it yields once it has used
+//! [`CONTEXT_REDS`] in a step.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use zbeam_engine::{NativeCx, NativeStep, NativeTask};
+use zbeam_images::{ACK, PONG, TIMEHIST, WORKER};
+use zbeam_sched::{CpuSet, Priority, CONTEXT_REDS};
+
+/// A result slot a controller fills once.
+pub type Slot<T> = Arc<Mutex<Option<T>>>;
+
+fn slot<T>() -> Slot<T> {
+    Arc::new(Mutex::new(None))
+}
+
+fn fill<T>(s: &Slot<T>, v: T) {
+    *s.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+}
+
+/// Takes the result out of a slot (None while the controller runs).
+pub fn take<T>(s: &Slot<T>) -> Option<T> {
+    s.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
+/// Whether a slot is filled.
+pub fn is_filled<T>(s: &Slot<T>) -> bool {
+    s.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+}
+
+fn over_budget(cx: &NativeCx<'_>) -> bool {
+    cx.used >= CONTEXT_REDS as u64
+}
+
+/// What a ping-pong run measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PingPongResult {
+    /// Timed round trips.
+    pub rounds: u32,
+    /// Replies that came from the wrong process or with the wrong payload.
+    pub errors: u32,
+    /// Time for the timed round trips.
+    pub elapsed: Duration,
+    /// Whether the responder could not be spawned.
+    pub spawn_failed: bool,
+}
+
+/// Spawns a Z80 `pong` with `pong_affinity` and bounces a 4-byte counter off it:
+/// `warmup` untimed round trips, then `rounds` timed ones.
+pub struct PingPong {
+    rounds: u32,
+    warmup: u32,
+    pong_affinity: CpuSet,
+    pong: u32,
+    received: u32,
+    errors: u32,
+    t0: Option<Instant>,
+    out: Slot<PingPongResult>,
+}
+
+impl PingPong {
+    /// A controller and its result slot.
+    pub fn new(rounds: u32, warmup: u32, pong_affinity: CpuSet) -> (Box<Self>, Slot<PingPongResult>) {
+        let out = slot();
+        let c = PingPong {
+            rounds: rounds.max(1),
+            warmup,
+            pong_affinity,
+            pong: 0,
+            received: 0,
+            errors: 0,
+            t0: None,
+            out: out.clone(),
+        };
+        (Box::new(c), out)
+    }
+
+    fn finish(&mut self, cx: &mut NativeCx<'_>, spawn_failed: bool) -> NativeStep {
+        if self.pong != 0 {
+            let _ = cx.send(self.pong, &[]);
+        }
+        let elapsed = self.t0.map_or(Duration::ZERO, |t| t.elapsed());
+        let r = PingPongResult { rounds: self.rounds, errors: self.errors, elapsed, spawn_failed };
+        fill(&self.out, r);
+        NativeStep::Exit(u32::from(spawn_failed || self.errors > 0))
+    }
+}
+
+impl NativeTask for PingPong {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        if self.pong == 0 {
+            match cx.spawn(PONG, &[], Priority::Normal, self.pong_affinity) {
+                Ok(p) => self.pong = p,
+                Err(_) => return self.finish(cx, true),
+            }
+            if self.warmup == 0 {
+                self.t0 = Some(Instant::now());
+            }
+            let _ = cx.send(self.pong, &0u32.to_le_bytes());
+            return NativeStep::Wait { until: None };
+        }
+        while let Some(m) = cx.receive() {
+            if u32::from(m.from) != self.pong || *m.data != self.received.to_le_bytes() {
+                self.errors += 1;
+            }
+            self.received += 1;
+            if self.received == self.warmup {
+                self.t0 = Some(Instant::now());
+            }
+            if self.received == self.warmup + self.rounds {
+                return self.finish(cx, false);
+            }
+            let _ = cx.send(self.pong, &self.received.to_le_bytes());
+            if over_budget(cx) {
+                return NativeStep::Yield;
+            }
+        }
+        NativeStep::Wait { until: None }
+    }
+}
+
+/// What a spawn run measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpawnResult {
+    /// Children that reported back.
+    pub acked: u32,
+    /// Spawns the engine refused (table full).
+    pub refused: u32,
+    /// From the first spawn to the last child's report.
+    pub elapsed: Duration,
+}
+
+/// Spawns `n` Z80 `ack` children, at most `window` outstanding at a time; each sends
+/// one byte back and exits. Measures spawn + run + exit per process.
+pub struct SpawnStorm {
+    n: u32,
+    window: u32,
+    spawned: u32,
+    acked: u32,
+    refused: u32,
+    t0: Option<Instant>,
+    out: Slot<SpawnResult>,
+}
+
+impl SpawnStorm {
+    /// A controller and its result slot.
+    pub fn new(n: u32, window: u32) -> (Box<Self>, Slot<SpawnResult>) {
+        let out = slot();
+        let c = SpawnStorm { n, window: window.max(1), spawned: 0, acked: 0, refused: 0, t0: None, out: out.clone() };
+        (Box::new(c), out)
+    }
+}
+
+impl NativeTask for SpawnStorm {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let t0 = *self.t0.get_or_insert_with(Instant::now);
+        while cx.receive().is_some() {
+            self.acked += 1;
+        }
+        let me = cx.pid().to_le_bytes();
+        while self.spawned < self.n && self.spawned - self.acked < self.window {
+            match cx.spawn(ACK, &me, Priority::Normal, CpuSet::ALL) {
+                Ok(_) => self.spawned += 1,
+                Err(_) => {
+                    self.refused += 1;
+                    break;
+                }
+            }
+        }
+        if self.acked >= self.n || (self.acked == self.spawned && self.refused > 0) {
+            fill(&self.out, SpawnResult { acked: self.acked, refused: self.refused, elapsed: t0.elapsed() });
+            return NativeStep::Exit(0);
+        }
+        NativeStep::Wait { until: None }
+    }
+}
+
+/// What a CPU-bound run measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkersResult {
+    /// Workers that finished.
+    pub finished: u32,
+    /// From spawning the first worker to the last one's report.
+    pub elapsed: Duration,
+}
+
+/// Spawns `n` Z80 `worker`s of `rounds` rounds each (about 262 000 instructions a
+/// round) on the controller's own core, with affinity `affinity`, and waits for all.
+pub struct Workers {
+    n: u32,
+    rounds: u16,
+    affinity: CpuSet,
+    pids: Vec<u32>,
+    finished: u32,
+    t0: Option<Instant>,
+    out: Slot<WorkersResult>,
+}
+
+impl Workers {
+    /// A controller and its result slot.
+    pub fn new(n: u32, rounds: u16, affinity: CpuSet) -> (Box<Self>, Slot<WorkersResult>) {
+        let out = slot();
+        let c = Workers { n, rounds, affinity, pids: Vec::new(), finished: 0, t0: None, out: out.clone() };
+        (Box::new(c), out)
+    }
+}
+
+impl NativeTask for Workers {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        if self.t0.is_none() {
+            self.t0 = Some(Instant::now());
+            let mut args = [0u8; 4];
+            args[0..2].copy_from_slice(&self.rounds.to_le_bytes());
+            args[2..4].copy_from_slice(&cx.pid().to_le_bytes());
+            for _ in 0..self.n {
+                if let Ok(p) = cx.spawn(WORKER, &args, Priority::Normal, self.affinity) {
+                    self.pids.push(p);
+                }
+            }
+        }
+        while cx.receive().is_some() {
+            self.finished += 1;
+        }
+        if self.finished as usize >= self.pids.len() {
+            let elapsed = self.t0.map_or(Duration::ZERO, |t| t.elapsed());
+            fill(&self.out, WorkersResult { finished: self.finished, elapsed });
+            return NativeStep::Exit(u32::from(self.finished < self.n));
+        }
+        NativeStep::Wait { until: None }
+    }
+}
+
+/// Timer lateness over many waits, from `timehist` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerStats {
+    /// Waits that ended before their timeout, in engine ticks (must be 0).
+    pub early: u64,
+    /// Waits per lateness in whole ms: 0..=30, and 31 for 31 ms or more.
+    pub hist: [u64; 32],
+    /// Processes that reported.
+    pub reports: u32,
+    /// Processes that could not be spawned.
+    pub spawn_failures: u32,
+    /// From the first spawn to the last report.
+    pub elapsed: Duration,
+}
+
+impl TimerStats {
+    /// Waits counted.
+    pub fn waits(&self) -> u64 {
+        self.early + self.hist.iter().sum::<u64>()
+    }
+
+    /// The smallest lateness (ms) that at least `q` (0..=1) of the waits do not exceed;
+    /// 31 means 31 ms or more.
+    pub fn quantile_ms(&self, q: f64) -> u32 {
+        let total = self.hist.iter().sum::<u64>();
+        let want = (q * total as f64).ceil() as u64;
+        let mut seen = 0;
+        for (ms, n) in self.hist.iter().enumerate() {
+            seen += n;
+            if seen >= want.max(1) {
+                return ms as u32;
+            }
+        }
+        31
+    }
+
+    /// The largest lateness bucket with a wait in it.
+    pub fn max_ms(&self) -> u32 {
+        self.hist.iter().rposition(|&n| n > 0).unwrap_or(0) as u32
+    }
+}
+
+/// Spawns `procs` Z80 `timehist` processes, each timing `rounds` waits of 1..100 ms
+/// (half sleep, half receive with a timeout), and merges their histograms.
+pub struct TimerStorm {
+    procs: u32,
+    rounds: u16,
+    spawned: u32,
+    t0: Option<Instant>,
+    stats: TimerStats,
+    out: Slot<TimerStats>,
+}
+
+impl TimerStorm {
+    /// A controller and its result slot.
+    pub fn new(procs: u32, rounds: u16) -> (Box<Self>, Slot<TimerStats>) {
+        let out = slot();
+        let stats = TimerStats { early: 0, hist: [0; 32], reports: 0, spawn_failures: 0, elapsed: Duration::ZERO };
+        let c = TimerStorm { procs, rounds: rounds.max(1), spawned: 0, t0: None, stats, out: out.clone() };
+        (Box::new(c), out)
+    }
+}
+
+impl NativeTask for TimerStorm {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let t0 = *self.t0.get_or_insert_with(Instant::now);
+        while self.spawned + self.stats.spawn_failures < self.procs {
+            let i = self.spawned + self.stats.spawn_failures;
+            let mut args = [0u8; 9];
+            let first = 1 + (i * 37 % 100) as u16;
+            let step = 1 + (i * 13 % 97) as u16;
+            args[0..2].copy_from_slice(&first.to_le_bytes());
+            args[2..4].copy_from_slice(&step.to_le_bytes());
+            args[4..6].copy_from_slice(&self.rounds.to_le_bytes());
+            args[6..8].copy_from_slice(&cx.pid().to_le_bytes());
+            args[8] = (i % 2) as u8;
+            match cx.spawn(TIMEHIST, &args, Priority::Normal, CpuSet::ALL) {
+                Ok(_) => self.spawned += 1,
+                Err(_) => self.stats.spawn_failures += 1,
+            }
+            if over_budget(cx) {
+                return NativeStep::Yield;
+            }
+        }
+        while let Some(m) = cx.receive() {
+            if m.data.len() != 66 {
+                continue;
+            }
+            let word = |i: usize| u16::from_le_bytes([m.data[2 * i], m.data[2 * i + 1]]) as u64;
+            self.stats.early += word(0);
+            for b in 0..32 {
+                self.stats.hist[b] += word(1 + b);
+            }
+            self.stats.reports += 1;
+        }
+        if self.stats.reports >= self.spawned {
+            self.stats.elapsed = t0.elapsed();
+            fill(&self.out, self.stats);
+            return NativeStep::Exit(u32::from(self.stats.early > 0));
+        }
+        NativeStep::Wait { until: None }
+    }
+}
+
+/// A native producer: sends `count` 8-byte messages (its index, then a sequence
+/// number from 0, both u32 little-endian) to `consumer`, yielding every `batch`.
+pub struct Producer {
+    consumer: u32,
+    index: u32,
+    count: u32,
+    batch: u32,
+    sent: u32,
+    failed: Slot<u32>,
+}
+
+impl Producer {
+    /// A producer; its slot is filled with the number of refused sends when it ends.
+    pub fn new(consumer: u32, index: u32, count: u32, batch: u32) -> (Box<Self>, Slot<u32>) {
+        let failed = slot();
+        let p = Producer { consumer, index, count, batch: batch.max(1), sent: 0, failed: failed.clone() };
+        (Box::new(p), failed)
+    }
+}
+
+impl NativeTask for Producer {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let mut refused = 0;
+        for _ in 0..self.batch {
+            if self.sent == self.count {
+                break;
+            }
+            let mut m = [0u8; 8];
+            m[0..4].copy_from_slice(&self.index.to_le_bytes());
+            m[4..8].copy_from_slice(&self.sent.to_le_bytes());
+            if cx.send(self.consumer, &m).is_err() {
+                refused += 1;
+            }
+            self.sent += 1;
+        }
+        if self.sent == self.count || refused > 0 {
+            fill(&self.failed, refused);
+            return NativeStep::Exit(refused);
+        }
+        NativeStep::Yield
+    }
+}
+
+/// What the consumer saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerResult {
+    /// Messages received per producer.
+    pub received: Vec<u32>,
+    /// Messages out of order (not the producer's next sequence number) or malformed.
+    pub out_of_order: u32,
+    /// Cores the consumer ran on (bit per core).
+    pub ran_on: u64,
+}
+
+/// A native consumer for [`Producer`]s: checks that each producer's messages arrive
+/// exactly in the order sent, and ends once `producers × count` have arrived.
+pub struct Consumer {
+    expected: Vec<u32>,
+    count: u32,
+    out_of_order: u32,
+    ran_on: u64,
+    /// Messages taken per step at most, so the mailbox really fills up meanwhile.
+    per_step: u32,
+    out: Slot<ConsumerResult>,
+}
+
+impl Consumer {
+    /// A consumer and its result slot.
+    pub fn new(producers: u32, count: u32, per_step: u32) -> (Box<Self>, Slot<ConsumerResult>) {
+        let out = slot();
+        let c = Consumer {
+            expected: vec![0; producers as usize],
+            count,
+            out_of_order: 0,
+            ran_on: 0,
+            per_step: per_step.max(1),
+            out: out.clone(),
+        };
+        (Box::new(c), out)
+    }
+}
+
+impl NativeTask for Consumer {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        self.ran_on |= 1 << cx.core().index();
+        let mut taken = 0;
+        while taken < self.per_step {
+            let Some(m) = cx.receive() else { break };
+            taken += 1;
+            let word = |i: usize| u32::from_le_bytes([m.data[i], m.data[i + 1], m.data[i + 2], m.data[i + 3]]);
+            if m.data.len() != 8 {
+                self.out_of_order += 1;
+                continue;
+            }
+            match self.expected.get_mut(word(0) as usize) {
+                Some(e) if *e == word(4) => *e += 1,
+                Some(e) => {
+                    self.out_of_order += 1;
+                    *e = word(4) + 1;
+                }
+                None => self.out_of_order += 1,
+            }
+        }
+        if self.expected.iter().all(|&e| e >= self.count) {
+            let r = ConsumerResult { received: self.expected.clone(), out_of_order: self.out_of_order, ran_on: self.ran_on };
+            fill(&self.out, r);
+            return NativeStep::Exit(0);
+        }
+        if taken == self.per_step {
+            NativeStep::Yield
+        } else {
+            NativeStep::Wait { until: None }
+        }
+    }
+}
