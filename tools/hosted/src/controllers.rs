@@ -445,7 +445,11 @@ impl NativeTask for Consumer {
             }
         }
         if self.expected.iter().all(|&e| e >= self.count) {
-            let r = ConsumerResult { received: self.expected.clone(), out_of_order: self.out_of_order, ran_on: self.ran_on };
+            let r = ConsumerResult {
+                received: self.expected.clone(),
+                out_of_order: self.out_of_order,
+                ran_on: self.ran_on,
+            };
             fill(&self.out, r);
             return NativeStep::Exit(0);
         }

@@ -33,7 +33,8 @@ fn main() {
                 cores = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage("--cores needs a number"))
             }
             "--timeout" => {
-                let s: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage("--timeout needs seconds"));
+                let s: u64 =
+                    args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage("--timeout needs seconds"));
                 opts.timeout = Some(Duration::from_secs(s));
             }
             "-h" | "--help" => usage("help"),

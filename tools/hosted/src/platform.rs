@@ -68,11 +68,7 @@ pub struct HostPlatform {
 impl HostPlatform {
     /// A platform for `cores` core threads; console output goes to `console`.
     pub fn new(cores: usize, console: Console) -> Self {
-        HostPlatform {
-            start: Instant::now(),
-            bells: (0..cores.max(1)).map(|_| Doorbell::default()).collect(),
-            console,
-        }
+        HostPlatform { start: Instant::now(), bells: (0..cores.max(1)).map(|_| Doorbell::default()).collect(), console }
     }
 
     /// Number of cores this platform has doorbells for.

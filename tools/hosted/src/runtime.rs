@@ -37,7 +37,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { timeout: Some(Duration::from_secs(60)), poll: Duration::from_millis(1), idle_spins: 4000, preempt_tick: true }
+        Options {
+            timeout: Some(Duration::from_secs(60)),
+            poll: Duration::from_millis(1),
+            idle_spins: 4000,
+            preempt_tick: true,
+        }
     }
 }
 
