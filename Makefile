@@ -65,14 +65,7 @@ test-loom:
 test-z80:
 	cargo test --release -p zbeam-z80
 
-test-M1N1_PAYLOAD  := target/zbeam-m1n1-payload.bin
-M1N1_DTBS     ?= $(wildcard $(ZBEAM_TESTDATA)/dtb/t8103-*.dtb $(ZBEAM_TESTDATA)/dtb/t600*.dtb)
-M1N1_BOOTARGS ?= tick=1000
-
-m1n1: image
-	tools/m1n1-payload.sh $(IMAGE) $(M1N1_PAYLOAD) "$(M1N1_BOOTARGS)" $(M1N1_DTBS)
-
-qemu: image
+test-qemu: image
 	cargo test -p zbeam-qemu-tests -- --test-threads=1
 
 bench: prereqs
