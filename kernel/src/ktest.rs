@@ -52,7 +52,9 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
             finish(5)
         }
         Some("panic") => panic!("deliberate test panic"),
-        Some(t @ ("spread" | "pinned" | "hetero" | "ring" | "timers")) => runtime_main(Some(t)),
+        Some(t @ ("spread" | "pinned" | "hetero" | "ring" | "timers" | "bench-share" | "bench-skew")) => {
+            runtime_main(Some(t))
+        }
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, ring, timers)");
             finish(4)

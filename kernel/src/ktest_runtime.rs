@@ -12,6 +12,11 @@
 //! * `ring` — a ring of 1000 Z80 processes passes 100,000 messages, none lost or
 //!   reordered.
 //! * `timers` — sleeps and receive timeouts fire never early and within 2 ticks.
+//!
+//! Figures for `make bench` (they print, and pass unless something breaks):
+//! * `bench-share` — normal:low reduction share on one core, 1+1 and 2+1 processes.
+//! * `bench-skew` — 16 CPU-bound workers started on core 0 versus the same work
+//!   pre-spread one bound batch per core: total time over ideal, and migrations.
 
 use crate::panic::finish;
 use crate::println;
@@ -30,6 +35,8 @@ pub fn spawn_driver(e: &Engine<KernelPlatform>, name: &str) {
         "pinned" => Box::new(Pinned::default()),
         "hetero" => Box::new(Hetero::default()),
         "ring" => Box::new(Await::Ring(None)),
+        "bench-share" => Box::new(Share::default()),
+        "bench-skew" => Box::new(Skew::default()),
         _ => Box::new(Await::Timers(None)),
     };
     if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
@@ -295,5 +302,146 @@ impl NativeTask for Await {
             }
         }
         NativeStep::Wait { until: Some(now + 5) }
+    }
+}
+
+/// Normal:low share: spinners bound to the last core, 3 s per configuration.
+#[derive(Default)]
+struct Share {
+    phase: u8,
+    normal: Vec<u32>,
+    low: Vec<u32>,
+    all: Vec<u32>,
+    killed: bool,
+    t0: u64,
+}
+
+impl NativeTask for Share {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let now = cx.now_ms();
+        let core = CpuSet::single(CoreId::new(engine().sched().topology().len() - 1));
+        match self.phase {
+            0 | 3 => {
+                let normals = if self.phase == 0 { 1 } else { 2 };
+                self.normal.clear();
+                self.low.clear();
+                for _ in 0..normals {
+                    match cx.spawn(SPIN, &[], Priority::Normal, core) {
+                        Ok(p) => self.normal.push(p),
+                        Err(_) => verdict("bench-share", false),
+                    }
+                }
+                match cx.spawn(SPIN, &[], Priority::Low, core) {
+                    Ok(p) => self.low.push(p),
+                    Err(_) => verdict("bench-share", false),
+                }
+                self.t0 = now;
+                self.killed = false;
+                self.phase += 1;
+                NativeStep::Wait { until: Some(now + 3000) }
+            }
+            1 | 4 if now >= self.t0 + 3000 => {
+                self.all = self.normal.iter().chain(&self.low).copied().collect();
+                self.phase += 1;
+                NativeStep::Yield
+            }
+            2 | 5 => {
+                if reap(cx, &self.all, &mut self.killed) {
+                    let n: u64 =
+                        self.normal.iter().filter_map(|&p| engine().final_stats(p)).map(|s| s.reductions).sum();
+                    let l: u64 = self.low.iter().filter_map(|&p| engine().final_stats(p)).map(|s| s.reductions).sum();
+                    let per_normal = n / self.normal.len() as u64;
+                    let ratio100 = per_normal * 100 / l.max(1);
+                    let low_share = l * 10000 / (n + l).max(1);
+                    println!(
+                        "bench share: {} normal + 1 low on one core: normal:low = {}.{:02}:1, low share {}.{:02}%",
+                        self.normal.len(),
+                        ratio100 / 100,
+                        ratio100 % 100,
+                        low_share / 100,
+                        low_share % 100
+                    );
+                    if self.phase == 5 {
+                        verdict("bench-share", l > 0);
+                    }
+                    self.phase += 1;
+                    return NativeStep::Yield;
+                }
+                NativeStep::Wait { until: Some(now + 10) }
+            }
+            _ => NativeStep::Wait { until: Some(now + 10) },
+        }
+    }
+}
+
+/// Skewed load: 16 workers of equal fixed work started on core 0, against the same
+/// work spread from the start (4 bound batches, one per core).
+#[derive(Default)]
+struct Skew {
+    phase: u8,
+    pids: Vec<u32>,
+    t0: u64,
+    ideal_ms: u64,
+    migrations0: u64,
+}
+
+/// Rounds of `spin` per worker (262,144 instructions per round).
+const SKEW_ROUNDS: u16 = 24;
+
+fn migrations() -> u64 {
+    let s = engine().sched();
+    (0..s.topology().len()).map(|c| s.stats(CoreId::new(c)).migrations_in + s.stats(CoreId::new(c)).steals).sum()
+}
+
+impl NativeTask for Skew {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let now = cx.now_ms();
+        let cores = engine().sched().topology().len();
+        match self.phase {
+            0 => {
+                // Ideal: the same total work, pre-spread: 16/cores workers bound to each core.
+                for i in 0..16 {
+                    let core = CpuSet::single(CoreId::new(i % cores));
+                    match cx.spawn(SPIN, &SKEW_ROUNDS.to_le_bytes(), Priority::Normal, core) {
+                        Ok(p) => self.pids.push(p),
+                        Err(_) => verdict("bench-skew", false),
+                    }
+                }
+                self.t0 = now;
+                self.phase = 1;
+                NativeStep::Wait { until: Some(now + 5) }
+            }
+            1 => {
+                if self.pids.iter().all(|&p| !engine().is_live(p)) {
+                    self.ideal_ms = (now - self.t0).max(1);
+                    self.pids.clear();
+                    self.migrations0 = migrations();
+                    for _ in 0..16 {
+                        match cx.spawn(SPIN, &SKEW_ROUNDS.to_le_bytes(), Priority::Normal, CpuSet::ALL) {
+                            Ok(p) => self.pids.push(p),
+                            Err(_) => verdict("bench-skew", false),
+                        }
+                    }
+                    self.t0 = cx.now_ms();
+                    self.phase = 2;
+                }
+                NativeStep::Wait { until: Some(now + 5) }
+            }
+            _ => {
+                if self.pids.iter().all(|&p| !engine().is_live(p)) {
+                    let skew_ms = (now - self.t0).max(1);
+                    let r = skew_ms * 1000 / self.ideal_ms;
+                    println!(
+                        "bench skew: 16 workers from core 0 took {skew_ms} ms, pre-spread {} ms: total/ideal = {}.{:03}, {} migrations and steals",
+                        self.ideal_ms,
+                        r / 1000,
+                        r % 1000,
+                        migrations() - self.migrations0
+                    );
+                    verdict("bench-skew", true);
+                }
+                NativeStep::Wait { until: Some(now + 5) }
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use crate::abi::{self, func, status};
 use crate::{fault, Engine, Message, Platform, ProcStats, SendError, SpawnError};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{CoreId, CpuSet, ExitReason, FaultCode, Priority, StopReason, CONTEXT_REDS};
 use zbeam_z80::{Bus, Cpu};
@@ -202,7 +202,7 @@ pub(crate) struct RunCx<'a, P: Platform> {
     pub(crate) pid: u16,
     pub(crate) slot_wait_gen: &'a AtomicU32,
     pub(crate) mailbox: &'a Mailbox<Message>,
-    pub(crate) preempt: &'a AtomicBool,
+    pub(crate) preempt: &'a AtomicU8,
     pub(crate) core: CoreId,
 }
 
@@ -217,7 +217,7 @@ pub(crate) struct Slice {
 
 struct ProcBus<'a> {
     mem: &'a mut [u8; 0x1_0000],
-    preempt: &'a AtomicBool,
+    preempt: &'a AtomicU8,
 }
 
 impl Bus for ProcBus<'_> {
@@ -241,8 +241,8 @@ impl Bus for ProcBus<'_> {
     }
     #[inline(always)]
     fn stop_requested(&mut self) -> bool {
-        // Relaxed: the tick's hint; seeing it an instruction late is harmless.
-        self.preempt.load(Ordering::Relaxed)
+        // Relaxed: the tick's counter; seeing it an instruction late is harmless.
+        self.preempt.load(Ordering::Relaxed) >= 2
     }
 }
 

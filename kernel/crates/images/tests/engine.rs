@@ -118,3 +118,32 @@ fn bad_system_call_arguments_return_errors_and_harm_nothing() {
     assert_eq!(e.last_exit(pid.get()), Some(Exit::Killed));
     assert!(!e.kill(pid.get()), "a dead pid cannot be killed again");
 }
+
+/// BEAM's measured shares, through the whole engine (Z80 spinners on one core):
+/// 1 normal + 1 low = 8:1; 2 normal + 1 low gives low 1/17; 4 + 1 gives 1/33.
+#[test]
+fn normal_low_shares_match_beam() {
+    for (normals, expect_low_share) in [(1u64, 1.0 / 9.0), (2, 1.0 / 17.0), (4, 1.0 / 33.0)] {
+        let e = engine(1);
+        let core = CpuSet::single(CoreId::new(0));
+        let n: Vec<u32> = (0..normals)
+            .map(|_| e.spawn_image(SPIN, &[], Priority::Normal, core, CoreId::new(0)).unwrap().get())
+            .collect();
+        let l = e.spawn_image(SPIN, &[], Priority::Low, core, CoreId::new(0)).unwrap().get();
+        // 33 * 40 slices: whole cycles for every configuration.
+        for _ in 0..(33 * 40) {
+            assert_eq!(e.run_once(CoreId::new(0)), Step::Ran);
+        }
+        for &p in n.iter().chain([&l]) {
+            assert!(e.kill(p));
+        }
+        drive(&e, 1, 100, || e.live() == 0);
+        let low = e.final_stats(l).unwrap().reductions as f64;
+        let normal: f64 = n.iter().map(|&p| e.final_stats(p).unwrap().reductions as f64).sum();
+        let share = low / (low + normal);
+        assert!(
+            (share - expect_low_share).abs() < 0.002,
+            "{normals}+1: low share {share:.4}, BEAM {expect_low_share:.4}"
+        );
+    }
+}
