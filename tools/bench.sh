@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# `make bench`, Z80 part: runs zexdoc on zbeam's Z80 core and on the crates.io peer
+# `make bench`: the scheduler against BEAM (tools/bench-sched.sh), the scheduler's
+# in-kernel figures under QEMU (tools/bench-kernel.sh), then the Z80 part: zexdoc on zbeam's Z80 core and on the crates.io peer
 # cores (tools/z80bench) and prints the comparison table. Arguments go to the bench
 # binary (default: --runs 3); see `tools/bench.sh --help`. A full run takes several
 # minutes on two cores: run nothing else heavy meanwhile, or the timings are noise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/bench-sched.sh || echo "bench: the scheduler part (tools/bench-sched.sh) failed" >&2
+tools/bench-kernel.sh || echo "bench: the in-kernel part (tools/bench-kernel.sh) failed" >&2
 
 if [ "$#" -eq 0 ]; then
     set -- --runs 3
