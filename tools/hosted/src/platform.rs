@@ -117,23 +117,30 @@ impl HostPlatform {
     }
 
     /// Core `core` has nothing to run: waits for a wake-up, for `deadline` or for
-    /// `stop`, spinning `spins` times on the flag before blocking (BEAM's scheduler
-    /// busy-waits too before it sleeps; it saves the futex round trip when work comes
-    /// back quickly). Consumes the pending wake-up.
-    pub fn idle_wait(&self, core: usize, deadline: Option<Instant>, spins: u32, stop: &AtomicBool) -> WaitEnd {
+    /// `stop`, first spinning on the flag for up to `spin` (BEAM's scheduler busy-waits
+    /// too before it sleeps; it saves the futex round trip when work comes back
+    /// quickly). The spin never runs past the deadline and never yields the CPU: on a
+    /// loaded host a `sched_yield` can hand the CPU away for milliseconds, which would
+    /// delay this core's timers. Consumes the pending wake-up.
+    pub fn idle_wait(&self, core: usize, deadline: Option<Instant>, spin: Duration, stop: &AtomicBool) -> WaitEnd {
         let bell = &self.bells[core];
-        for i in 0..spins {
-            // Acquire: pairs with the waker's store; the work it published is visible.
-            if bell.pending.swap(false, Ordering::Acquire) {
-                return WaitEnd::WokenSpinning;
-            }
-            // Relaxed: the stop flag is only a request to leave the loop.
-            if stop.load(Ordering::Relaxed) {
-                return WaitEnd::Stopped;
-            }
-            if i % 128 == 127 {
-                std::thread::yield_now();
-            } else {
+        if !spin.is_zero() {
+            let started = Instant::now();
+            let spin_end = deadline.map_or(started + spin, |d| d.min(started + spin));
+            let mut i = 0u32;
+            loop {
+                // Acquire: pairs with the waker's store; the work it published is visible.
+                if bell.pending.swap(false, Ordering::Acquire) {
+                    return WaitEnd::WokenSpinning;
+                }
+                // Relaxed: the stop flag is only a request to leave the loop.
+                if stop.load(Ordering::Relaxed) {
+                    return WaitEnd::Stopped;
+                }
+                i = i.wrapping_add(1);
+                if i % 64 == 0 && Instant::now() >= spin_end {
+                    break;
+                }
                 std::hint::spin_loop();
             }
         }
@@ -215,10 +222,10 @@ mod tests {
         let stop = AtomicBool::new(false);
         p.ring(0);
         // No spinning: the pending flag alone must end the blocking wait at once.
-        assert_eq!(p.idle_wait(0, None, 0, &stop), WaitEnd::WokenBlocked);
+        assert_eq!(p.idle_wait(0, None, Duration::ZERO, &stop), WaitEnd::WokenBlocked);
         // Consumed: the next wait runs to its deadline.
         let d = Instant::now() + Duration::from_millis(5);
-        assert_eq!(p.idle_wait(0, Some(d), 0, &stop), WaitEnd::Deadline);
+        assert_eq!(p.idle_wait(0, Some(d), Duration::ZERO, &stop), WaitEnd::Deadline);
         assert!(Instant::now() >= d);
     }
 
@@ -228,7 +235,7 @@ mod tests {
         let stop = Arc::new(AtomicBool::new(false));
         for round in 0..200 {
             let (p2, s2) = (p.clone(), stop.clone());
-            let t = std::thread::spawn(move || p2.idle_wait(1, None, (round % 3) * 50, &s2));
+            let t = std::thread::spawn(move || p2.idle_wait(1, None, Duration::from_micros((round % 3) * 20), &s2));
             if round % 2 == 0 {
                 std::thread::yield_now();
             }

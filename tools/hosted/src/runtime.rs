@@ -29,8 +29,8 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// How often the supervisor checks the completion condition and ticks.
     pub poll: Duration,
-    /// Spins on the doorbell before an idle core blocks (0: block at once).
-    pub idle_spins: u32,
+    /// How long an idle core spins on its doorbell before it blocks (zero: at once).
+    pub idle_spin: Duration,
     /// Whether the supervisor preempts cores whose step has run for a whole poll.
     pub preempt_tick: bool,
 }
@@ -40,7 +40,7 @@ impl Default for Options {
         Options {
             timeout: Some(Duration::from_secs(60)),
             poll: Duration::from_millis(1),
-            idle_spins: 4000,
+            idle_spin: Duration::from_micros(20),
             preempt_tick: true,
         }
     }
@@ -181,7 +181,7 @@ fn core_loop(
         if let Step::Idle { deadline } = step {
             r.idles += 1;
             let until = deadline.map(|ms| platform.instant_of(ms));
-            match platform.idle_wait(core.index(), until, opts.idle_spins, stop) {
+            match platform.idle_wait(core.index(), until, opts.idle_spin, stop) {
                 WaitEnd::WokenSpinning => r.woken_spinning += 1,
                 WaitEnd::WokenBlocked => r.woken_blocked += 1,
                 WaitEnd::Deadline => r.deadlines += 1,

@@ -138,8 +138,15 @@ fn zb_timers(s: &Sizes) -> Option<TimerStats> {
     e.spawn_native(ctl, Priority::Normal, CpuSet::single(C0), C0).expect("spawn the controller");
     let r = run(&e, &opts(), || controllers::is_filled(&out));
     let res = controllers::take(&out).filter(|t| r.completed && t.spawn_failures == 0);
-    if res.is_none() {
-        eprintln!("beambench: timers failed");
+    match &res {
+        None => eprintln!("beambench: timers failed"),
+        Some(t) => eprintln!(
+            "beambench: timers: early {}, lateness histogram (ms 0..=31+) {:?}, {:?}; per-core {:?}",
+            t.early,
+            t.hist,
+            t.elapsed,
+            r.cores.iter().map(|c| (c.stats.reductions, c.idles, c.deadlines)).collect::<Vec<_>>()
+        ),
     }
     res
 }
