@@ -322,7 +322,7 @@ impl NativeTask for TimerStorm {
                 Ok(_) => self.spawned += 1,
                 Err(_) => self.stats.spawn_failures += 1,
             }
-            if over_budget(cx) || (self.spawned + self.stats.spawn_failures) % SPAWNS_PER_STEP == 0 {
+            if over_budget(cx) || (self.spawned + self.stats.spawn_failures).is_multiple_of(SPAWNS_PER_STEP) {
                 return NativeStep::Yield;
             }
         }
