@@ -34,10 +34,7 @@ pub fn require(rel: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    let msg = format!(
-        "test data {} not found (set {VAR} to the shared testdata directory)",
-        path.display()
-    );
+    let msg = format!("test data {} not found (set {VAR} to the shared testdata directory)", path.display());
     if in_ci() {
         panic!("{msg}");
     }

@@ -86,13 +86,7 @@ fn aic1_probe_masks_everything_then_routes_and_unmasks() {
     assert_eq!(aic.layout(), Layout::V1 { nr_irq: 64 });
     assert_eq!(
         bus.take_log(),
-        vec![
-            R(0x0004, 64),
-            W(0x4100, u32::MAX),
-            W(0x4080, u32::MAX),
-            W(0x4104, u32::MAX),
-            W(0x4084, u32::MAX),
-        ]
+        vec![R(0x0004, 64), W(0x4100, u32::MAX), W(0x4080, u32::MAX), W(0x4104, u32::MAX), W(0x4084, u32::MAX),]
     );
     // The M1 UART's IRQ in the tree is 0x25d... too large for a 64-IRQ fake; use 37.
     aic.enable(0, 37, 0b1).expect("enable");
@@ -112,7 +106,12 @@ fn aic1_events_decode_and_unmask() {
     assert_eq!(aic.ack(), None);
     assert_eq!(
         bus.take_log(),
-        vec![R(0x2004, 0x0001_025d), W(0x4180 + 4 * (0x25d / 32), 1 << (0x25d % 32)), R(0x2004, 0x0004_0001), R(0x2004, 0)]
+        vec![
+            R(0x2004, 0x0001_025d),
+            W(0x4180 + 4 * (0x25d / 32), 1 << (0x25d % 32)),
+            R(0x2004, 0x0004_0001),
+            R(0x2004, 0)
+        ]
     );
 }
 

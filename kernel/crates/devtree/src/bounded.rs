@@ -21,10 +21,7 @@ impl<T: Copy + Default, const N: usize> List<T, N> {
 
     /// An empty list.
     pub fn new() -> Self {
-        Self {
-            items: [T::default(); N],
-            len: 0,
-        }
+        Self { items: [T::default(); N], len: 0 }
     }
 
     /// Appends `value`; gives it back when the list is full.
@@ -89,11 +86,7 @@ pub struct BoundedStr<const N: usize> {
 impl<const N: usize> BoundedStr<N> {
     /// The empty string.
     pub const fn empty() -> Self {
-        Self {
-            bytes: [0; N],
-            len: 0,
-            truncated: false,
-        }
+        Self { bytes: [0; N], len: 0, truncated: false }
     }
 
     /// Copies `s`, cut to the longest prefix of at most `N` bytes that ends on a
@@ -116,10 +109,7 @@ impl<const N: usize> BoundedStr<N> {
     pub fn as_str(&self) -> &str {
         // Only whole characters of a `&str` are ever stored, so this cannot fail;
         // the fallback keeps the crate free of panics all the same.
-        self.bytes
-            .get(..self.len)
-            .and_then(|b| core::str::from_utf8(b).ok())
-            .unwrap_or("")
+        self.bytes.get(..self.len).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("")
     }
 
     /// True when the source text was longer than `N` bytes and was cut.

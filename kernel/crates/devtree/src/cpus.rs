@@ -12,9 +12,7 @@
 
 use crate::bounded::{BoundedStr, List};
 use crate::error::Error;
-use crate::tree::{
-    base_name, children, prop, prop_str, prop_u32, take_cells, Node, Tree, MAX_DEPTH,
-};
+use crate::tree::{base_name, children, prop, prop_str, prop_u32, take_cells, Node, Tree, MAX_DEPTH};
 use crate::types::{CoreClass, Cpu, EnableMethod, Mpidr, PhysAddr, MAX_CPUS};
 
 /// Capacity of a CPU without `capacity-dmips-mhz` (Linux `SCHED_CAPACITY_SCALE`).
@@ -29,10 +27,7 @@ pub(crate) fn parse(tree: &Tree<'_>) -> Result<List<Cpu, MAX_CPUS>, Error> {
     let cpus_node = chain.last().ok_or(Error::MissingNode("/cpus"))?;
     let address_cells = prop_u32(cpus_node, "#address-cells", "/cpus")?.unwrap_or(1);
     if !(1..=2).contains(&address_cells) {
-        return Err(Error::UnsupportedCells {
-            node: "/cpus",
-            cells: address_cells,
-        });
+        return Err(Error::UnsupportedCells { node: "/cpus", cells: address_cells });
     }
 
     let mut cpus: List<Cpu, MAX_CPUS> = List::new();
@@ -46,10 +41,7 @@ pub(crate) fn parse(tree: &Tree<'_>) -> Result<List<Cpu, MAX_CPUS>, Error> {
                 if cpus.iter().any(|c| c.mpidr == cpu.mpidr) {
                     return Err(Error::DuplicateCpu { mpidr: cpu.mpidr });
                 }
-                cpus.push(cpu).map_err(|_| Error::TooMany {
-                    what: "CPUs",
-                    capacity: MAX_CPUS,
-                })?;
+                cpus.push(cpu).map_err(|_| Error::TooMany { what: "CPUs", capacity: MAX_CPUS })?;
             }
             _ => {}
         }
@@ -66,10 +58,7 @@ pub(crate) fn parse(tree: &Tree<'_>) -> Result<List<Cpu, MAX_CPUS>, Error> {
 }
 
 fn read_cpu(node: Node<'_>, address_cells: u32) -> Result<Cpu, Error> {
-    let bad_reg = Error::BadProperty {
-        node: "cpu",
-        property: "reg",
-    };
+    let bad_reg = Error::BadProperty { node: "cpu", property: "reg" };
     let reg = prop(node, "reg")?.ok_or(bad_reg)?;
     let (value, _) = take_cells(reg, address_cells).ok_or(bad_reg)?;
     let mpidr = Mpidr::from_reg(value).ok_or(bad_reg)?;
@@ -79,21 +68,15 @@ fn read_cpu(node: Node<'_>, address_cells: u32) -> Result<Cpu, Error> {
         None => EnableMethod::None,
         Some("psci") => EnableMethod::Psci,
         Some("spin-table") => {
-            let raw = prop(node, "cpu-release-addr")?
-                .ok_or(Error::SpinTableWithoutReleaseAddr { mpidr })?;
-            let bad = Error::BadProperty {
-                node: "cpu",
-                property: "cpu-release-addr",
-            };
+            let raw = prop(node, "cpu-release-addr")?.ok_or(Error::SpinTableWithoutReleaseAddr { mpidr })?;
+            let bad = Error::BadProperty { node: "cpu", property: "cpu-release-addr" };
             let cells = match raw.len() {
                 8 => 2,
                 4 => 1,
                 _ => return Err(bad),
             };
             let (addr, _) = take_cells(raw, cells).ok_or(bad)?;
-            EnableMethod::SpinTable {
-                release_addr: (addr != 0).then_some(PhysAddr(addr)),
-            }
+            EnableMethod::SpinTable { release_addr: (addr != 0).then_some(PhysAddr(addr)) }
         }
         Some(_) => EnableMethod::Unsupported,
     };
@@ -116,12 +99,7 @@ fn read_cpu(node: Node<'_>, address_cells: u32) -> Result<Cpu, Error> {
 
 /// Walks `cpu-map` (or a socket or cluster below it). Each cluster that directly
 /// holds cores gets the next index, in tree order across sockets.
-fn assign_clusters(
-    node: Node<'_>,
-    cpus: &mut [Cpu],
-    next_cluster: &mut u16,
-    depth: usize,
-) -> Result<(), Error> {
+fn assign_clusters(node: Node<'_>, cpus: &mut [Cpu], next_cluster: &mut u16, depth: usize) -> Result<(), Error> {
     if depth >= MAX_DEPTH {
         return Ok(());
     }
@@ -171,16 +149,8 @@ fn set_cluster(cpus: &mut [Cpu], phandle: u32, cluster: u16) {
 
 /// Sets [`Cpu::class`] for every CPU (rule in the module documentation).
 pub(crate) fn classify(cpus: &mut [Cpu]) {
-    let max = cpus
-        .iter()
-        .map(|c| c.capacity)
-        .max()
-        .unwrap_or(DEFAULT_CAPACITY);
-    let min = cpus
-        .iter()
-        .map(|c| c.capacity)
-        .min()
-        .unwrap_or(DEFAULT_CAPACITY);
+    let max = cpus.iter().map(|c| c.capacity).max().unwrap_or(DEFAULT_CAPACITY);
+    let min = cpus.iter().map(|c| c.capacity).min().unwrap_or(DEFAULT_CAPACITY);
     let known = |c: &Cpu| {
         let s = c.compatible.as_str();
         P_COMPATIBLES.contains(&s) || E_COMPATIBLES.contains(&s)
@@ -217,11 +187,7 @@ mod tests {
     fn letters(cpus: &[Cpu]) -> [char; 4] {
         let mut out = ['?'; 4];
         for (o, c) in out.iter_mut().zip(cpus) {
-            *o = if c.class == CoreClass::Performance {
-                'P'
-            } else {
-                'E'
-            };
+            *o = if c.class == CoreClass::Performance { 'P' } else { 'E' };
         }
         out
     }

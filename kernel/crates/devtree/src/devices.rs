@@ -15,21 +15,15 @@
 use crate::bounded::{BoundedStr, List};
 use crate::error::Error;
 use crate::tree::{
-    base_name, compatible_with, first_string, interrupt_parent, is_enabled, prop, prop_str,
-    prop_u32, strings, take_cells, Chain, Tree,
+    base_name, compatible_with, first_string, interrupt_parent, is_enabled, prop, prop_str, prop_u32, strings,
+    take_cells, Chain, Tree,
 };
 use crate::types::{
-    Console, InterruptController, Irq, PhysAddr, PsciMethod, Region, Reserved, ReservedKind, Timer,
-    UartKind, MAX_MEMORY, MAX_RESERVED,
+    Console, InterruptController, Irq, PhysAddr, PsciMethod, Region, Reserved, ReservedKind, Timer, UartKind,
+    MAX_MEMORY, MAX_RESERVED,
 };
 
-const GIC_V2: &[&str] = &[
-    "arm,cortex-a15-gic",
-    "arm,gic-400",
-    "arm,cortex-a9-gic",
-    "arm,cortex-a7-gic",
-    "arm,pl390",
-];
+const GIC_V2: &[&str] = &["arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a9-gic", "arm,cortex-a7-gic", "arm,pl390"];
 const GIC_V3: &[&str] = &["arm,gic-v3"];
 const AIC: &[&str] = &["apple,aic"];
 const AIC2: &[&str] = &["apple,aic2"];
@@ -65,14 +59,7 @@ fn is_intc(chain: &Chain<'_>) -> Result<bool, Error> {
 /// supported controller in tree order.
 pub(crate) fn survey<'a>(tree: &Tree<'a>) -> Result<Survey<'a>, Error> {
     let root_parent = prop_u32(tree.root(), "interrupt-parent", "/")?;
-    let mut s = Survey {
-        intc: None,
-        timer: None,
-        uart: None,
-        psci: None,
-        memory: List::new(),
-        reserved: List::new(),
-    };
+    let mut s = Survey { intc: None, timer: None, uart: None, psci: None, memory: List::new(), reserved: List::new() };
     let mut preferred_intc = None;
     tree.walk(&mut |chain| {
         let Some(node) = chain.last() else {
@@ -108,10 +95,7 @@ pub(crate) fn survey<'a>(tree: &Tree<'a>) -> Result<Survey<'a>, Error> {
             && is_enabled(node)?
         {
             s.uart = Some(*chain);
-        } else if s.psci.is_none()
-            && depth == 1
-            && (base_name(node)? == "psci" || compatible_with(node, PSCI)?)
-        {
+        } else if s.psci.is_none() && depth == 1 && (base_name(node)? == "psci" || compatible_with(node, PSCI)?) {
             s.psci = Some(*chain);
         }
         Ok(())
@@ -129,22 +113,13 @@ fn add_memory(chain: &Chain<'_>, memory: &mut List<Region, MAX_MEMORY>) -> Resul
             continue;
         }
         memory
-            .push(Region {
-                base: PhysAddr(base),
-                size,
-            })
-            .map_err(|_| Error::TooMany {
-                what: "memory ranges",
-                capacity: MAX_MEMORY,
-            })?;
+            .push(Region { base: PhysAddr(base), size })
+            .map_err(|_| Error::TooMany { what: "memory ranges", capacity: MAX_MEMORY })?;
     }
     Ok(())
 }
 
-fn add_reserved(
-    chain: &Chain<'_>,
-    reserved: &mut List<Reserved, MAX_RESERVED>,
-) -> Result<(), Error> {
+fn add_reserved(chain: &Chain<'_>, reserved: &mut List<Reserved, MAX_RESERVED>) -> Result<(), Error> {
     let Some(node) = chain.last() else {
         return Ok(());
     };
@@ -156,26 +131,14 @@ fn add_reserved(
         let (base, size) = pair?;
         push_reserved(
             reserved,
-            Reserved {
-                region: Region {
-                    base: PhysAddr(base),
-                    size,
-                },
-                kind: ReservedKind::ReservedMemory { no_map },
-            },
+            Reserved { region: Region { base: PhysAddr(base), size }, kind: ReservedKind::ReservedMemory { no_map } },
         )?;
     }
     Ok(())
 }
 
-pub(crate) fn push_reserved(
-    reserved: &mut List<Reserved, MAX_RESERVED>,
-    r: Reserved,
-) -> Result<(), Error> {
-    reserved.push(r).map_err(|_| Error::TooMany {
-        what: "reserved regions",
-        capacity: MAX_RESERVED,
-    })
+pub(crate) fn push_reserved(reserved: &mut List<Reserved, MAX_RESERVED>, r: Reserved) -> Result<(), Error> {
+    reserved.push(r).map_err(|_| Error::TooMany { what: "reserved regions", capacity: MAX_RESERVED })
 }
 
 /// The controller found by [`survey`], decoded, with what devices need to decode
@@ -193,10 +156,7 @@ fn regs4(chain: &Chain<'_>, role: &'static str) -> Result<([Region; 4], usize), 
     let mut n = 0;
     for (slot, pair) in out.iter_mut().zip(chain.regs(role)?) {
         let (base, size) = pair?;
-        *slot = Region {
-            base: PhysAddr(base),
-            size,
-        };
+        *slot = Region { base: PhysAddr(base), size };
         n += 1;
     }
     Ok((out, n))
@@ -206,15 +166,10 @@ fn regs4(chain: &Chain<'_>, role: &'static str) -> Result<([Region; 4], usize), 
 pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
     const ROLE: &str = "interrupt controller";
     let node = chain.last().ok_or(Error::NoInterruptController)?;
-    let bad_reg = Error::BadProperty {
-        node: ROLE,
-        property: "reg",
-    };
+    let bad_reg = Error::BadProperty { node: ROLE, property: "reg" };
     let (regs, n) = regs4(chain, ROLE)?;
-    let cells = prop_u32(node, "#interrupt-cells", ROLE)?.ok_or(Error::BadProperty {
-        node: ROLE,
-        property: "#interrupt-cells",
-    })?;
+    let cells = prop_u32(node, "#interrupt-cells", ROLE)?
+        .ok_or(Error::BadProperty { node: ROLE, property: "#interrupt-cells" })?;
     let controller = if compatible_with(node, GIC_V3)? {
         if n < 2 {
             return Err(bad_reg);
@@ -228,10 +183,7 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
         if n < 2 {
             return Err(bad_reg);
         }
-        InterruptController::GicV2 {
-            gicd: regs[0],
-            gicc: regs[1],
-        }
+        InterruptController::GicV2 { gicd: regs[0], gicc: regs[1] }
     } else if compatible_with(node, AIC2)? {
         let names = prop(node, "reg-names")?.unwrap_or(&[]);
         let index_of = |want: &str| strings(names).position(|s| s == want);
@@ -239,11 +191,7 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
         let event = index_of("event").unwrap_or(1);
         match (regs.get(core), regs.get(event)) {
             (Some(&core_r), Some(&event_r)) if core < n && event < n => {
-                InterruptController::AppleAic2 {
-                    regs: core_r,
-                    event: event_r,
-                    cells,
-                }
+                InterruptController::AppleAic2 { regs: core_r, event: event_r, cells }
             }
             _ => return Err(bad_reg),
         }
@@ -251,10 +199,7 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
         if n < 1 {
             return Err(bad_reg);
         }
-        InterruptController::AppleAic {
-            regs: regs[0],
-            cells,
-        }
+        InterruptController::AppleAic { regs: regs[0], cells }
     } else {
         return Err(Error::NoInterruptController);
     };
@@ -263,20 +208,13 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
         _ => 3,
     };
     if cells < needed {
-        return Err(Error::BadProperty {
-            node: ROLE,
-            property: "#interrupt-cells",
-        });
+        return Err(Error::BadProperty { node: ROLE, property: "#interrupt-cells" });
     }
     let phandle = match prop_u32(node, "phandle", ROLE)? {
         Some(p) => Some(p),
         None => prop_u32(node, "linux,phandle", ROLE)?,
     };
-    Ok(Intc {
-        controller,
-        phandle,
-        cells,
-    })
+    Ok(Intc { controller, phandle, cells })
 }
 
 impl Intc {
@@ -287,19 +225,13 @@ impl Intc {
             take_cells(b, 1).map(|(v, _)| v as u32)
         };
         match self.controller {
-            InterruptController::GicV2 { .. } | InterruptController::GicV3 { .. } => {
-                match (cell(0)?, cell(1)?) {
-                    (0, n) => Some(Irq::GicSpi(n)),
-                    (1, n) => Some(Irq::GicPpi(n)),
-                    _ => None,
-                }
-            }
+            InterruptController::GicV2 { .. } | InterruptController::GicV3 { .. } => match (cell(0)?, cell(1)?) {
+                (0, n) => Some(Irq::GicSpi(n)),
+                (1, n) => Some(Irq::GicPpi(n)),
+                _ => None,
+            },
             InterruptController::AppleAic { .. } | InterruptController::AppleAic2 { .. } => {
-                let (die, num) = if self.cells >= 4 {
-                    (cell(1)?, cell(2)?)
-                } else {
-                    (0, cell(1)?)
-                };
+                let (die, num) = if self.cells >= 4 { (cell(1)?, cell(2)?) } else { (0, cell(1)?) };
                 match cell(0)? {
                     0 => Some(Irq::AicIrq { die, num }),
                     1 => Some(Irq::AicFiq(num)),
@@ -319,21 +251,12 @@ impl Intc {
     }
 
     /// The specifiers of the node's `interrupts`, decoded (undecodable ones as `None`).
-    fn interrupts<'c>(
-        &self,
-        chain: &Chain<'c>,
-    ) -> Result<impl Iterator<Item = Option<Irq>> + 'c, Error> {
+    fn interrupts<'c>(&self, chain: &Chain<'c>) -> Result<impl Iterator<Item = Option<Irq>> + 'c, Error> {
         let node = chain.last().ok_or(Error::Malformed("empty node chain"))?;
-        let value = if self.serves(chain)? {
-            prop(node, "interrupts")?.unwrap_or(&[])
-        } else {
-            &[]
-        };
+        let value = if self.serves(chain)? { prop(node, "interrupts")?.unwrap_or(&[]) } else { &[] };
         let this = *self;
         let stride = self.cells as usize * 4;
-        Ok(value
-            .chunks_exact(stride.max(4))
-            .map(move |spec| this.decode(spec)))
+        Ok(value.chunks_exact(stride.max(4)).map(move |spec| this.decode(spec)))
     }
 }
 
@@ -369,11 +292,7 @@ pub(crate) fn timer(chain: &Chain<'_>, intc: &Intc) -> Result<Timer, Error> {
 
 /// Finds and decodes the console: `/chosen/stdout-path` (a path or an alias,
 /// optionally followed by `:options`), else the first enabled supported UART.
-pub(crate) fn console(
-    tree: &Tree<'_>,
-    fallback: Option<&Chain<'_>>,
-    intc: Option<&Intc>,
-) -> Result<Console, Error> {
+pub(crate) fn console(tree: &Tree<'_>, fallback: Option<&Chain<'_>>, intc: Option<&Intc>) -> Result<Console, Error> {
     let chosen = tree.lookup("/chosen")?.and_then(|c| c.last());
     let stdout = match chosen {
         Some(node) => match prop_str(node, "stdout-path", "/chosen")? {
@@ -395,9 +314,7 @@ pub(crate) fn console(
             Some(a) => prop(a, target)?,
             None => None,
         };
-        alias
-            .and_then(first_string)
-            .ok_or(Error::NoSuchNode("the stdout-path alias"))?
+        alias.and_then(first_string).ok_or(Error::NoSuchNode("the stdout-path alias"))?
     };
     let chain = tree.lookup(path)?.ok_or(Error::NoSuchNode("stdout-path"))?;
     decode_console(&chain, options, intc)
@@ -412,20 +329,15 @@ fn decode_console(chain: &Chain<'_>, options: &str, intc: Option<&Intc>) -> Resu
     } else {
         return Err(Error::UnsupportedConsole);
     };
-    let (base, size) = chain.regs("console")?.next().ok_or(Error::BadProperty {
-        node: "console",
-        property: "reg",
-    })??;
+    let (base, size) =
+        chain.regs("console")?.next().ok_or(Error::BadProperty { node: "console", property: "reg" })??;
     let interrupt = match intc {
         Some(i) => i.interrupts(chain)?.next().flatten(),
         None => None,
     };
     Ok(Console {
         kind,
-        regs: Region {
-            base: PhysAddr(base),
-            size,
-        },
+        regs: Region { base: PhysAddr(base), size },
         interrupt,
         options: BoundedStr::from_str_truncating(options),
     })
@@ -439,9 +351,6 @@ pub(crate) fn psci(chain: Option<&Chain<'_>>) -> Result<PsciMethod, Error> {
     match prop_str(node, "method", "psci")? {
         Some("hvc") => Ok(PsciMethod::Hvc),
         Some("smc") => Ok(PsciMethod::Smc),
-        _ => Err(Error::BadProperty {
-            node: "psci",
-            property: "method",
-        }),
+        _ => Err(Error::BadProperty { node: "psci", property: "method" }),
     }
 }

@@ -111,10 +111,9 @@ impl fmt::Display for Error {
                 f,
                 "device tree version {version} (compatible back to {last_compatible}) cannot be read as version 17"
             ),
-            Error::Truncated { total_size, available } => write!(
-                f,
-                "device tree truncated: header says {total_size} bytes, only {available} present"
-            ),
+            Error::Truncated { total_size, available } => {
+                write!(f, "device tree truncated: header says {total_size} bytes, only {available} present")
+            }
             Error::BadTotalSize { total_size } => {
                 write!(f, "device tree totalsize {total_size} is implausible")
             }
@@ -136,10 +135,9 @@ impl fmt::Display for Error {
             }
             Error::NoSuchNode(what) => write!(f, "device tree: {what} names a node that does not exist"),
             Error::DuplicateCpu { mpidr } => write!(f, "device tree: two cpu nodes with MPIDR {mpidr}"),
-            Error::SpinTableWithoutReleaseAddr { mpidr } => write!(
-                f,
-                "device tree: cpu {mpidr} uses spin-table but has no cpu-release-addr"
-            ),
+            Error::SpinTableWithoutReleaseAddr { mpidr } => {
+                write!(f, "device tree: cpu {mpidr} uses spin-table but has no cpu-release-addr")
+            }
             Error::NoConsole => write!(f, "device tree names no console UART"),
             Error::UnsupportedConsole => write!(f, "device tree console UART is of an unsupported kind"),
             Error::NoInterruptController => {
@@ -158,9 +156,7 @@ impl From<fdt::FdtError> for Error {
         use fdt::parsing::ParseError as P;
         Error::Malformed(match e {
             fdt::FdtError::ParseError(P::UnexpectedEndOfData) => "structure block ends early",
-            fdt::FdtError::ParseError(P::InvalidCStrValue) => {
-                "a name is not a terminated UTF-8 string"
-            }
+            fdt::FdtError::ParseError(P::InvalidCStrValue) => "a name is not a terminated UTF-8 string",
             fdt::FdtError::ParseError(P::InvalidTokenValue) => "unknown token in structure block",
             fdt::FdtError::ParseError(P::UnexpectedToken) => "unexpected token in structure block",
             fdt::FdtError::ParseError(_) => "structure block cannot be parsed",

@@ -39,19 +39,14 @@ fn be32(bytes: &[u8], word: usize) -> Result<u32, Error> {
 
 fn be64_at(bytes: &[u8], at: usize) -> Option<u64> {
     let end = at.checked_add(8)?;
-    bytes
-        .get(at..end)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
+    bytes.get(at..end).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes)
 }
 
 /// `totalsize` from the first 40 bytes, after checking the magic and bounds; the
 /// kernel uses this to build the slice it passes to [`crate::parse`].
 pub fn header_total_size(first_40_bytes: &[u8]) -> Result<usize, Error> {
     if first_40_bytes.len() < HEADER_LEN {
-        return Err(Error::TooShort {
-            len: first_40_bytes.len(),
-        });
+        return Err(Error::TooShort { len: first_40_bytes.len() });
     }
     let magic = be32(first_40_bytes, 0)?;
     if magic != FDT_MAGIC {
@@ -76,20 +71,14 @@ fn block(start: usize, len: usize, total: usize, what: &'static str) -> Result<(
 pub(crate) fn read(dtb: &[u8]) -> Result<Header, Error> {
     let total_size = header_total_size(dtb)?;
     if total_size > dtb.len() {
-        return Err(Error::Truncated {
-            total_size,
-            available: dtb.len(),
-        });
+        return Err(Error::Truncated { total_size, available: dtb.len() });
     }
     let version = be32(dtb, 5)?;
     let last_compatible = be32(dtb, 6)?;
     // Version 17 blobs say last_comp_version 16; a reader of 17 accepts anything
     // that claims compatibility with 17 or older, and needs the v17 size field.
     if version < 17 || last_compatible > 17 {
-        return Err(Error::UnsupportedVersion {
-            version,
-            last_compatible,
-        });
+        return Err(Error::UnsupportedVersion { version, last_compatible });
     }
     let h = Header {
         total_size,
@@ -101,37 +90,18 @@ pub(crate) fn read(dtb: &[u8]) -> Result<Header, Error> {
         size_dt_struct: be32(dtb, 9)? as usize,
     };
     if !h.off_mem_rsvmap.is_multiple_of(8) {
-        return Err(Error::BadLayout(
-            "memory reservation block is not 8-byte aligned",
-        ));
+        return Err(Error::BadLayout("memory reservation block is not 8-byte aligned"));
     }
     if !h.off_dt_struct.is_multiple_of(4) || !h.size_dt_struct.is_multiple_of(4) {
         return Err(Error::BadLayout("structure block is not 4-byte aligned"));
     }
     // The smallest structure block: BEGIN_NODE, empty name, END_NODE, END.
     if h.size_dt_struct < 16 {
-        return Err(Error::BadLayout(
-            "structure block too small to hold a root node",
-        ));
+        return Err(Error::BadLayout("structure block too small to hold a root node"));
     }
-    block(
-        h.off_mem_rsvmap,
-        16,
-        total_size,
-        "memory reservation block lies outside the blob",
-    )?;
-    block(
-        h.off_dt_struct,
-        h.size_dt_struct,
-        total_size,
-        "structure block lies outside the blob",
-    )?;
-    block(
-        h.off_dt_strings,
-        h.size_dt_strings,
-        total_size,
-        "strings block lies outside the blob",
-    )?;
+    block(h.off_mem_rsvmap, 16, total_size, "memory reservation block lies outside the blob")?;
+    block(h.off_dt_struct, h.size_dt_struct, total_size, "structure block lies outside the blob")?;
+    block(h.off_dt_strings, h.size_dt_strings, total_size, "strings block lies outside the blob")?;
     Ok(h)
 }
 
@@ -142,15 +112,11 @@ pub(crate) fn for_each_memreserve(
     h: &Header,
     mut f: impl FnMut(u64, u64) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let blob = dtb
-        .get(..h.total_size)
-        .ok_or(Error::Malformed("memory reservation block"))?;
+    let blob = dtb.get(..h.total_size).ok_or(Error::Malformed("memory reservation block"))?;
     let mut at = h.off_mem_rsvmap;
     loop {
         let (Some(address), Some(size)) = (be64_at(blob, at), be64_at(blob, at + 8)) else {
-            return Err(Error::Malformed(
-                "memory reservation block has no terminating entry",
-            ));
+            return Err(Error::Malformed("memory reservation block has no terminating entry"));
         };
         if address == 0 && size == 0 {
             return Ok(());
@@ -176,22 +142,11 @@ mod tests {
     fn total_size_needs_magic_and_sane_size() {
         let good = header([FDT_MAGIC, 0x1000, 0x38, 0x200, 0x28, 17, 16, 0, 0x10, 0x100]);
         assert_eq!(header_total_size(&good), Ok(0x1000));
-        assert_eq!(
-            header_total_size(&good[..39]),
-            Err(Error::TooShort { len: 39 })
-        );
+        assert_eq!(header_total_size(&good[..39]), Err(Error::TooShort { len: 39 }));
         let bad = header([0xdeadbeef, 0x1000, 0, 0, 0, 17, 16, 0, 0, 0]);
-        assert_eq!(
-            header_total_size(&bad),
-            Err(Error::BadMagic { found: 0xdeadbeef })
-        );
+        assert_eq!(header_total_size(&bad), Err(Error::BadMagic { found: 0xdeadbeef }));
         let huge = header([FDT_MAGIC, 0xffff_fff0, 0, 0, 0, 17, 16, 0, 0, 0]);
-        assert_eq!(
-            header_total_size(&huge),
-            Err(Error::BadTotalSize {
-                total_size: 0xffff_fff0
-            })
-        );
+        assert_eq!(header_total_size(&huge), Err(Error::BadTotalSize { total_size: 0xffff_fff0 }));
     }
 
     #[test]
@@ -220,27 +175,13 @@ mod tests {
         assert_eq!(seen[0], (0x8000, 0x1000));
         // A second entry where the terminator should be, and then the blob ends.
         blob[56..64].copy_from_slice(&0x9000u64.to_be_bytes());
-        assert!(matches!(
-            for_each_memreserve(&blob, &h, |_, _| Ok(())),
-            Err(Error::Malformed(_))
-        ));
+        assert!(matches!(for_each_memreserve(&blob, &h, |_, _| Ok(())), Err(Error::Malformed(_))));
     }
 
     #[test]
     fn offsets_that_overflow_are_layout_errors() {
         let mut blob = [0u8; 64];
-        blob[..40].copy_from_slice(&header([
-            FDT_MAGIC,
-            64,
-            0xffff_fffc,
-            0x30,
-            0x28,
-            17,
-            16,
-            0,
-            0,
-            0x10,
-        ]));
+        blob[..40].copy_from_slice(&header([FDT_MAGIC, 64, 0xffff_fffc, 0x30, 0x28, 17, 16, 0, 0, 0x10]));
         assert!(matches!(read(&blob), Err(Error::BadLayout(_))));
     }
 }

@@ -47,9 +47,8 @@ pub use cpus::DEFAULT_CAPACITY;
 pub use error::Error;
 pub use header::{header_total_size, FDT_MAGIC, HEADER_LEN, MAX_TOTAL_SIZE};
 pub use types::{
-    Board, Console, CoreClass, Cpu, EnableMethod, InterruptController, Irq, Mpidr, PhysAddr,
-    Platform, PsciMethod, Region, Reserved, ReservedKind, Timer, UartKind, MAX_CPUS, MAX_MEMORY,
-    MAX_RESERVED,
+    Board, Console, CoreClass, Cpu, EnableMethod, InterruptController, Irq, Mpidr, PhysAddr, Platform, PsciMethod,
+    Region, Reserved, ReservedKind, Timer, UartKind, MAX_CPUS, MAX_MEMORY, MAX_RESERVED,
 };
 
 use tree::{prop, prop_str, strings, Tree};
@@ -59,10 +58,7 @@ use types::Issues;
 /// ignored). See the crate documentation for which problems are errors.
 pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     let h = header::read(dtb)?;
-    let blob = dtb.get(..h.total_size).ok_or(Error::Truncated {
-        total_size: h.total_size,
-        available: dtb.len(),
-    })?;
+    let blob = dtb.get(..h.total_size).ok_or(Error::Truncated { total_size: h.total_size, available: dtb.len() })?;
     let tree = Tree::new(blob)?;
     let root = tree.root();
 
@@ -73,13 +69,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     header::for_each_memreserve(blob, &h, |address, size| {
         devices::push_reserved(
             &mut reserved,
-            Reserved {
-                region: Region {
-                    base: PhysAddr(address),
-                    size,
-                },
-                kind: ReservedKind::MemReserve,
-            },
+            Reserved { region: Region { base: PhysAddr(address), size }, kind: ReservedKind::MemReserve },
         )
     })?;
     for r in survey.reserved.iter() {
@@ -92,14 +82,10 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
             issues.interrupt_controller = Some(Error::NoInterruptController);
             None
         }
-        Some(chain) => devices::interrupt_controller(chain)
-            .map_err(|e| issues.interrupt_controller = Some(e))
-            .ok(),
+        Some(chain) => devices::interrupt_controller(chain).map_err(|e| issues.interrupt_controller = Some(e)).ok(),
     };
     let timer = match (survey.timer.as_ref(), intc.as_ref()) {
-        (Some(chain), Some(i)) => devices::timer(chain, i)
-            .map_err(|e| issues.timer = Some(e))
-            .ok(),
+        (Some(chain), Some(i)) => devices::timer(chain, i).map_err(|e| issues.timer = Some(e)).ok(),
         (None, _) => {
             issues.timer = Some(Error::NoTimer);
             None
@@ -109,9 +95,8 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
             None
         }
     };
-    let console = devices::console(&tree, survey.uart.as_ref(), intc.as_ref())
-        .map_err(|e| issues.console = Some(e))
-        .ok();
+    let console =
+        devices::console(&tree, survey.uart.as_ref(), intc.as_ref()).map_err(|e| issues.console = Some(e)).ok();
     let psci = devices::psci(survey.psci.as_ref())?;
     let controller = intc.map(|i| i.controller);
 
@@ -141,9 +126,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
 
 /// The board, from the root `compatible`, else from the devices present.
 fn board(root_compatible: &[u8], intc: Option<InterruptController>, psci: PsciMethod) -> Board {
-    let is_apple = |s: &str| {
-        s == "apple,arm-platform" || s.starts_with("apple,t8") || s.starts_with("apple,t6")
-    };
+    let is_apple = |s: &str| s == "apple,arm-platform" || s.starts_with("apple,t8") || s.starts_with("apple,t6");
     if strings(root_compatible).any(|s| s == "linux,dummy-virt") {
         return Board::QemuVirt;
     }
@@ -151,12 +134,8 @@ fn board(root_compatible: &[u8], intc: Option<InterruptController>, psci: PsciMe
         return Board::Apple;
     }
     match intc {
-        Some(InterruptController::AppleAic { .. } | InterruptController::AppleAic2 { .. }) => {
-            Board::Apple
-        }
-        Some(InterruptController::GicV2 { .. } | InterruptController::GicV3 { .. })
-            if psci != PsciMethod::None =>
-        {
+        Some(InterruptController::AppleAic { .. } | InterruptController::AppleAic2 { .. }) => Board::Apple,
+        Some(InterruptController::GicV2 { .. } | InterruptController::GicV3 { .. }) if psci != PsciMethod::None => {
             Board::QemuVirt
         }
         _ => Board::Unknown,

@@ -35,9 +35,7 @@ impl<'a> Tree<'a> {
     /// Opens `blob` (already checked by [`crate::header::read`] and cut to `totalsize`).
     pub(crate) fn new(blob: &'a [u8]) -> Result<Self, Error> {
         let fdt = fdt::Fdt::new_unaligned_fallible(blob)?;
-        let root = fdt
-            .find_node("/")?
-            .ok_or(Error::Malformed("no root node"))?;
+        let root = fdt.find_node("/")?.ok_or(Error::Malformed("no root node"))?;
         // Touch the root's name and properties so a garbled start is caught here.
         root.name()?;
         for p in root.properties()?.iter() {
@@ -85,20 +83,14 @@ impl<'a> Tree<'a> {
 
     /// Visits every node (root first, depth first, in tree order) with the chain of
     /// its ancestors; nodes deeper than [`MAX_DEPTH`] are not visited.
-    pub(crate) fn walk(
-        &self,
-        visit: &mut dyn FnMut(&Chain<'a>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    pub(crate) fn walk(&self, visit: &mut dyn FnMut(&Chain<'a>) -> Result<(), Error>) -> Result<(), Error> {
         let mut chain = Chain::new(self.root);
         visit(&chain)?;
         walk_below(&mut chain, visit)
     }
 }
 
-fn walk_below<'a>(
-    chain: &mut Chain<'a>,
-    visit: &mut dyn FnMut(&Chain<'a>) -> Result<(), Error>,
-) -> Result<(), Error> {
+fn walk_below<'a>(chain: &mut Chain<'a>, visit: &mut dyn FnMut(&Chain<'a>) -> Result<(), Error>) -> Result<(), Error> {
     let Some(here) = chain.last() else {
         return Ok(());
     };
@@ -123,9 +115,7 @@ fn name_matches(name: NodeName<'_>, component: &str) -> bool {
 }
 
 /// The children of `node`, as results.
-pub(crate) fn children<'a>(
-    node: Node<'a>,
-) -> Result<impl Iterator<Item = Result<Node<'a>, Error>>, Error> {
+pub(crate) fn children<'a>(node: Node<'a>) -> Result<impl Iterator<Item = Result<Node<'a>, Error>>, Error> {
     Ok(node.children()?.iter().map(|c| c.map_err(Error::from)))
 }
 
@@ -140,35 +130,21 @@ pub(crate) fn prop<'a>(node: Node<'a>, name: &str) -> Result<Option<&'a [u8]>, E
 }
 
 /// A one-cell property.
-pub(crate) fn prop_u32(
-    node: Node<'_>,
-    name: &'static str,
-    role: &'static str,
-) -> Result<Option<u32>, Error> {
+pub(crate) fn prop_u32(node: Node<'_>, name: &'static str, role: &'static str) -> Result<Option<u32>, Error> {
     match prop(node, name)? {
         None => Ok(None),
         Some(v) => {
-            let bytes: [u8; 4] = v.try_into().map_err(|_| Error::BadProperty {
-                node: role,
-                property: name,
-            })?;
+            let bytes: [u8; 4] = v.try_into().map_err(|_| Error::BadProperty { node: role, property: name })?;
             Ok(Some(u32::from_be_bytes(bytes)))
         }
     }
 }
 
 /// The first string of a string or string-list property.
-pub(crate) fn prop_str<'a>(
-    node: Node<'a>,
-    name: &'static str,
-    role: &'static str,
-) -> Result<Option<&'a str>, Error> {
+pub(crate) fn prop_str<'a>(node: Node<'a>, name: &'static str, role: &'static str) -> Result<Option<&'a str>, Error> {
     match prop(node, name)? {
         None => Ok(None),
-        Some(v) => first_string(v).map(Some).ok_or(Error::BadProperty {
-            node: role,
-            property: name,
-        }),
+        Some(v) => first_string(v).map(Some).ok_or(Error::BadProperty { node: role, property: name }),
     }
 }
 
@@ -184,8 +160,7 @@ pub(crate) fn strings(value: &[u8]) -> impl Iterator<Item = &str> {
         Some((0, body)) => body,
         _ => &[][..],
     };
-    body.split(|&b| b == 0)
-        .filter_map(|s| core::str::from_utf8(s).ok())
+    body.split(|&b| b == 0).filter_map(|s| core::str::from_utf8(s).ok())
 }
 
 /// True when `node`'s `compatible` contains any of `wanted`.
@@ -205,12 +180,7 @@ pub(crate) fn is_enabled(node: Node<'_>) -> Result<bool, Error> {
 }
 
 /// A cell-count property (`#address-cells`, ...), with its default.
-pub(crate) fn cell_count(
-    node: Node<'_>,
-    name: &'static str,
-    default: u32,
-    role: &'static str,
-) -> Result<u32, Error> {
+pub(crate) fn cell_count(node: Node<'_>, name: &'static str, default: u32, role: &'static str) -> Result<u32, Error> {
     Ok(prop_u32(node, name, role)?.unwrap_or(default))
 }
 
@@ -219,16 +189,10 @@ pub(crate) fn child_cells(node: Node<'_>, role: &'static str) -> Result<(u32, u3
     let a = cell_count(node, "#address-cells", 2, role)?;
     let s = cell_count(node, "#size-cells", 1, role)?;
     if a > 2 {
-        return Err(Error::UnsupportedCells {
-            node: role,
-            cells: a,
-        });
+        return Err(Error::UnsupportedCells { node: role, cells: a });
     }
     if s > 2 {
-        return Err(Error::UnsupportedCells {
-            node: role,
-            cells: s,
-        });
+        return Err(Error::UnsupportedCells { node: role, cells: s });
     }
     Ok((a, s))
 }
@@ -253,16 +217,9 @@ pub(crate) fn reg_pairs<'b>(
 ) -> Result<RegPairs<'b>, Error> {
     let stride = (address_cells + size_cells) as usize * 4;
     if stride == 0 || !value.len().is_multiple_of(stride) {
-        return Err(Error::BadProperty {
-            node: role,
-            property: "reg",
-        });
+        return Err(Error::BadProperty { node: role, property: "reg" });
     }
-    Ok(RegPairs {
-        rest: value,
-        address_cells,
-        size_cells,
-    })
+    Ok(RegPairs { rest: value, address_cells, size_cells })
 }
 
 /// Iterator from [`reg_pairs`].
@@ -335,17 +292,10 @@ impl<'a> Chain<'a> {
     /// The `reg` entries of the node, translated to CPU physical addresses.
     pub(crate) fn regs(&self, role: &'static str) -> Result<TranslatedRegs<'a, '_>, Error> {
         let node = self.last().ok_or(Error::Malformed("empty node chain"))?;
-        let parent = self.parent().ok_or(Error::BadProperty {
-            node: role,
-            property: "reg",
-        })?;
+        let parent = self.parent().ok_or(Error::BadProperty { node: role, property: "reg" })?;
         let (a, s) = child_cells(parent, role)?;
         let value = prop(node, "reg")?.unwrap_or(&[]);
-        Ok(TranslatedRegs {
-            chain: self,
-            pairs: reg_pairs_or_empty(value, a, s, role)?,
-            role,
-        })
+        Ok(TranslatedRegs { chain: self, pairs: reg_pairs_or_empty(value, a, s, role)?, role })
     }
 
     /// Translates `addr`, an address in the node's parent bus, up to the root
@@ -369,18 +319,9 @@ impl<'a> Chain<'a> {
     }
 }
 
-fn reg_pairs_or_empty<'b>(
-    value: &'b [u8],
-    a: u32,
-    s: u32,
-    role: &'static str,
-) -> Result<RegPairs<'b>, Error> {
+fn reg_pairs_or_empty<'b>(value: &'b [u8], a: u32, s: u32, role: &'static str) -> Result<RegPairs<'b>, Error> {
     if value.is_empty() {
-        return Ok(RegPairs {
-            rest: value,
-            address_cells: a,
-            size_cells: s,
-        });
+        return Ok(RegPairs { rest: value, address_cells: a, size_cells: s });
     }
     reg_pairs(value, a, s, role)
 }
@@ -395,23 +336,15 @@ fn map_through(
 ) -> Result<u64, Error> {
     let stride = (child_a + parent_a + size_cells) as usize * 4;
     if stride == 0 || !ranges.len().is_multiple_of(stride) {
-        return Err(Error::BadProperty {
-            node: role,
-            property: "ranges",
-        });
+        return Err(Error::BadProperty { node: role, property: "ranges" });
     }
     for entry in ranges.chunks_exact(stride) {
-        let bad = Error::BadProperty {
-            node: role,
-            property: "ranges",
-        };
+        let bad = Error::BadProperty { node: role, property: "ranges" };
         let (child, rest) = take_cells(entry, child_a).ok_or(bad)?;
         let (parent, rest) = take_cells(rest, parent_a).ok_or(bad)?;
         let (len, _) = take_cells(rest, size_cells).ok_or(bad)?;
         if addr >= child && addr - child < len {
-            return (addr - child)
-                .checked_add(parent)
-                .ok_or(Error::Untranslatable(role));
+            return (addr - child).checked_add(parent).ok_or(Error::Untranslatable(role));
         }
     }
     Err(Error::Untranslatable(role))

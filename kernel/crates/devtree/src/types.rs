@@ -352,17 +352,13 @@ impl Platform {
                 CoreClass::Efficiency => b'E',
             };
         }
-        let text = buf
-            .get(..self.cpus.len())
-            .and_then(|b| core::str::from_utf8(b).ok());
+        let text = buf.get(..self.cpus.len()).and_then(|b| core::str::from_utf8(b).ok());
         BoundedStr::from_str_truncating(text.unwrap_or(""))
     }
 
     /// Sum of the RAM range sizes (saturating), before reservations.
     pub fn ram_total(&self) -> u64 {
-        self.memory
-            .iter()
-            .fold(0u64, |acc, r| acc.saturating_add(r.size))
+        self.memory.iter().fold(0u64, |acc, r| acc.saturating_add(r.size))
     }
 
     /// Checks that the kernel has what it needs to run: a known board, RAM, an
@@ -377,10 +373,7 @@ impl Platform {
             return Err(Error::NoMemory);
         }
         if self.interrupt_controller.is_none() {
-            return Err(self
-                .issues
-                .interrupt_controller
-                .unwrap_or(Error::NoInterruptController));
+            return Err(self.issues.interrupt_controller.unwrap_or(Error::NoInterruptController));
         }
         if self.timer.is_none() {
             return Err(self.issues.timer.unwrap_or(Error::NoTimer));
@@ -393,8 +386,6 @@ impl Platform {
 
     /// Why [`Platform::console`] is `None` (`None` when there is a console).
     pub fn console_error(&self) -> Option<Error> {
-        self.console
-            .is_none()
-            .then(|| self.issues.console.unwrap_or(Error::NoConsole))
+        self.console.is_none().then(|| self.issues.console.unwrap_or(Error::NoConsole))
     }
 }

@@ -14,12 +14,7 @@ fn garbage_is_not_a_device_tree() {
     assert_eq!(parse(b"hello"), Err(Error::TooShort { len: 5 }));
     let text = b"This is certainly not a flattened device tree blob, just text.";
     let err = parse(text).unwrap_err();
-    assert_eq!(
-        err,
-        Error::BadMagic {
-            found: u32::from_be_bytes(*b"This")
-        }
-    );
+    assert_eq!(err, Error::BadMagic { found: u32::from_be_bytes(*b"This") });
     assert!(err.to_string().starts_with("not a device tree"));
     assert_eq!(parse(&[0u8; 4096]), Err(Error::BadMagic { found: 0 }));
 }
@@ -27,13 +22,7 @@ fn garbage_is_not_a_device_tree() {
 #[test]
 fn truncated_blob() {
     let len = FIXTURE.len();
-    assert_eq!(
-        parse(&FIXTURE[..len / 2]),
-        Err(Error::Truncated {
-            total_size: len,
-            available: len / 2
-        })
-    );
+    assert_eq!(parse(&FIXTURE[..len / 2]), Err(Error::Truncated { total_size: len, available: len / 2 }));
     assert_eq!(parse(&FIXTURE[..39]), Err(Error::TooShort { len: 39 }));
     assert_eq!(header_total_size(&FIXTURE[..40]), Ok(len));
     // Extra bytes after totalsize are ignored.
@@ -52,42 +41,19 @@ fn with_word(blob: &[u8], word: usize, value: u32) -> Vec<u8> {
 fn broken_headers() {
     assert_eq!(FIXTURE[..4], FDT_MAGIC.to_be_bytes());
     // version 16 lacks size_dt_struct
-    assert!(matches!(
-        parse(&with_word(FIXTURE, 5, 16)),
-        Err(Error::UnsupportedVersion { .. })
-    ));
+    assert!(matches!(parse(&with_word(FIXTURE, 5, 16)), Err(Error::UnsupportedVersion { .. })));
     // structure block offset past the end, and one that overflows
-    assert!(matches!(
-        parse(&with_word(FIXTURE, 2, 0x10_0000)),
-        Err(Error::BadLayout(_))
-    ));
-    assert!(matches!(
-        parse(&with_word(FIXTURE, 2, 0xffff_fffc)),
-        Err(Error::BadLayout(_))
-    ));
+    assert!(matches!(parse(&with_word(FIXTURE, 2, 0x10_0000)), Err(Error::BadLayout(_))));
+    assert!(matches!(parse(&with_word(FIXTURE, 2, 0xffff_fffc)), Err(Error::BadLayout(_))));
     // strings block larger than the blob
-    assert!(matches!(
-        parse(&with_word(FIXTURE, 8, 0x7fff_ffff)),
-        Err(Error::BadLayout(_))
-    ));
+    assert!(matches!(parse(&with_word(FIXTURE, 8, 0x7fff_ffff)), Err(Error::BadLayout(_))));
     // totalsize absurd
-    assert_eq!(
-        parse(&with_word(FIXTURE, 1, 0xffff_ffff)),
-        Err(Error::BadTotalSize {
-            total_size: 0xffff_ffff
-        })
-    );
+    assert_eq!(parse(&with_word(FIXTURE, 1, 0xffff_ffff)), Err(Error::BadTotalSize { total_size: 0xffff_ffff }));
     // memory reservation block misaligned, and placed where its 16-byte terminator
     // cannot fit
-    assert!(matches!(
-        parse(&with_word(FIXTURE, 4, 44)),
-        Err(Error::BadLayout(_))
-    ));
+    assert!(matches!(parse(&with_word(FIXTURE, 4, 44)), Err(Error::BadLayout(_))));
     let total = FIXTURE.len() as u32;
-    assert!(matches!(
-        parse(&with_word(FIXTURE, 4, total & !7)),
-        Err(Error::BadLayout(_))
-    ));
+    assert!(matches!(parse(&with_word(FIXTURE, 4, total & !7)), Err(Error::BadLayout(_))));
 }
 
 /// xorshift64: a fixed, dependency-free sequence so failures reproduce.

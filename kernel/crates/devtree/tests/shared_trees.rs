@@ -6,18 +6,15 @@ mod common;
 
 use common::{patched, shared, SHARED};
 use zbeam_devtree::{
-    header_total_size, parse, Board, CoreClass, EnableMethod, InterruptController, Irq, Mpidr,
-    PhysAddr, Platform, PsciMethod, Region, UartKind,
+    header_total_size, parse, Board, CoreClass, EnableMethod, InterruptController, Irq, Mpidr, PhysAddr, Platform,
+    PsciMethod, Region, UartKind,
 };
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
 fn region(base: u64, size: u64) -> Region {
-    Region {
-        base: PhysAddr(base),
-        size,
-    }
+    Region { base: PhysAddr(base), size }
 }
 
 fn load(name: &str) -> Option<(Vec<u8>, Platform)> {
@@ -51,21 +48,14 @@ fn check_qemu(p: &Platform, psci: PsciMethod) {
     assert_eq!(timer.virt, Some(Irq::GicPpi(11)));
     assert_eq!(timer.hyp_phys, Some(Irq::GicPpi(10)));
     assert_eq!(timer.virt.unwrap().gic_intid(), Some(27));
-    assert_eq!(
-        p.boot_cpu_index(0x8000_0000),
-        Some(0),
-        "MPIDR_EL1 RES1 bit 31 is ignored"
-    );
+    assert_eq!(p.boot_cpu_index(0x8000_0000), Some(0), "MPIDR_EL1 RES1 bit 31 is ignored");
     assert_eq!(p.boot_cpu_index(0x8000_0003), Some(3));
     assert_eq!(p.boot_cpu_index(4), None);
     assert_eq!(p.validate(), Ok(()));
 }
 
 fn gicv2() -> InterruptController {
-    InterruptController::GicV2 {
-        gicd: region(0x0800_0000, 0x1_0000),
-        gicc: region(0x0801_0000, 0x1_0000),
-    }
+    InterruptController::GicV2 { gicd: region(0x0800_0000, 0x1_0000), gicc: region(0x0801_0000, 0x1_0000) }
 }
 
 #[test]
@@ -76,16 +66,9 @@ fn qemu_gicv2() {
     check_qemu(&p, PsciMethod::Hvc);
     assert_eq!(p.interrupt_controller, Some(gicv2()));
     assert_eq!(p.classes(), "PPPP");
-    assert!(p
-        .cpus
-        .iter()
-        .all(|c| c.cluster == Some(0) && c.capacity == 1024));
+    assert!(p.cpus.iter().all(|c| c.cluster == Some(0) && c.capacity == 1024));
     assert!(p.cpus.iter().all(|c| c.capacity_dmips_mhz.is_none()));
-    assert_eq!(
-        header_total_size(&dtb[..40]),
-        Ok(0x10_0000),
-        "QEMU dumps are 1 MiB"
-    );
+    assert_eq!(header_total_size(&dtb[..40]), Ok(0x10_0000), "QEMU dumps are 1 MiB");
 }
 
 #[test]
@@ -111,11 +94,7 @@ fn qemu_el2_gicv2() {
         return;
     };
     check_qemu(&p, PsciMethod::Smc);
-    assert_eq!(
-        p.interrupt_controller,
-        Some(gicv2()),
-        "GICH/GICV regions are not reported"
-    );
+    assert_eq!(p.interrupt_controller, Some(gicv2()), "GICH/GICV regions are not reported");
     assert_eq!(p.classes(), "PPPP");
 }
 
@@ -143,10 +122,7 @@ fn check_apple(p: &Platform, model: &str, e: &[(u64, u16)], perf: &[(u64, u16)])
     let expected = e
         .iter()
         .map(|&(m, c)| (m, c, CoreClass::Efficiency, 714, "apple,icestorm"))
-        .chain(
-            perf.iter()
-                .map(|&(m, c)| (m, c, CoreClass::Performance, 1024, "apple,firestorm")),
-        );
+        .chain(perf.iter().map(|&(m, c)| (m, c, CoreClass::Performance, 1024, "apple,firestorm")));
     for (cpu, (mpidr, cluster, class, cap, compat)) in p.cpus.iter().zip(expected) {
         assert_eq!(cpu.mpidr.get(), mpidr);
         assert_eq!(cpu.cluster, Some(cluster), "cluster of {}", cpu.mpidr);
@@ -155,10 +131,7 @@ fn check_apple(p: &Platform, model: &str, e: &[(u64, u16)], perf: &[(u64, u16)])
         assert_eq!(cpu.capacity_dmips_mhz, Some(cap));
         assert_eq!(cpu.compatible, compat);
         // The trees carry 0 placeholders that m1n1 fills in: never a usable address.
-        assert_eq!(
-            cpu.enable_method,
-            EnableMethod::SpinTable { release_addr: None }
-        );
+        assert_eq!(cpu.enable_method, EnableMethod::SpinTable { release_addr: None });
     }
     let timer = p.timer.expect("timer");
     assert_eq!(timer.phys, Some(Irq::AicFiq(2)));
@@ -184,10 +157,7 @@ fn apple_t8103() {
     assert_eq!(p.classes(), "EEEEPPPP");
     assert_eq!(
         p.interrupt_controller,
-        Some(InterruptController::AppleAic {
-            regs: region(0x2_3b10_0000, 0x8000),
-            cells: 3
-        })
+        Some(InterruptController::AppleAic { regs: region(0x2_3b10_0000, 0x8000), cells: 3 })
     );
     let console = p.console.unwrap();
     assert_eq!(console.regs, region(0x2_3520_0000, 0x1000));
@@ -199,10 +169,7 @@ fn apple_t8103() {
 
 fn check_t600x(name: &str, model: &str) {
     let Some((dtb, p)) = load(name) else { return };
-    let perf: Vec<(u64, u16)> = (0..4)
-        .map(|i| (0x10100 + i, 1))
-        .chain((0..4).map(|i| (0x10200 + i, 2)))
-        .collect();
+    let perf: Vec<(u64, u16)> = (0..4).map(|i| (0x10100 + i, 1)).chain((0..4).map(|i| (0x10200 + i, 2))).collect();
     check_apple(&p, model, &[(0x0, 0), (0x1, 0)], &perf);
     assert_eq!(p.classes(), "EEPPPPPPPP");
     assert_eq!(
@@ -222,10 +189,7 @@ fn check_t600x(name: &str, model: &str) {
 
 #[test]
 fn apple_t6000() {
-    check_t600x(
-        "t6000-j314s.dtb",
-        "Apple MacBook Pro (14-inch, M1 Pro, 2021)",
-    );
+    check_t600x("t6000-j314s.dtb", "Apple MacBook Pro (14-inch, M1 Pro, 2021)");
 }
 
 #[test]
@@ -243,27 +207,14 @@ fn filled_in_release_address_is_read() {
         let copy = patched(&dtb, &["cpus", "cpu@10102"], "cpu-release-addr", &value);
         let p = parse(&copy).unwrap();
         for cpu in p.cpus.iter() {
-            let want = if cpu.mpidr.get() == 0x10102 {
-                Some(PhysAddr(0x8_1000))
-            } else {
-                None
-            };
-            assert_eq!(
-                cpu.enable_method,
-                EnableMethod::SpinTable { release_addr: want },
-                "{name}"
-            );
+            let want = if cpu.mpidr.get() == 0x10102 { Some(PhysAddr(0x8_1000)) } else { None };
+            assert_eq!(cpu.enable_method, EnableMethod::SpinTable { release_addr: want }, "{name}");
         }
         // A full 64-bit address.
         let value = [0x8u32.to_be_bytes(), 0x1000u32.to_be_bytes()].concat();
         let copy = patched(&dtb, &["cpus", "cpu@0"], "cpu-release-addr", &value);
         let p = parse(&copy).unwrap();
-        assert_eq!(
-            p.cpus[0].enable_method,
-            EnableMethod::SpinTable {
-                release_addr: Some(PhysAddr(0x8_0000_1000))
-            }
-        );
+        assert_eq!(p.cpus[0].enable_method, EnableMethod::SpinTable { release_addr: Some(PhysAddr(0x8_0000_1000)) });
     }
 }
 

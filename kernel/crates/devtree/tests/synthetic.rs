@@ -3,8 +3,8 @@
 //! an interrupt controller, a release address, or have too many CPUs.
 
 use zbeam_devtree::{
-    parse, Board, CoreClass, EnableMethod, Error, InterruptController, Irq, Mpidr, PhysAddr,
-    PsciMethod, Region, Reserved, ReservedKind, UartKind, MAX_CPUS,
+    parse, Board, CoreClass, EnableMethod, Error, InterruptController, Irq, Mpidr, PhysAddr, PsciMethod, Region,
+    Reserved, ReservedKind, UartKind, MAX_CPUS,
 };
 
 const TRANSLATED: &[u8] = include_bytes!("fixtures/translated.dtb");
@@ -15,10 +15,7 @@ const BAD_ALIAS: &[u8] = include_bytes!("fixtures/bad-alias.dtb");
 const TOO_MANY_CPUS: &[u8] = include_bytes!("fixtures/too-many-cpus.dtb");
 
 fn region(base: u64, size: u64) -> Region {
-    Region {
-        base: PhysAddr(base),
-        size,
-    }
+    Region { base: PhysAddr(base), size }
 }
 
 #[test]
@@ -46,33 +43,17 @@ fn memory_with_one_cell_addresses_and_reservations() {
     let p = parse(TRANSLATED).unwrap();
     assert_eq!(
         &p.memory[..],
-        &[
-            region(0x4000_0000, 0x1000_0000),
-            region(0x6000_0000, 0x0800_0000),
-            region(0x8000_0000, 0x0100_0000)
-        ]
+        &[region(0x4000_0000, 0x1000_0000), region(0x6000_0000, 0x0800_0000), region(0x8000_0000, 0x0100_0000)]
     );
     assert_eq!(p.ram_total(), 0x1000_0000 + 0x0800_0000 + 0x0100_0000);
     let reserved: Vec<Reserved> = p.reserved.to_vec();
     assert_eq!(
         reserved,
         [
-            Reserved {
-                region: region(0x4800_0000, 0x10_0000),
-                kind: ReservedKind::MemReserve
-            },
-            Reserved {
-                region: region(0x4900_0000, 0x2000),
-                kind: ReservedKind::MemReserve
-            },
-            Reserved {
-                region: region(0x4f00_0000, 0x10_0000),
-                kind: ReservedKind::ReservedMemory { no_map: true }
-            },
-            Reserved {
-                region: region(0x4e00_0000, 0x20_0000),
-                kind: ReservedKind::ReservedMemory { no_map: false }
-            },
+            Reserved { region: region(0x4800_0000, 0x10_0000), kind: ReservedKind::MemReserve },
+            Reserved { region: region(0x4900_0000, 0x2000), kind: ReservedKind::MemReserve },
+            Reserved { region: region(0x4f00_0000, 0x10_0000), kind: ReservedKind::ReservedMemory { no_map: true } },
+            Reserved { region: region(0x4e00_0000, 0x20_0000), kind: ReservedKind::ReservedMemory { no_map: false } },
         ],
         "disabled and size-only (dynamic) reserved-memory children are left out"
     );
@@ -86,12 +67,7 @@ fn cpus_with_two_cell_reg_and_mixed_enable_methods() {
     assert_eq!(p.cpus[1].mpidr.aff(3), 1);
     assert_eq!(p.cpus[2].mpidr.aff(1), 1);
     assert_eq!(p.cpus[0].enable_method, EnableMethod::None);
-    assert_eq!(
-        p.cpus[1].enable_method,
-        EnableMethod::SpinTable {
-            release_addr: Some(PhysAddr(0x4000_fff8))
-        }
-    );
+    assert_eq!(p.cpus[1].enable_method, EnableMethod::SpinTable { release_addr: Some(PhysAddr(0x4000_fff8)) });
     assert_eq!(p.cpus[2].enable_method, EnableMethod::Psci);
     let clusters: Vec<_> = p.cpus.iter().map(|c| c.cluster).collect();
     assert_eq!(clusters, [Some(0), Some(1), Some(1)]);
@@ -99,15 +75,8 @@ fn cpus_with_two_cell_reg_and_mixed_enable_methods() {
     assert!(p.cpus.iter().all(|c| c.class == CoreClass::Performance));
     // MPIDR_EL1 of the Aff3=1 core, with the RES1 bit 31 set.
     assert_eq!(p.boot_cpu_index(0x1_8000_0000), Some(1));
-    assert_eq!(
-        Mpidr::from_reg(0x1_0000_0000).map(Mpidr::get),
-        Some(0x1_0000_0000)
-    );
-    assert_eq!(
-        Mpidr::from_reg(0x8000_0000),
-        None,
-        "bit 31 is not an affinity bit"
-    );
+    assert_eq!(Mpidr::from_reg(0x1_0000_0000).map(Mpidr::get), Some(0x1_0000_0000));
+    assert_eq!(Mpidr::from_reg(0x8000_0000), None, "bit 31 is not an affinity bit");
 }
 
 #[test]
@@ -139,10 +108,7 @@ fn no_console_still_gives_a_platform() {
 fn no_interrupt_controller_is_reported_by_validate() {
     let p = parse(NO_INTC).expect("a missing controller is not fatal");
     assert_eq!(p.interrupt_controller, None);
-    assert_eq!(
-        p.timer, None,
-        "timer interrupts cannot be decoded without a controller"
-    );
+    assert_eq!(p.timer, None, "timer interrupts cannot be decoded without a controller");
     assert_eq!(p.validate(), Err(Error::NoInterruptController));
     // The console is still usable for the error message, without an interrupt.
     let console = p.console.expect("console");
@@ -153,35 +119,18 @@ fn no_interrupt_controller_is_reported_by_validate() {
 #[test]
 fn spin_table_without_release_address_is_an_error() {
     let err = parse(SPIN_NO_RELEASE).unwrap_err();
-    assert_eq!(
-        err,
-        Error::SpinTableWithoutReleaseAddr {
-            mpidr: Mpidr::from_reg(1).unwrap()
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "device tree: cpu 0x1 uses spin-table but has no cpu-release-addr"
-    );
+    assert_eq!(err, Error::SpinTableWithoutReleaseAddr { mpidr: Mpidr::from_reg(1).unwrap() });
+    assert_eq!(err.to_string(), "device tree: cpu 0x1 uses spin-table but has no cpu-release-addr");
 }
 
 #[test]
 fn stdout_alias_that_does_not_exist() {
     let p = parse(BAD_ALIAS).unwrap();
     assert_eq!(p.console, None);
-    assert_eq!(
-        p.console_error(),
-        Some(Error::NoSuchNode("the stdout-path alias"))
-    );
+    assert_eq!(p.console_error(), Some(Error::NoSuchNode("the stdout-path alias")));
 }
 
 #[test]
 fn more_cpus_than_capacity() {
-    assert_eq!(
-        parse(TOO_MANY_CPUS).unwrap_err(),
-        Error::TooMany {
-            what: "CPUs",
-            capacity: MAX_CPUS
-        }
-    );
+    assert_eq!(parse(TOO_MANY_CPUS).unwrap_err(), Error::TooMany { what: "CPUs", capacity: MAX_CPUS });
 }
