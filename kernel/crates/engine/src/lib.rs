@@ -29,6 +29,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+mod introspect;
 mod proc;
 
 use alloc::boxed::Box;
@@ -43,6 +44,7 @@ use zbeam_sched::{
 };
 use zbeam_timerwheel::TimerWheel;
 
+pub use introspect::{ProcInfo, RunState, SliceEnd, TraceEvent};
 use proc::{Body, Z80Proc};
 pub use proc::{NativeCx, NativeStep, NativeTask};
 
@@ -54,6 +56,22 @@ pub trait Platform: Sync {
     fn wake(&self, cores: CpuSet);
     /// Writes process output to the console.
     fn console(&self, bytes: &[u8]);
+    /// Writes the output of process `pid` (its BDOS and WRITE calls). The default
+    /// forwards to [`Platform::console`]; a platform may keep each process's output
+    /// apart (the kernel's tests compare it per process).
+    fn console_from(&self, pid: u16, bytes: &[u8]) {
+        let _ = pid;
+        self.console(bytes)
+    }
+    /// Whether [`Platform::trace`] wants events now (checked once per event site, so
+    /// keep it to one relaxed load).
+    #[inline(always)]
+    fn tracing(&self) -> bool {
+        false
+    }
+    /// Records a scheduling event on the calling core (only called while
+    /// [`Platform::tracing`] is true).
+    fn trace(&self, _event: TraceEvent) {}
 }
 
 /// A program image a process can be spawned from.
@@ -159,6 +177,14 @@ struct Slot {
     mailbox: Mailbox<Message>,
     last_exit: Mutex<Option<Exit>>,
     last_stats: Mutex<ProcStats>,
+    /// Image or native task name of the process in the slot (for `ps` and traces).
+    name: Mutex<&'static str>,
+    /// Whether the process in the slot is a native task.
+    native: AtomicBool,
+    /// Messages delivered to the mailbox, and received from it, by this incarnation
+    /// (their difference is the queue length `ps` shows).
+    delivered: AtomicU64,
+    taken: AtomicU64,
 }
 
 /// The process runtime. Shared by every core (it is `Sync`).
@@ -199,6 +225,10 @@ impl<P: Platform> Engine<P> {
                 mailbox: Mailbox::new(),
                 last_exit: Mutex::new(None),
                 last_stats: Mutex::new(ProcStats::default()),
+                name: Mutex::new(""),
+                native: AtomicBool::new(false),
+                delivered: AtomicU64::new(0),
+                taken: AtomicU64::new(0),
             })
             .collect::<Vec<_>>()
             .into_boxed_slice();
@@ -318,7 +348,33 @@ impl<P: Platform> Engine<P> {
             return Err(SpawnError::ArgsTooLong);
         }
         let z = Z80Proc::load(img.bytes, args).ok_or(SpawnError::OutOfMemory)?;
-        self.spawn_body(Body::z80(z, prio, affinity), prio, affinity, from)
+        self.spawn_body(Body::z80(z, prio, affinity).named(img.name), prio, affinity, from)
+    }
+
+    /// Spawns like [`Engine::spawn_image`], then writes each `(address, bytes)` patch
+    /// into the new process's own memory before it first runs (the shared image is
+    /// never changed). Tests run a subset of a program this way.
+    pub fn spawn_image_patched(
+        &self,
+        image: usize,
+        args: &[u8],
+        patches: &[(u16, &[u8])],
+        prio: Priority,
+        affinity: CpuSet,
+        from: CoreId,
+    ) -> Result<Pid, SpawnError> {
+        let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
+        if img.bytes.is_empty() || img.bytes.len() > abi::MAX_IMAGE {
+            return Err(SpawnError::BadImage);
+        }
+        if args.len() > abi::MAX_ARGS {
+            return Err(SpawnError::ArgsTooLong);
+        }
+        let mut z = Z80Proc::load(img.bytes, args).ok_or(SpawnError::OutOfMemory)?;
+        for &(at, bytes) in patches {
+            z.poke(at, bytes);
+        }
+        self.spawn_body(Body::z80(z, prio, affinity).named(img.name), prio, affinity, from)
     }
 
     /// Spawns a native cooperative task.
@@ -342,6 +398,12 @@ impl<P: Platform> Engine<P> {
         if let Some(mut rx) = slot.mailbox.consumer() {
             while rx.pop().is_some() {}
         }
+        let name = body.name;
+        *slot.name.lock() = name;
+        // Relaxed: published by the Release store of `live` below.
+        slot.native.store(body.is_native(), Ordering::Relaxed);
+        slot.delivered.store(0, Ordering::Relaxed);
+        slot.taken.store(0, Ordering::Relaxed);
         *slot.body.lock() = Some(Box::new(body));
         *slot.last_exit.lock() = None;
         // Release: the body is in place before anyone sees the slot live.
@@ -350,6 +412,9 @@ impl<P: Platform> Engine<P> {
         self.spawned.fetch_add(1, Ordering::Relaxed);
         match self.sched.enqueue(Pid::new(pid), prio, affinity, from) {
             Ok(placed) => {
+                if self.tracing() {
+                    self.platform.trace(TraceEvent::Spawn { pid: Pid::new(pid), name, core: placed.core });
+                }
                 self.platform.wake(placed.wake);
                 Ok(Pid::new(pid))
             }
@@ -380,6 +445,8 @@ impl<P: Platform> Engine<P> {
         // covers a process that is just deciding to wait), so the mailbox's own
         // waiting flag is never set and its answer carries nothing.
         let _ = slot.mailbox.push(Message { from, data: data.into() });
+        // Relaxed: statistics.
+        slot.delivered.fetch_add(1, Ordering::Relaxed);
         self.messages.fetch_add(1, Ordering::Relaxed);
         self.act_on_wakeup(self.sched.wake(Pid::new(to)));
         Ok(())
@@ -454,6 +521,10 @@ impl<P: Platform> Engine<P> {
         let on_p = self.sched.topology().is_performance(core);
         // Relaxed: reset of this core's own hint before the slice.
         self.preempt[core.index()].store(0, Ordering::Relaxed);
+        if self.tracing() {
+            let (name, prio, source) = (self.name_of(pid), pick.prio, pick.source);
+            self.platform.trace(TraceEvent::SliceStart { core, pid, name, prio, source });
+        }
         let (used, reason, arm) = {
             let mut guard = slot.body.lock();
             match guard.as_mut() {
@@ -465,6 +536,7 @@ impl<P: Platform> Engine<P> {
                         pid: pid.get() as u16,
                         slot_wait_gen: &slot.wait_gen,
                         mailbox: &slot.mailbox,
+                        taken: &slot.taken,
                         preempt: &self.preempt[core.index()],
                         core,
                     };
@@ -479,6 +551,15 @@ impl<P: Platform> Engine<P> {
                 }
             }
         };
+        if self.tracing() {
+            let why = match reason {
+                StopReason::BudgetSpent => SliceEnd::Budget,
+                StopReason::Yielded => SliceEnd::Yield,
+                StopReason::Waiting { .. } => SliceEnd::Wait,
+                StopReason::Exited(_) | StopReason::Faulted(_) => SliceEnd::Exit,
+            };
+            self.platform.trace(TraceEvent::SliceEnd { core, pid, reductions: used, why });
+        }
         let out = match self.sched.schedule_out(core, pid, Reductions(used), reason) {
             Ok(out) => out,
             // A scheduler refusal here is a broken runtime invariant.
@@ -513,6 +594,9 @@ impl<P: Platform> Engine<P> {
         slot.generation.fetch_add(1, Ordering::Relaxed);
         slot.wait_gen.fetch_add(1, Ordering::Release);
         *slot.last_exit.lock() = Some(exit);
+        if self.tracing() {
+            self.platform.trace(TraceEvent::Exit { pid, exit });
+        }
         self.live.fetch_sub(1, Ordering::Relaxed);
         if self.sched.release(pid).is_ok() {
             self.free.lock().push_back(pid.get());

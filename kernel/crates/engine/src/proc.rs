@@ -5,7 +5,7 @@ use crate::abi::{self, func, status};
 use crate::{fault, Engine, Message, Platform, ProcStats, SendError, SpawnError};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{CoreId, CpuSet, ExitReason, FaultCode, Priority, StopReason, CONTEXT_REDS};
 use zbeam_z80::{Bus, Cpu};
@@ -16,6 +16,9 @@ const SEND_COST: u64 = 5;
 const RECEIVE_COST: u64 = 4;
 /// Reductions any other system call costs.
 const CALL_COST: u64 = 1;
+
+/// Bytes a Z80 process holds: its 64 KiB of memory and the machine around it.
+pub(crate) const Z80_MEMORY: usize = 0x1_0000 + core::mem::size_of::<Z80Proc>() + core::mem::size_of::<Body>();
 
 /// A Z80 process's machine.
 pub(crate) struct Z80Proc {
@@ -52,6 +55,13 @@ impl Z80Proc {
         cpu.set_hl(abi::ARGS);
         Some(Z80Proc { cpu, mem, deadline: None, armed: None })
     }
+
+    /// Writes `bytes` at `at` (wrapping at the end of the 64 KiB).
+    pub(crate) fn poke(&mut self, at: u16, bytes: &[u8]) {
+        for (i, &b) in bytes.iter().enumerate() {
+            self.mem[at.wrapping_add(i as u16) as usize] = b;
+        }
+    }
 }
 
 /// What a native task asks for after one step.
@@ -73,12 +83,17 @@ pub enum NativeStep {
 pub trait NativeTask: Send {
     /// Runs until it must wait or has used its slice; `cx.used` counts reductions.
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep;
+    /// The name `ps` and traces show for it.
+    fn name(&self) -> &'static str {
+        "native"
+    }
 }
 
 /// What a native task can do during its step.
 pub struct NativeCx<'a> {
     ops: &'a dyn Ops,
     mailbox: &'a Mailbox<Message>,
+    taken: &'a AtomicU64,
     pid: u16,
     core: CoreId,
     /// Reductions used so far in this step (add to it for work done).
@@ -101,7 +116,12 @@ impl NativeCx<'_> {
     /// Takes the next message, if any.
     pub fn receive(&mut self) -> Option<Message> {
         self.used += RECEIVE_COST;
-        self.mailbox.consumer().and_then(|mut c| c.pop())
+        let msg = self.mailbox.consumer().and_then(|mut c| c.pop());
+        if msg.is_some() {
+            // Relaxed: a statistic (queue length for `ps`).
+            self.taken.fetch_add(1, Ordering::Relaxed);
+        }
+        msg
     }
     /// Sends a message.
     pub fn send(&mut self, to: u32, data: &[u8]) -> Result<(), SendError> {
@@ -185,14 +205,31 @@ pub(crate) struct Body {
     prio: Priority,
     affinity: CpuSet,
     pub(crate) stats: ProcStats,
+    /// Image or task name.
+    pub(crate) name: &'static str,
 }
 
 impl Body {
     pub(crate) fn z80(z: Z80Proc, prio: Priority, affinity: CpuSet) -> Self {
-        Body { kind: Kind::Z80(Box::new(z)), prio, affinity, stats: ProcStats::default() }
+        Body { kind: Kind::Z80(Box::new(z)), prio, affinity, stats: ProcStats::default(), name: "z80" }
     }
     pub(crate) fn native(t: Box<dyn NativeTask>, prio: Priority, affinity: CpuSet) -> Self {
-        Body { kind: Kind::Native(t), prio, affinity, stats: ProcStats::default() }
+        let name = t.name();
+        Body { kind: Kind::Native(t), prio, affinity, stats: ProcStats::default(), name }
+    }
+    /// The same body under `name`.
+    pub(crate) fn named(self, name: &'static str) -> Self {
+        Body { name, ..self }
+    }
+    pub(crate) fn is_native(&self) -> bool {
+        matches!(self.kind, Kind::Native(_))
+    }
+    /// Bytes it holds (a native task: its box, as far as the type shows).
+    pub(crate) fn memory(&self) -> usize {
+        match &self.kind {
+            Kind::Z80(_) => Z80_MEMORY,
+            Kind::Native(t) => core::mem::size_of_val(&**t) + core::mem::size_of::<Body>(),
+        }
     }
 }
 
@@ -202,6 +239,7 @@ pub(crate) struct RunCx<'a, P: Platform> {
     pub(crate) pid: u16,
     pub(crate) slot_wait_gen: &'a AtomicU32,
     pub(crate) mailbox: &'a Mailbox<Message>,
+    pub(crate) taken: &'a AtomicU64,
     pub(crate) preempt: &'a AtomicU8,
     pub(crate) core: CoreId,
 }
@@ -262,7 +300,14 @@ impl Body {
         match &mut self.kind {
             Kind::Z80(z) => run_z80(z, cx, budget, prio, affinity),
             Kind::Native(task) => {
-                let mut ncx = NativeCx { ops: cx.engine, mailbox: cx.mailbox, pid: cx.pid, core: cx.core, used: 0 };
+                let mut ncx = NativeCx {
+                    ops: cx.engine,
+                    mailbox: cx.mailbox,
+                    taken: cx.taken,
+                    pid: cx.pid,
+                    core: cx.core,
+                    used: 0,
+                };
                 let step = task.step(&mut ncx);
                 let used = ncx.used.max(1);
                 match step {
@@ -396,6 +441,8 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 status = status::BAD_BUFFER;
                 Call::Done(CALL_COST)
             } else if let Some(msg) = cx.mailbox.consumer().and_then(|mut c| c.pop()) {
+                // Relaxed: a statistic (queue length for `ps`).
+                cx.taken.fetch_add(1, Ordering::Relaxed);
                 end_wait(z, cx);
                 let n = msg.data.len().min(cap);
                 z.mem[de as usize..de as usize + n].copy_from_slice(&msg.data[..n]);
@@ -459,7 +506,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             if !abi::buffer_ok(hl, len) {
                 status = status::BAD_BUFFER;
             } else {
-                e.platform.console(&z.mem[hl as usize..hl as usize + len]);
+                e.platform.console_from(cx.pid, &z.mem[hl as usize..hl as usize + len]);
             }
             Call::Done(CALL_COST + len as u64 / 64)
         }
@@ -477,7 +524,7 @@ fn bdos<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>) -> Call {
     match z.cpu.c {
         0 => Call::Block(CALL_COST, StopReason::Exited(ExitReason::Normal)),
         2 => {
-            cx.engine.platform.console(&[z.cpu.e]);
+            cx.engine.platform.console_from(cx.pid, &[z.cpu.e]);
             Call::Done(CALL_COST)
         }
         9 => {
@@ -485,7 +532,7 @@ fn bdos<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>) -> Call {
             let end = z.mem[start..].iter().position(|&b| b == b'$').map(|i| start + i);
             match end {
                 Some(end) => {
-                    cx.engine.platform.console(&z.mem[start..end]);
+                    cx.engine.platform.console_from(cx.pid, &z.mem[start..end]);
                     Call::Done(CALL_COST + (end - start) as u64 / 64)
                 }
                 None => Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BDOS))),
