@@ -5,7 +5,8 @@
 //! [`header_total_size`], builds a slice of that length, and calls [`parse`], which
 //! returns a plain-data [`Platform`]: board kind, RAM and reserved ranges, CPUs with
 //! MPIDR, enable method, cluster and P/E class, the console UART, the interrupt
-//! controller, the timer interrupts, the PSCI conduit and the boot arguments.
+//! controller, the timer interrupts, the PSCI conduit, the boot arguments and the
+//! initial RAM disk.
 //!
 //! It runs before the kernel has a heap (the heap is sized from [`Platform::memory`]),
 //! so nothing here allocates; containers have fixed capacities ([`MAX_CPUS`],
@@ -28,6 +29,8 @@
 //! Missing or unusable console, interrupt controller or timer do not stop [`parse`]:
 //! the field is `None` and [`Platform::validate`] (or [`Platform::console_error`]) says
 //! why, so the kernel can still report the problem on whatever console it has. A
+//! malformed `linux,initrd-start`/`-end` pair only leaves [`Platform::initrd`] `None`
+//! ([`Platform::initrd_error`] says why). A
 //! spin-table CPU whose release address is 0 (the Apple placeholder) is kept with
 //! `release_addr: None`; the kernel must not start it.
 #![no_std]
@@ -105,6 +108,10 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         Some(node) => prop_str(node, "bootargs", "/chosen")?.unwrap_or(""),
         None => "",
     };
+    let initrd = match chosen {
+        Some(node) => initrd(node).map_err(|e| issues.initrd = Some(e)).ok().flatten(),
+        None => None,
+    };
     let model = prop_str(root, "model", "/")?.unwrap_or("");
     let root_compatible = prop(root, "compatible")?.unwrap_or(&[]);
 
@@ -119,9 +126,34 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         timer,
         psci,
         bootargs: BoundedStr::from_str_truncating(bootargs),
+        initrd,
         boot_cpuid_phys: h.boot_cpuid_phys,
         issues,
     })
+}
+
+/// The initial RAM disk the boot loader placed: `/chosen` `linux,initrd-start` and
+/// `linux,initrd-end` (Linux `chosen.yaml`; QEMU writes 32-bit values, others 64-bit,
+/// so either length is read). Both absent is `None`; one without the other, another
+/// length, or an end before the start is an error. The end is exclusive.
+fn initrd(chosen: tree::Node<'_>) -> Result<Option<Region>, Error> {
+    let read = |name: &'static str| -> Result<Option<u64>, Error> {
+        let bad = Error::BadProperty { node: "chosen", property: name };
+        match prop(chosen, name)? {
+            None => Ok(None),
+            Some(v) => match *v {
+                [a, b, c, d] => Ok(Some(u32::from_be_bytes([a, b, c, d]).into())),
+                [a, b, c, d, e, f, g, h] => Ok(Some(u64::from_be_bytes([a, b, c, d, e, f, g, h]))),
+                _ => Err(bad),
+            },
+        }
+    };
+    match (read("linux,initrd-start")?, read("linux,initrd-end")?) {
+        (None, None) => Ok(None),
+        (Some(start), Some(end)) if end >= start => Ok(Some(Region { base: PhysAddr(start), size: end - start })),
+        (Some(_), _) => Err(Error::BadProperty { node: "chosen", property: "linux,initrd-end" }),
+        (None, Some(_)) => Err(Error::BadProperty { node: "chosen", property: "linux,initrd-start" }),
+    }
 }
 
 /// The board, from the root `compatible`, else from the devices present.

@@ -300,6 +300,7 @@ pub(crate) struct Issues {
     pub(crate) console: Option<Error>,
     pub(crate) interrupt_controller: Option<Error>,
     pub(crate) timer: Option<Error>,
+    pub(crate) initrd: Option<Error>,
 }
 
 /// Everything [`crate::parse`] learns about the machine.
@@ -325,6 +326,9 @@ pub struct Platform {
     pub psci: PsciMethod,
     /// `/chosen/bootargs` (cut to 256 bytes; see [`BoundedStr::truncated`]).
     pub bootargs: BoundedStr<256>,
+    /// The initial RAM disk from `/chosen` `linux,initrd-start`/`-end` (QEMU's
+    /// `-initrd`), or `None`: absent, or malformed (see [`Platform::initrd_error`]).
+    pub initrd: Option<Region>,
     /// The header's `boot_cpuid_phys` (spec 5.2; often 0 and not trustworthy).
     pub boot_cpuid_phys: u32,
     pub(crate) issues: Issues,
@@ -382,6 +386,12 @@ impl Platform {
             return Err(self.issues.console.unwrap_or(Error::NoConsole));
         }
         Ok(())
+    }
+
+    /// Why [`Platform::initrd`] is `None` although `/chosen` names one (`None` when
+    /// it is fine or absent). Never fatal: the kernel boots without it.
+    pub fn initrd_error(&self) -> Option<Error> {
+        self.issues.initrd
     }
 
     /// Why [`Platform::console`] is `None` (`None` when there is a console).
