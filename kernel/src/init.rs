@@ -167,10 +167,17 @@ fn kernel_main(dtb: usize) -> ! {
     }
     mmu::clean_to_poc(KERNEL_MMU.0.get() as usize, core::mem::size_of::<mmu::MmuConfig>());
 
-    // Heap: the largest RAM range left after the image, the DTB and reservations.
+    // The initrd, if any: checked now, kept out of the heap, read once the heap is up.
+    let taken = [("kernel image", (img_start as u64, img_end as u64)), ("device tree", (dtb as u64, (dtb + total) as u64))];
+    let initrd = crate::initrd::check(&platform, &ram, &taken);
+
+    // Heap: the largest RAM range left after the image, the DTB, the initrd and reservations.
     let mut free = ram;
     free.subtract((img_start as u64, img_end as u64));
     free.subtract((dtb as u64, (dtb + total) as u64));
+    if let Ok(Some(rd)) = initrd {
+        free.subtract((rd.start, rd.end));
+    }
     for r in platform.reserved.iter() {
         free.subtract((r.region.base.0, r.region.end().unwrap_or(u64::MAX)));
     }
@@ -215,6 +222,11 @@ fn kernel_main(dtb: usize) -> ! {
     }
     println!("  psci        {:?}", p.psci);
     println!("  bootargs    \"{}\"", args);
+    match initrd {
+        Ok(Some(rd)) => crate::initrd::load(rd),
+        Ok(None) => {}
+        Err(e) => println!("  initrd      not used: {e}; booting with the built-in images"),
+    }
     println!("  cpus        {} in the device tree, classes {}", p.cpu_count(), p.classes().as_str());
     report_online(0);
 

@@ -52,6 +52,12 @@ impl Platform for KernelPlatform {
     fn console(&self, bytes: &[u8]) {
         crate::console::write_bytes(bytes);
     }
+
+    fn console_from(&self, pid: u16, bytes: &[u8]) {
+        if !crate::ktest_images::capture(pid, bytes) {
+            crate::console::write_bytes(bytes);
+        }
+    }
 }
 
 static ENGINE: spin::Once<Engine<KernelPlatform>> = spin::Once::new();
@@ -64,8 +70,15 @@ pub fn engine() -> Option<&'static Engine<KernelPlatform>> {
     ENGINE.get()
 }
 
-/// Most processes the kernel's table holds.
-pub const MAX_PROCS: usize = 20_000;
+/// Most processes the kernel's table can hold (pids are 16-bit in the Z80 interface).
+pub const MAX_PROCS: usize = 65_535;
+
+/// The process table's size: one slot per 64 KiB of heap (a Z80 process's memory), so
+/// memory, not the table, is what runs out first; at most [`MAX_PROCS`].
+pub fn table_size() -> usize {
+    let (used, free) = crate::heap::usage();
+    ((used + free) >> 16).clamp(256, MAX_PROCS)
+}
 
 /// Builds the engine from the board's topology (boot core, once).
 pub fn start() -> &'static Engine<KernelPlatform> {
@@ -86,7 +99,7 @@ pub fn start() -> &'static Engine<KernelPlatform> {
         .collect();
     let topo = Topology::new(&cores).unwrap_or_else(|_| Topology::uniform(m.cores));
     let e = ENGINE.call_once(|| {
-        Engine::new(topo, MAX_PROCS, zbeam_images::IMAGES, KernelPlatform { hz: cpu::counter_hz().max(1) })
+        Engine::new(topo, table_size(), crate::initrd::images(), KernelPlatform { hz: cpu::counter_hz().max(1) })
     });
     e
 }
