@@ -59,6 +59,103 @@ pub mod func {
     pub const TIME: u8 = 7;
     /// Console write: HL = buffer, BC = length.
     pub const WRITE: u8 = 8;
+    /// Spawn with options: DE = image number, HL = a [`SPAWN_OPTS_LEN`]-byte options
+    /// block (see [`crate::abi::spawn_opts`]) -> HL = the child's pid, DE = the monitor
+    /// reference when the MONITOR flag was given.
+    pub const SPAWN_OPT: u8 = 9;
+    /// Send with a tag: DE = target pid, HL = buffer, BC = length, IX = tag
+    /// (0..=[`crate::abi::MAX_USER_TAG`]).
+    pub const SEND_TAG: u8 = 10;
+    /// Selective receive: DE = buffer, BC = capacity, HL = timeout, IX = tag to match
+    /// (0..=0xFF) or [`crate::abi::ANY_TAG`] -> BC = length, DE = sender, L = tag, H = 0.
+    pub const RECV_TAG: u8 = 11;
+    /// Link: DE = pid.
+    pub const LINK: u8 = 12;
+    /// Unlink: DE = pid.
+    pub const UNLINK: u8 = 13;
+    /// Monitor: DE = pid -> HL = reference.
+    pub const MONITOR: u8 = 14;
+    /// Demonitor: DE = reference (a DOWN already queued for it is removed).
+    pub const DEMONITOR: u8 = 15;
+    /// Trap exits: E = 1 to trap, 0 not to -> E = the previous setting.
+    pub const TRAP_EXIT: u8 = 16;
+    /// Exit signal: DE = pid, HL = reason (as a linked process's exit would).
+    pub const SIGNAL: u8 = 17;
+    /// Kill: DE = pid; untrappable, the target exits with reason KILLED.
+    pub const KILL: u8 = 18;
+    /// Register a name: HL = name, BC = length (1..=[`crate::abi::MAX_NAME`]).
+    pub const REGISTER: u8 = 19;
+    /// Unregister a name: HL = name, BC = length.
+    pub const UNREGISTER: u8 = 20;
+    /// Look a name up: HL = name, BC = length -> HL = pid.
+    pub const WHEREIS: u8 = 21;
+    /// Console read: HL = timeout in ms (0 = poll, 0xFFFF = forever) -> E = the byte.
+    pub const READ: u8 = 22;
+    /// Number of functions (anything at or above is a fault).
+    pub const COUNT: u8 = 23;
+}
+
+/// Message tags. Tags at or above [`RESERVED_TAGS`] are sent only by the system.
+pub mod tag {
+    /// What plain SEND uses.
+    pub const PLAIN: u8 = 0;
+    /// An exit signal turned into a message (trapping exits): data = pid (2), reason (2).
+    pub const EXIT: u8 = 0xff;
+    /// A monitor's notice: data = reference (2), pid (2), reason (2).
+    pub const DOWN: u8 = 0xfe;
+}
+
+/// First tag reserved for the system.
+pub const RESERVED_TAGS: u8 = 0xf0;
+/// Highest tag SEND_TAG accepts.
+pub const MAX_USER_TAG: u8 = RESERVED_TAGS - 1;
+/// RECV_TAG filter that matches every tag.
+pub const ANY_TAG: u16 = 0xffff;
+/// Longest registered name in bytes.
+pub const MAX_NAME: usize = 16;
+/// Most names registered at once.
+pub const MAX_NAMES: usize = 256;
+/// Console input bytes buffered for the reader; more are dropped.
+pub const CONSOLE_QUEUE: usize = 256;
+/// Length of the SPAWN_OPT options block.
+pub const SPAWN_OPTS_LEN: usize = 14;
+
+/// The SPAWN_OPT options block, byte offsets and values.
+pub mod spawn_opts {
+    /// Argument bytes address (2 bytes).
+    pub const ARGS: usize = 0;
+    /// Argument length (1 byte, at most 127).
+    pub const ARGS_LEN: usize = 2;
+    /// Priority (1 byte): 0 max, 1 high, 2 normal, 3 low, [`INHERIT`] the caller's.
+    pub const PRIO: usize = 3;
+    /// Flags (1 byte): [`LINK`], [`MONITOR`]; other bits must be 0.
+    pub const FLAGS: usize = 4;
+    /// Reserved (1 byte, must be 0).
+    pub const RESERVED: usize = 5;
+    /// Affinity (8 bytes, bit c = core c; 0 = the caller's).
+    pub const AFFINITY: usize = 6;
+    /// Priority value meaning "the caller's".
+    pub const INHERIT: u8 = 0xff;
+    /// Flag: link the child to the caller before it runs.
+    pub const LINK: u8 = 1;
+    /// Flag: monitor the child; the reference comes back in DE.
+    pub const MONITOR: u8 = 2;
+}
+
+/// Exit reasons: 16-bit codes carried by exit signals and DOWN messages.
+pub mod reason {
+    /// A normal exit (EXIT with E = 0, RET from the top level, warm boot).
+    pub const NORMAL: u16 = 0;
+    /// Highest code a process chooses itself (EXIT's E, SIGNAL's HL below 0x8000).
+    pub const MAX_CODE: u16 = 0x7fff;
+    /// Killed (KILL, the console's `kill`, or an exit signal with this reason).
+    pub const KILLED: u16 = 0x8001;
+    /// The pid named no live process (LINK or MONITOR of a dead pid).
+    pub const NOPROC: u16 = 0x8002;
+    /// Stopped by its supervisor, or a supervisor gave up (restart intensity).
+    pub const SHUTDOWN: u16 = 0x8003;
+    /// Faults: this plus the fault code ([`crate::fault`]).
+    pub const FAULT: u16 = 0x8100;
 }
 
 /// Status codes (in A).
@@ -73,7 +170,8 @@ pub mod status {
     pub const BAD_BUFFER: u8 = 3;
     /// A message or argument block is longer than allowed.
     pub const TOO_BIG: u8 = 4;
-    /// No such function.
+    /// No longer returned: an unknown function number is a fault
+    /// ([`crate::fault::BAD_CALL`]); kept so the number is never reused.
     pub const BAD_CALL: u8 = 5;
     /// The process table or memory is full.
     pub const NO_RESOURCES: u8 = 6;
@@ -82,6 +180,12 @@ pub mod status {
     /// The message was longer than the receive buffer; the buffer holds its start and
     /// BC the full length.
     pub const TRUNCATED: u8 = 8;
+    /// An argument is out of range (priority, affinity, flags, tag, name length, ...).
+    pub const BAD_ARG: u8 = 9;
+    /// No such name or monitor reference.
+    pub const NOT_FOUND: u8 = 10;
+    /// The name is taken, or the caller already has a name.
+    pub const NAME_TAKEN: u8 = 11;
 }
 
 pub use status::OK;

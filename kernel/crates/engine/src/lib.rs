@@ -31,6 +31,8 @@ extern crate std;
 pub mod abi;
 mod introspect;
 mod proc;
+mod signals;
+pub mod supervisor;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -47,6 +49,8 @@ use zbeam_timerwheel::TimerWheel;
 pub use introspect::{ProcInfo, RunState, SliceEnd, TraceEvent};
 use proc::{Body, Z80Proc};
 pub use proc::{NativeCx, NativeStep, NativeTask};
+use signals::{Ctl, Relations};
+pub use signals::{LinkError, NameError, SpawnOpts};
 
 /// What the engine needs from the machine it runs on.
 pub trait Platform: Sync {
@@ -88,6 +92,8 @@ pub struct Image {
 pub struct Message {
     /// Sender pid (0 = the kernel itself).
     pub from: u16,
+    /// Tag for selective receive: 0 for plain sends, [`abi::tag`] for system messages.
+    pub tag: u8,
     /// Payload, at most [`abi::MAX_MESSAGE`] bytes.
     pub data: Box<[u8]>,
 }
@@ -155,6 +161,36 @@ pub enum Exit {
     Killed,
     /// A fault: the code says which (see [`fault`]).
     Fault(u32),
+    /// Killed by an exit signal with reason NOPROC (it linked to a dead pid).
+    NoProc,
+    /// Stopped with reason SHUTDOWN (by a supervisor, or a supervisor giving up).
+    Shutdown,
+}
+
+impl Exit {
+    /// The 16-bit reason code exit signals and DOWN messages carry ([`abi::reason`]).
+    pub fn reason(self) -> u16 {
+        match self {
+            Exit::Normal => abi::reason::NORMAL,
+            Exit::Code(c) => c.min(abi::reason::MAX_CODE as u32) as u16,
+            Exit::Killed => abi::reason::KILLED,
+            Exit::Fault(c) => abi::reason::FAULT | c.min(0xff) as u16,
+            Exit::NoProc => abi::reason::NOPROC,
+            Exit::Shutdown => abi::reason::SHUTDOWN,
+        }
+    }
+
+    /// The exit a reason code stands for (codes with no system meaning are `Code`).
+    pub fn from_reason(r: u32) -> Exit {
+        match r {
+            0 => Exit::Normal,
+            r if r == abi::reason::KILLED as u32 => Exit::Killed,
+            r if r == abi::reason::NOPROC as u32 => Exit::NoProc,
+            r if r == abi::reason::SHUTDOWN as u32 => Exit::Shutdown,
+            r if r & 0xff00 == abi::reason::FAULT as u32 => Exit::Fault(r & 0xff),
+            r => Exit::Code(r),
+        }
+    }
 }
 
 /// Fault codes.
@@ -163,6 +199,8 @@ pub mod fault {
     pub const HALT: u32 = 1;
     /// An unsupported CP/M BDOS function.
     pub const BDOS: u32 = 2;
+    /// An unknown system-call function number (A at `RST 30h`).
+    pub const BAD_CALL: u32 = 3;
 }
 
 struct Slot {
@@ -185,6 +223,10 @@ struct Slot {
     /// (their difference is the queue length `ps` shows).
     delivered: AtomicU64,
     taken: AtomicU64,
+    /// Links, monitors, the trap-exit flag and the name (see `signals`).
+    ctl: Mutex<Ctl>,
+    /// The reason a kill or an exit signal asked for; used when it is torn down.
+    pending_exit: Mutex<Option<Exit>>,
 }
 
 /// The process runtime. Shared by every core (it is `Sync`).
@@ -200,6 +242,13 @@ pub struct Engine<P: Platform> {
     live: AtomicUsize,
     spawned: AtomicU64,
     messages: AtomicU64,
+    /// Registered names: (name bytes, length, pid); a small table (see `signals`).
+    names: Mutex<Vec<([u8; abi::MAX_NAME], u8, u16)>>,
+    /// The last monitor reference handed out.
+    next_ref: AtomicU32,
+    /// Console input not yet read, and the pid allowed to read it (0 = none).
+    console_in: Mutex<VecDeque<u8>>,
+    console_reader: AtomicU32,
 }
 
 /// A core's timers: (pid, wait generation) per armed wait.
@@ -229,6 +278,8 @@ impl<P: Platform> Engine<P> {
                 native: AtomicBool::new(false),
                 delivered: AtomicU64::new(0),
                 taken: AtomicU64::new(0),
+                ctl: Mutex::new(Ctl::default()),
+                pending_exit: Mutex::new(None),
             })
             .collect::<Vec<_>>()
             .into_boxed_slice();
@@ -243,6 +294,10 @@ impl<P: Platform> Engine<P> {
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
             messages: AtomicU64::new(0),
+            names: Mutex::new(Vec::new()),
+            next_ref: AtomicU32::new(0),
+            console_in: Mutex::new(VecDeque::new()),
+            console_reader: AtomicU32::new(0),
         }
     }
 
@@ -348,7 +403,8 @@ impl<P: Platform> Engine<P> {
             return Err(SpawnError::ArgsTooLong);
         }
         let z = Z80Proc::load(img.bytes, args).ok_or(SpawnError::OutOfMemory)?;
-        self.spawn_body(Body::z80(z, prio, affinity).named(img.name), prio, affinity, from)
+        self.spawn_body(Body::z80(z, prio, affinity).named(img.name), prio, affinity, from, Relations::NONE)
+            .map(|(p, _)| p)
     }
 
     /// Spawns like [`Engine::spawn_image`], then writes each `(address, bytes)` patch
@@ -374,7 +430,8 @@ impl<P: Platform> Engine<P> {
         for &(at, bytes) in patches {
             z.poke(at, bytes);
         }
-        self.spawn_body(Body::z80(z, prio, affinity).named(img.name), prio, affinity, from)
+        self.spawn_body(Body::z80(z, prio, affinity).named(img.name), prio, affinity, from, Relations::NONE)
+            .map(|(p, _)| p)
     }
 
     /// Spawns a native cooperative task.
@@ -385,10 +442,19 @@ impl<P: Platform> Engine<P> {
         affinity: CpuSet,
         from: CoreId,
     ) -> Result<Pid, SpawnError> {
-        self.spawn_body(Body::native(task, prio, affinity), prio, affinity, from)
+        self.spawn_body(Body::native(task, prio, affinity), prio, affinity, from, Relations::NONE).map(|(p, _)| p)
     }
 
-    fn spawn_body(&self, body: Body, prio: Priority, affinity: CpuSet, from: CoreId) -> Result<Pid, SpawnError> {
+    /// Spawns `body`, linked to or monitored by `rel.parent` before it can run. Returns
+    /// the pid and the monitor reference (0 without one).
+    fn spawn_body(
+        &self,
+        body: Body,
+        prio: Priority,
+        affinity: CpuSet,
+        from: CoreId,
+        rel: Relations,
+    ) -> Result<(Pid, u16), SpawnError> {
         if (affinity.bits() & self.sched.topology().all().bits()) == 0 {
             return Err(SpawnError::EmptyAffinity);
         }
@@ -406,6 +472,8 @@ impl<P: Platform> Engine<P> {
         slot.taken.store(0, Ordering::Relaxed);
         *slot.body.lock() = Some(Box::new(body));
         *slot.last_exit.lock() = None;
+        *slot.pending_exit.lock() = None;
+        let mref = self.relate_at_spawn(pid as u16, rel);
         // Release: the body is in place before anyone sees the slot live.
         slot.live.store(true, Ordering::Release);
         self.live.fetch_add(1, Ordering::Relaxed);
@@ -416,9 +484,10 @@ impl<P: Platform> Engine<P> {
                     self.platform.trace(TraceEvent::Spawn { pid: Pid::new(pid), name, core: placed.core });
                 }
                 self.platform.wake(placed.wake);
-                Ok(Pid::new(pid))
+                Ok((Pid::new(pid), mref))
             }
             Err(e) => {
+                self.unrelate_failed_spawn(pid as u16, rel, mref);
                 slot.live.store(false, Ordering::Release);
                 *slot.body.lock() = None;
                 self.live.fetch_sub(1, Ordering::Relaxed);
@@ -431,8 +500,15 @@ impl<P: Platform> Engine<P> {
         }
     }
 
-    /// Sends `data` to `to` as `from`; makes `to` runnable if it waits.
+    /// Sends `data` to `to` as `from` (tag 0); makes `to` runnable if it waits.
     pub fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError> {
+        self.send_tagged(from, to, abi::tag::PLAIN, data)
+    }
+
+    /// Sends `data` with `tag` to `to` as `from`; makes `to` runnable if it waits. Any
+    /// tag is accepted here (the kernel may send system tags); the Z80 interface refuses
+    /// the reserved ones.
+    pub fn send_tagged(&self, from: u16, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
         if data.len() > abi::MAX_MESSAGE {
             return Err(SendError::TooBig);
         }
@@ -444,7 +520,7 @@ impl<P: Platform> Engine<P> {
         // The scheduler's state word decides who wakes the owner (its WAKE_PENDING bit
         // covers a process that is just deciding to wait), so the mailbox's own
         // waiting flag is never set and its answer carries nothing.
-        let _ = slot.mailbox.push(Message { from, data: data.into() });
+        let _ = slot.mailbox.push(Message { from, tag, data: data.into() });
         // Relaxed: statistics.
         slot.delivered.fetch_add(1, Ordering::Relaxed);
         self.messages.fetch_add(1, Ordering::Relaxed);
@@ -452,11 +528,19 @@ impl<P: Platform> Engine<P> {
         Ok(())
     }
 
-    /// Asks `pid` to exit (it is torn down as killed at its next scheduling point).
+    /// Asks `pid` to exit (it is torn down as killed at its next scheduling point). The
+    /// kill cannot be trapped; linked processes see reason KILLED.
     pub fn kill(&self, pid: u32) -> bool {
+        self.kill_with(pid, Exit::Killed)
+    }
+
+    /// Asks `pid` to exit with `exit` as its reason (the first reason asked for wins).
+    fn kill_with(&self, pid: u32, exit: Exit) -> bool {
+        let Some(slot) = self.slot(pid) else { return false };
         if !self.is_live(pid) {
             return false;
         }
+        slot.pending_exit.lock().get_or_insert(exit);
         self.act_on_wakeup(self.sched.request_exit(Pid::new(pid)));
         true
     }
@@ -581,6 +665,12 @@ impl<P: Platform> Engine<P> {
 
     fn teardown(&self, pid: Pid, exit: Exit) {
         let slot = &self.slots[pid.index()];
+        // A kill carries the reason the killer (or an exit signal) asked for.
+        let pending = slot.pending_exit.lock().take();
+        let exit = match (exit, pending) {
+            (Exit::Killed, Some(asked)) => asked,
+            (exit, _) => exit,
+        };
         // Release: the slot is dead before the body goes, for senders' Acquire loads.
         slot.live.store(false, Ordering::Release);
         let body = slot.body.lock().take();
@@ -594,6 +684,8 @@ impl<P: Platform> Engine<P> {
         slot.generation.fetch_add(1, Ordering::Relaxed);
         slot.wait_gen.fetch_add(1, Ordering::Release);
         *slot.last_exit.lock() = Some(exit);
+        // Links, monitors and the name go before the slot can be reused.
+        self.exit_signals(pid.get() as u16, exit);
         if self.tracing() {
             self.platform.trace(TraceEvent::Exit { pid, exit });
         }
@@ -608,6 +700,6 @@ fn exit_of(r: ExitReason) -> Exit {
     match r {
         ExitReason::Normal => Exit::Normal,
         ExitReason::Killed => Exit::Killed,
-        ExitReason::Other(c) => Exit::Code(c),
+        ExitReason::Other(c) => Exit::from_reason(c),
     }
 }

@@ -2,7 +2,10 @@
 //! how it runs for one time slice, including the system calls of [`crate::abi`].
 
 use crate::abi::{self, func, status};
-use crate::{fault, Engine, Message, Platform, ProcStats, SendError, SpawnError};
+use crate::signals::Target;
+use crate::{
+    fault, Engine, Exit, LinkError, Message, NameError, Platform, ProcStats, SendError, SpawnError, SpawnOpts,
+};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -156,6 +159,83 @@ impl NativeCx<'_> {
     pub fn console(&self, bytes: &[u8]) {
         self.ops.console(bytes)
     }
+    /// Takes the oldest message whose tag is `tag` (any tag with `None`); messages it
+    /// skips stay queued in order (selective receive).
+    pub fn receive_tagged(&mut self, tag: Option<u8>) -> Option<Message> {
+        self.used += RECEIVE_COST;
+        let msg = self.mailbox.consumer().and_then(|mut c| c.take_first(|m| tag.is_none_or(|t| m.tag == t)));
+        if msg.is_some() {
+            // Relaxed: a statistic (queue length for `ps`).
+            self.taken.fetch_add(1, Ordering::Relaxed);
+        }
+        msg
+    }
+    /// Sends a message with a tag (any tag, system tags included).
+    pub fn send_tagged(&mut self, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
+        self.used += SEND_COST;
+        self.ops.send_tagged(self.pid, to, tag, data)
+    }
+    /// Spawns a Z80 process with `opts` (link and monitor are made before it runs);
+    /// returns its pid and the monitor reference (0 without one).
+    pub fn spawn_opts(&mut self, image: usize, args: &[u8], opts: SpawnOpts) -> Result<(u32, u16), SpawnError> {
+        self.used += CALL_COST;
+        self.ops.spawn_opts(image, args, opts, self.pid, self.core)
+    }
+    /// Links to `pid` (NOPROC comes as an exit signal if it is dead).
+    pub fn link(&mut self, pid: u32) -> Result<(), LinkError> {
+        self.used += CALL_COST;
+        self.ops.link(self.pid as u32, pid)
+    }
+    /// Removes the link to `pid`.
+    pub fn unlink(&mut self, pid: u32) -> Result<(), LinkError> {
+        self.used += CALL_COST;
+        self.ops.unlink(self.pid as u32, pid)
+    }
+    /// Monitors `pid`; returns the reference its DOWN message will carry.
+    pub fn monitor(&mut self, pid: u32) -> Result<u16, LinkError> {
+        self.used += CALL_COST;
+        self.ops.monitor(self.pid as u32, pid)
+    }
+    /// Ends a monitor (a DOWN already queued for it is removed).
+    pub fn demonitor(&mut self, mref: u16) -> bool {
+        self.used += CALL_COST;
+        self.ops.demonitor(self.pid as u32, mref)
+    }
+    /// Sets whether this task traps exits; returns the previous setting.
+    pub fn trap_exit(&mut self, on: bool) -> bool {
+        self.used += CALL_COST;
+        self.ops.set_trap_exit(self.pid as u32, on).unwrap_or(false)
+    }
+    /// Sends an exit signal with `reason` to `pid` (see [`Engine::exit_signal`]).
+    pub fn exit_signal(&mut self, pid: u32, reason: u16) -> Result<(), LinkError> {
+        self.used += CALL_COST;
+        self.ops.exit_signal(self.pid, pid, reason)
+    }
+    /// Registers `name` for this task.
+    pub fn register(&mut self, name: &[u8]) -> Result<(), NameError> {
+        self.used += CALL_COST;
+        self.ops.register(name, self.pid as u32)
+    }
+    /// The pid registered under `name`.
+    pub fn whereis(&self, name: &[u8]) -> Option<u32> {
+        self.ops.whereis(name)
+    }
+    /// Whether `pid` names a live process.
+    pub fn is_live(&self, pid: u32) -> bool {
+        self.ops.is_live(pid)
+    }
+    /// How the last process in slot `pid` ended (None while it lives).
+    pub fn last_exit(&self, pid: u32) -> Option<Exit> {
+        self.ops.last_exit(pid)
+    }
+    /// Feeds console input to the engine (see [`Engine::console_input`]).
+    pub fn console_input(&self, bytes: &[u8]) -> usize {
+        self.ops.console_input(bytes)
+    }
+    /// Makes `pid` the foreground console reader (see [`Engine::set_console_reader`]).
+    pub fn set_console_reader(&self, pid: u32) {
+        self.ops.set_console_reader(pid)
+    }
 }
 
 /// The engine seen without its platform type, for native tasks.
@@ -167,7 +247,24 @@ pub(crate) trait Ops {
     fn proc_stats(&self, pid: u32) -> Option<ProcStats>;
     fn kill(&self, pid: u32) -> bool;
     fn console(&self, bytes: &[u8]);
+    fn send_tagged(&self, from: u16, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError>;
+    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult;
+    fn link(&self, me: u32, other: u32) -> Result<(), LinkError>;
+    fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError>;
+    fn monitor(&self, me: u32, other: u32) -> Result<u16, LinkError>;
+    fn demonitor(&self, me: u32, mref: u16) -> bool;
+    fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool>;
+    fn exit_signal(&self, from: u16, to: u32, reason: u16) -> Result<(), LinkError>;
+    fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError>;
+    fn whereis(&self, name: &[u8]) -> Option<u32>;
+    fn is_live(&self, pid: u32) -> bool;
+    fn last_exit(&self, pid: u32) -> Option<Exit>;
+    fn console_input(&self, bytes: &[u8]) -> usize;
+    fn set_console_reader(&self, pid: u32);
 }
+
+/// A spawn's pid and monitor reference.
+type SpawnResult = Result<(u32, u16), SpawnError>;
 
 impl<P: Platform> Ops for Engine<P> {
     fn now_ms(&self) -> u64 {
@@ -190,6 +287,48 @@ impl<P: Platform> Ops for Engine<P> {
     }
     fn console(&self, bytes: &[u8]) {
         self.platform.console(bytes)
+    }
+    fn send_tagged(&self, from: u16, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
+        Engine::send_tagged(self, from, to, tag, data)
+    }
+    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult {
+        self.spawn_image_opts(image, args, o, parent, from).map(|(p, r)| (p.get(), r))
+    }
+    fn link(&self, me: u32, other: u32) -> Result<(), LinkError> {
+        Engine::link(self, me, other)
+    }
+    fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError> {
+        Engine::unlink(self, me, other)
+    }
+    fn monitor(&self, me: u32, other: u32) -> Result<u16, LinkError> {
+        Engine::monitor(self, me, other)
+    }
+    fn demonitor(&self, me: u32, mref: u16) -> bool {
+        Engine::demonitor(self, me, mref)
+    }
+    fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool> {
+        Engine::set_trap_exit(self, pid, on)
+    }
+    fn exit_signal(&self, from: u16, to: u32, reason: u16) -> Result<(), LinkError> {
+        Engine::exit_signal(self, from, to, reason)
+    }
+    fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError> {
+        Engine::register(self, name, pid)
+    }
+    fn whereis(&self, name: &[u8]) -> Option<u32> {
+        Engine::whereis(self, name)
+    }
+    fn is_live(&self, pid: u32) -> bool {
+        Engine::is_live(self, pid)
+    }
+    fn last_exit(&self, pid: u32) -> Option<Exit> {
+        Engine::last_exit(self, pid)
+    }
+    fn console_input(&self, bytes: &[u8]) -> usize {
+        Engine::console_input(self, bytes)
+    }
+    fn set_console_reader(&self, pid: u32) {
+        Engine::set_console_reader(self, pid)
     }
 }
 
@@ -510,13 +649,252 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             }
             Call::Done(CALL_COST + len as u64 / 64)
         }
-        _ => {
-            status = status::BAD_CALL;
+        func::SPAWN_OPT => {
+            let mut mref = 0;
+            status = match spawn_opt(z, cx, de, hl, prio, aff) {
+                Ok((pid, r)) => {
+                    mref = r;
+                    z.cpu.set_hl(pid);
+                    status::OK
+                }
+                Err(s) => s,
+            };
+            if status == status::OK {
+                z.cpu.set_de(mref);
+            }
             Call::Done(CALL_COST)
+        }
+        func::SEND_TAG => {
+            let len = bc as usize;
+            let tag = z.cpu.ix;
+            if tag > abi::MAX_USER_TAG as u16 {
+                status = status::BAD_ARG;
+            } else if len > abi::MAX_MESSAGE {
+                status = status::TOO_BIG;
+            } else if !abi::buffer_ok(hl, len) {
+                status = status::BAD_BUFFER;
+            } else {
+                let data = &z.mem[hl as usize..hl as usize + len];
+                match e.send_tagged(cx.pid, de as u32, tag as u8, data) {
+                    Ok(()) => {}
+                    Err(SendError::NoSuchProcess) => status = status::BAD_PID,
+                    Err(SendError::TooBig) => status = status::TOO_BIG,
+                }
+            }
+            Call::Done(SEND_COST + (len as u64 / 512))
+        }
+        func::RECV_TAG => {
+            let cap = bc as usize;
+            let filter = z.cpu.ix;
+            if filter > 0xff && filter != abi::ANY_TAG {
+                status = status::BAD_ARG;
+                Call::Done(CALL_COST)
+            } else if !abi::buffer_ok(de, cap) {
+                status = status::BAD_BUFFER;
+                Call::Done(CALL_COST)
+            } else {
+                let mut skipped = 0u64;
+                let found = cx.mailbox.consumer().and_then(|mut c| {
+                    c.take_first(|m| {
+                        let hit = filter == abi::ANY_TAG || m.tag as u16 == filter;
+                        skipped += u64::from(!hit);
+                        hit
+                    })
+                });
+                let cost = RECEIVE_COST + skipped;
+                if let Some(msg) = found {
+                    // Relaxed: a statistic (queue length for `ps`).
+                    cx.taken.fetch_add(1, Ordering::Relaxed);
+                    end_wait(z, cx);
+                    let n = msg.data.len().min(cap);
+                    z.mem[de as usize..de as usize + n].copy_from_slice(&msg.data[..n]);
+                    if msg.data.len() > cap {
+                        status = status::TRUNCATED;
+                    }
+                    z.cpu.set_bc(msg.data.len() as u16);
+                    z.cpu.set_de(msg.from);
+                    z.cpu.set_hl(msg.tag as u16);
+                    Call::Done(cost)
+                } else if hl == 0 {
+                    status = status::TIMEOUT;
+                    Call::Done(cost)
+                } else if hl == abi::INFINITY {
+                    return Call::Block(cost, StopReason::Waiting { timeout: None });
+                } else {
+                    let (done, deadline) = wait_done(z, cx, hl as u64);
+                    if done {
+                        end_wait(z, cx);
+                        status = status::TIMEOUT;
+                        Call::Done(cost)
+                    } else {
+                        return Call::Block(cost, StopReason::Waiting { timeout: Some(deadline) });
+                    }
+                }
+            }
+        }
+        func::LINK => match e.link_inner(cx.pid as u32, de as u32) {
+            Ok(Target::Alive) => Call::Done(CALL_COST),
+            // NOPROC may have killed it: end the slice so it goes now.
+            Ok(Target::NoProc) => Call::DoneStop(CALL_COST, StopReason::Yielded),
+            Err(_) => {
+                status = status::BAD_PID;
+                Call::Done(CALL_COST)
+            }
+        },
+        func::UNLINK => {
+            if e.unlink(cx.pid as u32, de as u32).is_err() {
+                status = status::BAD_PID;
+            }
+            Call::Done(CALL_COST)
+        }
+        func::MONITOR => {
+            match e.monitor(cx.pid as u32, de as u32) {
+                Ok(r) => z.cpu.set_hl(r),
+                Err(_) => status = status::BAD_PID,
+            }
+            Call::Done(CALL_COST)
+        }
+        func::DEMONITOR => {
+            if !e.demonitor(cx.pid as u32, de) {
+                status = status::NOT_FOUND;
+            }
+            Call::Done(CALL_COST)
+        }
+        func::TRAP_EXIT => {
+            if z.cpu.e > 1 {
+                status = status::BAD_ARG;
+            } else {
+                let old = e.set_trap_exit(cx.pid as u32, z.cpu.e == 1).unwrap_or(false);
+                z.cpu.e = old as u8;
+            }
+            Call::Done(CALL_COST)
+        }
+        func::SIGNAL => match e.exit_signal(cx.pid, de as u32, hl) {
+            // A signal to itself may have killed it: end the slice so it goes now.
+            Ok(()) if de == cx.pid => Call::DoneStop(CALL_COST, StopReason::Yielded),
+            Ok(()) => Call::Done(CALL_COST),
+            Err(_) => {
+                status = status::BAD_PID;
+                Call::Done(CALL_COST)
+            }
+        },
+        func::KILL => {
+            if !e.kill(de as u32) {
+                status = status::BAD_PID;
+                Call::Done(CALL_COST)
+            } else if de == cx.pid {
+                Call::DoneStop(CALL_COST, StopReason::Yielded)
+            } else {
+                Call::Done(CALL_COST)
+            }
+        }
+        func::REGISTER | func::UNREGISTER | func::WHEREIS => {
+            let len = bc as usize;
+            if len == 0 || len > abi::MAX_NAME {
+                status = status::BAD_ARG;
+            } else if !abi::buffer_ok(hl, len) {
+                status = status::BAD_BUFFER;
+            } else {
+                let name = &z.mem[hl as usize..hl as usize + len];
+                let r = match f {
+                    func::REGISTER => e.register(name, cx.pid as u32),
+                    func::UNREGISTER => e.unregister(name),
+                    _ => match e.whereis(name) {
+                        Some(p) => {
+                            z.cpu.set_hl(p as u16);
+                            Ok(())
+                        }
+                        None => Err(NameError::NotFound),
+                    },
+                };
+                status = match r {
+                    Ok(()) => status::OK,
+                    Err(NameError::BadName) => status::BAD_ARG,
+                    Err(NameError::BadPid) => status::BAD_PID,
+                    Err(NameError::Taken) => status::NAME_TAKEN,
+                    Err(NameError::NotFound) => status::NOT_FOUND,
+                    Err(NameError::Full) => status::NO_RESOURCES,
+                };
+            }
+            Call::Done(CALL_COST)
+        }
+        func::READ => {
+            if let Some(b) = e.console_take(cx.pid as u32) {
+                end_wait(z, cx);
+                z.cpu.set_de(b as u16);
+                Call::Done(CALL_COST)
+            } else if hl == 0 {
+                status = status::TIMEOUT;
+                Call::Done(CALL_COST)
+            } else if hl == abi::INFINITY {
+                return Call::Block(CALL_COST, StopReason::Waiting { timeout: None });
+            } else {
+                let (done, deadline) = wait_done(z, cx, hl as u64);
+                if done {
+                    end_wait(z, cx);
+                    status = status::TIMEOUT;
+                    Call::Done(CALL_COST)
+                } else {
+                    return Call::Block(CALL_COST, StopReason::Waiting { timeout: Some(deadline) });
+                }
+            }
+        }
+        _ => {
+            // An unknown function is a fault (let it crash); its links see the reason.
+            return Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BAD_CALL)));
         }
     };
     z.cpu.a = status;
     call
+}
+
+/// SPAWN_OPT: reads and checks the options block at `at`, spawns image `image`.
+fn spawn_opt<P: Platform>(
+    z: &Z80Proc,
+    cx: &RunCx<'_, P>,
+    image: u16,
+    at: u16,
+    prio: Priority,
+    aff: CpuSet,
+) -> Result<(u16, u16), u8> {
+    use abi::spawn_opts as o;
+    if !abi::buffer_ok(at, abi::SPAWN_OPTS_LEN) {
+        return Err(status::BAD_BUFFER);
+    }
+    let b = &z.mem[at as usize..at as usize + abi::SPAWN_OPTS_LEN];
+    let args_at = u16::from_le_bytes([b[o::ARGS], b[o::ARGS + 1]]);
+    let args_len = b[o::ARGS_LEN] as usize;
+    let prio = match b[o::PRIO] {
+        o::INHERIT => prio,
+        p @ 0..=3 => Priority::from_index(p as usize),
+        _ => return Err(status::BAD_ARG),
+    };
+    let flags = b[o::FLAGS];
+    if flags & !(o::LINK | o::MONITOR) != 0 || b[o::RESERVED] != 0 {
+        return Err(status::BAD_ARG);
+    }
+    let mut mask = [0u8; 8];
+    mask.copy_from_slice(&b[o::AFFINITY..o::AFFINITY + 8]);
+    let affinity = match u64::from_le_bytes(mask) {
+        0 => aff,
+        m if m & cx.engine.sched().topology().all().bits() == 0 => return Err(status::BAD_ARG),
+        m => CpuSet::from_bits(m),
+    };
+    if args_len > abi::MAX_ARGS {
+        return Err(status::TOO_BIG);
+    }
+    if !abi::buffer_ok(args_at, args_len) {
+        return Err(status::BAD_BUFFER);
+    }
+    let args: Vec<u8> = z.mem[args_at as usize..args_at as usize + args_len].to_vec();
+    let opts = SpawnOpts { prio, affinity, link: flags & o::LINK != 0, monitor: flags & o::MONITOR != 0 };
+    match cx.engine.spawn_image_opts(image as usize, &args, opts, cx.pid, cx.core) {
+        Ok((pid, r)) => Ok((pid.get() as u16, r)),
+        Err(SpawnError::NoSuchImage | SpawnError::BadImage) => Err(status::BAD_IMAGE),
+        Err(SpawnError::ArgsTooLong) => Err(status::TOO_BIG),
+        Err(SpawnError::EmptyAffinity) => Err(status::BAD_ARG),
+        Err(_) => Err(status::NO_RESOURCES),
+    }
 }
 
 /// CP/M BDOS: console output (2, 9); anything else is a fault for now.

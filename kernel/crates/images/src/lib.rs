@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+pub mod abi_suite;
 pub mod workloads;
 
 use zbeam_engine::Image;

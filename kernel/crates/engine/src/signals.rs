@@ -1,0 +1,502 @@
+//! Links, monitors, exit signals, registered names and console input: the parts of
+//! the system interface that relate processes to each other (Erlang's "let it
+//! crash", as `erts/emulator/beam/erl_proc_sig_queue.c` and the Erlang reference
+//! manual's "Processes" chapter describe it).
+//!
+//! What: every slot has a small control block ([`Ctl`]) behind its own lock: the pids
+//! it is linked to, who monitors it, whom it monitors, whether it traps exits, whether
+//! it has a registered name. When a process is torn down, [`Engine::exit_signals`]
+//! marks the block dead and sends an exit signal to every link and a DOWN message to
+//! every monitor. A linked process that traps exits gets the signal as a message
+//! (tag [`abi::tag::EXIT`]); otherwise a reason other than NORMAL kills it with the
+//! same reason, which travels on to its own links.
+//!
+//! Why this shape: no code path ever holds two control-block locks at once, so there
+//! is no lock order to get wrong. A relation is always written on the caller's side
+//! first and then on the other side under the other side's lock, where the `dead`
+//! flag is checked; the side that finds the other dead undoes its half. So a link
+//! never outlives either end, and a process that links to one that is exiting gets
+//! either the real exit signal or NOPROC, never nothing.
+//!
+//! Cost: none of this is on the send/receive path. A process with no links, monitors
+//! or name pays one uncontended lock at exit.
+
+use crate::{abi, Engine, Exit, Platform};
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+use zbeam_sched::{CpuSet, Priority};
+
+/// A slot's relations to other processes (guarded by the slot's `ctl` lock).
+#[derive(Debug)]
+pub(crate) struct Ctl {
+    /// No process, or its exit signals are being sent: nothing may be added.
+    pub(crate) dead: bool,
+    /// Traps exits: exit signals arrive as messages.
+    pub(crate) trap: bool,
+    /// Linked pids.
+    pub(crate) links: Vec<u16>,
+    /// Who monitors this process: (reference, watcher).
+    pub(crate) monitors: Vec<(u16, u16)>,
+    /// Whom this process monitors: (reference, target).
+    pub(crate) watching: Vec<(u16, u16)>,
+    /// It may hold a registered name (set before registering; cleared at exit).
+    pub(crate) named: bool,
+}
+
+impl Default for Ctl {
+    fn default() -> Self {
+        Ctl { dead: true, trap: false, links: Vec::new(), monitors: Vec::new(), watching: Vec::new(), named: false }
+    }
+}
+
+/// Relations a spawn establishes before the child can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Relations {
+    /// The spawning process (0 = none).
+    pub(crate) parent: u16,
+    /// Link parent and child.
+    pub(crate) link: bool,
+    /// The parent monitors the child.
+    pub(crate) monitor: bool,
+}
+
+impl Relations {
+    /// No relations (plain spawn).
+    pub(crate) const NONE: Relations = Relations { parent: 0, link: false, monitor: false };
+}
+
+/// Options of [`Engine::spawn_image_opts`] and [`crate::NativeCx::spawn_opts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpawnOpts {
+    /// Scheduling priority.
+    pub prio: Priority,
+    /// Cores it may run on.
+    pub affinity: CpuSet,
+    /// Link it to the spawning process before it runs (Erlang's `spawn_link`).
+    pub link: bool,
+    /// The spawning process monitors it (Erlang's `spawn_monitor`).
+    pub monitor: bool,
+}
+
+impl SpawnOpts {
+    /// Priority and affinity, no link, no monitor.
+    pub fn new(prio: Priority, affinity: CpuSet) -> Self {
+        SpawnOpts { prio, affinity, link: false, monitor: false }
+    }
+}
+
+/// Why a link, monitor or exit signal was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkError {
+    /// The pid is 0 or outside the process table, or the caller is not live.
+    BadPid,
+}
+
+/// Why a name operation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameError {
+    /// Empty or longer than [`abi::MAX_NAME`].
+    BadName,
+    /// The pid names no live process.
+    BadPid,
+    /// The name is registered already, or the process already has a name.
+    Taken,
+    /// No such name.
+    NotFound,
+    /// The name table holds [`abi::MAX_NAMES`] names.
+    Full,
+}
+
+/// What [`Engine::link`] and [`Engine::monitor`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// The relation is in place.
+    Alive,
+    /// The target is dead; NOPROC was signalled to the caller.
+    NoProc,
+}
+
+impl<P: Platform> Engine<P> {
+    /// Whether `pid` is in the process table's range (it may be dead).
+    fn pid_in_range(&self, pid: u32) -> bool {
+        self.slot(pid).is_some()
+    }
+
+    /// Locks `pid`'s control block and runs `f` on it.
+    fn with_ctl<R>(&self, pid: u32, f: impl FnOnce(&mut Ctl) -> R) -> Option<R> {
+        let slot = self.slot(pid)?;
+        let mut c = slot.ctl.lock();
+        Some(f(&mut c))
+    }
+
+    /// Locks `pid`'s control block if the process lives and runs `f` on it.
+    fn with_live_ctl<R>(&self, pid: u32, f: impl FnOnce(&mut Ctl) -> R) -> Option<R> {
+        let slot = self.slot(pid)?;
+        let mut c = slot.ctl.lock();
+        // Acquire: pairs with spawn's Release store; checked under the lock that
+        // `exit_signals` takes after clearing `live`.
+        if c.dead || !slot.live.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(f(&mut c))
+    }
+
+    fn new_ref(&self) -> u16 {
+        loop {
+            // Relaxed: only uniqueness matters, and the counter is only ever added to.
+            let r = self.next_ref.fetch_add(1, Ordering::Relaxed).wrapping_add(1) as u16;
+            if r != 0 {
+                return r;
+            }
+        }
+    }
+
+    /// Sets up the child's control block (and the parent's half of any relation)
+    /// before the child is visible. Returns the monitor reference (0 = none).
+    pub(crate) fn relate_at_spawn(&self, child: u16, rel: Relations) -> u16 {
+        let mut c = Ctl { dead: false, ..Ctl::default() };
+        let mut mref = 0;
+        if rel.parent != 0 && (rel.link || rel.monitor) {
+            if rel.monitor {
+                mref = self.new_ref();
+            }
+            let done = self.with_live_ctl(rel.parent as u32, |p| {
+                if rel.link {
+                    p.links.push(child);
+                }
+                if rel.monitor {
+                    p.watching.push((mref, child));
+                }
+            });
+            if done.is_some() {
+                if rel.link {
+                    c.links.push(rel.parent);
+                }
+                if rel.monitor {
+                    c.monitors.push((mref, rel.parent));
+                }
+            } else {
+                mref = 0;
+            }
+        }
+        if let Some(slot) = self.slot(child as u32) {
+            *slot.ctl.lock() = c;
+        }
+        mref
+    }
+
+    /// Undoes [`Engine::relate_at_spawn`] for a spawn the scheduler refused.
+    pub(crate) fn unrelate_failed_spawn(&self, child: u16, rel: Relations, mref: u16) {
+        if rel.parent != 0 {
+            self.with_ctl(rel.parent as u32, |p| {
+                p.links.retain(|&l| l != child);
+                p.watching.retain(|&(r, t)| !(r == mref && t == child));
+            });
+        }
+        self.with_ctl(child as u32, |c| *c = Ctl::default());
+    }
+
+    /// Spawns a Z80 process from image `image` with `args`, linked to and/or
+    /// monitored by `parent` (a live pid, or 0 for none) as `opts` says. Returns the
+    /// child's pid and the monitor reference (0 without a monitor).
+    pub fn spawn_image_opts(
+        &self,
+        image: usize,
+        args: &[u8],
+        opts: SpawnOpts,
+        parent: u16,
+        from: zbeam_sched::CoreId,
+    ) -> Result<(zbeam_sched::Pid, u16), crate::SpawnError> {
+        use crate::SpawnError;
+        let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
+        if img.bytes.is_empty() || img.bytes.len() > abi::MAX_IMAGE {
+            return Err(SpawnError::BadImage);
+        }
+        if args.len() > abi::MAX_ARGS {
+            return Err(SpawnError::ArgsTooLong);
+        }
+        let z = crate::Z80Proc::load(img.bytes, args).ok_or(SpawnError::OutOfMemory)?;
+        let body = crate::Body::z80(z, opts.prio, opts.affinity).named(img.name);
+        let rel = Relations { parent, link: opts.link, monitor: opts.monitor };
+        self.spawn_body(body, opts.prio, opts.affinity, from, rel)
+    }
+
+    /// Spawns a native task with the relations of `opts` to `parent` (see
+    /// [`Engine::spawn_image_opts`]).
+    pub fn spawn_native_opts(
+        &self,
+        task: alloc::boxed::Box<dyn crate::NativeTask>,
+        opts: SpawnOpts,
+        parent: u16,
+        from: zbeam_sched::CoreId,
+    ) -> Result<(zbeam_sched::Pid, u16), crate::SpawnError> {
+        let body = crate::Body::native(task, opts.prio, opts.affinity);
+        let rel = Relations { parent, link: opts.link, monitor: opts.monitor };
+        self.spawn_body(body, opts.prio, opts.affinity, from, rel)
+    }
+
+    /// Delivers an exit signal from `from` with `reason` to `to`. With `link`, it is
+    /// the exit of a linked process: it is dropped unless the link still stands, and
+    /// the link goes. A process trapping exits gets an EXIT message; otherwise a
+    /// reason other than NORMAL kills it with that reason.
+    fn deliver_exit(&self, from: u16, to: u32, reason: u16, link: bool) {
+        let trap = self.with_live_ctl(to, |c| {
+            if link {
+                let i = c.links.iter().position(|&l| l == from)?;
+                c.links.swap_remove(i);
+            }
+            Some(c.trap)
+        });
+        match trap.flatten() {
+            Some(true) => {
+                let mut data = [0u8; 4];
+                data[0..2].copy_from_slice(&from.to_le_bytes());
+                data[2..4].copy_from_slice(&reason.to_le_bytes());
+                let _ = self.send_tagged(from, to, abi::tag::EXIT, &data);
+            }
+            Some(false) if reason != abi::reason::NORMAL => {
+                self.kill_with(to, Exit::from_reason(reason as u32));
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends the exits of process `pid` (torn down with `exit`) to its links and
+    /// monitors, drops its name and its claim on the console.
+    pub(crate) fn exit_signals(&self, pid: u16, exit: Exit) {
+        let Some(slot) = self.slot(pid as u32) else { return };
+        let (links, monitors, watching, named) = {
+            let mut c = slot.ctl.lock();
+            c.dead = true;
+            c.trap = false;
+            let named = core::mem::take(&mut c.named);
+            (core::mem::take(&mut c.links), core::mem::take(&mut c.monitors), core::mem::take(&mut c.watching), named)
+        };
+        let reason = exit.reason();
+        for l in links {
+            self.deliver_exit(pid, l as u32, reason, true);
+        }
+        for (r, w) in monitors {
+            let still = self.with_ctl(w as u32, |c| {
+                let i = c.watching.iter().position(|&(rr, t)| rr == r && t == pid)?;
+                c.watching.swap_remove(i);
+                Some(())
+            });
+            if still.flatten().is_some() {
+                let mut data = [0u8; 6];
+                data[0..2].copy_from_slice(&r.to_le_bytes());
+                data[2..4].copy_from_slice(&pid.to_le_bytes());
+                data[4..6].copy_from_slice(&reason.to_le_bytes());
+                let _ = self.send_tagged(pid, w as u32, abi::tag::DOWN, &data);
+            }
+        }
+        for (r, t) in watching {
+            self.with_ctl(t as u32, |c| c.monitors.retain(|&(rr, w)| !(rr == r && w == pid)));
+        }
+        if named {
+            self.names.lock().retain(|&(_, _, p)| p != pid);
+        }
+        // Relaxed: a claim word; the console reader only compares against its own pid.
+        let _ = self.console_reader.compare_exchange(pid as u32, 0, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// Links `me` (a live process, normally the caller) and `other`. If `other` is dead,
+    /// `me` gets an exit signal with reason NOPROC instead (a message when it traps
+    /// exits; otherwise it is killed). Linking to itself does nothing.
+    pub fn link(&self, me: u32, other: u32) -> Result<(), LinkError> {
+        self.link_inner(me, other).map(|_| ())
+    }
+
+    pub(crate) fn link_inner(&self, me: u32, other: u32) -> Result<Target, LinkError> {
+        if !self.pid_in_range(other) {
+            return Err(LinkError::BadPid);
+        }
+        if me == other {
+            return self.is_live(me).then_some(Target::Alive).ok_or(LinkError::BadPid);
+        }
+        let (me16, other16) = (me as u16, other as u16);
+        self.with_live_ctl(me, |c| {
+            if !c.links.contains(&other16) {
+                c.links.push(other16);
+            }
+        })
+        .ok_or(LinkError::BadPid)?;
+        let linked = self.with_live_ctl(other, |c| {
+            if !c.links.contains(&me16) {
+                c.links.push(me16);
+            }
+        });
+        if linked.is_some() {
+            return Ok(Target::Alive);
+        }
+        // The other side is dead: undo our half and tell ourselves. If our half was
+        // already taken by its exit, its own signal came (or comes) instead.
+        let ours = self.with_ctl(me, |c| {
+            let i = c.links.iter().position(|&l| l == other16)?;
+            c.links.swap_remove(i);
+            Some(())
+        });
+        if ours.flatten().is_some() {
+            self.deliver_exit(other16, me, abi::reason::NOPROC, false);
+        }
+        Ok(Target::NoProc)
+    }
+
+    /// Removes the link between `me` and `other`, if any.
+    pub fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError> {
+        if !self.pid_in_range(other) || !self.is_live(me) {
+            return Err(LinkError::BadPid);
+        }
+        self.with_ctl(me, |c| c.links.retain(|&l| l != other as u16));
+        self.with_ctl(other, |c| c.links.retain(|&l| l != me as u16));
+        Ok(())
+    }
+
+    /// `watcher` monitors `target`; returns the reference. If `target` is dead, a DOWN
+    /// message with reason NOPROC is queued for the watcher at once.
+    pub fn monitor(&self, watcher: u32, target: u32) -> Result<u16, LinkError> {
+        if !self.pid_in_range(target) {
+            return Err(LinkError::BadPid);
+        }
+        let r = self.new_ref();
+        let (w16, t16) = (watcher as u16, target as u16);
+        self.with_live_ctl(watcher, |c| c.watching.push((r, t16))).ok_or(LinkError::BadPid)?;
+        if self.with_live_ctl(target, |c| c.monitors.push((r, w16))).is_none() {
+            self.with_ctl(watcher, |c| c.watching.retain(|&(rr, _)| rr != r));
+            let mut data = [0u8; 6];
+            data[0..2].copy_from_slice(&r.to_le_bytes());
+            data[2..4].copy_from_slice(&t16.to_le_bytes());
+            data[4..6].copy_from_slice(&abi::reason::NOPROC.to_le_bytes());
+            let _ = self.send_tagged(t16, watcher, abi::tag::DOWN, &data);
+        }
+        Ok(r)
+    }
+
+    /// Ends monitor `mref` of `watcher`; a DOWN for it already queued is removed
+    /// (Erlang's `demonitor(Ref, [flush])`). False if the reference is unknown: never
+    /// made, already ended, or its DOWN was already received.
+    pub fn demonitor(&self, watcher: u32, mref: u16) -> bool {
+        let target = self
+            .with_ctl(watcher, |c| {
+                let i = c.watching.iter().position(|&(r, _)| r == mref)?;
+                Some(c.watching.swap_remove(i).1)
+            })
+            .flatten();
+        if let Some(t) = target {
+            self.with_ctl(t as u32, |c| c.monitors.retain(|&(r, w)| !(r == mref && w == watcher as u16)));
+            return true;
+        }
+        // Its DOWN may be queued: take it out.
+        let Some(slot) = self.slot(watcher) else { return false };
+        let Some(mut rx) = slot.mailbox.consumer() else { return false };
+        let flushed = rx.take_first(|m| m.tag == abi::tag::DOWN && m.data.get(0..2) == Some(&mref.to_le_bytes()[..]));
+        if flushed.is_some() {
+            // Relaxed: a statistic (queue length for `ps`).
+            slot.taken.fetch_add(1, Ordering::Relaxed);
+        }
+        flushed.is_some()
+    }
+
+    /// Sets whether `pid` traps exits; returns the previous setting (None if dead).
+    pub fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool> {
+        self.with_live_ctl(pid, |c| core::mem::replace(&mut c.trap, on))
+    }
+
+    /// Sends an exit signal with `reason` from `from` to `to`, as a linked process's
+    /// exit would (a trapping target gets a message; otherwise NORMAL is ignored and
+    /// anything else kills it with that reason). Use [`Engine::kill`] for an
+    /// untrappable kill.
+    pub fn exit_signal(&self, from: u16, to: u32, reason: u16) -> Result<(), LinkError> {
+        if !self.pid_in_range(to) {
+            return Err(LinkError::BadPid);
+        }
+        self.deliver_exit(from, to, reason, false);
+        Ok(())
+    }
+
+    /// Registers `name` for `pid`.
+    pub fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError> {
+        if name.is_empty() || name.len() > abi::MAX_NAME {
+            return Err(NameError::BadName);
+        }
+        self.with_live_ctl(pid, |c| c.named = true).ok_or(NameError::BadPid)?;
+        let mut key = [0u8; abi::MAX_NAME];
+        key[..name.len()].copy_from_slice(name);
+        let len = name.len() as u8;
+        {
+            let mut names = self.names.lock();
+            if names.iter().any(|&(k, l, p)| (k == key && l == len) || p == pid as u16) {
+                return Err(NameError::Taken);
+            }
+            if names.len() >= abi::MAX_NAMES {
+                return Err(NameError::Full);
+            }
+            names.push((key, len, pid as u16));
+        }
+        // It may have exited meanwhile, after its exit looked at the table.
+        if !self.is_live(pid) {
+            self.names.lock().retain(|&(_, _, p)| p != pid as u16);
+            return Err(NameError::BadPid);
+        }
+        Ok(())
+    }
+
+    /// Removes `name` from the table.
+    pub fn unregister(&self, name: &[u8]) -> Result<(), NameError> {
+        if name.is_empty() || name.len() > abi::MAX_NAME {
+            return Err(NameError::BadName);
+        }
+        let mut names = self.names.lock();
+        let i = names.iter().position(|(k, l, _)| &k[..*l as usize] == name).ok_or(NameError::NotFound)?;
+        names.swap_remove(i);
+        Ok(())
+    }
+
+    /// The pid registered under `name`.
+    pub fn whereis(&self, name: &[u8]) -> Option<u32> {
+        let names = self.names.lock();
+        names.iter().find(|(k, l, _)| &k[..*l as usize] == name).map(|&(_, _, p)| p as u32)
+    }
+
+    /// Console input from the platform: queued (up to [`abi::CONSOLE_QUEUE`] bytes; the
+    /// rest is dropped) for the foreground reader, which is woken. Returns how many
+    /// bytes were queued.
+    pub fn console_input(&self, bytes: &[u8]) -> usize {
+        let n = {
+            let mut q = self.console_in.lock();
+            let n = bytes.len().min(abi::CONSOLE_QUEUE.saturating_sub(q.len()));
+            q.extend(&bytes[..n]);
+            n
+        };
+        // Relaxed: a claim word; a stale reader is only woken for nothing.
+        let reader = self.console_reader.load(Ordering::Relaxed);
+        if reader != 0 {
+            self.notify(reader);
+        }
+        n
+    }
+
+    /// Makes `pid` the foreground console reader (0 = none; console reads then wait).
+    /// The reader is woken. Bytes queued stay for the next reader.
+    pub fn set_console_reader(&self, pid: u32) {
+        // Relaxed: see `console_input`.
+        self.console_reader.store(pid, Ordering::Relaxed);
+        if pid != 0 {
+            self.notify(pid);
+        }
+    }
+
+    /// The foreground console reader (0 = none).
+    pub fn console_reader(&self) -> u32 {
+        // Relaxed: see `console_input`.
+        self.console_reader.load(Ordering::Relaxed)
+    }
+
+    /// The next console byte for `pid`, if it is the foreground reader.
+    pub(crate) fn console_take(&self, pid: u32) -> Option<u8> {
+        if self.console_reader() != pid {
+            return None;
+        }
+        self.console_in.lock().pop_front()
+    }
+}

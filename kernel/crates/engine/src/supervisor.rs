@@ -1,0 +1,250 @@
+//! Native supervisors: a native task that starts Z80 children, links to them, traps
+//! exits and restarts them by OTP's rules (the `supervisor` behaviour of OTP's
+//! stdlib, "Supervisor Behaviour" in the OTP design principles).
+//!
+//! * Child specs: image, arguments, priority, affinity and a restart type —
+//!   [`Restart::Permanent`] (always restarted), [`Restart::Transient`] (restarted
+//!   unless it ended NORMAL or SHUTDOWN), [`Restart::Temporary`] (never).
+//! * Strategies: [`Strategy::OneForOne`] restarts the child that ended;
+//!   [`Strategy::OneForAll`] stops every other child (unlinked, then killed) and
+//!   starts them all again in spec order (temporary children are not restarted).
+//! * Restart intensity: more than `max_restarts` restarts within `period_ms` and the
+//!   supervisor gives up: it kills its children and exits with reason SHUTDOWN, which
+//!   its own links see (OTP's `shutdown`).
+//! * An exit signal with a reason other than NORMAL from a process that is not a
+//!   child (its parent, say) stops it the same way, with that reason.
+//!
+//! Children are stopped with an untrappable kill (OTP's `brutal_kill`); there is no
+//! shutdown timeout. The supervisor's state is published through
+//! [`SupervisorReport`] for tests and the console.
+
+use crate::abi::{reason, tag};
+use crate::{NativeCx, NativeStep, NativeTask, SpawnOpts};
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use spin::Mutex;
+use zbeam_sched::{CpuSet, Priority};
+
+/// When a child that ended is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// Always.
+    Permanent,
+    /// Unless it ended with reason NORMAL or SHUTDOWN.
+    Transient,
+    /// Never.
+    Temporary,
+}
+
+/// Which children a restart affects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Only the child that ended.
+    OneForOne,
+    /// Every child: the others are stopped and all are started again.
+    OneForAll,
+}
+
+/// One child: what to run and when to restart it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildSpec {
+    /// Image number.
+    pub image: usize,
+    /// Argument bytes (at most [`abi::MAX_ARGS`]).
+    pub args: Vec<u8>,
+    /// Priority.
+    pub prio: Priority,
+    /// Affinity.
+    pub affinity: CpuSet,
+    /// Restart type.
+    pub restart: Restart,
+}
+
+/// Restart intensity: at most `max_restarts` restarts within any `period_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Intensity {
+    /// Restarts allowed in the period (OTP's `intensity`).
+    pub max_restarts: u32,
+    /// The period in ms (OTP's `period`, in seconds there).
+    pub period_ms: u64,
+}
+
+/// What a supervisor is doing, updated at every change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SupervisorReport {
+    /// Its own pid.
+    pub pid: u32,
+    /// Current pid of each child in spec order (0 = not running).
+    pub children: Vec<u32>,
+    /// Restarts done so far.
+    pub restarts: u32,
+    /// The reason it stopped with, once it has.
+    pub stopped: Option<u16>,
+}
+
+/// A supervisor task; spawn it with `spawn_native` (or linked, with
+/// [`crate::Engine::spawn_native_opts`]).
+pub struct Supervisor {
+    strategy: Strategy,
+    intensity: Intensity,
+    specs: Vec<ChildSpec>,
+    pids: Vec<u32>,
+    /// Children that ended and are not to run again.
+    done: Vec<bool>,
+    /// Times of recent restarts (ms), oldest first.
+    history: VecDeque<u64>,
+    /// Restarts done since it started.
+    history_total: u32,
+    started: bool,
+    report: Arc<Mutex<SupervisorReport>>,
+}
+
+impl Supervisor {
+    /// A supervisor; its report is readable through the returned handle.
+    pub fn new(
+        strategy: Strategy,
+        intensity: Intensity,
+        specs: Vec<ChildSpec>,
+    ) -> (Box<Self>, Arc<Mutex<SupervisorReport>>) {
+        let report = Arc::new(Mutex::new(SupervisorReport::default()));
+        let n = specs.len();
+        let s = Supervisor {
+            strategy,
+            intensity,
+            specs,
+            pids: alloc::vec![0; n],
+            done: alloc::vec![false; n],
+            history: VecDeque::new(),
+            history_total: 0,
+            started: false,
+            report: report.clone(),
+        };
+        (Box::new(s), report)
+    }
+
+    fn publish(&self, stopped: Option<u16>) {
+        let mut r = self.report.lock();
+        r.children.clone_from(&self.pids);
+        r.restarts = self.history_total;
+        r.stopped = stopped;
+    }
+
+    /// Starts child `i`, linked; false if it cannot be spawned.
+    fn start(&mut self, cx: &mut NativeCx<'_>, i: usize) -> bool {
+        let s = &self.specs[i];
+        let opts = SpawnOpts { prio: s.prio, affinity: s.affinity, link: true, monitor: false };
+        match cx.spawn_opts(s.image, &s.args, opts) {
+            Ok((pid, _)) => {
+                self.pids[i] = pid;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Stops child `i` if it runs: unlinked first, so its exit is not seen as a crash.
+    fn stop_child(&mut self, cx: &mut NativeCx<'_>, i: usize) {
+        let pid = core::mem::take(&mut self.pids[i]);
+        if pid != 0 {
+            let _ = cx.unlink(pid);
+            cx.kill(pid);
+        }
+    }
+
+    /// Stops every child and exits with `why`.
+    fn shutdown(&mut self, cx: &mut NativeCx<'_>, why: u16) -> NativeStep {
+        for i in (0..self.pids.len()).rev() {
+            self.stop_child(cx, i);
+        }
+        self.publish(Some(why));
+        NativeStep::Exit(why as u32)
+    }
+
+    /// Records a restart at `now`; false if it exceeds the intensity.
+    fn allow_restart(&mut self, now: u64) -> bool {
+        self.history.push_back(now);
+        while self.history.front().is_some_and(|&t| t + self.intensity.period_ms <= now) {
+            self.history.pop_front();
+        }
+        let allowed = self.history.len() as u32 <= self.intensity.max_restarts;
+        if allowed {
+            self.history_total += 1;
+        }
+        allowed
+    }
+
+    /// Child `i` ended with `why`: restart as its spec and the strategy say.
+    fn child_exited(&mut self, cx: &mut NativeCx<'_>, i: usize, why: u16) -> Option<NativeStep> {
+        self.pids[i] = 0;
+        let restart = match self.specs[i].restart {
+            Restart::Permanent => true,
+            Restart::Transient => why != reason::NORMAL && why != reason::SHUTDOWN,
+            Restart::Temporary => false,
+        };
+        if !restart {
+            self.done[i] = true;
+            return None;
+        }
+        if !self.allow_restart(cx.now_ms()) {
+            return Some(self.shutdown(cx, reason::SHUTDOWN));
+        }
+        let which: Vec<usize> = match self.strategy {
+            Strategy::OneForOne => alloc::vec![i],
+            Strategy::OneForAll => {
+                for j in (0..self.pids.len()).rev() {
+                    self.stop_child(cx, j);
+                    if self.specs[j].restart == Restart::Temporary {
+                        self.done[j] = true;
+                    }
+                }
+                (0..self.specs.len()).filter(|&j| !self.done[j]).collect()
+            }
+        };
+        for j in which {
+            if !self.start(cx, j) {
+                return Some(self.shutdown(cx, reason::SHUTDOWN));
+            }
+        }
+        None
+    }
+}
+
+impl NativeTask for Supervisor {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        if !self.started {
+            self.started = true;
+            self.report.lock().pid = cx.pid() as u32;
+            cx.trap_exit(true);
+            for i in 0..self.specs.len() {
+                if !self.start(cx, i) {
+                    return self.shutdown(cx, reason::SHUTDOWN);
+                }
+            }
+            self.publish(None);
+        }
+        while let Some(m) = cx.receive() {
+            if m.tag != tag::EXIT || m.data.len() != 4 {
+                continue;
+            }
+            let pid = u16::from_le_bytes([m.data[0], m.data[1]]) as u32;
+            let why = u16::from_le_bytes([m.data[2], m.data[3]]);
+            match self.pids.iter().position(|&p| p == pid) {
+                Some(i) => {
+                    if let Some(stop) = self.child_exited(cx, i, why) {
+                        return stop;
+                    }
+                }
+                None if why != reason::NORMAL => return self.shutdown(cx, why),
+                None => {}
+            }
+            self.publish(None);
+        }
+        NativeStep::Wait { until: None }
+    }
+
+    fn name(&self) -> &'static str {
+        "supervisor"
+    }
+}
