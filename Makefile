@@ -4,6 +4,7 @@
 #       SMP=N            number of cores          GIC=3     GICv3 instead of GICv2
 #       EL2=1            enter at EL2 (virtualization=on)   CPU=max   a core with VHE
 #       DTB=file.dtb     boot with this device tree          APPEND="..." kernel args
+#       INITRD=file.tar  programs to load (tools/mkinitrd.sh OUT.tar FILE.com...)
 #   make test            host unit tests, Z80 exercisers, QEMU integration tests
 #   make bench           benchmarks (side by side with peers), no assertions
 #   make image           just the flat arm64 Image (target/zbeam.img)
@@ -20,12 +21,12 @@ IMAGE         := target/zbeam.img
 TESTDATA      ?= $(abspath ../shared/testdata)
 export ZBEAM_TESTDATA ?= $(TESTDATA)
 export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
-export SMP GIC EL2 CPU MEM DTB APPEND
+export SMP GIC EL2 CPU MEM DTB APPEND INITRD
 
 .PHONY: help prereqs image kernel qemu m1n1 test test-host test-loom test-z80 test-qemu bench clippy fmt doc gdb clean
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 prereqs:
 	@tools/prereqs.sh

@@ -27,6 +27,8 @@ pub struct Machine {
     pub mem: &'static str,
     /// A `-dtb` file.
     pub dtb: Option<PathBuf>,
+    /// An `-initrd` file (a tar archive of programs, see [`initrd`]).
+    pub initrd: Option<PathBuf>,
     /// Kernel command line (`-append`).
     pub append: String,
     /// Wall-clock limit for the run.
@@ -44,6 +46,7 @@ impl Default for Machine {
             cpu: "cortex-a72",
             mem: "256M",
             dtb: None,
+            initrd: None,
             append: String::new(),
             timeout: Duration::from_secs(90),
             until: None,
@@ -117,6 +120,10 @@ fn qemu_args(m: &Machine) -> Vec<String> {
     if let Some(dtb) = &m.dtb {
         args.push("-dtb".into());
         args.push(dtb.display().to_string());
+    }
+    if let Some(initrd) = &m.initrd {
+        args.push("-initrd".into());
+        args.push(initrd.display().to_string());
     }
     if !m.append.is_empty() {
         args.push("-append".into());
@@ -229,4 +236,57 @@ pub fn edited_dtb(rel: &str, name: &str, edit: impl FnOnce(String) -> String) ->
         .expect("dtc");
     assert!(st.success(), "dtc could not compile {}", dts_path.display());
     Some(dtb_path)
+}
+
+/// A temporary directory of this test process.
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zbeam-qemu-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// An initrd built by `tools/mkinitrd.sh` from `files` (name, bytes), written as
+/// `NAME.tar` in a temporary directory. Panics if the script refuses the files.
+pub fn initrd(name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    let dir = temp_dir().join(format!("{name}.d"));
+    std::fs::create_dir_all(&dir).expect("initrd staging dir");
+    let mut paths = Vec::new();
+    for (file, bytes) in files {
+        let p = dir.join(file);
+        std::fs::write(&p, bytes).expect("write initrd file");
+        paths.push(p);
+    }
+    let out = temp_dir().join(format!("{name}.tar"));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/mkinitrd.sh");
+    let st = Command::new(script).arg(&out).args(&paths).status().expect("tools/mkinitrd.sh runs");
+    assert!(st.success(), "tools/mkinitrd.sh refused {files:?}", files = files.iter().map(|f| f.0).collect::<Vec<_>>());
+    out
+}
+
+/// A file of raw bytes to pass as an initrd (for archives the script would refuse).
+pub fn raw_initrd(name: &str, bytes: &[u8]) -> PathBuf {
+    let out = temp_dir().join(format!("{name}.raw"));
+    std::fs::write(&out, bytes).expect("write raw initrd");
+    out
+}
+
+/// A ustar archive of `files` made by `tar` itself, with none of `tools/mkinitrd.sh`'s
+/// checks (for the archives the kernel must refuse file by file).
+pub fn tar_initrd(name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    let dir = temp_dir().join(format!("{name}.d"));
+    std::fs::create_dir_all(&dir).expect("initrd staging dir");
+    for (file, bytes) in files {
+        std::fs::write(dir.join(file), bytes).expect("write initrd file");
+    }
+    let out = temp_dir().join(format!("{name}.tar"));
+    let st = Command::new("tar")
+        .args(["--format=ustar", "-cf"])
+        .arg(&out)
+        .arg("-C")
+        .arg(&dir)
+        .args(files.iter().map(|f| f.0))
+        .status()
+        .expect("tar must be installed");
+    assert!(st.success(), "tar failed");
+    out
 }
