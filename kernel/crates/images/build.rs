@@ -1,36 +1,45 @@
-//! Assembles every `programs/*.asm` with pasmo (Debian package `pasmo`) into OUT_DIR
-//! and writes the image table, sorted by name so image numbers are stable.
+//! Assembles every `programs/*.asm`, and every CP/M program `programs/cpm/*.asm` as
+//! image `cpm-NAME`, with pasmo (Debian package `pasmo`) into OUT_DIR and writes the
+//! image table, sorted by name so image numbers are stable.
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The `.asm` files of `dir` as (image name, file stem), watched for changes.
+fn sources(dir: &Path, prefix: &str) -> Vec<(String, String)> {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut found = Vec::new();
+    for path in std::fs::read_dir(dir).expect("read a programs directory").filter_map(|e| e.ok()).map(|e| e.path()) {
+        // Includes too: a change to one reassembles.
+        println!("cargo:rerun-if-changed={}", path.display());
+        if path.extension().is_some_and(|x| x == "asm") {
+            let stem = path.file_stem().expect("a file name").to_string_lossy().into_owned();
+            found.push((format!("{prefix}{stem}"), stem));
+        }
+    }
+    found
+}
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let programs = manifest.join("../../../programs").canonicalize().expect("programs/ beside the kernel");
+    let cpm = programs.join("cpm");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    println!("cargo:rerun-if-changed={}", programs.display());
-    let mut names: Vec<String> = std::fs::read_dir(&programs)
-        .expect("read programs/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "asm"))
-        .map(|p| {
-            println!("cargo:rerun-if-changed={}", p.display());
-            p.file_stem().expect("a file name").to_string_lossy().into_owned()
-        })
+    let mut names: Vec<(String, String, &Path)> = sources(&programs, "")
+        .into_iter()
+        .map(|(n, s)| (n, s, programs.as_path()))
+        .chain(sources(&cpm, "cpm-").into_iter().map(|(n, s)| (n, s, cpm.as_path())))
         .collect();
     names.sort();
-    for inc in std::fs::read_dir(&programs).expect("read programs/").filter_map(|e| e.ok()) {
-        println!("cargo:rerun-if-changed={}", inc.path().display());
-    }
     let mut table = String::from("/// The built-in images, sorted by name.\npub static IMAGES: &[Image] = &[\n");
     let mut consts = String::new();
-    for (i, name) in names.iter().enumerate() {
+    for (i, (name, stem, dir)) in names.iter().enumerate() {
         let bin = out.join(format!("{name}.bin"));
-        assemble(&programs, &format!("{name}.asm"), &bin);
+        assemble(dir, &format!("{stem}.asm"), &bin);
         table.push_str(&format!(
             "    Image {{ name: {name:?}, bytes: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.bin\")) }},\n"
         ));
-        consts.push_str(&format!("/// Image number of `{name}`.\npub const {}: usize = {i};\n", name.to_uppercase()));
+        let konst = name.to_uppercase().replace('-', "_");
+        consts.push_str(&format!("/// Image number of `{name}`.\npub const {konst}: usize = {i};\n"));
     }
     table.push_str("];\n");
     std::fs::write(out.join("images.rs"), format!("{table}\n{consts}")).expect("write images.rs");
@@ -41,7 +50,8 @@ fn assemble(dir: &Path, file: &str, bin: &Path) {
     match result {
         Ok(o) if o.status.success() => {}
         Ok(o) => panic!(
-            "pasmo could not assemble programs/{file}:\n{}{}",
+            "pasmo could not assemble {}/{file}:\n{}{}",
+            dir.display(),
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         ),

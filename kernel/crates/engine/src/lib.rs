@@ -29,6 +29,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+/// CP/M 2.2 for Z80 processes: the BDOS, BIOS and in-memory disk the engine uses.
+pub use zbeam_cpm as cpm;
 mod introspect;
 mod proc;
 mod signals;
@@ -197,7 +199,9 @@ impl Exit {
 pub mod fault {
     /// HALT with interrupts disabled: nothing can ever wake the CPU.
     pub const HALT: u32 = 1;
-    /// An unsupported CP/M BDOS function.
+    /// A CP/M BDOS error that ends the program: a drive other than A: selected, a
+    /// write to a read-only disk or file, a BDOS 9 string with no '$', or a jump into
+    /// the BIOS area that is no entry point (the BDOS message is printed first).
     pub const BDOS: u32 = 2;
     /// An unknown system-call function number (A at `RST 30h`).
     pub const BAD_CALL: u32 = 3;
@@ -242,6 +246,8 @@ pub struct Engine<P: Platform> {
     live: AtomicUsize,
     spawned: AtomicU64,
     messages: AtomicU64,
+    /// The CP/M disk processes share from their first BDOS call (None: each has its own).
+    cpm_disk: Mutex<Option<zbeam_cpm::SharedDisk>>,
     /// Registered names: (name bytes, length, pid); a small table (see `signals`).
     names: Mutex<Vec<([u8; abi::MAX_NAME], u8, u16)>>,
     /// The last monitor reference handed out.
@@ -294,6 +300,7 @@ impl<P: Platform> Engine<P> {
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
             messages: AtomicU64::new(0),
+            cpm_disk: Mutex::new(None),
             names: Mutex::new(Vec::new()),
             next_ref: AtomicU32::new(0),
             console_in: Mutex::new(VecDeque::new()),
@@ -339,6 +346,17 @@ impl<P: Platform> Engine<P> {
     /// Messages sent since start.
     pub fn messages(&self) -> u64 {
         self.messages.load(Ordering::Relaxed)
+    }
+
+    /// Sets the CP/M disk that processes share from their first BDOS call on (None:
+    /// each gets an empty disk of its own). Processes already using CP/M keep theirs.
+    pub fn set_cpm_disk(&self, disk: Option<zbeam_cpm::SharedDisk>) {
+        *self.cpm_disk.lock() = disk;
+    }
+
+    /// The shared CP/M disk, if one is set.
+    pub fn cpm_disk(&self) -> Option<zbeam_cpm::SharedDisk> {
+        self.cpm_disk.lock().clone()
     }
 
     /// The platform's tick on `core`: a slice that sees two ticks has run for a whole

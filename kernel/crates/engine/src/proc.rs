@@ -31,7 +31,13 @@ pub(crate) struct Z80Proc {
     deadline: Option<u64>,
     /// The wait generation a timer was armed for, so it is armed once per wait.
     armed: Option<u32>,
+    /// CP/M state (DMA address, open searches, console line, disk), made at the first
+    /// BDOS or BIOS call: processes that never call CP/M pay nothing for it.
+    cpm: Option<Box<zbeam_cpm::Bdos>>,
 }
+
+// The BDOS base stored at 0x0006 is the top of the stack area.
+const _: () = assert!(abi::STACK_TOP == zbeam_cpm::BDOS_ENTRY);
 
 impl Z80Proc {
     /// Builds the machine: page zero, arguments, image at 0x0100. `None` if memory for
@@ -41,11 +47,10 @@ impl Z80Proc {
         v.try_reserve_exact(0x1_0000).ok()?;
         v.resize(0x1_0000, 0);
         let mut mem: Box<[u8; 0x1_0000]> = v.into_boxed_slice().try_into().ok()?;
-        // 0x0000: JP 0 (a warm boot is trapped before it runs); 0x0005: JP STACK_TOP as
-        // CP/M has it, so the word at 0x0006 is the top of the TPA; 0x0030: RET.
-        mem[0] = 0xc3;
-        mem[5] = 0xc3;
-        mem[6..8].copy_from_slice(&abi::STACK_TOP.to_le_bytes());
+        // 0x0030: RET. CP/M's page zero (0x0000 JP BIOS+3, trapped before it runs: a
+        // warm boot; 0x0005 JP STACK_TOP, so the word at 0x0006 is the top of the TPA),
+        // the default FCBs parsed from the arguments, and the BIOS jump table on top.
+        zbeam_cpm::setup(&mut mem, args);
         mem[abi::SYSCALL as usize] = 0xc9;
         mem[abi::ARGS as usize] = args.len() as u8;
         mem[abi::ARGS as usize + 1..abi::ARGS as usize + 1 + args.len()].copy_from_slice(args);
@@ -56,7 +61,7 @@ impl Z80Proc {
         // Push 0x0000: returning from the top level is a warm boot, a normal exit.
         cpu.sp = abi::STACK_TOP - 2;
         cpu.set_hl(abi::ARGS);
-        Some(Z80Proc { cpu, mem, deadline: None, armed: None })
+        Some(Z80Proc { cpu, mem, deadline: None, armed: None, cpm: None })
     }
 
     /// Writes `bytes` at `at` (wrapping at the end of the 64 KiB).
@@ -414,7 +419,8 @@ impl Bus for ProcBus<'_> {
     fn output(&mut self, _port: u16, _value: u8) {}
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        pc == abi::SYSCALL || pc == abi::BDOS || pc == abi::WARM_BOOT
+        // One compare covers the 17 CP/M BIOS entry points at the top of memory.
+        pc == abi::SYSCALL || pc == abi::BDOS || pc == abi::WARM_BOOT || pc >= zbeam_cpm::BIOS_TRAPS
     }
     #[inline(always)]
     fn stop_requested(&mut self) -> bool {
@@ -488,7 +494,8 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
             zbeam_z80::StopReason::Trap(abi::WARM_BOOT) => {
                 return Slice { used, reason: StopReason::Exited(ExitReason::Normal), arm: None };
             }
-            zbeam_z80::StopReason::Trap(abi::BDOS) => bdos(z, cx),
+            zbeam_z80::StopReason::Trap(abi::BDOS) => cpm(z, cx, None),
+            zbeam_z80::StopReason::Trap(pc) if pc >= zbeam_cpm::BIOS_TRAPS => cpm(z, cx, Some(pc)),
             zbeam_z80::StopReason::Trap(_) => syscall(z, cx, prio, aff),
         };
         match call {
@@ -897,25 +904,48 @@ fn spawn_opt<P: Platform>(
     }
 }
 
-/// CP/M BDOS: console output (2, 9); anything else is a fault for now.
-fn bdos<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>) -> Call {
-    match z.cpu.c {
-        0 => Call::Block(CALL_COST, StopReason::Exited(ExitReason::Normal)),
-        2 => {
-            cx.engine.platform.console_from(cx.pid, &[z.cpu.e]);
-            Call::Done(CALL_COST)
-        }
-        9 => {
-            let start = z.cpu.de() as usize;
-            let end = z.mem[start..].iter().position(|&b| b == b'$').map(|i| start + i);
-            match end {
-                Some(end) => {
-                    cx.engine.platform.console_from(cx.pid, &z.mem[start..end]);
-                    Call::Done(CALL_COST + (end - start) as u64 / 64)
-                }
-                None => Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BDOS))),
-            }
-        }
-        _ => Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BDOS))),
+/// CP/M: a BDOS call (function in C) or, with `bios`, the BIOS entry point trapped
+/// there, performed by `zbeam_cpm` on a copy of the registers. The process's BDOS is
+/// made at its first call, over the engine's shared CP/M disk if one is set then,
+/// else over a disk of its own. A call that needs console input waits (untimed: the
+/// engine wakes the foreground reader when input comes) and is retried.
+fn cpm<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, bios: Option<u16>) -> Call {
+    let bdos = z.cpm.get_or_insert_with(|| {
+        Box::new(match cx.engine.cpm_disk() {
+            Some(disk) => zbeam_cpm::Bdos::with_shared(disk),
+            None => zbeam_cpm::Bdos::new(),
+        })
+    });
+    let mut regs = zbeam_cpm::Regs { a: z.cpu.a, bc: z.cpu.bc(), de: z.cpu.de(), hl: z.cpu.hl() };
+    let mut io = CpmConsole { cx };
+    let outcome = match bios {
+        Some(pc) => bdos.bios(pc, &mut regs, &mut z.mem, &mut io),
+        None => bdos.call(z.cpu.c, &mut regs, &mut z.mem, &mut io),
+    };
+    let cost = CALL_COST + bdos.last_bytes() as u64 / 64;
+    z.cpu.a = regs.a;
+    z.cpu.set_bc(regs.bc);
+    z.cpu.set_de(regs.de);
+    z.cpu.set_hl(regs.hl);
+    match outcome {
+        zbeam_cpm::Outcome::Done => Call::Done(cost),
+        zbeam_cpm::Outcome::WaitForInput => Call::Block(cost, StopReason::Waiting { timeout: None }),
+        zbeam_cpm::Outcome::Exit => Call::Block(cost, StopReason::Exited(ExitReason::Normal)),
+        zbeam_cpm::Outcome::Error(_) => Call::Block(cost, StopReason::Faulted(FaultCode(fault::BDOS))),
+    }
+}
+
+/// The console of a CP/M process: output as the process's console output, input
+/// from the engine's console queue when the process is the foreground reader.
+struct CpmConsole<'a, 'b, P: Platform> {
+    cx: &'a RunCx<'b, P>,
+}
+
+impl<P: Platform> zbeam_cpm::ConsoleIo for CpmConsole<'_, '_, P> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.cx.engine.platform.console_from(self.cx.pid, bytes);
+    }
+    fn read(&mut self) -> Option<u8> {
+        self.cx.engine.console_take(self.cx.pid as u32)
     }
 }
