@@ -1,7 +1,8 @@
 //! Kernel command line (`/chosen/bootargs`, set by QEMU's `-append` or m1n1):
 //! space-separated `key=value` words.
 //!
-//! Known keys: `test=NAME` (run an in-kernel test and exit QEMU), `tick=HZ`.
+//! Known keys: `test=NAME` (run an in-kernel test and exit QEMU), `tick=HZ`,
+//! `workload=off` (boot to the shell alone, without the default workload).
 
 /// The value of `key=` in `args`, if present.
 pub fn get<'a>(args: &'a str, key: &str) -> Option<&'a str> {

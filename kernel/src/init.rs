@@ -236,6 +236,7 @@ fn kernel_main(dtb: usize) -> ! {
     let ms = cpu::ticks_to_us(cpu::counter()) / 1000;
     println!("boot: ready after {ms} ms of counter time");
 
+    crate::workload::set_enabled(bootargs::get(args, "workload") != Some("off"));
     crate::ktest::run_or_prompt(test)
 }
 

@@ -77,11 +77,22 @@ pub fn secondary_loop(core: usize) -> ! {
     }
 }
 
-/// Starts the scheduler on every core with the shell, or with a runtime test's driver.
+/// The shell's first prompt waits this long after boot so the workload's first output
+/// (hello's line) comes before it.
+const SHELL_QUIET_MS: u64 = 200;
+
+/// Starts the scheduler on every core with the shell and the default workload (unless
+/// `workload=off`), or with a runtime test's driver.
 fn runtime_main(test: Option<&str>) -> ! {
     let e = crate::runtime::start();
+    let workload = crate::workload::enabled();
     match test {
-        None => crate::runtime::shell::spawn(e),
+        None => {
+            crate::runtime::shell::spawn(e, if workload { SHELL_QUIET_MS } else { 0 });
+            if workload {
+                crate::workload::start(e);
+            }
+        }
         Some(t) => crate::ktest_runtime::spawn_driver(e, t),
     }
     crate::runtime::release_cores();

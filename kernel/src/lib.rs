@@ -21,3 +21,5 @@ pub mod ktest_runtime;
 pub mod memory;
 pub mod panic;
 pub mod runtime;
+pub mod trace;
+pub mod workload;

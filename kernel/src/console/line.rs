@@ -1,10 +1,17 @@
-//! A minimal line reader for the boot prompt: echo, backspace, and line completion.
+//! The console's input side: a receive ring fed by the UART interrupt, and the
+//! shell's line editor (echo, backspace, Ctrl-U, Ctrl-C, history on the arrow keys).
 //!
-//! Bytes arrive from the UART interrupt into a small ring (`push_rx`); the prompt loop
-//! drains it. Control bytes other than backspace/DEL, CR/LF and Ctrl-U are ignored,
-//! and an over-long line is cut with a message rather than overflowing.
+//! Bytes arrive from the UART interrupt into a small ring (`push_rx`); the shell
+//! drains it. The editor stores printable ASCII only: other control bytes, bytes of
+//! 0x80 and above (so any invalid UTF-8) and escape sequences other than up/down are
+//! swallowed; an over-long line is refused with a message when Enter is pressed,
+//! rather than overflowing or running a truncated command. Escape sequences are
+//! parsed as ECMA-48 says (ESC, then `[` with parameter bytes and a final byte, or
+//! `O` and one byte), with a bound on their length, so garbage cannot hang the editor.
 
 use crate::arch::cpu;
+use alloc::collections::VecDeque;
+use alloc::string::String;
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
 
@@ -68,10 +75,36 @@ pub fn pop_rx() -> Option<u8> {
     out
 }
 
-/// An editable line.
+/// Lines kept for recall with the arrow keys.
+pub const HISTORY: usize = 32;
+/// Longest escape sequence accepted before it is dropped as garbage.
+const MAX_ESCAPE: usize = 16;
+
+/// Where the editor is within an escape sequence.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    /// Not in one.
+    None,
+    /// After ESC.
+    Start,
+    /// After ESC `[`, with this many parameter bytes so far.
+    Csi(usize),
+    /// After ESC `O`: one more byte ends it.
+    Ss3,
+}
+
+/// An editable line with history.
 pub struct LineEditor {
     buf: [u8; LINE_CAP],
     len: usize,
+    /// Characters were dropped because the line was full.
+    overflow: bool,
+    escape: Escape,
+    /// The previous byte was CR (a following LF is the same line end).
+    after_cr: bool,
+    history: VecDeque<String>,
+    /// Position while browsing the history (None = editing a new line).
+    browsing: Option<usize>,
 }
 
 /// What one input byte did.
@@ -80,6 +113,10 @@ pub enum Event<'a> {
     Pending,
     /// A complete line (without the terminator).
     Line(&'a str),
+    /// The line was longer than [`LINE_CAP`] and was dropped.
+    TooLong,
+    /// Ctrl-C: the line was abandoned.
+    Cancelled,
 }
 
 impl Default for LineEditor {
@@ -89,19 +126,74 @@ impl Default for LineEditor {
 }
 
 impl LineEditor {
-    /// An empty line.
+    /// An empty line, no history.
     pub const fn new() -> Self {
-        LineEditor { buf: [0; LINE_CAP], len: 0 }
+        LineEditor {
+            buf: [0; LINE_CAP],
+            len: 0,
+            overflow: false,
+            escape: Escape::None,
+            after_cr: false,
+            history: VecDeque::new(),
+            browsing: None,
+        }
     }
 
     /// Feeds one byte, echoing as a terminal user expects.
     pub fn feed(&mut self, b: u8) -> Event<'_> {
+        let after_cr = core::mem::replace(&mut self.after_cr, b == b'\r');
+        match self.escape {
+            Escape::None => {}
+            Escape::Start => {
+                self.escape = match b {
+                    b'[' => Escape::Csi(0),
+                    b'O' => Escape::Ss3,
+                    _ => Escape::None,
+                };
+                return Event::Pending;
+            }
+            Escape::Csi(n) => {
+                self.escape = match b {
+                    // Parameter and intermediate bytes.
+                    0x20..=0x3f if n < MAX_ESCAPE => Escape::Csi(n + 1),
+                    // The final byte.
+                    0x40..=0x7e => {
+                        self.arrow(b);
+                        Escape::None
+                    }
+                    _ => Escape::None,
+                };
+                return Event::Pending;
+            }
+            Escape::Ss3 => {
+                self.escape = Escape::None;
+                self.arrow(b);
+                return Event::Pending;
+            }
+        }
         match b {
+            b'\n' if after_cr => Event::Pending,
             b'\r' | b'\n' => {
                 crate::print!("\n");
+                self.browsing = None;
                 let n = core::mem::take(&mut self.len);
+                if core::mem::take(&mut self.overflow) {
+                    return Event::TooLong;
+                }
                 // Only printable ASCII is ever stored, so this is valid UTF-8.
+                let line = core::str::from_utf8(&self.buf[..n]).unwrap_or("");
+                let trimmed = line.trim();
+                if !trimmed.is_empty() && self.history.back().map(String::as_str) != Some(trimmed) {
+                    if self.history.len() == HISTORY {
+                        self.history.pop_front();
+                    }
+                    self.history.push_back(String::from(trimmed));
+                }
                 Event::Line(core::str::from_utf8(&self.buf[..n]).unwrap_or(""))
+            }
+            0x1b => {
+                self.escape = Escape::Start;
+                Event::Pending
             }
             0x08 | 0x7f => {
                 if self.len > 0 {
@@ -111,11 +203,16 @@ impl LineEditor {
                 Event::Pending
             }
             0x15 => {
-                while self.len > 0 {
-                    self.len -= 1;
-                    crate::print!("\x08 \x08");
-                }
+                self.erase();
+                self.overflow = false;
                 Event::Pending
+            }
+            0x03 => {
+                crate::print!("^C\n");
+                self.len = 0;
+                self.overflow = false;
+                self.browsing = None;
+                Event::Cancelled
             }
             0x20..=0x7e => {
                 if self.len < LINE_CAP {
@@ -123,11 +220,45 @@ impl LineEditor {
                     self.len += 1;
                     crate::print!("{}", b as char);
                 } else {
-                    crate::print!("\x07");
+                    if !self.overflow {
+                        crate::print!("\x07");
+                    }
+                    self.overflow = true;
                 }
                 Event::Pending
             }
             _ => Event::Pending,
+        }
+    }
+
+    /// Erases the line on the terminal and in the buffer.
+    fn erase(&mut self) {
+        while self.len > 0 {
+            self.len -= 1;
+            crate::print!("\x08 \x08");
+        }
+    }
+
+    /// Acts on the final byte of an escape sequence: `A` (up) and `B` (down) walk the
+    /// history; anything else is ignored.
+    fn arrow(&mut self, b: u8) {
+        let n = self.history.len();
+        let next = match (b, self.browsing) {
+            (b'A', None) if n > 0 => Some(n - 1),
+            (b'A', Some(i)) => Some(i.saturating_sub(1)),
+            (b'B', Some(i)) if i + 1 < n => Some(i + 1),
+            (b'B', Some(_)) => None,
+            _ => return,
+        };
+        self.erase();
+        self.overflow = false;
+        self.browsing = next;
+        if let Some(i) = next {
+            let bytes = self.history[i].as_bytes();
+            let len = bytes.len().min(LINE_CAP);
+            self.buf[..len].copy_from_slice(&bytes[..len]);
+            self.len = len;
+            crate::print!("{}", &self.history[i][..len]);
         }
     }
 }

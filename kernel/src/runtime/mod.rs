@@ -16,7 +16,7 @@ pub mod shell;
 
 use crate::arch::{cpu, timer};
 use crate::board::{self, Ipi, MAX_CORES};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use zbeam_engine::{Engine, Platform, Step};
 use zbeam_sched::{CoreClass, CoreId, CoreInfo, CpuSet, Topology};
 
@@ -58,12 +58,33 @@ impl Platform for KernelPlatform {
             crate::console::write_bytes(bytes);
         }
     }
+
+    #[inline(always)]
+    fn tracing(&self) -> bool {
+        crate::trace::enabled()
+    }
+
+    fn trace(&self, event: zbeam_engine::TraceEvent) {
+        crate::trace::record(event);
+    }
 }
 
 static ENGINE: spin::Once<Engine<KernelPlatform>> = spin::Once::new();
 static STARTED: AtomicBool = AtomicBool::new(false);
 static WAKE_PENDING: [AtomicBool; MAX_CORES] = [const { AtomicBool::new(false) }; MAX_CORES];
 static TICKLESS: [AtomicBool; MAX_CORES] = [const { AtomicBool::new(false) }; MAX_CORES];
+/// Counter ticks each core has spent asleep in WFI, and when its current sleep began
+/// (0 = awake): the shell's utilisation figures.
+static IDLE_TICKS: [AtomicU64; MAX_CORES] = [const { AtomicU64::new(0) }; MAX_CORES];
+static IDLE_SINCE: [AtomicU64; MAX_CORES] = [const { AtomicU64::new(0) }; MAX_CORES];
+
+/// Counter ticks `core` has spent idle since boot, up to `now` (a sleep in progress counts).
+pub fn idle_ticks(core: usize, now: u64) -> u64 {
+    // Relaxed: statistics written by one core; a reading a sleep early or late is fine.
+    let since = IDLE_SINCE.get(core).map_or(0, |s| s.load(Ordering::Relaxed));
+    let done = IDLE_TICKS.get(core).map_or(0, |t| t.load(Ordering::Relaxed));
+    done + if since != 0 { now.saturating_sub(since) } else { 0 }
+}
 
 /// The engine, once [`start`] has run.
 pub fn engine() -> Option<&'static Engine<KernelPlatform>> {
@@ -161,7 +182,13 @@ fn idle(e: &Engine<KernelPlatform>, core: usize, deadline: Option<u64>) {
         }
         // With interrupts masked, WFI still wakes for a pending one; it is taken at
         // the restore below, so no wake-up can slip in between check and sleep.
+        let since = cpu::counter().max(1);
+        // Relaxed: statistics (see idle_ticks).
+        IDLE_SINCE[core].store(since, Ordering::Relaxed);
         cpu::wfi();
+        // Sleep ended before it is added: a reader in between undercounts, never doubles.
+        IDLE_SINCE[core].store(0, Ordering::Relaxed);
+        IDLE_TICKS[core].fetch_add(cpu::counter().saturating_sub(since), Ordering::Relaxed);
         TICKLESS[core].store(false, Ordering::Relaxed);
         timer::start();
     }

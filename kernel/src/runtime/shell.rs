@@ -1,17 +1,24 @@
-//! The console shell as a native task under the scheduler: a line reader with
-//! backspace, and commands to look at and drive the system.
+//! The console shell, a native task under the scheduler: a line editor with history
+//! (see [`crate::console::line`]) and commands to look at and drive the system.
 //!
 //! It waits for messages like any process; console input (an interrupt) sets a flag
-//! that the boot core's loop turns into a wake-up (see the runtime module).
+//! that the boot core's loop turns into a wake-up (see the runtime module). `top`
+//! redraws on a timer: the shell waits with a deadline and checks for a key.
+//!
+//! Every command answers on the console; a bad command or argument gets one line that
+//! starts with the command's name (or `unknown command`).
 
 use super::{engine, KernelPlatform};
 use crate::arch::cpu;
 use crate::board::{self, CORES};
-use crate::console::line::{self, Event, LineEditor};
+use crate::console::line::{self, Event, LineEditor, LINE_CAP};
 use crate::{print, println};
 use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Engine, Exit, NativeCx, NativeStep, NativeTask, SpawnError};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 static SHELL_PID: AtomicU32 = AtomicU32::new(0);
@@ -24,135 +31,492 @@ pub fn notify(e: &Engine<KernelPlatform>) {
     }
 }
 
-/// Spawns the shell on the boot core at high priority.
-pub fn spawn(e: &Engine<KernelPlatform>) {
-    let task = Box::new(Shell { ed: LineEditor::new(), prompted: false });
+/// Spawns the shell on the boot core at high priority. The first prompt comes
+/// `quiet_ms` after the shell starts, so boot-time output is not mixed into it.
+pub fn spawn(e: &Engine<KernelPlatform>, quiet_ms: u64) {
+    let task = Box::new(Shell {
+        ed: LineEditor::new(),
+        mode: Mode::Starting { quiet_ms },
+        last_spawned: None,
+        top: TopState::default(),
+    });
     if let Ok(pid) = e.spawn_native(task, Priority::High, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         SHELL_PID.store(pid.get(), Ordering::Release);
     }
 }
 
-struct Shell {
-    ed: LineEditor,
-    prompted: bool,
+const PROMPT: &str = "zbeam> ";
+/// How often `top` redraws, in ms.
+const TOP_PERIOD_MS: u64 = 1000;
+/// Processes `top` lists.
+const TOP_ROWS: usize = 12;
+
+const HELP: &str = "\
+commands:
+  help                         this list
+  ps                           processes: pid, name, priority, state, core, reductions, queue, memory
+  sched                        per core: run queues by priority, utilisation, reductions, steals, migrations, IPIs, ticks
+  top                          live view, redrawn every second until a key is pressed
+  spawn <image> [prio] [cpus]  start a Z80 program; prio max|high|normal|low, cpus like 0-1,3
+  kill <pid>                   stop a process ($! = the last pid spawned here)
+  send <pid> <text>            send <text> to a process as a message from pid 0
+  trace on|off|dump            record scheduling events per core; print them (tools/traceview draws them)
+  stats                        processes, messages, heap, uptime, restarts
+  cores | mem | uptime         the cores, the heap, time since boot
+  halt                         power off
+keys: backspace, Ctrl-U erases the line, Ctrl-C cancels it, up/down recall earlier lines";
+
+enum Mode {
+    /// Before the first prompt.
+    Starting { quiet_ms: u64 },
+    /// Reading a line.
+    Prompt,
+    /// `top`: the next redraw is due at this time (ms).
+    Top { next: u64 },
 }
 
-const HELP: &str =
-    "commands: help, cores, sched, ps, spawn <image> [max|high|normal|low], kill <pid>, mem, uptime, halt";
+/// What `top` remembers between redraws, to show rates.
+#[derive(Default)]
+struct TopState {
+    frame: u64,
+    at_ms: u64,
+    at_counter: u64,
+    idle: Vec<u64>,
+    core_reds: Vec<u64>,
+    proc_reds: Vec<(u32, u64)>,
+    messages: u64,
+}
+
+struct Shell {
+    ed: LineEditor,
+    mode: Mode,
+    last_spawned: Option<u32>,
+    top: TopState,
+}
 
 impl NativeTask for Shell {
+    fn name(&self) -> &'static str {
+        "shell"
+    }
+
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
-        if !self.prompted {
-            self.prompted = true;
-            print!("zbeam> ");
+        let now = cx.now_ms();
+        match self.mode {
+            Mode::Starting { quiet_ms } if quiet_ms > 0 => {
+                self.mode = Mode::Starting { quiet_ms: 0 };
+                return NativeStep::Wait { until: Some(now + quiet_ms) };
+            }
+            Mode::Starting { .. } => {
+                self.mode = Mode::Prompt;
+                print!("{PROMPT}");
+            }
+            Mode::Top { next } => {
+                if line::pop_rx().is_some() {
+                    // Any key ends top, and whatever came with it (an arrow key is
+                    // three bytes).
+                    while line::pop_rx().is_some() {}
+                    self.mode = Mode::Prompt;
+                    print!("{PROMPT}");
+                    return NativeStep::Wait { until: None };
+                }
+                let next = if now >= next {
+                    self.draw_top(now);
+                    now + TOP_PERIOD_MS
+                } else {
+                    next
+                };
+                self.mode = Mode::Top { next };
+                return NativeStep::Wait { until: Some(next) };
+            }
+            Mode::Prompt => {}
         }
         while let Some(b) = line::pop_rx() {
             cx.used += 1;
-            if let Event::Line(l) = self.ed.feed(b) {
-                command(l.trim(), cx);
-                print!("zbeam> ");
+            let cmd: Option<String> = match self.ed.feed(b) {
+                Event::Pending => continue,
+                Event::Line(l) => Some(String::from(l.trim())),
+                Event::TooLong => {
+                    println!("line too long (at most {LINE_CAP} characters): ignored");
+                    None
+                }
+                Event::Cancelled => None,
+            };
+            if let Some(cmd) = cmd {
+                self.command(&cmd, cx);
             }
+            if let Mode::Top { .. } = self.mode {
+                // What arrived with the command line (a terminal's LF after CR) must
+                // not end top before its first frame.
+                while line::pop_rx().is_some() {}
+                let now = cx.now_ms();
+                self.draw_top(now);
+                self.mode = Mode::Top { next: now + TOP_PERIOD_MS };
+                return NativeStep::Wait { until: Some(now + TOP_PERIOD_MS) };
+            }
+            print!("{PROMPT}");
         }
         NativeStep::Wait { until: None }
     }
 }
 
-fn prio_from(word: Option<&str>) -> Option<Priority> {
+fn prio_from(word: &str) -> Option<Priority> {
     match word {
-        None | Some("normal") => Some(Priority::Normal),
-        Some("max") => Some(Priority::Max),
-        Some("high") => Some(Priority::High),
-        Some("low") => Some(Priority::Low),
-        Some(_) => None,
+        "normal" => Some(Priority::Normal),
+        "max" => Some(Priority::Max),
+        "high" => Some(Priority::High),
+        "low" => Some(Priority::Low),
+        _ => None,
     }
 }
 
-fn command(cmd: &str, cx: &mut NativeCx<'_>) {
-    let Some(e) = engine() else { return };
-    let m = board::machine();
-    let mut words = cmd.split_whitespace();
-    match words.next() {
-        None => {}
-        Some("help") => println!("{HELP}"),
-        Some("cores") => {
-            let n = m.map_or(1, |m| m.cores);
-            for (c, st) in CORES.iter().enumerate().take(n) {
-                let class =
-                    m.map_or('?', |m| if m.class(c) == zbeam_devtree::CoreClass::Performance { 'P' } else { 'E' });
-                println!(
-                    "core {c}: {} class {class} mpidr {:#x} ticks {} ipis {}",
-                    if st.online.load(Ordering::Relaxed) { "online " } else { "offline" },
-                    st.mpidr.load(Ordering::Relaxed),
-                    st.ticks.load(Ordering::Relaxed),
-                    st.ipis.load(Ordering::Relaxed)
-                );
-            }
+fn prio_name(p: Priority) -> &'static str {
+    match p {
+        Priority::Max => "max",
+        Priority::High => "high",
+        Priority::Normal => "normal",
+        Priority::Low => "low",
+    }
+}
+
+/// Parses a core list like `0-1,3` for a machine of `cores` cores.
+fn parse_cpus(s: &str, cores: usize) -> Result<CpuSet, String> {
+    let mut set = CpuSet::EMPTY;
+    for part in s.split(',') {
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (a.parse::<usize>(), b.parse::<usize>()),
+            None => (part.parse::<usize>(), part.parse::<usize>()),
+        };
+        let (Ok(lo), Ok(hi)) = (lo, hi) else {
+            return Err(alloc::format!("bad cpu list '{s}' (example: 0-1,3)"));
+        };
+        if lo > hi || hi >= cores {
+            return Err(alloc::format!("no core {} on this machine (cores 0-{})", hi.max(lo), cores - 1));
         }
-        Some("sched") => {
-            let n = e.sched().topology().len();
-            println!("core   max  high normal  low  reductions  switches  steals  migr-in  busy%");
-            for c in 0..n {
-                let s = e.sched().stats(CoreId::new(c));
-                let total = (s.busy_time + s.idle_time).max(1);
-                println!(
-                    "{c:>4} {:>5} {:>5} {:>6} {:>4} {:>11} {:>9} {:>7} {:>8} {:>6}",
-                    s.run_queue[0],
-                    s.run_queue[1],
-                    s.run_queue[2],
-                    s.run_queue[3],
-                    s.reductions,
-                    s.context_switches,
-                    s.steals,
-                    s.migrations_in,
-                    s.busy_time * 100 / total
-                );
-            }
+        for c in lo..=hi {
+            set.insert(CoreId::new(c));
         }
-        Some("ps") => {
-            println!("  pid  reductions   slices  cores");
-            for pid in 1..e.capacity() as u32 {
-                if e.is_live(pid) {
-                    match e.proc_stats(pid) {
-                        Some(s) => println!("{pid:>5} {:>11} {:>8}  {:#x}", s.reductions, s.slices, s.ran_on),
-                        None => println!("{pid:>5}    (running)"),
-                    }
+    }
+    Ok(set)
+}
+
+/// Formats a core set as ranges (`0-1,3`).
+fn cpus_text(set: CpuSet, cores: usize) -> String {
+    let mut out = String::new();
+    let mut c = 0;
+    while c < cores {
+        if set.contains(CoreId::new(c)) {
+            let start = c;
+            while c + 1 < cores && set.contains(CoreId::new(c + 1)) {
+                c += 1;
+            }
+            if !out.is_empty() {
+                out.push(',');
+            }
+            let _ = if start == c { write!(out, "{start}") } else { write!(out, "{start}-{c}") };
+        }
+        c += 1;
+    }
+    out
+}
+
+fn exit_text(x: Exit) -> String {
+    match x {
+        Exit::Fault(1) => String::from("fault 1 (HALT with interrupts off)"),
+        other => crate::trace::exit_word(other),
+    }
+}
+
+fn cores_of(e: &Engine<KernelPlatform>) -> usize {
+    e.sched().topology().len()
+}
+
+/// Milliseconds since boot, with three decimals of seconds.
+fn uptime_text(ms: u64) -> String {
+    alloc::format!("{}.{:03} s", ms / 1000, ms % 1000)
+}
+
+/// Utilisation of `core` in percent between two samples of its idle counter.
+fn busy_percent(idle_then: u64, idle_now: u64, elapsed: u64) -> u64 {
+    let idle = idle_now.saturating_sub(idle_then).min(elapsed);
+    (elapsed - idle) * 100 / elapsed.max(1)
+}
+
+impl Shell {
+    fn command(&mut self, cmd: &str, cx: &mut NativeCx<'_>) {
+        let Some(e) = engine() else { return };
+        let (word, rest) = match cmd.split_once(char::is_whitespace) {
+            Some((w, r)) => (w, r.trim_start()),
+            None => (cmd, ""),
+        };
+        let mut args = rest.split_whitespace();
+        match word {
+            "" => {}
+            "help" => println!("{HELP}"),
+            "ps" => ps(e),
+            "sched" => sched(e),
+            "top" => {
+                self.top = TopState::default();
+                self.mode = Mode::Top { next: 0 };
+            }
+            "spawn" => self.spawn(e, args.collect(), cx),
+            "kill" => match (args.next(), args.next()) {
+                (Some(w), None) => match self.pid_arg(w) {
+                    Some(pid) if pid == cx.pid() as u32 => println!("kill: {pid} is this shell"),
+                    Some(pid) if cx.kill(pid) => println!("killed {pid}"),
+                    Some(pid) => println!("kill: no process {pid}"),
+                    None => println!("kill: '{w}' is not a pid"),
+                },
+                _ => println!("kill: usage: kill <pid>"),
+            },
+            "send" => {
+                let (target, text) = match rest.split_once(char::is_whitespace) {
+                    Some((p, t)) => (p, t.trim_start()),
+                    None => (rest, ""),
+                };
+                match self.pid_arg(target) {
+                    _ if text.is_empty() => println!("send: usage: send <pid> <text>"),
+                    None => println!("send: '{target}' is not a pid"),
+                    Some(pid) => match e.send(0, pid, text.as_bytes()) {
+                        Ok(()) => println!("sent {} bytes to {pid}", text.len()),
+                        Err(err) => println!("send: {pid}: {err:?}"),
+                    },
                 }
             }
-            println!("{} live, {} spawned since boot", e.live(), e.spawned());
+            "trace" => trace(e, args.next(), args.next()),
+            "stats" => stats(e),
+            "cores" => cores(),
+            "mem" => {
+                let (used, free) = crate::heap::usage();
+                println!("heap: {} KiB used, {} MiB free; {} processes", used / 1024, free >> 20, e.live());
+            }
+            "uptime" => println!("up {} ms", cpu::ticks_to_us(cpu::counter()) / 1000),
+            "halt" => {
+                println!("halting");
+                if let Some(m) = board::machine() {
+                    let err = board::psci::system_off(m.psci);
+                    println!("PSCI SYSTEM_OFF failed: {err}");
+                }
+            }
+            other => println!("unknown command '{other}' (type help)"),
         }
-        Some("spawn") => {
-            let name = words.next();
-            let Some(image) = name.and_then(|n| e.image_index(n)) else {
-                let names: alloc::vec::Vec<&str> = e.images().iter().map(|i| i.name).collect();
-                println!("spawn: unknown image {:?} (images: {})", name.unwrap_or(""), names.join(", "));
+    }
+
+    /// A pid argument: a number, or `$!` for the last process spawned here.
+    fn pid_arg(&self, w: &str) -> Option<u32> {
+        if w == "$!" {
+            return self.last_spawned;
+        }
+        w.parse::<u32>().ok()
+    }
+
+    fn spawn(&mut self, e: &Engine<KernelPlatform>, words: Vec<&str>, cx: &mut NativeCx<'_>) {
+        let n = cores_of(e);
+        let Some(&name) = words.first() else {
+            let names: Vec<&str> = e.images().iter().map(|i| i.name).collect();
+            println!("spawn: usage: spawn <image> [prio] [cpus] (images: {})", names.join(", "));
+            return;
+        };
+        let Some(image) = e.image_index(name) else {
+            let names: Vec<&str> = e.images().iter().map(|i| i.name).collect();
+            println!("spawn: unknown image {name:?} (images: {})", names.join(", "));
+            return;
+        };
+        let (mut prio, mut cpus) = (None, None);
+        for &w in &words[1..] {
+            if let Some(p) = prio_from(w) {
+                if prio.replace(p).is_some() {
+                    println!("spawn: two priorities given");
+                    return;
+                }
+            } else if w.starts_with(|c: char| c.is_ascii_digit()) {
+                match parse_cpus(w, n) {
+                    Ok(set) if cpus.is_none() => cpus = Some(set),
+                    Ok(_) => {
+                        println!("spawn: two cpu lists given");
+                        return;
+                    }
+                    Err(msg) => {
+                        println!("spawn: {msg}");
+                        return;
+                    }
+                }
+            } else {
+                println!("spawn: '{w}' is neither a priority (max, high, normal, low) nor a cpu list (like 0-1,3)");
                 return;
-            };
-            let Some(prio) = prio_from(words.next()) else {
-                println!("spawn: priority must be max, high, normal or low");
-                return;
-            };
-            match cx.spawn(image, &[], prio, CpuSet::ALL) {
-                Ok(pid) => println!("spawned {} as pid {pid}", e.images()[image].name),
-                Err(err) => println!("spawn: {err:?}"),
             }
         }
-        Some("kill") => match words.next().and_then(|w| w.parse::<u32>().ok()) {
-            Some(pid) if pid != cx.pid() as u32 && cx.kill(pid) => println!("killed {pid}"),
-            Some(pid) => println!("kill: no process {pid}"),
-            None => println!("kill: usage: kill <pid>"),
-        },
-        Some("mem") => {
-            let (used, free) = crate::heap::usage();
-            println!("heap: {} KiB used, {} MiB free; {} processes", used / 1024, free >> 20, e.live());
+        let prio = prio.unwrap_or(Priority::Normal);
+        let cpus = cpus.unwrap_or(CpuSet::first(n));
+        match cx.spawn(image, &[], prio, cpus) {
+            Ok(pid) => {
+                self.last_spawned = Some(pid);
+                println!("spawned {name} as pid {pid} ({}, cores {})", prio_name(prio), cpus_text(cpus, n));
+            }
+            Err(SpawnError::TableFull) => println!("spawn: the process table is full"),
+            Err(SpawnError::OutOfMemory) => println!("spawn: out of memory"),
+            Err(err) => println!("spawn: {err:?}"),
         }
-        Some("uptime") => println!("up {} ms", cpu::ticks_to_us(cpu::counter()) / 1000),
-        Some("halt") => {
-            println!("halting");
-            if let Some(m) = m {
-                let err = board::psci::system_off(m.psci);
-                println!("PSCI SYSTEM_OFF failed: {err}");
+    }
+
+    fn draw_top(&mut self, now_ms: u64) {
+        let Some(e) = engine() else { return };
+        let n = cores_of(e);
+        let counter = cpu::counter();
+        let t = &mut self.top;
+        t.frame += 1;
+        let elapsed_ms = now_ms.saturating_sub(t.at_ms).max(1);
+        let first = t.frame == 1;
+        let messages = e.messages();
+        // Clear the screen, home the cursor.
+        print!("\x1b[H\x1b[2J");
+        println!(
+            "top: refresh {}, up {}, {} processes, {} messages/s (any key quits)",
+            t.frame,
+            uptime_text(now_ms),
+            e.live(),
+            if first { 0 } else { (messages - t.messages) * 1000 / elapsed_ms }
+        );
+        println!("core  busy%   reductions/s  queued(max/high/normal/low)");
+        let mut idle = Vec::with_capacity(n);
+        let mut core_reds = Vec::with_capacity(n);
+        for c in 0..n {
+            let s = e.sched().stats(CoreId::new(c));
+            let id = super::idle_ticks(c, counter);
+            let (busy, rate) = if first {
+                (busy_percent(0, id, counter), 0)
+            } else {
+                (
+                    busy_percent(t.idle[c], id, counter - t.at_counter),
+                    (s.reductions - t.core_reds[c]) * 1000 / elapsed_ms,
+                )
+            };
+            let q = s.run_queue;
+            println!("{c:>4} {busy:>5}% {rate:>14}  {}/{}/{}/{}", q[0], q[1], q[2], q[3]);
+            idle.push(id);
+            core_reds.push(s.reductions);
+        }
+        let mut rows: Vec<(u64, u32, u64)> = Vec::new();
+        let mut proc_reds = Vec::new();
+        for pid in 1..e.capacity() as u32 {
+            let Some(info) = e.proc_info(pid) else { continue };
+            // Sorted by pid: pushed in pid order below.
+            let before = t.proc_reds.binary_search_by_key(&pid, |p| p.0).map_or(0, |i| t.proc_reds[i].1);
+            // A process on a core right now shows no new reductions this frame.
+            let reds = info.stats.map_or(before, |s| s.reductions);
+            rows.push((reds.saturating_sub(before) * 1000 / elapsed_ms, pid, reds));
+            proc_reds.push((pid, reds));
+        }
+        rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        println!("  pid name         prio   state core  reductions/s");
+        for &(rate, pid, _) in rows.iter().take(TOP_ROWS) {
+            if let Some(info) = e.proc_info(pid) {
+                println!(
+                    "{pid:>5} {:<12} {:<6} {:<5} {:>4} {:>13}",
+                    info.name,
+                    prio_name(info.prio),
+                    info.state.name(),
+                    info.core.index(),
+                    if first { 0 } else { rate }
+                );
             }
         }
-        Some(other) => println!("unknown command '{other}' ({HELP})"),
+        *t = TopState { frame: t.frame, at_ms: now_ms, at_counter: counter, idle, core_reds, proc_reds, messages };
+    }
+}
+
+fn ps(e: &Engine<KernelPlatform>) {
+    println!("  pid name         prio   state core  reductions  msgq     mem");
+    let mut shown = 0;
+    for pid in 1..e.capacity() as u32 {
+        let Some(info) = e.proc_info(pid) else { continue };
+        shown += 1;
+        let reds = match info.stats {
+            Some(s) => alloc::format!("{}", s.reductions),
+            None => String::from("(running)"),
+        };
+        let mem = if info.memory == 0 { String::from("-") } else { alloc::format!("{}K", info.memory.div_ceil(1024)) };
+        println!(
+            "{pid:>5} {:<12} {:<6} {:<5} {:>4} {reds:>11} {:>5} {mem:>7}",
+            info.name,
+            prio_name(info.prio),
+            info.state.name(),
+            info.core.index(),
+            info.queue
+        );
+    }
+    println!("{shown} shown, {} live, {} spawned since boot", e.live(), e.spawned());
+}
+
+fn sched(e: &Engine<KernelPlatform>) {
+    let n = cores_of(e);
+    let counter = cpu::counter();
+    println!("core   max  high normal  low  busy%  reductions  switches  steals  migr-in migr-out   ipis   ticks");
+    for (c, st) in CORES.iter().enumerate().take(n) {
+        let s = e.sched().stats(CoreId::new(c));
+        let busy = busy_percent(0, super::idle_ticks(c, counter), counter);
+        println!(
+            "{c:>4} {:>5} {:>5} {:>6} {:>4} {busy:>5}% {:>11} {:>9} {:>7} {:>8} {:>8} {:>6} {:>7}",
+            s.run_queue[0],
+            s.run_queue[1],
+            s.run_queue[2],
+            s.run_queue[3],
+            s.reductions,
+            s.context_switches,
+            s.steals,
+            s.migrations_in,
+            s.migrations_out,
+            st.ipis.load(Ordering::Relaxed),
+            st.ticks.load(Ordering::Relaxed)
+        );
+    }
+}
+
+fn trace(e: &Engine<KernelPlatform>, what: Option<&str>, extra: Option<&str>) {
+    let n = cores_of(e);
+    match (what, extra) {
+        (Some("on"), None) => {
+            crate::trace::start(n);
+            println!("trace: on ({} events kept per core)", crate::trace::CAPACITY);
+        }
+        (Some("off"), None) => {
+            crate::trace::stop();
+            println!("trace: off");
+        }
+        (Some("dump"), None) => {
+            let _ = crate::trace::dump(n);
+        }
+        (None, None) => println!("trace: {}", if crate::trace::enabled() { "on" } else { "off" }),
+        _ => println!("trace: usage: trace on|off|dump"),
+    }
+}
+
+fn stats(e: &Engine<KernelPlatform>) {
+    let (used, free) = crate::heap::usage();
+    let live = e.live() as u64;
+    let spawned = e.spawned();
+    println!("processes: {live} live, {spawned} spawned, {} exited", spawned.saturating_sub(live));
+    println!("messages: {} sent", e.messages());
+    println!("heap: {} KiB used, {} KiB free", used / 1024, free / 1024);
+    println!("uptime: {}", uptime_text(cpu::ticks_to_us(cpu::counter()) / 1000));
+    if let Some((n, last, pid)) = crate::workload::restarts() {
+        match last {
+            Some(x) => println!("restarts: {n} (restarter pid {pid}; last exit: {})", exit_text(x)),
+            None => println!("restarts: {n} (restarter pid {pid})"),
+        }
+    }
+}
+
+fn cores() {
+    let m = board::machine();
+    let n = m.map_or(1, |m| m.cores);
+    for (c, st) in CORES.iter().enumerate().take(n) {
+        let class = m.map_or('?', |m| if m.class(c) == zbeam_devtree::CoreClass::Performance { 'P' } else { 'E' });
+        println!(
+            "core {c}: {} class {class} mpidr {:#x} ticks {} ipis {}",
+            if st.online.load(Ordering::Relaxed) { "online " } else { "offline" },
+            st.mpidr.load(Ordering::Relaxed),
+            st.ticks.load(Ordering::Relaxed),
+            st.ipis.load(Ordering::Relaxed)
+        );
     }
 }
