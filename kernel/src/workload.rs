@@ -7,18 +7,16 @@
 //! * CPU-bound workers at two priorities: `burst` (normal: computes, then rests) and
 //!   `spin` (low: computes forever, taking whatever the others leave);
 //! * `hello`, a CP/M program that prints a line through BDOS and exits;
-//! * `fragile`, which faults on purpose every [`CRASH_AFTER_MS`], and a native
-//!   `restarter` task that respawns it.
-//!
-//! The restarter polls its child's liveness, a stand-in until the engine has links
-//! and supervisors: it is meant to become a real one-for-one supervisor then.
+//! * `fragile`, which faults on purpose every [`CRASH_AFTER_MS`], under the engine's
+//!   native one-for-one `supervisor` (linked, trapping exits), which restarts it.
 
 use crate::println;
 use crate::runtime::KernelPlatform;
-use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use zbeam_engine::{Engine, Exit, NativeCx, NativeStep, NativeTask};
+use core::sync::atomic::{AtomicBool, Ordering};
+use zbeam_engine::supervisor::{ChildSpec, Intensity, Restart, Strategy, Supervisor, SupervisorReport};
+use zbeam_engine::Engine;
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// Relay processes in the ring.
@@ -29,16 +27,16 @@ pub const RING_TOKENS: usize = 2;
 pub const HOP_PAUSE_MS: u16 = 25;
 /// How long the fragile worker lives before it faults, in ms.
 pub const CRASH_AFTER_MS: u16 = 2000;
-/// How often the restarter looks at its child, in ms.
-const POLL_MS: u64 = 100;
 /// `burst` arguments: rounds of 2^16 loop iterations, then a rest in ms.
 const BURST_ROUNDS: u16 = 2;
 const BURST_REST_MS: u16 = 250;
+/// The supervisor gives up after more restarts than this in its period (the fragile
+/// worker needs one per [`CRASH_AFTER_MS`]).
+const INTENSITY: Intensity = Intensity { max_restarts: 5, period_ms: 5_000 };
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
-static RESTARTS: AtomicU64 = AtomicU64::new(0);
-static LAST_EXIT: spin::Mutex<Option<Exit>> = spin::Mutex::new(None);
-static RESTARTER_PID: AtomicU32 = AtomicU32::new(0);
+/// The supervisor's report (its pid and restarts), once it runs.
+static REPORT: spin::Once<(u32, Arc<spin::Mutex<SupervisorReport>>)> = spin::Once::new();
 
 /// Chooses whether a boot without `test=` starts the workload (from `workload=off`).
 pub fn set_enabled(on: bool) {
@@ -52,12 +50,10 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// Restarts done so far, the last exit seen, and the restarter's pid (for `stats`),
-/// or None if the workload is not running.
-pub fn restarts() -> Option<(u64, Option<Exit>, u32)> {
-    // Relaxed: statistics.
-    let pid = RESTARTER_PID.load(Ordering::Relaxed);
-    (pid != 0).then(|| (RESTARTS.load(Ordering::Relaxed), *LAST_EXIT.lock(), pid))
+/// Restarts done so far and the supervisor's pid (for `stats`), or None if the
+/// workload is not running.
+pub fn restarts() -> Option<(u32, u32)> {
+    REPORT.get().map(|(pid, r)| (r.lock().restarts, *pid))
 }
 
 /// Spawns the workload from the boot core and prints what runs.
@@ -92,47 +88,22 @@ pub fn start(e: &Engine<KernelPlatform>) {
     let burst = e.spawn_image(burst, &args, Priority::Normal, CpuSet::ALL, on(cores - 1)).map_or(0, |p| p.get());
     let spin = e.spawn_image(spin, &[], Priority::Low, CpuSet::ALL, on(cores / 2)).map_or(0, |p| p.get());
     let _ = e.spawn_image(hello, &[], Priority::Normal, CpuSet::ALL, boot);
-    let task = Box::new(Restarter { image: fragile, child: 0 });
-    if let Ok(pid) = e.spawn_native(task, Priority::Normal, CpuSet::ALL, boot) {
-        // Relaxed: read for statistics only.
-        RESTARTER_PID.store(pid.get(), Ordering::Relaxed);
-    }
+    let child = ChildSpec {
+        image: fragile,
+        args: CRASH_AFTER_MS.to_le_bytes().to_vec(),
+        prio: Priority::Normal,
+        affinity: CpuSet::ALL,
+        restart: Restart::Permanent,
+    };
+    let (task, report) = Supervisor::new(Strategy::OneForOne, INTENSITY, alloc::vec![child]);
+    let sup = e.spawn_native(task, Priority::Normal, CpuSet::ALL, boot).map_or(0, |p| p.get());
+    REPORT.call_once(|| (sup, report));
     println!(
         "workload: ring of {} relays (pids {}-{}, {RING_TOKENS} tokens, {HOP_PAUSE_MS} ms a hop), \
-         burst (pid {burst}, normal), spin (pid {spin}, low), hello (CP/M), fragile restarted every \
-         {CRASH_AFTER_MS} ms by restarter (pid {}); type help",
+         burst (pid {burst}, normal), spin (pid {spin}, low), hello (CP/M), fragile (crashes every \
+         {CRASH_AFTER_MS} ms) under a one-for-one supervisor (pid {sup}); type help",
         ring.len(),
         ring.first().copied().unwrap_or(0),
         ring.last().copied().unwrap_or(0),
-        RESTARTER_PID.load(Ordering::Relaxed)
     );
-}
-
-/// Keeps one `fragile` alive: spawns it, and spawns it again whenever it has gone.
-struct Restarter {
-    image: usize,
-    /// The current child's pid (0 = none yet).
-    child: u32,
-}
-
-impl NativeTask for Restarter {
-    fn name(&self) -> &'static str {
-        "restarter"
-    }
-
-    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
-        let Some(e) = crate::runtime::engine() else { return NativeStep::Exit(1) };
-        // A slot that holds something else (reused after the child died) counts as gone.
-        let gone = self.child == 0 || e.proc_info(self.child).is_none_or(|i| i.name != "fragile");
-        if gone {
-            if self.child != 0 {
-                *LAST_EXIT.lock() = e.last_exit(self.child);
-                // Relaxed: a statistic.
-                RESTARTS.fetch_add(1, Ordering::Relaxed);
-            }
-            let args = CRASH_AFTER_MS.to_le_bytes();
-            self.child = cx.spawn(self.image, &args, Priority::Normal, CpuSet::ALL).unwrap_or(0);
-        }
-        NativeStep::Wait { until: Some(cx.now_ms() + POLL_MS) }
-    }
 }

@@ -18,7 +18,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
-use zbeam_engine::{Engine, Exit, NativeCx, NativeStep, NativeTask, SpawnError};
+use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, SpawnError};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 static SHELL_PID: AtomicU32 = AtomicU32::new(0);
@@ -217,13 +217,6 @@ fn cpus_text(set: CpuSet, cores: usize) -> String {
         c += 1;
     }
     out
-}
-
-fn exit_text(x: Exit) -> String {
-    match x {
-        Exit::Fault(1) => String::from("fault 1 (HALT with interrupts off)"),
-        other => crate::trace::exit_word(other),
-    }
 }
 
 fn cores_of(e: &Engine<KernelPlatform>) -> usize {
@@ -498,11 +491,8 @@ fn stats(e: &Engine<KernelPlatform>) {
     println!("messages: {} sent", e.messages());
     println!("heap: {} KiB used, {} KiB free", used / 1024, free / 1024);
     println!("uptime: {}", uptime_text(cpu::ticks_to_us(cpu::counter()) / 1000));
-    if let Some((n, last, pid)) = crate::workload::restarts() {
-        match last {
-            Some(x) => println!("restarts: {n} (restarter pid {pid}; last exit: {})", exit_text(x)),
-            None => println!("restarts: {n} (restarter pid {pid})"),
-        }
+    if let Some((n, pid)) = crate::workload::restarts() {
+        println!("restarts: {n} (by the workload's supervisor, pid {pid})");
     }
 }
 

@@ -94,7 +94,7 @@ fn default_workload_and_shell_session() {
     let ps = answers(&o, "ps");
     assert_eq!(ps.len(), 3, "three ps answers:\n{}", o.output);
     let rows = ps_rows(ps[0]);
-    for name in ["shell", "relay", "burst", "spin", "restarter", "fragile"] {
+    for name in ["shell", "relay", "burst", "spin", "supervisor", "fragile"] {
         assert!(rows.iter().any(|r| r.1 == name), "ps lists {name}:\n{}", ps[0]);
     }
     assert_eq!(rows.iter().filter(|r| r.1 == "relay").count(), 8, "{}", ps[0]);
@@ -161,13 +161,13 @@ fn default_workload_and_shell_session() {
     assert_eq!(o.output.matches("unknown command").count(), 1, "only 'bogus' was unknown:\n{}", o.output);
     o.expect("commands:\n  help").expect("line too long (at most 128 characters): ignored").expect("junk^C\n");
 
-    // The fragile worker crashed and was restarted, and stats says so.
+    // The fragile worker crashed and its supervisor restarted it, and stats says so.
     let stats = answers(&o, "stats");
     let last = stats.last().expect("stats answered");
     assert!(last.contains("processes: ") && last.contains("messages: ") && last.contains("uptime: "), "{last}");
     let restarts = number_after(last, "restarts: ").expect("a restarts line");
     assert!(restarts >= 1, "the fragile worker was restarted: {last}");
-    assert!(last.contains("last exit: fault 1 (HALT with interrupts off)"), "{last}");
+    assert!(last.contains("(by the workload's supervisor, pid "), "{last}");
     o.expect("halting");
 }
 
