@@ -1,9 +1,13 @@
 //! The Z80 system interface: how a Z80 program asks zbeam for something.
 //!
 //! Entry: `RST 30h` (opcode 0xF7) with the function number in A and up to three
-//! 16-bit arguments in BC, DE and HL. The engine traps the program counter at
-//! [`SYSCALL`], performs the call and returns as if a `RET` stood there, with the
-//! status in A (0 = [`OK`]) and results in BC, DE and HL; other registers are kept.
+//! 16-bit arguments in BC, DE and HL (the tag functions also read IX). The engine
+//! traps the program counter at [`SYSCALL`], performs the call and returns as if a
+//! `RET` stood there, with the status in A (0 = [`OK`]) and results in BC, DE and HL;
+//! other registers are kept. Bad arguments to a known function return a status; an
+//! unknown function number is a fault ([`crate::fault::BAD_CALL`]) that ends the
+//! process, and its links and monitors see the reason. The full reference, with
+//! message and exit-signal layouts, is `docs/ABI.md`.
 //! A call that must wait (a receive with nothing queued, a sleep) leaves the program
 //! counter at [`SYSCALL`]; when the process runs again the call is simply retried, so
 //! waiting costs the Z80 program nothing.
