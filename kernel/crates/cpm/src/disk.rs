@@ -88,7 +88,7 @@ impl Geometry {
         let dir_blocks = g.dir_blocks();
         let ok = kib <= 2048
             && dir_entries >= 4
-            && dir_entries % 4 == 0
+            && dir_entries.is_multiple_of(4)
             && dir_blocks <= 16
             && (dir_blocks as u16) < g.blocks;
         if ok {

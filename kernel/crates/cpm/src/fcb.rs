@@ -58,8 +58,7 @@ pub fn parse_name(s: &str) -> Option<[u8; 11]> {
 
 /// Copies one part of a name into `dst`, upper case, expanding `*` to `?`s.
 fn fill(src: &[u8], dst: &mut [u8]) -> Option<()> {
-    let mut i = 0;
-    for &c in src {
+    for (i, &c) in src.iter().enumerate() {
         if c == b'*' {
             dst[i..].fill(b'?');
             return Some(());
@@ -68,7 +67,6 @@ fn fill(src: &[u8], dst: &mut [u8]) -> Option<()> {
             return None;
         }
         dst[i] = c.to_ascii_uppercase();
-        i += 1;
     }
     Some(())
 }
