@@ -35,6 +35,11 @@ pub struct Machine {
     pub timeout: Duration,
     /// Stop QEMU as soon as the output contains this (for runs that halt on purpose).
     pub until: Option<&'static str>,
+    /// Run with `-icount shift=0,sleep=off`: guest time follows the instructions
+    /// executed (1 ns each) and jumps over idle periods, so the load on the host
+    /// cannot make the guest's timers look late. Used where the guest's own timing is
+    /// what a test checks.
+    pub icount: bool,
 }
 
 impl Default for Machine {
@@ -50,6 +55,7 @@ impl Default for Machine {
             append: String::new(),
             timeout: Duration::from_secs(90),
             until: None,
+            icount: false,
         }
     }
 }
@@ -117,6 +123,10 @@ fn qemu_args(m: &Machine) -> Vec<String> {
     .map(|s| s.to_string())
     .collect();
     args.push(image().display().to_string());
+    if m.icount {
+        args.push("-icount".into());
+        args.push("shift=0,sleep=off".into());
+    }
     if let Some(dtb) = &m.dtb {
         args.push("-dtb".into());
         args.push(dtb.display().to_string());
