@@ -168,7 +168,8 @@ fn kernel_main(dtb: usize) -> ! {
     mmu::clean_to_poc(KERNEL_MMU.0.get() as usize, core::mem::size_of::<mmu::MmuConfig>());
 
     // The initrd, if any: checked now, kept out of the heap, read once the heap is up.
-    let taken = [("kernel image", (img_start as u64, img_end as u64)), ("device tree", (dtb as u64, (dtb + total) as u64))];
+    let taken =
+        [("kernel image", (img_start as u64, img_end as u64)), ("device tree", (dtb as u64, (dtb + total) as u64))];
     let initrd = crate::initrd::check(&platform, &ram, &taken);
 
     // Heap: the largest RAM range left after the image, the DTB, the initrd and reservations.

@@ -75,6 +75,17 @@ pub fn pop_rx() -> Option<u8> {
     out
 }
 
+/// The next received byte, left in place.
+pub fn peek_rx() -> Option<u8> {
+    let saved = cpu::irq_save();
+    let out = {
+        let r = RX.lock();
+        (r.len > 0).then(|| r.buf[r.head])
+    };
+    cpu::irq_restore(saved);
+    out
+}
+
 /// Lines kept for recall with the arrow keys.
 pub const HISTORY: usize = 32;
 /// Longest escape sequence accepted before it is dropped as garbage.

@@ -60,6 +60,7 @@ commands:
   spawn <image> [prio] [cpus]  start a Z80 program; prio max|high|normal|low, cpus like 0-1,3
   kill <pid>                   stop a process ($! = the last pid spawned here)
   send <pid> <text>            send <text> to a process as a message from pid 0
+  fg <pid>                     give the console input to a process (its READ and CP/M input); Ctrl-] returns
   trace on|off|dump            record scheduling events per core; print them (tools/traceview draws them)
   stats                        processes, messages, heap, uptime, restarts
   cores | mem | uptime         the cores, the heap, time since boot
@@ -73,7 +74,12 @@ enum Mode {
     Prompt,
     /// `top`: the next redraw is due at this time (ms).
     Top { next: u64 },
+    /// `fg`: console input goes to this process until Ctrl-] or its exit.
+    Foreground { pid: u32 },
 }
+
+/// Ctrl-]: leaves `fg`, as telnet's escape character does.
+const FG_ESCAPE: u8 = 0x1d;
 
 /// What `top` remembers between redraws, to show rates.
 #[derive(Default)]
@@ -128,6 +134,36 @@ impl NativeTask for Shell {
                 self.mode = Mode::Top { next };
                 return NativeStep::Wait { until: Some(next) };
             }
+            Mode::Foreground { pid } => {
+                let mut back = !cx.is_live(pid);
+                let mut buf = [0u8; 64];
+                let mut n = 0;
+                while let Some(b) = line::pop_rx() {
+                    if b == FG_ESCAPE {
+                        back = true;
+                        break;
+                    }
+                    buf[n] = b;
+                    n += 1;
+                    if n == buf.len() {
+                        cx.console_input(&buf[..n]);
+                        n = 0;
+                    }
+                }
+                if n > 0 {
+                    cx.console_input(&buf[..n]);
+                }
+                if back {
+                    cx.set_console_reader(0);
+                    println!();
+                    println!("[console back to the shell]");
+                    self.mode = Mode::Prompt;
+                    print!("{PROMPT}");
+                    return NativeStep::Wait { until: None };
+                }
+                // Look again soon: the process may exit without any input arriving.
+                return NativeStep::Wait { until: Some(now + 100) };
+            }
             Mode::Prompt => {}
         }
         while let Some(b) = line::pop_rx() {
@@ -152,6 +188,13 @@ impl NativeTask for Shell {
                 self.draw_top(now);
                 self.mode = Mode::Top { next: now + TOP_PERIOD_MS };
                 return NativeStep::Wait { until: Some(now + TOP_PERIOD_MS) };
+            }
+            if let Mode::Foreground { .. } = self.mode {
+                // The terminal's LF after the CR of `fg <pid>` is not input for the process.
+                if line::peek_rx() == Some(b'\n') {
+                    let _ = line::pop_rx();
+                }
+                return NativeStep::Wait { until: Some(cx.now_ms() + 100) };
             }
             print!("{PROMPT}");
         }
@@ -275,6 +318,19 @@ impl Shell {
                     },
                 }
             }
+            "fg" => match (args.next(), args.next()) {
+                (Some(w), None) => match self.pid_arg(w) {
+                    Some(pid) if pid == cx.pid() as u32 => println!("fg: {pid} is this shell"),
+                    Some(pid) if cx.is_live(pid) => {
+                        println!("console input goes to pid {pid} (Ctrl-] returns to the shell)");
+                        cx.set_console_reader(pid);
+                        self.mode = Mode::Foreground { pid };
+                    }
+                    Some(pid) => println!("fg: no process {pid}"),
+                    None => println!("fg: '{w}' is not a pid"),
+                },
+                _ => println!("fg: usage: fg <pid>"),
+            },
             "trace" => trace(e, args.next(), args.next()),
             "stats" => stats(e),
             "cores" => cores(),

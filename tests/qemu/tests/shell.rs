@@ -184,3 +184,21 @@ fn workload_off_boots_the_shell_alone() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].1, "shell");
 }
+
+/// `fg` hands the console to a process: an unmodified CP/M line-input program reads
+/// what is typed (BDOS 10), and the shell gets the console back when it exits.
+#[test]
+fn fg_gives_console_input_to_a_cpm_program() {
+    let o = run_interactive(
+        &Machine { append: "workload=off".into(), ..Machine::default() },
+        &[
+            ("zbeam> ", "spawn cpm-echo\r"),
+            ("spawned cpm-echo", "fg $!\r"),
+            ("Ctrl-] returns", "zbeam rocks\r"),
+            ("[zbeam rocks]", "\r"),
+            ("[console back to the shell]", "fg 999\r"),
+            ("fg: no process 999", "halt\r"),
+        ],
+    );
+    o.expect_code(0).expect("[zbeam rocks]").expect("[console back to the shell]").expect("fg: no process 999");
+}

@@ -458,8 +458,10 @@ impl Body {
                 match step {
                     NativeStep::Yield => Slice { used, reason: StopReason::Yielded, arm: None },
                     NativeStep::Wait { until } => {
-                        // Acquire: pairs with the Release bump at the end of a wait.
-                        let gen = cx.slot_wait_gen.load(Ordering::Acquire);
+                        // Every native wait is a new wait: bumping the generation makes
+                        // the timers of earlier waits stale, so they cannot wake it early.
+                        // Release: a timer that fires later compares against this value.
+                        let gen = cx.slot_wait_gen.fetch_add(1, Ordering::Release).wrapping_add(1);
                         Slice { used, reason: StopReason::Waiting { timeout: until }, arm: until.map(|_| gen) }
                     }
                     NativeStep::Exit(0) => Slice { used, reason: StopReason::Exited(ExitReason::Normal), arm: None },
@@ -546,7 +548,9 @@ fn end_wait<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) {
 /// Starts or continues a timed wait of `ms`; true when the wait is over.
 fn wait_done<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, ms: u64) -> (bool, u64) {
     let now = cx.engine.platform.now_ms();
-    let deadline = *z.deadline.get_or_insert(now.saturating_add(ms));
+    // `now` is rounded down to the millisecond; adding one more (for a non-zero wait)
+    // keeps the wait at least `ms` long in real time, as BEAM rounds up.
+    let deadline = *z.deadline.get_or_insert(now.saturating_add(ms).saturating_add(u64::from(ms > 0)));
     (now >= deadline, deadline)
 }
 
