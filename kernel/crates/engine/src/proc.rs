@@ -399,7 +399,6 @@ pub(crate) struct Slice {
 
 struct ProcBus<'a> {
     mem: &'a mut [u8; 0x1_0000],
-    preempt: &'a AtomicU8,
 }
 
 impl Bus for ProcBus<'_> {
@@ -419,15 +418,25 @@ impl Bus for ProcBus<'_> {
     fn output(&mut self, _port: u16, _value: u8) {}
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        // One compare covers the 17 CP/M BIOS entry points at the top of memory.
-        pc == abi::SYSCALL || pc == abi::BDOS || pc == abi::WARM_BOOT || pc >= zbeam_cpm::BIOS_TRAPS
-    }
-    #[inline(always)]
-    fn stop_requested(&mut self) -> bool {
-        // Relaxed: the tick's counter; seeing it an instruction late is harmless.
-        self.preempt.load(Ordering::Relaxed) >= 2
+        // This runs before every instruction, so the usual case (an address in neither
+        // trapped range) costs two compares: page zero's traps are bits of one mask, and
+        // one compare covers the 17 CP/M BIOS entry points at the top of memory.
+        if pc < 64 {
+            LOW_TRAPS >> pc & 1 != 0
+        } else {
+            pc >= zbeam_cpm::BIOS_TRAPS
+        }
     }
 }
+
+/// Bit n set: address n (below 64) is trapped: warm boot, BDOS, the system call.
+const LOW_TRAPS: u64 = 1 << abi::WARM_BOOT | 1 << abi::BDOS | 1 << abi::SYSCALL;
+const _: () = assert!(abi::WARM_BOOT < 64 && abi::BDOS < 64 && abi::SYSCALL < 64);
+
+/// Instructions run between looks at the tick's preempt counter: the time-slice limit
+/// is checked at these instruction boundaries rather than after every instruction,
+/// which keeps the check off the interpreter's per-instruction path.
+const PREEMPT_CHECK: u64 = 1024;
 
 /// How a system call ended.
 enum Call {
@@ -480,16 +489,18 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
         if left == 0 {
             return Slice { used, reason: StopReason::BudgetSpent, arm: None };
         }
+        // Relaxed: the tick's counter on this core; a look one chunk late is harmless.
+        if cx.preempt.load(Ordering::Relaxed) >= 2 {
+            return Slice { used, reason: StopReason::BudgetSpent, arm: None };
+        }
         let r = {
-            let mut bus = ProcBus { mem: &mut z.mem, preempt: cx.preempt };
-            z.cpu.run(&mut bus, left)
+            let mut bus = ProcBus { mem: &mut z.mem };
+            z.cpu.run(&mut bus, left.min(PREEMPT_CHECK))
         };
         used += r.instructions;
         let call = match r.reason {
-            zbeam_z80::StopReason::BudgetSpent => return Slice { used, reason: StopReason::BudgetSpent, arm: None },
-            zbeam_z80::StopReason::BusStop => {
-                return Slice { used, reason: StopReason::BudgetSpent, arm: None };
-            }
+            // A chunk ended: the loop's head ends the slice when the budget is spent.
+            zbeam_z80::StopReason::BudgetSpent | zbeam_z80::StopReason::BusStop => continue,
             zbeam_z80::StopReason::Halted { .. } => {
                 return Slice { used, reason: StopReason::Faulted(FaultCode(fault::HALT)), arm: None };
             }
