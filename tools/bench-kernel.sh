@@ -10,24 +10,26 @@ make -s image >/dev/null
 img=target/zbeam.img
 boot() { # test-name [extra qemu args]
     local t=$1; shift
-    MEM=512M TIMEOUT=300 tools/qemu-run "$img" -append "test=$t" "$@" 2>&1 | tr -d '\r'
+    MEM=512M TIMEOUT=300 tools/qemu-run "$img" -append "test=$t" "$@" </dev/null 2>&1 | tr -d '\r' || true
 }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else print a[int((NR+1)/2)]}'; }
+# A figure that a boot did not print becomes "-" instead of ending the script.
+pick() { grep "$1" | sed -E "$2" | head -1 || true; }
+median() { grep -v '^-*$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else print a[int((NR+1)/2)]}'; }
 
 share1=(); share2=(); skew=(); migr=(); late=(); late_ic=(); hop=()
 for _ in $(seq "$runs"); do
     out=$(boot bench-share)
-    share1+=("$(grep '1 normal + 1 low' <<<"$out" | sed -E 's/.*= ([0-9.]+):1.*/\1/')")
-    share2+=("$(grep '2 normal + 1 low' <<<"$out" | sed -E 's/.*low share ([0-9.]+)%.*/\1/')")
+    share1+=("$(pick '1 normal + 1 low' 's/.*= ([0-9.]+):1.*/\1/' <<<"$out")")
+    share2+=("$(pick '2 normal + 1 low' 's/.*low share ([0-9.]+)%.*/\1/' <<<"$out")")
     out=$(boot bench-skew)
-    skew+=("$(grep 'bench skew' <<<"$out" | sed -E 's/.*total\/ideal = ([0-9.]+).*/\1/')")
-    migr+=("$(grep 'bench skew' <<<"$out" | sed -E 's/.*, ([0-9]+) migrations.*/\1/')")
+    skew+=("$(pick 'bench skew' 's/.*total\/ideal = ([0-9.]+).*/\1/' <<<"$out")")
+    migr+=("$(pick 'bench skew' 's/.*, ([0-9]+) migrations.*/\1/' <<<"$out")")
     out=$(boot timers)
-    late+=("$(grep 'max lateness' <<<"$out" | sed -E 's/.*max lateness ([0-9]+) ms.*/\1/')")
+    late+=("$(pick 'max lateness' 's/.*max lateness ([0-9]+) ms.*/\1/' <<<"$out")")
     out=$(boot timers -icount shift=0,sleep=off)
-    late_ic+=("$(grep 'max lateness' <<<"$out" | sed -E 's/.*max lateness ([0-9]+) ms.*/\1/')")
+    late_ic+=("$(pick 'max lateness' 's/.*max lateness ([0-9]+) ms.*/\1/' <<<"$out")")
     out=$(boot ring)
-    hop+=("$(grep 'ns/hop' <<<"$out" | sed -E 's/.*\(([0-9]+) ns\/hop\).*/\1/')")
+    hop+=("$(pick 'ns/hop' 's/.*\(([0-9]+) ns\/hop\).*/\1/' <<<"$out")")
 done
 m() { printf '%s\n' "$@" | median; }
 echo "zbeam kernel under QEMU TCG ($(qemu-system-aarch64 --version | head -1)), 4 cores, GICv2; median of $runs boots"
