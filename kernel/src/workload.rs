@@ -5,7 +5,8 @@
 //! * a ring of [`RING_NODES`] Z80 `relay` processes passing [`RING_TOKENS`] tokens
 //!   round and round, each hop held for [`HOP_PAUSE_MS`];
 //! * CPU-bound workers at two priorities: `burst` (normal: computes, then rests) and
-//!   `spin` (low: computes forever, taking whatever the others leave);
+//!   `spin` (low: one per core, computing forever on whatever the others leave, so
+//!   every core has work);
 //! * `hello`, a CP/M program that prints a line through BDOS and exits;
 //! * `fragile`, which faults on purpose every [`CRASH_AFTER_MS`], under the engine's
 //!   native one-for-one `supervisor` (linked, trapping exits), which restarts it.
@@ -86,7 +87,12 @@ pub fn start(e: &Engine<KernelPlatform>) {
     args[..2].copy_from_slice(&BURST_ROUNDS.to_le_bytes());
     args[2..].copy_from_slice(&BURST_REST_MS.to_le_bytes());
     let burst = e.spawn_image(burst, &args, Priority::Normal, CpuSet::ALL, on(cores - 1)).map_or(0, |p| p.get());
-    let spin = e.spawn_image(spin, &[], Priority::Low, CpuSet::ALL, on(cores / 2)).map_or(0, |p| p.get());
+    // One low-priority spinner per core: every core has work, and everything else
+    // (the shell at high, the ring and burst at normal) still goes first.
+    let spins: Vec<u32> = (0..cores)
+        .filter_map(|i| e.spawn_image(spin, &[], Priority::Low, CpuSet::ALL, on(i)).ok())
+        .map(|p| p.get())
+        .collect();
     let _ = e.spawn_image(hello, &[], Priority::Normal, CpuSet::ALL, boot);
     let child = ChildSpec {
         image: fragile,
@@ -100,10 +106,13 @@ pub fn start(e: &Engine<KernelPlatform>) {
     REPORT.call_once(|| (sup, report));
     println!(
         "workload: ring of {} relays (pids {}-{}, {RING_TOKENS} tokens, {HOP_PAUSE_MS} ms a hop), \
-         burst (pid {burst}, normal), spin (pid {spin}, low), hello (CP/M), fragile (crashes every \
+         burst (pid {burst}, normal), {} spin (pids {}-{}, low), hello (CP/M), fragile (crashes every \
          {CRASH_AFTER_MS} ms) under a one-for-one supervisor (pid {sup}); type help",
         ring.len(),
         ring.first().copied().unwrap_or(0),
         ring.last().copied().unwrap_or(0),
+        spins.len(),
+        spins.first().copied().unwrap_or(0),
+        spins.last().copied().unwrap_or(0),
     );
 }

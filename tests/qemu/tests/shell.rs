@@ -119,6 +119,8 @@ fn default_workload_and_shell_session() {
         let w: Vec<&str> = line.split_whitespace().collect();
         assert_eq!((w.len(), w[0]), (13, c.to_string().as_str()), "sched row {c}: {line:?}");
         assert!(w[5].ends_with('%'), "{line}");
+        // The default workload keeps every core working (one low spinner per core).
+        assert!(w[6].parse::<u64>().unwrap_or(0) > 0, "core {c} ran no reductions: {line}");
     }
 
     // send: text to a relay of the ring.
