@@ -23,7 +23,7 @@ export ZBEAM_TESTDATA ?= $(TESTDATA)
 export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
 export SMP GIC EL2 CPU MEM DTB APPEND INITRD
 
-.PHONY: help prereqs image kernel qemu m1n1 test test-host test-loom test-z80 test-qemu bench clippy fmt doc gdb clean
+.PHONY: help prereqs image kernel qemu m1n1 test test-host test-loom test-z80 test-qemu bench clippy lint fmt doc gdb clean
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -78,6 +78,11 @@ clippy: prereqs
 
 fmt:
 	cargo fmt --all
+
+# What CI checks besides the tests: formatting and clippy (-D warnings) for the host
+# crates and the kernel target.
+lint: clippy
+	cargo fmt --all --check
 
 doc:
 	cargo doc --no-deps -p zbeam-kernel --target $(KERNEL_TARGET)
