@@ -565,6 +565,43 @@ fn wait_done<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, ms: u64) -> (bool,
     (now >= deadline, deadline)
 }
 
+/// Hands a received message to the program: copies what fits into the buffer at
+/// `buf` (capacity `cap`), BC = its full length, DE = the sender; ends the wait.
+/// Returns OK, or TRUNCATED when the buffer was too small.
+fn deliver<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, msg: &Message, buf: u16, cap: usize) -> u8 {
+    // Relaxed: a statistic (queue length for `ps`).
+    cx.taken.fetch_add(1, Ordering::Relaxed);
+    end_wait(z, cx);
+    let n = msg.data.len().min(cap);
+    z.mem[buf as usize..buf as usize + n].copy_from_slice(&msg.data[..n]);
+    z.cpu.set_bc(msg.data.len() as u16);
+    z.cpu.set_de(msg.from);
+    if msg.data.len() > cap {
+        status::TRUNCATED
+    } else {
+        status::OK
+    }
+}
+
+/// No message matched: a poll (timeout 0) or an expired timed wait returns
+/// `Call::Done` (the caller reports TIMEOUT); otherwise the call blocks, forever or
+/// until its deadline.
+fn await_message<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, timeout: u16, cost: u64) -> Call {
+    if timeout == 0 {
+        return Call::Done(cost);
+    }
+    if timeout == abi::INFINITY {
+        return Call::Block(cost, StopReason::Waiting { timeout: None });
+    }
+    let (done, deadline) = wait_done(z, cx, timeout as u64);
+    if done {
+        end_wait(z, cx);
+        Call::Done(cost)
+    } else {
+        Call::Block(cost, StopReason::Waiting { timeout: Some(deadline) })
+    }
+}
+
 fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, aff: CpuSet) -> Call {
     let e = cx.engine;
     let (bc, de, hl) = (z.cpu.bc(), z.cpu.de(), z.cpu.hl());
@@ -602,30 +639,15 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 status = status::BAD_BUFFER;
                 Call::Done(CALL_COST)
             } else if let Some(msg) = cx.mailbox.consumer().and_then(|mut c| c.pop()) {
-                // Relaxed: a statistic (queue length for `ps`).
-                cx.taken.fetch_add(1, Ordering::Relaxed);
-                end_wait(z, cx);
-                let n = msg.data.len().min(cap);
-                z.mem[de as usize..de as usize + n].copy_from_slice(&msg.data[..n]);
-                if msg.data.len() > cap {
-                    status = status::TRUNCATED;
-                }
-                z.cpu.set_bc(msg.data.len() as u16);
-                z.cpu.set_de(msg.from);
+                status = deliver(z, cx, &msg, de, cap);
                 Call::Done(RECEIVE_COST)
-            } else if hl == 0 {
-                status = status::TIMEOUT;
-                Call::Done(RECEIVE_COST)
-            } else if hl == abi::INFINITY {
-                return Call::Block(RECEIVE_COST, StopReason::Waiting { timeout: None });
             } else {
-                let (done, deadline) = wait_done(z, cx, hl as u64);
-                if done {
-                    end_wait(z, cx);
-                    status = status::TIMEOUT;
-                    Call::Done(RECEIVE_COST)
-                } else {
-                    return Call::Block(RECEIVE_COST, StopReason::Waiting { timeout: Some(deadline) });
+                match await_message(z, cx, hl, RECEIVE_COST) {
+                    Call::Done(cost) => {
+                        status = status::TIMEOUT;
+                        Call::Done(cost)
+                    }
+                    blocked => return blocked,
                 }
             }
         }
@@ -725,31 +747,16 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 });
                 let cost = RECEIVE_COST + skipped;
                 if let Some(msg) = found {
-                    // Relaxed: a statistic (queue length for `ps`).
-                    cx.taken.fetch_add(1, Ordering::Relaxed);
-                    end_wait(z, cx);
-                    let n = msg.data.len().min(cap);
-                    z.mem[de as usize..de as usize + n].copy_from_slice(&msg.data[..n]);
-                    if msg.data.len() > cap {
-                        status = status::TRUNCATED;
-                    }
-                    z.cpu.set_bc(msg.data.len() as u16);
-                    z.cpu.set_de(msg.from);
+                    status = deliver(z, cx, &msg, de, cap);
                     z.cpu.set_hl(msg.tag as u16);
                     Call::Done(cost)
-                } else if hl == 0 {
-                    status = status::TIMEOUT;
-                    Call::Done(cost)
-                } else if hl == abi::INFINITY {
-                    return Call::Block(cost, StopReason::Waiting { timeout: None });
                 } else {
-                    let (done, deadline) = wait_done(z, cx, hl as u64);
-                    if done {
-                        end_wait(z, cx);
-                        status = status::TIMEOUT;
-                        Call::Done(cost)
-                    } else {
-                        return Call::Block(cost, StopReason::Waiting { timeout: Some(deadline) });
+                    match await_message(z, cx, hl, cost) {
+                        Call::Done(cost) => {
+                            status = status::TIMEOUT;
+                            Call::Done(cost)
+                        }
+                        blocked => return blocked,
                     }
                 }
             }

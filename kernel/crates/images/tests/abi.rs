@@ -3,29 +3,16 @@
 //! each bad argument, links, monitors, exit signals, names, console input,
 //! supervision), plus the engine-level parts of the interface called directly.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use zbeam_engine::abi::{self, reason, tag};
-use zbeam_engine::{Engine, Exit, LinkError, NameError, NativeCx, NativeStep, NativeTask, Platform, Step};
+use zbeam_engine::{Engine, Exit, LinkError, NameError, NativeCx, NativeStep, NativeTask, Step};
 use zbeam_images::abi_suite::{abi_cases, supervise_cases, Case, Suite};
 use zbeam_images::{IMAGES, PROBE, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
-#[derive(Default)]
-struct Sim {
-    now: AtomicU64,
-    out: Mutex<Vec<u8>>,
-}
-
-impl Platform for Sim {
-    fn now_ms(&self) -> u64 {
-        self.now.load(Ordering::Relaxed)
-    }
-    fn wake(&self, _cores: CpuSet) {}
-    fn console(&self, bytes: &[u8]) {
-        self.out.lock().unwrap().extend_from_slice(bytes);
-    }
-}
+mod common;
+use common::Sim;
 
 fn engine(cores: usize) -> Engine<Sim> {
     Engine::new(Topology::uniform(cores), 512, IMAGES, Sim::default())

@@ -2,28 +2,14 @@
 //! host: the engine traps their BDOS and BIOS calls into `zbeam-cpm`, on a disk shared
 //! with the test or on one of their own, with console input through the engine's queue.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use zbeam_engine::cpm::Disk;
-use zbeam_engine::{Engine, Exit, Platform, Step};
+use zbeam_engine::{Engine, Exit, Step};
 use zbeam_images::{CPM_COPY, CPM_DIR, CPM_ECHO, CPM_RANDOM, HELLO, IMAGES};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
-#[derive(Default)]
-struct Sim {
-    now: AtomicU64,
-    out: Mutex<Vec<u8>>,
-}
-
-impl Platform for Sim {
-    fn now_ms(&self) -> u64 {
-        self.now.load(Ordering::Relaxed)
-    }
-    fn wake(&self, _cores: CpuSet) {}
-    fn console(&self, bytes: &[u8]) {
-        self.out.lock().unwrap().extend_from_slice(bytes);
-    }
-}
+mod common;
+use common::Sim;
 
 fn engine() -> Engine<Sim> {
     Engine::new(Topology::uniform(1), 64, IMAGES, Sim::default())

@@ -1,28 +1,14 @@
 //! The engine on the host, driven deterministically: simulated cores stepped in turn
 //! on one thread, and a clock that jumps to the next timer when every core is idle.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use zbeam_engine::{Engine, Exit, Platform, Step};
+use std::sync::atomic::Ordering;
+use zbeam_engine::{Engine, Exit, Step};
 use zbeam_images::workloads::{RingController, TimerController};
 use zbeam_images::{HELLO, IMAGES, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
-#[derive(Default)]
-struct Sim {
-    now: AtomicU64,
-    out: Mutex<Vec<u8>>,
-}
-
-impl Platform for Sim {
-    fn now_ms(&self) -> u64 {
-        self.now.load(Ordering::Relaxed)
-    }
-    fn wake(&self, _cores: CpuSet) {}
-    fn console(&self, bytes: &[u8]) {
-        self.out.lock().unwrap().extend_from_slice(bytes);
-    }
-}
+mod common;
+use common::Sim;
 
 fn engine(cores: usize) -> Engine<Sim> {
     Engine::new(Topology::uniform(cores), 4096, IMAGES, Sim::default())
