@@ -413,16 +413,7 @@ impl<P: Platform> Engine<P> {
         affinity: CpuSet,
         from: CoreId,
     ) -> Result<Pid, SpawnError> {
-        let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
-        if img.bytes.is_empty() || img.bytes.len() > abi::MAX_IMAGE {
-            return Err(SpawnError::BadImage);
-        }
-        if args.len() > abi::MAX_ARGS {
-            return Err(SpawnError::ArgsTooLong);
-        }
-        let z = Z80Proc::load(img.bytes, args).ok_or(SpawnError::OutOfMemory)?;
-        self.spawn_body(Body::z80(z, prio, affinity).named(img.name), prio, affinity, from, Relations::NONE)
-            .map(|(p, _)| p)
+        self.spawn_image_patched(image, args, &[], prio, affinity, from)
     }
 
     /// Spawns like [`Engine::spawn_image`], then writes each `(address, bytes)` patch
