@@ -3,46 +3,18 @@
 //! each bad argument, links, monitors, exit signals, names, console input,
 //! supervision), plus the engine-level parts of the interface called directly.
 
-use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use zbeam_engine::abi::{self, reason, tag};
-use zbeam_engine::{Engine, Exit, LinkError, NameError, NativeCx, NativeStep, NativeTask, Step};
+use zbeam_engine::{Engine, Exit, LinkError, NameError, NativeCx, NativeStep, NativeTask};
 use zbeam_images::abi_suite::{abi_cases, supervise_cases, Case, Suite};
 use zbeam_images::{IMAGES, PROBE, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
 mod common;
-use common::Sim;
+use common::{drive, Sim};
 
 fn engine(cores: usize) -> Engine<Sim> {
     Engine::new(Topology::uniform(cores), 512, IMAGES, Sim::default())
-}
-
-/// Steps every core until `done`; each round advances the clock by 1 ms, or to the
-/// next timer when every core is idle.
-fn drive(e: &Engine<Sim>, cores: usize, max_rounds: u64, mut done: impl FnMut() -> bool) {
-    for _ in 0..max_rounds {
-        if done() {
-            return;
-        }
-        let mut all_idle = true;
-        let mut next: Option<u64> = None;
-        for c in 0..cores {
-            match e.run_once(CoreId::new(c)) {
-                Step::Ran => all_idle = false,
-                Step::Idle { deadline } => {
-                    next = match (next, deadline) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                    e.woke(CoreId::new(c));
-                }
-            }
-        }
-        let now = e.platform().now.load(Ordering::Relaxed);
-        let to = if all_idle { next.unwrap_or(now + 1).max(now + 1) } else { now + 1 };
-        e.platform().now.store(to, Ordering::Relaxed);
-    }
 }
 
 fn run_suite(cases: Vec<Case>, cores: usize) {

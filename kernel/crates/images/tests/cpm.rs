@@ -2,30 +2,16 @@
 //! host: the engine traps their BDOS and BIOS calls into `zbeam-cpm`, on a disk shared
 //! with the test or on one of their own, with console input through the engine's queue.
 
-use std::sync::atomic::Ordering;
 use zbeam_engine::cpm::Disk;
-use zbeam_engine::{Engine, Exit, Step};
+use zbeam_engine::{Engine, Exit};
 use zbeam_images::{CPM_COPY, CPM_DIR, CPM_ECHO, CPM_RANDOM, HELLO, IMAGES};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
 mod common;
-use common::Sim;
+use common::{drive, Sim};
 
 fn engine() -> Engine<Sim> {
     Engine::new(Topology::uniform(1), 64, IMAGES, Sim::default())
-}
-
-/// Steps the core until `done` or `rounds` steps, 1 ms per step.
-fn drive(e: &Engine<Sim>, rounds: u64, mut done: impl FnMut() -> bool) {
-    for _ in 0..rounds {
-        if done() {
-            return;
-        }
-        if let Step::Idle { .. } = e.run_once(CoreId::new(0)) {
-            e.woke(CoreId::new(0));
-        }
-        e.platform().now.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 fn spawn(e: &Engine<Sim>, image: usize, args: &str) -> u32 {
@@ -45,12 +31,12 @@ fn copy_and_dir_on_a_shared_disk() {
     let disk = d.into_shared();
     e.set_cpm_disk(Some(disk.clone()));
     let pid = spawn(&e, CPM_COPY, "IN.TXT OUT.TXT");
-    drive(&e, 10_000, || e.live() == 0);
+    drive(&e, 1, 10_000, || e.live() == 0);
     assert_eq!(e.last_exit(pid), Some(Exit::Normal));
     assert_eq!(output(&e), "copied 157 records\r\n");
     assert_eq!(&disk.lock().get("OUT.TXT").unwrap()[..20_000], &text[..]);
     spawn(&e, CPM_DIR, "*.TXT");
-    drive(&e, 10_000, || e.live() == 0);
+    drive(&e, 1, 10_000, || e.live() == 0);
     assert_eq!(output(&e), "IN.TXT\r\nOUT.TXT\r\n2 file(s)\r\n");
 }
 
@@ -58,7 +44,7 @@ fn copy_and_dir_on_a_shared_disk() {
 fn random_access_on_a_disk_of_its_own() {
     let e = engine();
     let pid = spawn(&e, CPM_RANDOM, "");
-    drive(&e, 10_000, || e.live() == 0);
+    drive(&e, 1, 10_000, || e.live() == 0);
     assert_eq!(e.last_exit(pid), Some(Exit::Normal));
     assert_eq!(
         output(&e),
@@ -71,14 +57,14 @@ fn random_access_on_a_disk_of_its_own() {
 fn line_input_waits_for_the_console_and_resumes() {
     let e = engine();
     let pid = spawn(&e, CPM_ECHO, "");
-    drive(&e, 200, || false);
+    drive(&e, 1, 200, || false);
     assert!(e.is_live(pid), "waiting for input");
     assert_eq!(output(&e), "> ");
     e.set_console_reader(pid);
     e.console_input(b"hi th");
-    drive(&e, 200, || false);
+    drive(&e, 1, 200, || false);
     e.console_input(b"ere\r\r");
-    drive(&e, 10_000, || e.live() == 0);
+    drive(&e, 1, 10_000, || e.live() == 0);
     assert_eq!(e.last_exit(pid), Some(Exit::Normal));
     assert_eq!(output(&e), "hi there\r\n[hi there] 8\r\n> \r\nbye\r\n");
 }
@@ -87,14 +73,14 @@ fn line_input_waits_for_the_console_and_resumes() {
 fn hello_and_bdos_errors() {
     let e = engine();
     spawn(&e, HELLO, "");
-    drive(&e, 1000, || e.live() == 0);
+    drive(&e, 1, 1000, || e.live() == 0);
     assert_eq!(output(&e), "Hello from a Z80 process\r\n");
     // A copy to drive B: is a select error: the BDOS message, then a fault.
     let pid = spawn(&e, CPM_COPY, "A.TXT B:C.TXT");
     let mut d = Disk::new();
     d.put("A.TXT", b"a").unwrap();
     e.set_cpm_disk(Some(d.into_shared()));
-    drive(&e, 1000, || e.live() == 0);
+    drive(&e, 1, 1000, || e.live() == 0);
     assert_eq!(output(&e), "\r\nBdos Err On B: Select\r\n");
     assert_eq!(e.last_exit(pid), Some(Exit::Fault(zbeam_engine::fault::BDOS)));
 }

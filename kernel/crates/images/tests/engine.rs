@@ -1,45 +1,16 @@
 //! The engine on the host, driven deterministically: simulated cores stepped in turn
 //! on one thread, and a clock that jumps to the next timer when every core is idle.
 
-use std::sync::atomic::Ordering;
 use zbeam_engine::{Engine, Exit, Step};
 use zbeam_images::workloads::{RingController, TimerController};
 use zbeam_images::{HELLO, IMAGES, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
 mod common;
-use common::Sim;
+use common::{drive, Sim};
 
 fn engine(cores: usize) -> Engine<Sim> {
     Engine::new(Topology::uniform(cores), 4096, IMAGES, Sim::default())
-}
-
-/// Steps every core until `done` or every core is idle with no timer left;
-/// each full round of steps advances the clock by 1 ms.
-fn drive(e: &Engine<Sim>, cores: usize, max_rounds: u64, mut done: impl FnMut() -> bool) -> u64 {
-    for round in 0..max_rounds {
-        if done() {
-            return round;
-        }
-        let mut all_idle = true;
-        let mut next: Option<u64> = None;
-        for c in 0..cores {
-            match e.run_once(CoreId::new(c)) {
-                Step::Ran => all_idle = false,
-                Step::Idle { deadline } => {
-                    next = match (next, deadline) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                    e.woke(CoreId::new(c));
-                }
-            }
-        }
-        let now = e.platform().now.load(Ordering::Relaxed);
-        let to = if all_idle { next.unwrap_or(now + 1).max(now + 1) } else { now + 1 };
-        e.platform().now.store(to, Ordering::Relaxed);
-    }
-    max_rounds
 }
 
 #[test]

@@ -3,8 +3,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use zbeam_engine::Platform;
-use zbeam_sched::CpuSet;
+use zbeam_engine::{Engine, Platform, Step};
+use zbeam_sched::{CoreId, CpuSet};
 
 #[derive(Default)]
 pub struct Sim {
@@ -20,4 +20,33 @@ impl Platform for Sim {
     fn console(&self, bytes: &[u8]) {
         self.out.lock().unwrap().extend_from_slice(bytes);
     }
+}
+
+/// Steps every core until `done` (at most `max_rounds` rounds); each round advances
+/// the clock by 1 ms, or to the next timer when every core is idle. Returns the
+/// rounds taken.
+pub fn drive(e: &Engine<Sim>, cores: usize, max_rounds: u64, mut done: impl FnMut() -> bool) -> u64 {
+    for round in 0..max_rounds {
+        if done() {
+            return round;
+        }
+        let mut all_idle = true;
+        let mut next: Option<u64> = None;
+        for c in 0..cores {
+            match e.run_once(CoreId::new(c)) {
+                Step::Ran => all_idle = false,
+                Step::Idle { deadline } => {
+                    next = match (next, deadline) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    e.woke(CoreId::new(c));
+                }
+            }
+        }
+        let now = e.platform().now.load(Ordering::Relaxed);
+        let to = if all_idle { next.unwrap_or(now + 1).max(now + 1) } else { now + 1 };
+        e.platform().now.store(to, Ordering::Relaxed);
+    }
+    max_rounds
 }
