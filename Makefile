@@ -20,10 +20,15 @@ KERNEL_ELF    := target/$(KERNEL_TARGET)/release/zbeam
 IMAGE         := target/zbeam.img
 TESTDATA      ?= $(abspath ../shared/testdata)
 export ZBEAM_TESTDATA ?= $(TESTDATA)
+# ZBEAM_SKIP_TESTDATA=1 runs `make test` without the shared data: the tests that need
+# it are skipped, and the run ends by saying how many (listed in $(SKIP_LOG)).
+export ZBEAM_SKIP_TESTDATA
+SKIP_LOG      := $(abspath target/testdata-skipped.txt)
+export ZBEAM_SKIP_LOG := $(SKIP_LOG)
 export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
 export SMP GIC EL2 CPU MEM DTB APPEND INITRD
 
-.PHONY: help prereqs image kernel qemu m1n1 test test-host test-loom test-z80 test-qemu bench clippy lint fmt doc gdb clean
+.PHONY: help prereqs testdata test-summary image kernel qemu m1n1 test test-host test-loom test-z80 test-qemu bench clippy lint fmt doc gdb clean
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -53,7 +58,25 @@ qemu: image
 
 # Host unit tests of the portable crates and tools, then the Z80 exercisers (release:
 # zexdoc/zexall run 5.8e9 instructions each), then kernels booted in QEMU.
-test: prereqs test-host test-loom test-z80 test-qemu
+test: testdata prereqs test-host test-loom test-z80 test-qemu
+	@$(MAKE) --no-print-directory test-summary
+
+# The shared test data must be there, unless the run opts out explicitly.
+testdata:
+	@mkdir -p target && rm -f $(SKIP_LOG)
+	@if [ ! -d "$(ZBEAM_TESTDATA)" ]; then \
+		if [ "$(ZBEAM_SKIP_TESTDATA)" = 1 ]; then \
+			echo "make test: shared test data $(ZBEAM_TESTDATA) is missing; ZBEAM_SKIP_TESTDATA=1, so the tests that need it are skipped"; \
+		else \
+			echo "make test: shared test data folder $(ZBEAM_TESTDATA) not found (clone it beside the checkout as ../shared, set ZBEAM_TESTDATA=DIR, or ZBEAM_SKIP_TESTDATA=1 to skip the tests that need it)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+test-summary:
+	@n=$$(cat $(SKIP_LOG) 2>/dev/null | wc -l); \
+	if [ "$$n" -gt 0 ]; then echo "make test: $$n tests skipped for missing test data (listed in $(SKIP_LOG))"; \
+	else echo "make test: no test skipped for missing test data"; fi
 
 test-host:
 	cargo test --workspace --exclude zbeam-kernel --exclude zbeam-z80bench --exclude zbeam-qemu-tests \
@@ -69,7 +92,8 @@ test-z80:
 test-qemu: image
 	cargo test -p zbeam-qemu-tests -- --test-threads=1
 
-bench: prereqs
+bench:
+	tools/prereqs.sh bench
 	tools/bench.sh
 
 clippy: prereqs

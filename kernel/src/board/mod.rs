@@ -1,8 +1,10 @@
 //! Board support chosen at boot from the device tree: the interrupt controller, the
 //! console UART, the timer interrupt and the way secondary cores are started.
 //!
-//! Only the QEMU virt kind of machine (GICv2/GICv3, PL011, PSCI) has drivers so far;
-//! the device tree decides which of them is used, never a build flag.
+//! Two kinds of machine have drivers: QEMU virt and GIC machines like it (GICv2/GICv3,
+//! PL011, PSCI) and Apple Silicon (AIC/AIC2, the s5l UART, the FIQ timer and fast
+//! IPIs, spin-table start, in `apple.rs`). The device tree decides which of them is
+//! used, never a build flag.
 
 pub mod apple;
 pub mod gicv2;

@@ -5,8 +5,9 @@
 //! tickless: its periodic tick is stopped and the timer armed once for the earliest
 //! timeout on that core (or not at all). Work for a sleeping core raises a wake-up IPI;
 //! a per-core flag set before the IPI closes the race between deciding to sleep and
-//! executing WFI. The periodic tick (1 kHz by default) sets the engine's preempt flag,
-//! which the Z80 interpreter checks after every instruction.
+//! executing WFI. The periodic tick (1 kHz by default) bumps the engine's preempt
+//! counter, which a running Z80 process looks at every 1024 instructions
+//! (`PREEMPT_CHECK` in the engine's `proc.rs`), besides its reduction budget.
 //!
 //! Interrupt handlers never take the engine's locks (they may interrupt a core that
 //! holds them): console input only sets a flag that the boot core's loop turns into a

@@ -94,52 +94,37 @@ pub fn image() -> PathBuf {
     path
 }
 
-fn qemu_args(m: &Machine) -> Vec<String> {
-    let mut machine = String::from("virt");
-    if m.gic == 3 {
-        machine.push_str(",gic-version=3");
+/// The script that builds every QEMU command line (`make qemu` uses it too).
+pub fn qemu_run_script() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/qemu-run"))
+}
+
+/// The command that boots `m`: `tools/qemu-run` with the machine in its environment
+/// (so the tests boot exactly the machine `make qemu` boots), the serial port on
+/// stdio and `extra` QEMU arguments after the script's own.
+pub fn qemu_command(m: &Machine, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(qemu_run_script());
+    // Only what `m` says: nothing from the caller's environment.
+    for var in ["SMP", "GIC", "EL2", "CPU", "MEM", "DTB", "APPEND", "INITRD", "ICOUNT", "TIMEOUT"] {
+        cmd.env_remove(var);
     }
-    if m.el2 {
-        machine.push_str(",virtualization=on");
-    }
-    let mut args: Vec<String> = [
-        "-machine",
-        &machine,
-        "-cpu",
-        m.cpu,
-        "-smp",
-        &m.smp.to_string(),
-        "-m",
-        m.mem,
-        "-nographic",
-        "-monitor",
-        "none",
-        "-serial",
-        "stdio",
-        "-semihosting",
-        "-kernel",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(image().display().to_string());
-    if m.icount {
-        args.push("-icount".into());
-        args.push("shift=0,sleep=off".into());
-    }
+    cmd.env("SMP", m.smp.to_string())
+        .env("GIC", m.gic.to_string())
+        .env("EL2", if m.el2 { "1" } else { "0" })
+        .env("CPU", m.cpu)
+        .env("MEM", m.mem)
+        .env("ICOUNT", if m.icount { "1" } else { "0" });
     if let Some(dtb) = &m.dtb {
-        args.push("-dtb".into());
-        args.push(dtb.display().to_string());
+        cmd.env("DTB", dtb);
     }
     if let Some(initrd) = &m.initrd {
-        args.push("-initrd".into());
-        args.push(initrd.display().to_string());
+        cmd.env("INITRD", initrd);
     }
     if !m.append.is_empty() {
-        args.push("-append".into());
-        args.push(m.append.clone());
+        cmd.env("APPEND", &m.append);
     }
-    args
+    cmd.arg(image()).args(extra);
+    cmd
 }
 
 /// Boots and waits for QEMU to exit (or kills it at the timeout).
@@ -151,13 +136,12 @@ pub fn run(m: &Machine) -> Outcome {
 /// `input`. Then waits for exit or the timeout.
 pub fn run_interactive(m: &Machine, script: &[(&str, &str)]) -> Outcome {
     let start = Instant::now();
-    let mut child = Command::new("qemu-system-aarch64")
-        .args(qemu_args(m))
+    let mut child = qemu_command(m, &["-monitor", "none", "-serial", "stdio"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("qemu-system-aarch64 must be installed (tools/prereqs.sh installs qemu-system-arm)");
+        .expect("tools/qemu-run must run (tools/prereqs.sh installs qemu-system-arm)");
     let out = Arc::new(Mutex::new(Vec::<u8>::new()));
     let mut stdout = child.stdout.take().expect("piped stdout");
     let sink = Arc::clone(&out);
@@ -299,4 +283,135 @@ pub fn tar_initrd(name: &str, files: &[(&str, &[u8])]) -> PathBuf {
         .expect("tar must be installed");
     assert!(st.success(), "tar failed");
     out
+}
+
+/// What QEMU itself reports about a machine: the monitor's `info network`, `info qtree`
+/// and `info roms`, asked over QMP while the machine is stopped before its first
+/// instruction (`-S`).
+#[derive(Debug)]
+pub struct MachineReport {
+    /// `info network`.
+    pub network: String,
+    /// `info qtree`.
+    pub qtree: String,
+    /// `info roms`.
+    pub roms: String,
+}
+
+/// Starts `m` exactly as [`run`] would, plus `extra` arguments, stopped (`-S`), and asks
+/// QEMU's monitor over QMP what the machine holds. Panics if QEMU does not start (for
+/// example because a ROM file it wants is missing: QEMU's own message is shown).
+pub fn machine_report(m: &Machine, extra: &[&str]) -> MachineReport {
+    use std::io::BufRead;
+    let mut args = vec!["-S", "-monitor", "none", "-serial", "none", "-qmp", "stdio"];
+    args.extend_from_slice(extra);
+    let mut child = qemu_command(m, &args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tools/qemu-run must run (tools/prereqs.sh installs qemu-system-arm)");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    // A watchdog: QMP answers at once, so 60 s means QEMU is stuck.
+    let pid = child.id();
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    });
+    let mut requests = vec![r#"{"execute":"qmp_capabilities"}"#.to_string()];
+    for c in ["info network", "info qtree", "info roms"] {
+        requests.push(format!(r#"{{"execute":"human-monitor-command","arguments":{{"command-line":"{c}"}}}}"#));
+    }
+    requests.push(r#"{"execute":"quit"}"#.into());
+    for r in &requests {
+        let _ = writeln!(stdin, "{r}");
+    }
+    let _ = stdin.flush();
+    let mut answers = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        // Text answers are `{"return": "..."}`; events and `{}` returns are skipped.
+        if let Some(rest) = line.trim().strip_prefix(r#"{"return": ""#) {
+            let body = rest.rsplit_once('"').map_or("", |(b, _)| b);
+            answers.push(json_unescape(body));
+        } else if line.contains(r#""return": {}"#) && answers.len() == 3 {
+            break; // the quit's answer
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    drop(watchdog); // detached; it only kills a pid that has already exited
+    let mut errors = String::new();
+    let _ = stderr.read_to_string(&mut errors);
+    assert!(answers.len() >= 3, "QEMU did not answer its monitor (answers {answers:?}); stderr:\n{errors}");
+    let mut it = answers.into_iter();
+    let network = it.next().unwrap_or_default();
+    let qtree = it.next().unwrap_or_default();
+    let roms = it.next().unwrap_or_default();
+    MachineReport { network, qtree, roms }
+}
+
+fn json_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(ch);
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+impl MachineReport {
+    /// Everything in the machine that is a network device or would be loaded from a
+    /// ROM or firmware file QEMU has to find on disk; empty when there is none.
+    /// `allowed` are the files the run passes itself (kernel, device tree, initrd).
+    pub fn file_dependencies(&self, allowed: &[String]) -> Vec<String> {
+        let mut found = Vec::new();
+        if !self.network.trim().is_empty() {
+            found.push(format!("a network device or backend (info network: {})", self.network.trim()));
+        }
+        for line in self.qtree.lines().map(str::trim) {
+            if let Some(v) = line.strip_prefix("romfile = ") {
+                if v != "\"\"" {
+                    found.push(format!("a device with an option ROM file ({line})"));
+                }
+            }
+            if line.starts_with("dev: ") && ["net", "e1000", "rtl8139", "ne2k"].iter().any(|n| line.contains(n)) {
+                found.push(format!("a network device ({line})"));
+            }
+            if line.starts_with("mac = ") || line.starts_with("netdev = ") {
+                found.push(format!("a network device property ({line})"));
+            }
+        }
+        for line in self.roms.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let Some(name) = line.split("name=\"").nth(1).and_then(|n| n.strip_suffix('"')) else {
+                found.push(format!("a ROM QEMU could not name ({line})"));
+                continue;
+            };
+            // QEMU-generated blobs: the boot trampoline, the device tree it built,
+            // and fw_cfg's in-memory ACPI tables.
+            let generated = name == "bootloader" || name == "dtb" || name.starts_with("etc/");
+            if !generated && !allowed.iter().any(|a| a == name) {
+                found.push(format!("a ROM or firmware file ({line})"));
+            }
+        }
+        found
+    }
 }

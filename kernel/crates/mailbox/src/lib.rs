@@ -29,8 +29,11 @@
 //! Known limit, inherited from the algorithm: a producer stopped between its exchange and its link
 //! store (the "window of inconsistency") hides its message and every later one until it resumes.
 //! The owner then sees [`Consumer::pop`] return `None` while [`Consumer::prepare_wait`] returns
-//! [`WaitOutcome::Pending`]; it should yield and retry. Producers in the kernel run with interrupts
-//! masked around `push`, so the window is a few instructions.
+//! [`WaitOutcome::Pending`]; it should yield and retry. Interrupts are not masked around `push` in
+//! the kernel; a kernel producer is never descheduled inside it (a send runs to its end within one
+//! system call, and interrupt handlers never push), so only an interrupt handler running on that
+//! core can hold the window open, for as long as the handler runs. In the hosted runtime the host
+//! OS may deschedule a producer thread there.
 //!
 //! Memory ordering is stated at each atomic operation. `--cfg loom` swaps the atomics for loom's
 //! models (see `sync` and `loom.sh`).

@@ -1,11 +1,11 @@
 //! Hierarchical timing wheel: O(1) insert, O(1) cancel, and `advance` to collect expired timers.
 //!
-//! What: one wheel per scheduler core holds every timeout of the processes it runs (receive
-//! timeouts, sleeps, slice limits). Time is in *ticks* (the kernel's 1 ms tick), as an absolute
+//! What: one wheel per scheduler core holds the timeouts of the processes it runs (receive
+//! timeouts and sleeps; time slices are counted in reductions, not here). Time is in *ticks* (the kernel's 1 ms tick), as an absolute
 //! `u64` that never wraps in practice; the wheel indices wrap, the time base does not.
 //!
-//! Why: a scheduler arms and cancels far more timers than it fires (a `receive ... after` that gets
-//! its message cancels its timer), so both must be O(1); and an idle core must know its next
+//! Why: a scheduler can arm and cancel far more timers than it fires (in BEAM a `receive ... after`
+//! that gets its message cancels its timer), so both are O(1); and an idle core must know its next
 //! deadline to program the hardware timer and sleep (tickless idle).
 //!
 //! Source followed: BEAM's timer wheel (`erts/emulator/beam/erl_time.h`, `time.c`; see
