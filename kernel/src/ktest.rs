@@ -13,6 +13,8 @@
 //! * `panic` — a deliberate panic.
 //! * `spread`, `pinned`, `hetero`, `ring`, `timers` — the scheduler running Z80
 //!   processes on every core (see `ktest_runtime`).
+//! * `hetero-spin8`, `hetero-2h2l`, `hetero-4h` — P/E scheduling on the 2P+2E tree
+//!   (see `ktest_hetero`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -55,11 +57,12 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some(t @ ("spread" | "pinned" | "hetero" | "ring" | "timers" | "bench-share" | "bench-skew")) => {
             runtime_main(Some(t))
         }
+        Some(t) if crate::ktest_hetero::TESTS.contains(&t) => runtime_main(Some(t)),
         Some(t @ ("images" | "zex" | "bench-runtime" | "bench-procs")) => crate::ktest_images::main(t),
         Some("cpm") => crate::ktest_cpm::main(),
         Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
         Some(other) => {
-            println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, ring, timers)");
+            println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, hetero-spin8, hetero-2h2l, hetero-4h, ring, timers)");
             finish(4)
         }
     }
@@ -94,7 +97,10 @@ fn runtime_main(test: Option<&str>) -> ! {
                 crate::workload::start(e);
             }
         }
-        Some(t) => crate::ktest_runtime::spawn_driver(e, t),
+        Some(t) => match crate::ktest_hetero::TESTS.iter().find(|&&h| h == t) {
+            Some(h) => crate::ktest_hetero::spawn_driver(e, h),
+            None => crate::ktest_runtime::spawn_driver(e, t),
+        },
     }
     crate::runtime::release_cores();
     crate::runtime::core_loop(0)

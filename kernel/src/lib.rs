@@ -17,6 +17,7 @@ pub mod initrd;
 pub mod ktest;
 pub mod ktest_abi;
 pub mod ktest_cpm;
+pub mod ktest_hetero;
 pub mod ktest_images;
 pub mod ktest_runtime;
 pub mod memory;

@@ -9,6 +9,10 @@
 //! counter, which a running Z80 process looks at every 1024 instructions
 //! (`PREEMPT_CHECK` in the engine's `proc.rs`), besides its reduction budget.
 //!
+//! Each core counts the wake-up IPIs sent to it and the wake-ups whose first pick
+//! found nothing ([`wake_counts`]); the scheduling policy only asks for an IPI when the
+//! core may take queued work, so the second number should stay near zero.
+//!
 //! Interrupt handlers never take the engine's locks (they may interrupt a core that
 //! holds them): console input only sets a flag that the boot core's loop turns into a
 //! wake-up of the shell task.
@@ -45,6 +49,8 @@ impl Platform for KernelPlatform {
             if c != me && cores.bits() & (1 << c) != 0 {
                 // Release: the queued work is visible before the flag that says so.
                 pending.store(true, Ordering::Release);
+                // Relaxed: statistics.
+                WAKE_IPIS[c].fetch_add(1, Ordering::Relaxed);
                 m.send_ipi(c, Ipi::Wake);
             }
         }
@@ -78,6 +84,17 @@ static TICKLESS: [AtomicBool; MAX_CORES] = [const { AtomicBool::new(false) }; MA
 /// (0 = awake): the shell's utilisation figures.
 static IDLE_TICKS: [AtomicU64; MAX_CORES] = [const { AtomicU64::new(0) }; MAX_CORES];
 static IDLE_SINCE: [AtomicU64; MAX_CORES] = [const { AtomicU64::new(0) }; MAX_CORES];
+/// Wake-up IPIs sent to each core, and wake-ups after which the core's first pick found
+/// nothing (the shell's `sched`; the hetero tests check both).
+static WAKE_IPIS: [AtomicU64; MAX_CORES] = [const { AtomicU64::new(0) }; MAX_CORES];
+static EMPTY_WAKES: [AtomicU64; MAX_CORES] = [const { AtomicU64::new(0) }; MAX_CORES];
+
+/// Wake-up IPIs sent to `core` since boot, and those that found no work.
+pub fn wake_counts(core: usize) -> (u64, u64) {
+    // Relaxed: statistics.
+    let get = |a: &[AtomicU64; MAX_CORES]| a.get(core).map_or(0, |v| v.load(Ordering::Relaxed));
+    (get(&WAKE_IPIS), get(&EMPTY_WAKES))
+}
 
 /// Counter ticks `core` has spent idle since boot, up to `now` (a sleep in progress counts).
 pub fn idle_ticks(core: usize, now: u64) -> u64 {
@@ -156,21 +173,29 @@ pub fn on_tick(core: usize) {
 pub fn core_loop(core: usize) -> ! {
     let e = engine().expect("the engine is built before cores are released");
     let id = CoreId::new(core);
+    // The last idle period ended with a wake-up request (an IPI).
+    let mut woken = false;
     loop {
         if core == 0 && crate::console::line::take_rx_pending() {
             shell::notify(e);
         }
         match e.run_once(id) {
-            Step::Ran => {}
+            Step::Ran => woken = false,
             Step::Idle { deadline } => {
-                idle(e, core, deadline);
+                if woken {
+                    // Woken, and the first pick found nothing. Relaxed: statistics.
+                    EMPTY_WAKES[core].fetch_add(1, Ordering::Relaxed);
+                }
+                woken = idle(e, core, deadline);
                 e.woke(id);
             }
         }
     }
 }
 
-fn idle(e: &Engine<KernelPlatform>, core: usize, deadline: Option<u64>) {
+/// Sleeps until an interrupt or `deadline`; returns whether a wake-up was requested
+/// (by [`Platform::wake`]) before or during the sleep.
+fn idle(e: &Engine<KernelPlatform>, core: usize, deadline: Option<u64>) -> bool {
     let saved = cpu::irq_save();
     // Acquire: pairs with the waker's Release; a set flag means work may be queued.
     let woken = WAKE_PENDING[core].swap(false, Ordering::Acquire);
@@ -194,4 +219,7 @@ fn idle(e: &Engine<KernelPlatform>, core: usize, deadline: Option<u64>) {
         timer::start();
     }
     cpu::irq_restore(saved);
+    // Relaxed: only whether a waker came is read; its work is acquired by the next
+    // idle()'s swap or by the scheduler's own locks.
+    woken || WAKE_PENDING[core].load(Ordering::Relaxed)
 }

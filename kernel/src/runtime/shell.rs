@@ -55,7 +55,8 @@ const HELP: &str = "\
 commands:
   help                         this list
   ps                           processes: pid, name, priority, state, core, reductions, queue, memory
-  sched                        per core: run queues by priority, utilisation, reductions, steals, migrations, IPIs, ticks
+  sched                        per core: run queues by priority, utilisation, reductions, steals, migrations,
+                               IPIs received, wake-up IPIs sent to it and those that found no work, ticks
   top                          live view, redrawn every second until a key is pressed
   spawn <image> [prio] [cpus]  start a Z80 program; prio max|high|normal|low, cpus like 0-1,3
   kill <pid>                   stop a process ($! = the last pid spawned here)
@@ -499,12 +500,15 @@ fn ps(e: &Engine<KernelPlatform>) {
 fn sched(e: &Engine<KernelPlatform>) {
     let n = cores_of(e);
     let counter = cpu::counter();
-    println!("core   max  high normal  low  busy%  reductions  switches  steals  migr-in migr-out   ipis   ticks");
+    println!(
+        "core   max  high normal  low  busy%  reductions  switches  steals  migr-in migr-out   ipis  wakes  empty   ticks"
+    );
     for (c, st) in CORES.iter().enumerate().take(n) {
         let s = e.sched().stats(CoreId::new(c));
         let busy = busy_percent(0, super::idle_ticks(c, counter), counter);
+        let (wakes, empty) = super::wake_counts(c);
         println!(
-            "{c:>4} {:>5} {:>5} {:>6} {:>4} {busy:>5}% {:>11} {:>9} {:>7} {:>8} {:>8} {:>6} {:>7}",
+            "{c:>4} {:>5} {:>5} {:>6} {:>4} {busy:>5}% {:>11} {:>9} {:>7} {:>8} {:>8} {:>6} {wakes:>6} {empty:>6} {:>7}",
             s.run_queue[0],
             s.run_queue[1],
             s.run_queue[2],

@@ -53,3 +53,38 @@ fn timers_never_early_within_two_ticks() {
 fn ring_on_gicv3_8_cores_el2() {
     runtime_test("ring", Machine { smp: 8, gic: 3, el2: true, cpu: "max", ..Machine::default() });
 }
+
+/// P/E scheduling on the 2P+2E tree: the drivers in kernel/src/ktest_hetero.rs check
+/// the thresholds (busy cores, balanced P queues, bounded IPIs, no spill when the
+/// classes have room, spill-over and return) and print the figures. Busy time and IPI
+/// rates are in guest time (WFI vs not over the guest's counter), so a loaded host
+/// slows these runs down without changing what they check.
+fn hetero_load(name: &str) -> Option<Outcome> {
+    let dtb = zbeam_testdata::require("dtb/qemu-virt-hetero-smp4.dtb")?;
+    Some(runtime_test(name, Machine { dtb: Some(dtb), ..Machine::default() }))
+}
+
+/// 8 high-priority spinners: every core at least 90% busy, P queue lengths within 1,
+/// at most 100 IPIs per second per core.
+#[test]
+fn hetero_8_high_spinners_use_every_core() {
+    if let Some(o) = hetero_load("hetero-spin8") {
+        o.expect("ok: least busy core").expect("ok: most IPIs on one core");
+    }
+}
+
+/// 2 high + 2 low: high on P, low on E, no spill.
+#[test]
+fn hetero_2_high_2_low_stay_in_their_classes() {
+    if let Some(o) = hetero_load("hetero-2h2l") {
+        o.expect("ok: high on E cores").expect("ok: low on P cores");
+    }
+}
+
+/// 4 high: one per P core, 2 spill to E, and they return to P when the P ones end.
+#[test]
+fn hetero_4_high_spill_to_e_and_return() {
+    if let Some(o) = hetero_load("hetero-4h") {
+        o.expect("ok: every core ran high work").expect("ok: high on P cores");
+    }
+}

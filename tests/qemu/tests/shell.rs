@@ -117,8 +117,10 @@ fn default_workload_and_shell_session() {
     for c in 0..4 {
         let line = sched.lines().nth(c + 1).unwrap_or("");
         let w: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!((w.len(), w[0]), (13, c.to_string().as_str()), "sched row {c}: {line:?}");
+        assert_eq!((w.len(), w[0]), (15, c.to_string().as_str()), "sched row {c}: {line:?}");
         assert!(w[5].ends_with('%'), "{line}");
+        // IPIs received, wake-up IPIs sent to the core, wake-ups that found nothing.
+        assert!(w[11..14].iter().all(|n| n.parse::<u64>().is_ok()), "{line}");
         // The default workload keeps every core working (one low spinner per core).
         assert!(w[6].parse::<u64>().unwrap_or(0) > 0, "core {c} ran no reductions: {line}");
     }

@@ -35,11 +35,22 @@
 //!   over 7 periods. This is how `normal` work is balanced by capacity.
 //! * **Class weights.** `avail` is multiplied by the topology's class weight
 //!   ([`crate::Topology::class_weight`]): 0 for max/high on E cores and for low on P
-//!   cores on a machine with both classes. Such a queue gets limit 0, so its work at
-//!   that priority is evacuated to the preferred class (affinity permitting).
+//!   cores on a machine with both classes. A queue with weight 0 at a priority takes
+//!   no part in balancing that priority (no path, its lengths not counted): work of
+//!   that priority is there only because it spilled over, and placement (see
+//!   `scheduler`) brings it back when a core of its preferred class frees up. If such
+//!   queues took part, their momentary queue (every requeue counts as a length of 1)
+//!   would pair them with the preferred-class queues as evacuation sources, and since
+//!   a queue gets one path per priority, the preferred-class queues would never be
+//!   balanced against each other.
 //! * **Compaction order.** Queues stay active in [`crate::Topology::compaction_order`]
 //!   (P cores first) instead of index order; an inactive queue emigrates to
 //!   `order[pos mod active]`.
+//! * **Compaction still balances.** BEAM's `check_balance` returns right after
+//!   deciding to compact. Here the same pass goes on to compute limits and paths among
+//!   the queues that stay active (the inactive ones' lengths count as work to place,
+//!   their room as none). Otherwise, on a P/E machine where E cores idle, compaction
+//!   fires every period and the P cores are never balanced against each other.
 //! * **Immigrate evacuation** is keyed on the *source* having `avail` 0 (BEAM tests
 //!   the source's flags too, but also sets the flag on the target in the one-sided
 //!   case); ties in the sort are broken by queue index so the result is deterministic.
@@ -343,13 +354,13 @@ impl Balancer {
                 plan.active = active;
                 plan.compacted = true;
                 self.last_active = active;
-                return plan;
             }
         } else if compact && self.last_active < current_active {
             self.prev_rise = Rise { active: current_active, max_len: mmax_len, reds: scheds_reds };
         }
 
-        // All queues active: per-priority limits and migration paths.
+        // Per-priority limits and migration paths among the active queues (all of them
+        // unless compaction made some inactive; their work is counted, not their room).
         let mut avg_len = [0i64; 4];
         let mut avg_avail = [0i64; 4];
         for q in 0..n {
@@ -358,8 +369,10 @@ impl Balancer {
                     // Rounded to nearest (BEAM truncates; see the module doc).
                     avail[q][p] = (avail[q][p] * full_reds[q] * full_scheds + full_scheds_reds / 2) / full_scheds_reds;
                 }
-                avail[q][p] = avail[q][p] * self.weights[q][p] as i64 / 100;
-                avg_len[p] += samples[q].max_len[p] as i64;
+                avail[q][p] = if plan.queues[q].inactive { 0 } else { avail[q][p] * self.weights[q][p] as i64 / 100 };
+                if self.weights[q][p] != 0 {
+                    avg_len[p] += samples[q].max_len[p] as i64;
+                }
                 avg_avail[p] += avail[q][p];
             }
         }
@@ -379,8 +392,13 @@ impl Balancer {
         let mut emigrate: Vec<[Option<usize>; 4]> = vec![[None; 4]; n];
         let mut immigrate: Vec<[Option<usize>; 4]> = vec![[None; 4]; n];
         for p in 0..4 {
-            let mut cmp: Vec<(i64, usize)> =
-                samples.iter().zip(&limit).enumerate().map(|(q, (s, l))| (s.max_len[p] as i64 - l[p], q)).collect();
+            let mut cmp: Vec<(i64, usize)> = samples
+                .iter()
+                .zip(&limit)
+                .enumerate()
+                .filter(|(q, _)| !plan.queues[*q].inactive && self.weights[*q][p] != 0)
+                .map(|(q, (s, l))| (s.max_len[p] as i64 - l[p], q))
+                .collect();
             let lows = cmp.iter().filter(|c| c.0 < 0).count();
             let highs = cmp.iter().filter(|c| c.0 > 0).count();
             if lows == 0 || highs == 0 {
@@ -390,6 +408,9 @@ impl Balancer {
             pair_paths(&cmp, p, &mut emigrate, &mut immigrate);
         }
         for q in 0..n {
+            if plan.queues[q].inactive {
+                continue;
+            }
             for p in 0..4 {
                 let path = if let Some(to) = emigrate[q][p] {
                     MigrationPath {
@@ -413,7 +434,9 @@ impl Balancer {
                 plan.queues[q].paths[p] = path;
             }
         }
-        self.last_active = n;
+        if !plan.compacted {
+            self.last_active = n;
+        }
         plan
     }
 }
@@ -606,6 +629,21 @@ mod tests {
     }
 
     #[test]
+    fn compaction_still_balances_the_active_queues() {
+        // Two busy queues, one holding all the queued work, and two idle ones: the pass
+        // compacts to two queues and, in the same pass, balances those two.
+        let mut b = Balancer::new(&Topology::uniform(4), PERIOD);
+        let s = [busy(8, PERIOD), busy(1, PERIOD), idle(), idle()];
+        let plan = b.full_pass(&s, 4, true, false);
+        assert!(plan.compacted);
+        assert_eq!(plan.active, 2);
+        let (p0, p1) = (plan.queues[0].paths[N], plan.queues[1].paths[N]);
+        assert_eq!((p0.kind, p0.other), (PathKind::Emigrate, 1));
+        assert_eq!((p1.kind, p1.other), (PathKind::Immigrate, 0));
+        assert!(plan.queues[2].inactive && plan.queues[3].inactive);
+    }
+
+    #[test]
     fn rise_is_held_while_load_stays_at_peak() {
         let mut b = Balancer::new(&Topology::uniform(4), PERIOD);
         let s = [idle(); 4];
@@ -622,7 +660,7 @@ mod tests {
     }
 
     #[test]
-    fn pe_classes_evacuate_high_from_e_and_low_from_p() {
+    fn pe_classes_balance_within_the_preferred_class() {
         let topo = Topology::new(&[
             CoreInfo::performance(0),
             CoreInfo::performance(0),
@@ -638,13 +676,17 @@ mod tests {
             out_of_work: false,
             halftime_out_of_work: false,
         };
-        let plan = b.full_pass(&[mk(0, 2), mk(0, 0), mk(2, 0), mk(0, 0)], 4, false, false);
-        let high_e = plan.queues[2].paths[Priority::High.index()];
-        assert_eq!(high_e.kind, PathKind::Emigrate);
-        assert!(high_e.evacuate && topo.is_performance(high_e.other_core()));
-        let low_p = plan.queues[0].paths[Priority::Low.index()];
-        assert_eq!(low_p.kind, PathKind::Emigrate);
-        assert!(low_p.evacuate && !topo.is_performance(low_p.other_core()));
+        // High work piles up on P core 0 and some spilled to E core 2; low work on E
+        // core 3 and some on P core 1.
+        let plan = b.full_pass(&[mk(5, 0), mk(1, 2), mk(2, 0), mk(0, 6)], 4, false, false);
+        let (h, l) = (Priority::High.index(), Priority::Low.index());
+        // High is balanced between the P cores only; the E queues get no high path.
+        assert_eq!((plan.queues[0].paths[h].kind, plan.queues[0].paths[h].other), (PathKind::Emigrate, 1));
+        assert_eq!((plan.queues[1].paths[h].kind, plan.queues[1].paths[h].other), (PathKind::Immigrate, 0));
+        assert!(plan.queues[2..].iter().all(|q| q.paths[h].kind == PathKind::None));
+        // Low is balanced between the E cores only.
+        assert_eq!((plan.queues[3].paths[l].kind, plan.queues[3].paths[l].other), (PathKind::Emigrate, 2));
+        assert!(plan.queues[..2].iter().all(|q| q.paths[l].kind == PathKind::None));
     }
 
     #[test]

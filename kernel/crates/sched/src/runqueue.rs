@@ -89,6 +89,10 @@ pub struct RunQueue {
     pub(crate) check_balance_reds: AtomicI64,
     pub(crate) wakeup_other: AtomicI64,
     pub(crate) steal_rotation: AtomicU32,
+    /// What the core runs: 0 nothing, else 1 + the running process's priority index.
+    /// Set at each pick and cleared at the end of schedule-out, after a requeue has
+    /// put the process back in a queue: a core between two slices never looks free.
+    running: AtomicU32,
     pub(crate) stats: Counters,
 }
 
@@ -110,6 +114,7 @@ impl RunQueue {
             check_balance_reds: AtomicI64::new(check_balance_reds),
             wakeup_other: AtomicI64::new(0),
             steal_rotation: AtomicU32::new(0),
+            running: AtomicU32::new(0),
             stats: Counters::default(),
         }
     }
@@ -127,6 +132,32 @@ impl RunQueue {
     /// Queued processes at every priority.
     pub fn lens(&self) -> [u32; 4] {
         Priority::ALL.map(|p| self.len(p))
+    }
+
+    /// The priority of the process the core runs now, if any (may be stale).
+    pub fn running(&self) -> Option<Priority> {
+        // Relaxed: a placement hint written only by the owning core.
+        match self.running.load(Ordering::Relaxed) {
+            0 => None,
+            r => Some(Priority::from_index(r as usize - 1)),
+        }
+    }
+
+    pub(crate) fn set_running(&self, prio: Option<Priority>) {
+        // Relaxed: see `running`.
+        self.running.store(prio.map_or(0, |p| p.index() as u32 + 1), Ordering::Relaxed);
+    }
+
+    /// Runnable processes on this core that a process of priority `prio` would wait
+    /// behind: those queued at `prio` or above (normal and low count together, as they
+    /// share a FIFO) plus the running one if its priority is that high. 0 means a
+    /// `prio` process placed here runs at once.
+    pub fn competing(&self, prio: Priority) -> u32 {
+        let level = |p: usize| p.min(Priority::Normal.index());
+        let lens = self.lens();
+        let queued: u32 = (0..4).filter(|&p| level(p) <= level(prio.index())).map(|p| lens[p]).sum();
+        let running = self.running().is_some_and(|r| level(r.index()) <= level(prio.index()));
+        queued + running as u32
     }
 
     /// Queued processes in total.

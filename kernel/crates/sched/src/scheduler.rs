@@ -40,26 +40,67 @@
 //! piles up on a busy one; with none left it re-activates an inactive queue.
 //!
 //! ## P/E placement, exactly (departures from BEAM, which has no core classes)
-//! On a machine with both classes, and with [`Config::class_placement`] on:
-//! * **Spawn, wake-up, requeue.** The start queue is the process's own (the parent's
-//!   core at spawn) if its affinity allows it, else the least loaded allowed core. A
-//!   max/high process whose start queue is an E core moves to the least loaded P core
-//!   of its affinity, if it has one; a low process on a P core moves to the least
-//!   loaded E core of its affinity, if any. Normal processes stay. Then the start
-//!   queue's emigration path applies. "Least loaded" = fewest queued processes,
-//!   active queues before inactive ones, lowest index on ties.
-//! * **Balancing.** max/high have weight 0 on E cores, low has weight 0 on P cores, and
-//!   normal work is spread in proportion to capacity (see [`crate::balance`]).
-//! * **Stealing.** P cores steal anything stealable. An E core never steals (nor
-//!   immigrates) a max/high process that may run on a P core, and it defers — skips —
-//!   any process that an idle P core could take: while a P core is *seeking* work
-//!   (its last `pick_next` found nothing and it has not gone to sleep), E cores leave
-//!   that core's candidates alone. So an idle P core steals before an idle E core,
-//!   whichever calls first. A P core that sleeps stops being "seeking", so E cores are
-//!   never blocked by a sleeping P core.
-//! * **Compaction** keeps P cores active first.
-//! * **Wake other** prefers sleeping P cores.
+//! On a machine with both classes, and with [`Config::class_placement`] on, the core
+//! class is a *preference*, not a wall. Max/high work prefers P cores, low work
+//! prefers E cores, normal work has no preference and is balanced by capacity.
 //!
+//! Why a preference: Apple's scheduler and Linux's energy-aware scheduling both place
+//! by class but let a saturated class spill over to the other, because a runnable
+//! process waiting in a queue while a core of the other class idles loses throughput
+//! and latency for nothing. An earlier version here made the class a hard rule (E cores
+//! never took high work): with 8 high-priority spinners on 2P+2E, both E cores idled,
+//! compaction kept deciding that only the P cores were needed, and "wake other" kept
+//! interrupting an E core that had nothing it was allowed to take.
+//!
+//! The rules:
+//! * **Free core.** A core is *free* for a process of priority `p` when it is active
+//!   and a `p` process placed there would run at once: nothing of `p`'s level or above
+//!   is queued there or running there ([`RunQueue::competing`] is 0; normal and low
+//!   count as one level, as they share a FIFO).
+//! * **Spawn, wake-up, requeue.** The start queue is the process's own (the parent's
+//!   core at spawn) if its affinity allows it, else the least loaded allowed core. For
+//!   a class-preferring process: a free core of its preferred class (its start queue
+//!   first); if every allowed core of that class is taken, a free core of the other
+//!   class (*spill-over*); if there is none either, it stays on its start queue unless
+//!   that queue is busier by 2 or more than the least busy core of its preferred
+//!   class, which it then joins (the margin keeps processes from hopping between
+//!   queues whose counts differ by one from moment to moment; balancing evens those
+//!   out). So spilled work comes back at its next schedule-out once a core of its
+//!   preferred class is free, and a process never leaves a core that is free for it. Then the start queue's emigration path applies, but only towards a core
+//!   of the same class (balancing works within a class; leaving an inactive queue
+//!   always goes).
+//! * **Balancing.** Max/high have weight 0 on E cores, low has weight 0 on P cores: at
+//!   those priorities the other class's queues take no part in balancing (spilled work
+//!   is placement's business, above), and the cores of the preferred class are
+//!   balanced against each other by the usual limits, also when compaction makes other
+//!   queues inactive (see [`crate::balance`]). Normal work is spread in proportion to
+//!   capacity.
+//! * **Stealing.** An idle core may steal anything its affinity rules allow, with one
+//!   deferral: it leaves a process to *seeking* cores of the class that process
+//!   prefers (P for max/high, E for low; P for normal work when the thief is an E
+//!   core). A core is seeking when its last `pick_next` found nothing and it has not
+//!   gone to sleep. So an idle core of the preferred class steals first, whichever
+//!   calls first, and an idle core of the other class takes the work (spill-over) only
+//!   when no such core is looking. A sleeping core never holds others back. A victim
+//!   whose core sleeps with work queued is skipped: an IPI is on its way to it for
+//!   exactly that work.
+//! * **Compaction** keeps P cores active first.
+//! * **Wake other** (and re-activating an inactive queue) only interrupts a core that
+//!   may take something queued on the busy queue right now (checked under that
+//!   queue's lock, the first 32 entries of each FIFO), trying the preferred class
+//!   of the most urgent queued work first. So a core is never woken for work its
+//!   affinity or the class rules leave to others, and no core receives a stream of
+//!   wake-ups that end in an empty pick.
+//! * **Affinity masks always win**: every rule above only chooses among the cores a
+//!   process's [`CpuSet`] allows.
+//!
+//! Departures from BEAM in short: BEAM has no core classes; a woken process here may
+//! change queue at wake-up or requeue to follow its class preference, where BEAM only
+//! moves it by emigration; BEAM's balancing returns right after compacting; BEAM's
+//! "wake other" wakes the next sleeping scheduler without asking whether it may take
+//! anything (every BEAM scheduler can run every unbound process), and BEAM steals from
+//! any victim with work.
+
 //! ## Affinity guarantee
 //! Every placement (spawn, wake, requeue, emigration, immigration, stealing,
 //! compaction, `set_affinity` moves) only chooses cores in the process's
@@ -305,13 +346,16 @@ pub struct Scheduler {
     cfg: Config,
     queues: Box<[RunQueue]>,
     procs: Box<[ProcSched]>,
-    /// P cores whose last pick found nothing and that are not asleep.
-    seeking_p: AtomicU64,
+    /// Cores whose last pick found nothing and that are not asleep.
+    seeking: AtomicU64,
     active: AtomicUsize,
     balancer: Mutex<Balancer>,
     halftime_passes: AtomicU64,
     full_passes: AtomicU64,
 }
+
+/// Queued entries per FIFO that "wake other" inspects for one it may hand to a core.
+const WAKE_SCAN: usize = 32; // the module doc quotes this number
 
 fn mask_bit(core: CoreId) -> u64 {
     1u64 << core.index()
@@ -330,7 +374,7 @@ impl Scheduler {
             cfg,
             queues: queues.into_boxed_slice(),
             procs: procs.into_boxed_slice(),
-            seeking_p: AtomicU64::new(0),
+            seeking: AtomicU64::new(0),
             balancer: Mutex::new(balancer),
             halftime_passes: AtomicU64::new(0),
             full_passes: AtomicU64::new(0),
@@ -406,30 +450,92 @@ impl Scheduler {
         }
     }
 
-    /// Class preference, then emigration (see the module doc). Always within `aff`.
-    fn place(&self, prio: Priority, aff: CpuSet, start: CoreId) -> CoreId {
-        let mut t = start;
-        if self.cfg.class_placement && self.topo.is_heterogeneous() {
-            let want = match prio {
-                Priority::Max | Priority::High => Some(self.topo.performance()),
-                Priority::Low => Some(self.topo.efficiency()),
-                Priority::Normal => None,
-            };
-            if let Some(class) = want {
-                let cand = aff.and(class);
-                if !class.contains(t) && !cand.is_empty() {
-                    t = self.least_loaded(cand);
-                }
+    /// The (preferred, other) core classes of `prio` on a machine with both classes
+    /// and class placement on; `None` for normal priority (balanced by capacity).
+    fn class_sets(&self, prio: Priority) -> Option<(CpuSet, CpuSet)> {
+        if !self.cfg.class_placement || !self.topo.is_heterogeneous() {
+            return None;
+        }
+        let (p, e) = (self.topo.performance(), self.topo.efficiency());
+        match prio {
+            Priority::Max | Priority::High => Some((p, e)),
+            Priority::Low => Some((e, p)),
+            Priority::Normal => None,
+        }
+    }
+
+    /// The core of `set` where a `prio` process waits behind the fewest others:
+    /// active before inactive, then fewest competing, then `start`, then lowest index.
+    /// On `ran_on` the running process is the one being placed and does not count.
+    fn least_competing(
+        &self,
+        set: CpuSet,
+        prio: Priority,
+        start: CoreId,
+        ran_on: Option<CoreId>,
+    ) -> Option<(CoreId, u32)> {
+        let mut best: Option<(bool, u32, bool, CoreId)> = None;
+        for c in set.and(self.topo.all()).iter() {
+            let q = self.queue(c);
+            let mut n = q.competing(prio);
+            if Some(c) == ran_on && q.running().is_some() {
+                n = n.saturating_sub(1);
             }
+            let key = (self.is_inactive(c), n, c != start, c);
+            if best.is_none_or(|b| key < b) {
+                best = Some(key);
+            }
+        }
+        best.map(|b| (b.3, if b.0 { u32::MAX } else { b.1 }))
+    }
+
+    /// Preference with spill-over (see the module doc): a free core of the preferred
+    /// class, else a free core of the other class, else the start queue unless it is
+    /// busier by 2 or more than the least busy preferred core. "Free" = active, and a
+    /// `prio` process placed there would run at once.
+    fn class_choice(
+        &self,
+        prio: Priority,
+        pref: CpuSet,
+        other: CpuSet,
+        start: CoreId,
+        ran_on: Option<CoreId>,
+    ) -> CoreId {
+        let Some((best, load)) = self.least_competing(pref, prio, start, ran_on) else {
+            return start;
+        };
+        if load == 0 {
+            return best;
+        }
+        if let Some((spill, 0)) = self.least_competing(other, prio, start, ran_on) {
+            return spill;
+        }
+        match self.least_competing(CpuSet::single(start), prio, start, ran_on) {
+            Some((_, here)) if here <= load.saturating_add(1) => start,
+            _ => best,
+        }
+    }
+
+    /// Class preference, then emigration (see the module doc). Always within `aff`.
+    /// `ran_on`: the core the process has just been running on, if any.
+    fn place(&self, prio: Priority, aff: CpuSet, start: CoreId, ran_on: Option<CoreId>) -> CoreId {
+        let mut t = start;
+        let classes = self.class_sets(prio);
+        if let Some((pref, other)) = classes {
+            t = self.class_choice(prio, aff.and(pref), aff.and(other), start, ran_on);
         }
         let q = self.queue(t);
         let path = q.path(prio);
         if path.kind == PathKind::Emigrate {
             let to = path.other_core();
             if to != t && to.index() < self.topo.len() && aff.contains(to) {
-                let go = path.evacuate
-                    || q.flags() & rq_flags::INACTIVE != 0
-                    || (q.len(prio) >= path.limit_here && self.queue(to).len(prio) < path.limit_other);
+                // Balancing paths only move class-preferring work within its class;
+                // leaving an inactive queue always goes.
+                let same_class = classes.is_none() || self.topo.core(to).class == self.topo.core(t).class;
+                let go = q.flags() & rq_flags::INACTIVE != 0
+                    || (same_class
+                        && (path.evacuate
+                            || (q.len(prio) >= path.limit_here && self.queue(to).len(prio) < path.limit_other)));
                 if go {
                     t = to;
                 }
@@ -453,11 +559,12 @@ impl Scheduler {
         }
     }
 
-    /// Places and inserts a held process that was last on `runq`.
-    fn requeue(&self, pid: Pid, prio: Priority, runq: CoreId) -> (CoreId, CpuSet) {
+    /// Places and inserts a held process that was last on `runq`; `ran_here`: it has
+    /// just been running on `runq` (schedule-out), so that core's running slot is itself.
+    fn requeue(&self, pid: Pid, prio: Priority, runq: CoreId, ran_here: bool) -> (CoreId, CpuSet) {
         let aff = self.affinity_of_slot(&self.procs[pid.index()]);
         let start = self.home(aff, runq);
-        let target = self.place(prio, aff, start);
+        let target = self.place(prio, aff, start, ran_here.then_some(runq));
         if target != start {
             Counters::bump(&self.queue(start).stats.migrations_out, 1);
             Counters::bump(&self.queue(target).stats.migrations_in, 1);
@@ -468,7 +575,7 @@ impl Scheduler {
     fn wakeup_from(&self, pid: Pid, w: Wake) -> Wakeup {
         match w {
             Wake::Enqueue { runq, prio } => {
-                let (core, wake) = self.requeue(pid, prio, runq);
+                let (core, wake) = self.requeue(pid, prio, runq, false);
                 Wakeup::Queued { core, wake }
             }
             Wake::AlreadyActive => Wakeup::AlreadyRunnable,
@@ -487,7 +594,7 @@ impl Scheduler {
             return Err(SchedError::EmptyAffinity);
         }
         let start = self.home(aff, from);
-        let core = self.place(prio, aff, start);
+        let core = self.place(prio, aff, start, None);
         ps.state.spawn(core, prio).map_err(|e| SchedError::State(pid, e))?;
         // Release: whoever finds the process in a queue (after the queue lock) sees it.
         ps.affinity.store(aff.bits(), Ordering::Release);
@@ -566,7 +673,7 @@ impl Scheduler {
             };
             match found {
                 Some(e) => {
-                    let (_, wake) = self.requeue(pid, e.prio, r);
+                    let (_, wake) = self.requeue(pid, e.prio, r, false);
                     return Ok(wake);
                 }
                 None => core::hint::spin_loop(),
@@ -574,17 +681,23 @@ impl Scheduler {
         }
     }
 
-    /// The E-core / P-core rules for taking `e` onto `core` (see the module doc).
+    /// The core-class rules for taking `e` onto `core` from another queue (see the
+    /// module doc): a core of the class `e` does not prefer leaves it to seeking cores
+    /// of the preferred class; E cores leave normal work to seeking P cores.
     fn class_allows(&self, core: CoreId, e: &Entry, aff: CpuSet, stealing: bool) -> bool {
-        if !self.cfg.class_placement || !self.topo.is_heterogeneous() || self.topo.is_performance(core) {
+        if !self.cfg.class_placement || !self.topo.is_heterogeneous() || !stealing {
             return true;
         }
-        let p = self.topo.performance();
-        if matches!(e.prio, Priority::Max | Priority::High) && aff.intersects(p) {
-            return false;
+        let pref = match self.class_sets(e.prio) {
+            Some((pref, _)) => pref,
+            None if self.topo.is_performance(core) => return true,
+            None => self.topo.performance(),
+        };
+        if pref.contains(core) {
+            return true;
         }
         // Relaxed: a hint; a stale view only delays or hastens one steal.
-        !(stealing && aff.bits() & self.seeking_p.load(Ordering::Relaxed) != 0)
+        aff.and(pref).bits() & self.seeking.load(Ordering::Relaxed) == 0
     }
 
     /// Whether `core` may take `e` from another queue (stealing or immigration).
@@ -656,7 +769,7 @@ impl Scheduler {
             };
             if let Some(e) = misplaced {
                 // Only after a `set_affinity` race: move it where it may run.
-                let (_, w) = self.requeue(e.pid, e.prio, core);
+                let (_, w) = self.requeue(e.pid, e.prio, core, false);
                 *wake = wake.or(w);
                 continue;
             }
@@ -694,9 +807,11 @@ impl Scheduler {
         'passes: for want_inactive in [true, false] {
             for v in self.topo.steal_order(thief, rot) {
                 let fl = self.queue(v).flags();
+                // A sleeping victim with queued work has a wake-up IPI on its way for
+                // exactly that work: taking it would turn the IPI into an empty wake-up.
                 if (fl & rq_flags::INACTIVE != 0) != want_inactive
                     || fl & rq_flags::NONEMPTY_MASK == 0
-                    || fl & rq_flags::PROTECTED != 0
+                    || fl & (rq_flags::PROTECTED | rq_flags::SLEEPING) != 0
                 {
                     continue;
                 }
@@ -733,15 +848,17 @@ impl Scheduler {
             (e, exiting, PickSource::Stolen { from })
         } else {
             q.set_flags(rq_flags::IDLE | rq_flags::OUT_OF_WORK | rq_flags::HALFTIME_OUT_OF_WORK);
-            if self.topo.is_performance(core) && !inactive {
-                // Relaxed: a hint read by E cores (see `class_allows`).
-                self.seeking_p.fetch_or(mask_bit(core), Ordering::Relaxed);
+            q.set_running(None);
+            if !inactive {
+                // Relaxed: a hint read by cores of the other class (see `class_allows`).
+                self.seeking.fetch_or(mask_bit(core), Ordering::Relaxed);
             }
             return None;
         };
         q.clear_flags(rq_flags::IDLE | rq_flags::SLEEPING);
+        q.set_running(Some(e.prio));
         // Relaxed: a hint (see `class_allows`).
-        self.seeking_p.fetch_and(!mask_bit(core), Ordering::Relaxed);
+        self.seeking.fetch_and(!mask_bit(core), Ordering::Relaxed);
         Counters::bump(&q.stats.context_switches, 1);
         Some(Pick { pid: e.pid, prio: e.prio, budget: CONTEXT_REDS, source, exiting, wake })
     }
@@ -769,6 +886,7 @@ impl Scheduler {
         // Relaxed: per-period statistics (see `RunQueue::sample_and_reset`).
         q.reds[prio.index()].fetch_add(used.get(), Ordering::Relaxed);
         Counters::bump(&q.stats.reductions, used.get());
+        Counters::bump(&q.stats.reductions_by_prio[prio.index()], used.get());
         let charge = balance_charge(used) as i64;
         // Relaxed: a countdown; only its crossing of zero matters and balancing is
         // serialised by the balancer lock.
@@ -776,7 +894,7 @@ impl Scheduler {
         let mut wake = CpuSet::EMPTY;
         let action = match tr {
             OutTransition::Requeue { prio } => {
-                let (c, w) = self.requeue(pid, prio, core);
+                let (c, w) = self.requeue(pid, prio, core, true);
                 wake = wake.or(w);
                 OutAction::Requeued { core: c }
             }
@@ -794,6 +912,9 @@ impl Scheduler {
             },
             OutTransition::Killed => OutAction::Killed,
         };
+        // Only now: while a requeue placed the process, this core still counted as
+        // running it (a core between two slices must not look free to other cores).
+        q.set_running(None);
         wake = wake.or(self.wakeup_other(core, used));
         let balance = if left <= 0 { self.balance_pass(false) } else { None };
         Ok(ScheduledOut { action, wake, balance })
@@ -812,28 +933,41 @@ impl Scheduler {
             return CpuSet::EMPTY;
         }
         q.wakeup_other.store(0, Ordering::Relaxed);
-        // An idle active core (P cores first): wake it if it sleeps; if it is still
-        // spinning it will steal by itself.
-        let by_class = self.topo.performance().iter().chain(self.topo.efficiency().iter());
-        for c in by_class {
+        // Only a core that may take something queued here is worth an interrupt: the
+        // preferred class of the most urgent queued work first, then the rest. An idle
+        // core that is still spinning will steal by itself.
+        let top = Priority::ALL.into_iter().find(|&p| q.len(p) > 0).unwrap_or(Priority::Normal);
+        let (first, second) = self.class_sets(top).unwrap_or((self.topo.performance(), self.topo.efficiency()));
+        for c in first.iter().chain(second.iter()) {
             let fl = self.queue(c).flags();
             if c == core || fl & rq_flags::INACTIVE != 0 || fl & rq_flags::NONEMPTY_MASK != 0 {
+                continue;
+            }
+            if fl & (rq_flags::SLEEPING | rq_flags::IDLE) == 0 || !self.could_take(c, core) {
                 continue;
             }
             if fl & rq_flags::SLEEPING != 0 {
                 return CpuSet::single(c);
             }
-            if fl & rq_flags::IDLE != 0 {
-                return CpuSet::EMPTY;
-            }
+            return CpuSet::EMPTY;
         }
         // Every active core is busy: re-activate the first inactive queue in compaction
-        // order (BEAM `wake_scheduler_on_empty_runq` raises the active count).
-        if let Some(c) = self.topo.compaction_order().iter().copied().find(|&c| self.is_inactive(c)) {
+        // order that may take something here (BEAM `wake_scheduler_on_empty_runq`
+        // raises the active count).
+        let order = self.topo.compaction_order().iter().copied();
+        if let Some(c) = order.filter(|&c| c != core && self.is_inactive(c)).find(|&c| self.could_take(c, core)) {
             self.reactivate(c);
             return CpuSet::single(c);
         }
         CpuSet::EMPTY
+    }
+
+    /// Whether `thief` could steal something queued on `victim` now (the first
+    /// `WAKE_SCAN` entries of each FIFO are looked at, under the victim's lock).
+    fn could_take(&self, thief: CoreId, victim: CoreId) -> bool {
+        let vq = self.queue(victim);
+        let f = vq.lock();
+        (0..3).any(|fifo| f.fifo(fifo).iter().take(WAKE_SCAN).any(|e| self.may_take(thief, e, true)))
     }
 
     fn reactivate(&self, core: CoreId) {
@@ -902,7 +1036,7 @@ impl Scheduler {
             if qp.inactive {
                 bits |= rq_flags::INACTIVE;
                 // Relaxed: hint (see `class_allows`); inactive cores do not steal.
-                self.seeking_p.fetch_and(!mask_bit(CoreId::new(i)), Ordering::Relaxed);
+                self.seeking.fetch_and(!mask_bit(CoreId::new(i)), Ordering::Relaxed);
             }
             q.set_migration_flags(bits);
             if q.flags() & rq_flags::IDLE != 0 {
@@ -925,7 +1059,7 @@ impl Scheduler {
             return SleepDecision::Sleep;
         }
         // Relaxed: a hint (see `class_allows`).
-        self.seeking_p.fetch_and(!mask_bit(core), Ordering::Relaxed);
+        self.seeking.fetch_and(!mask_bit(core), Ordering::Relaxed);
         let q = self.queue(core);
         let old = q.set_flags(rq_flags::SLEEPING);
         if old & rq_flags::NONEMPTY_MASK != 0 {

@@ -29,6 +29,8 @@ pub enum Activity {
 pub struct CoreStats {
     /// Counted reductions executed.
     pub reductions: u64,
+    /// The same, per priority of the process that executed them (max, high, normal, low).
+    pub reductions_by_prio: [u64; 4],
     /// Processes taken onto the core.
     pub context_switches: u64,
     /// Processes this core stole.
@@ -54,6 +56,7 @@ const IDLE: u8 = 2;
 #[derive(Default)]
 pub(crate) struct Counters {
     pub reductions: AtomicU64,
+    pub reductions_by_prio: [AtomicU64; 4],
     pub context_switches: AtomicU64,
     pub steals: AtomicU64,
     pub migrations_in: AtomicU64,
@@ -88,6 +91,7 @@ impl Counters {
         let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
         CoreStats {
             reductions: r(&self.reductions),
+            reductions_by_prio: [0, 1, 2, 3].map(|p| r(&self.reductions_by_prio[p])),
             context_switches: r(&self.context_switches),
             steals: r(&self.steals),
             migrations_in: r(&self.migrations_in),

@@ -17,7 +17,9 @@
 //!   soonest, and an idle P core is the first to take work (see `scheduler`).
 //! * Each (core, priority) has a class weight used by balancing: max/high have weight 0
 //!   on E cores and low has weight 0 on P cores whenever the machine has both
-//!   classes, so balancing moves max/high work to P cores and low work to E cores.
+//!   classes, so balancing at those priorities works within the preferred class only.
+//!   The class is a preference, not a wall: placement spills work to the other class
+//!   when the preferred one is saturated (see `scheduler`).
 
 use crate::cpuset::CpuSet;
 use crate::ids::{CoreId, Priority, MAX_CORES};

@@ -181,23 +181,82 @@ fn an_idle_p_core_steals_before_an_idle_e_core() {
 }
 
 #[test]
-fn e_cores_leave_high_work_to_p_cores_and_low_work_starts_on_e() {
+fn class_preference_with_spill_over_and_return() {
     let s = Scheduler::new(two_p_two_e(), 64, Config::default());
     let all = CpuSet::first(4);
-    // Spawned from an E core, high work goes to a P core, low work from a P core to E.
-    let h = s.enqueue(Pid::new(0), Priority::High, all, c(2)).unwrap();
-    assert!(s.topology().is_performance(h.core));
+    // Spawned from an E core, high work goes to a free P core; low work from a P core
+    // goes to a free E core.
+    let h0 = s.enqueue(Pid::new(0), Priority::High, all, c(2)).unwrap();
+    assert!(s.topology().is_performance(h0.core));
     let l = s.enqueue(Pid::new(1), Priority::Low, all, c(0)).unwrap();
     assert!(!s.topology().is_performance(l.core));
-    // An E core does not steal high work that a P core may run...
+    // The second high process takes the other P core; the third finds both P cores
+    // taken and spills to a free E core instead of waiting.
+    let h1 = s.enqueue(Pid::new(2), Priority::High, all, c(0)).unwrap();
+    assert!(s.topology().is_performance(h1.core) && h1.core != h0.core);
+    let h2 = s.enqueue(Pid::new(3), Priority::High, all, c(0)).unwrap();
+    assert!(!s.topology().is_performance(h2.core), "spilled to {:?}", h2.core);
+    // The next spills to the other E core (low work there does not count against it);
+    // with every core of both classes taken, the overflow queues on a P core.
+    let h3 = s.enqueue(Pid::new(4), Priority::High, all, c(0)).unwrap();
+    assert!(!s.topology().is_performance(h3.core) && h3.core != h2.core);
+    let h4 = s.enqueue(Pid::new(5), Priority::High, all, c(0)).unwrap();
+    assert!(s.topology().is_performance(h4.core));
+    // Run everything that is first in line.
+    let mut running = Vec::new();
+    for core in 0..4 {
+        if let Some(p) = s.pick_next(c(core)) {
+            running.push((core, p.pid));
+        }
+    }
+    assert_eq!(running.len(), 4, "{running:?}");
+    // The high process on the P core h0 exits: that core frees up (its queue is
+    // empty), so the spilled one returns to it at its next schedule-out.
+    let (p_core, p_pid) = running.iter().copied().find(|&(core, _)| c(core) == h0.core).unwrap();
+    let _ = s.schedule_out(c(p_core), p_pid, Reductions(4000), StopReason::Exited(ExitReason::Normal)).unwrap();
+    let q_here = s.run_queue_lengths(c(p_core));
+    let out = s.schedule_out(h2.core, Pid::new(3), Reductions(4000), StopReason::BudgetSpent).unwrap();
+    if q_here == [0; 4] {
+        assert_eq!(out.action, OutAction::Requeued { core: c(p_core) });
+    } else {
+        assert!(matches!(out.action, OutAction::Requeued { .. }));
+    }
+}
+
+#[test]
+fn spill_by_stealing_defers_to_seeking_preferred_cores() {
+    let s = Scheduler::new(two_p_two_e(), 64, Config::default());
+    let all = CpuSet::first(4);
+    // Two high processes on P core 0 (one runs) while P core 1 is seeking work: the
+    // idle E core leaves the queued one to P core 1.
+    for pid in 0..2 {
+        let _ = s.enqueue(Pid::new(pid), Priority::High, CpuSet::from_bits(0b1101), c(0)).unwrap();
+    }
     let _ = s.enqueue(Pid::new(2), Priority::High, all, c(0)).unwrap();
-    assert_eq!(s.pick_next(l.core).map(|p| p.pid), Some(Pid::new(1)));
-    assert_eq!(s.pick_next(c(3)).map(|p| p.pid), None);
-    // ...but does when the process may only run on E cores.
+    let mut on0 = Vec::new();
+    s.for_each_queued(c(0), |p, _| on0.push(p));
+    let _run = s.pick_next(c(0)).unwrap();
+    assert!(s.pick_next(c(1)).is_some() || on0.len() < 2);
+    // Now both P cores run: an idle E core steals the queued high work (spill).
+    let _ = s.enqueue(Pid::new(3), Priority::High, all, c(0)).unwrap();
+    let _ = s.enqueue(Pid::new(4), Priority::High, all, c(0)).unwrap();
+    let stolen = (2..4).filter_map(|e| s.pick_next(c(e))).count();
+    assert!(stolen >= 1, "no E core took queued high work while both P cores were busy");
+    // High work that may run only on E cores is stolen between E cores as usual.
+    let s = Scheduler::new(two_p_two_e(), 64, Config::default());
     let _ = s.enqueue(Pid::new(3), Priority::High, CpuSet::from_bits(0b1100), c(2)).unwrap();
     let _ = s.pick_next(c(2)).unwrap();
     let _ = s.enqueue(Pid::new(4), Priority::High, CpuSet::from_bits(0b1100), c(2)).unwrap();
     assert_eq!(s.pick_next(c(3)).map(|p| p.pid), Some(Pid::new(4)));
+    // With a P core seeking, an E core does not steal high work that core may run.
+    let s = Scheduler::new(two_p_two_e(), 64, Config::default());
+    assert!(s.pick_next(c(1)).is_none());
+    for pid in 0..2 {
+        let _ = s.enqueue(Pid::new(pid), Priority::High, CpuSet::from_bits(0b1111), c(0)).unwrap();
+    }
+    let _run = s.pick_next(c(0)).unwrap();
+    assert_eq!(s.pick_next(c(2)).map(|p| p.pid), None);
+    assert!(s.pick_next(c(1)).is_some());
 }
 
 #[test]

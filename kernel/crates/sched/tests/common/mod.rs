@@ -8,8 +8,8 @@
 #![allow(dead_code)]
 
 use zbeam_sched::{
-    CoreId, CpuSet, ExitReason, OutAction, Pid, Priority, Reductions, Scheduler, StopReason, CAPACITY_SCALE,
-    CONTEXT_REDS,
+    CoreId, CpuSet, ExitReason, OutAction, Pid, Priority, Reductions, Scheduler, SleepDecision, StopReason, Wakeup,
+    CAPACITY_SCALE, CONTEXT_REDS,
 };
 
 /// xorshift64*: small, seeded, good enough for test interleavings.
@@ -63,6 +63,20 @@ pub struct Sim {
     speed: Vec<u32>,
     pub step: u64,
     pub picks_on_inactive: u64,
+    /// Model idle cores as the kernel runs them: an idle core sleeps (after
+    /// `prepare_sleep`) and runs again only when a wake set names it (an IPI).
+    pub sleeping: bool,
+    pub asleep: Vec<bool>,
+    /// Per core: IPIs received, those whose first pick found nothing, the longest run
+    /// of consecutive empty ones, and the current run.
+    pub ipis: Vec<u64>,
+    pub empty_wakes: Vec<u64>,
+    pub max_empty_run: Vec<u64>,
+    empty_run: Vec<u64>,
+    just_woken: Vec<bool>,
+    pending_woke: Vec<bool>,
+    /// Per core: reductions executed.
+    pub reds: Vec<u64>,
 }
 
 impl Sim {
@@ -71,7 +85,53 @@ impl Sim {
         let speed =
             (0..topo.len()).map(|i| CONTEXT_REDS * topo.core(CoreId::new(i)).capacity / CAPACITY_SCALE).collect();
         let n = topo.len();
-        Sim { sched, procs: Vec::new(), current: vec![None; n], speed, step: 0, picks_on_inactive: 0 }
+        Sim {
+            sched,
+            procs: Vec::new(),
+            current: vec![None; n],
+            speed,
+            step: 0,
+            picks_on_inactive: 0,
+            sleeping: false,
+            asleep: vec![false; n],
+            ipis: vec![0; n],
+            empty_wakes: vec![0; n],
+            max_empty_run: vec![0; n],
+            empty_run: vec![0; n],
+            just_woken: vec![false; n],
+            pending_woke: vec![false; n],
+            reds: vec![0; n],
+        }
+    }
+
+    /// Reductions a core executes per step.
+    pub fn speed(&self, core: usize) -> u32 {
+        self.speed[core]
+    }
+
+    /// Delivers the IPIs of a wake set: every named core wakes (counted per core).
+    pub fn interrupt(&mut self, cores: CpuSet) {
+        for c in cores.iter() {
+            self.ipis[c.index()] += 1;
+            if self.asleep[c.index()] {
+                // The core leaves WFI at its next turn, when it calls `woke`.
+                self.asleep[c.index()] = false;
+                self.pending_woke[c.index()] = true;
+            }
+            self.just_woken[c.index()] = true;
+        }
+    }
+
+    fn empty_pick(&mut self, core: usize, empty: bool) {
+        if std::mem::take(&mut self.just_woken[core]) {
+            if empty {
+                self.empty_wakes[core] += 1;
+                self.empty_run[core] += 1;
+                self.max_empty_run[core] = self.max_empty_run[core].max(self.empty_run[core]);
+            } else {
+                self.empty_run[core] = 0;
+            }
+        }
     }
 
     pub fn cores(&self) -> usize {
@@ -81,7 +141,7 @@ impl Sim {
     pub fn spawn(&mut self, prio: Priority, aff: CpuSet, from: usize, behaviour: Behaviour) -> Pid {
         let pid = Pid::new(self.procs.len() as u32);
         let placed = self.sched.enqueue(pid, prio, aff, CoreId::new(from)).expect("spawn");
-        let _ = placed.wake;
+        self.interrupt(placed.wake);
         let burst_left = match behaviour {
             Behaviour::Bursty { burst, .. } => burst,
             Behaviour::CpuBound { .. } => 0,
@@ -114,17 +174,27 @@ impl Sim {
         for i in 0..self.procs.len() {
             if self.procs[i].wake_at.is_some_and(|t| t <= self.step) {
                 self.procs[i].wake_at = None;
-                let _ = self.sched.wake(self.procs[i].pid);
+                if let Wakeup::Queued { wake, .. } = self.sched.wake(self.procs[i].pid) {
+                    self.interrupt(wake);
+                }
             }
         }
         for core in 0..self.cores() {
             let c = CoreId::new(core);
             let mut time = self.speed[core];
+            if self.sleeping && self.asleep[core] {
+                continue;
+            }
+            if std::mem::take(&mut self.pending_woke[core]) {
+                self.sched.woke(c);
+            }
             while time > 0 {
                 let (pid, mut used) = match self.current[core] {
                     Some(x) => x,
                     None => match self.sched.pick_next(c) {
                         Some(pick) => {
+                            self.empty_pick(core, false);
+                            self.interrupt(pick.wake);
                             let aff = self.sched.affinity(pick.pid).unwrap();
                             assert!(aff.contains(c), "{:?} picked on {c} outside {aff:?}", pick.pid);
                             if self.sched.is_queue_inactive(c) {
@@ -132,7 +202,13 @@ impl Sim {
                             }
                             (pick.pid, 0)
                         }
-                        None => break,
+                        None => {
+                            self.empty_pick(core, true);
+                            if self.sleeping && self.sched.prepare_sleep(c) == SleepDecision::Sleep {
+                                self.asleep[core] = true;
+                            }
+                            break;
+                        }
                     },
                 };
                 let p = &mut self.procs[pid.index()];
@@ -145,6 +221,7 @@ impl Sim {
                 used += run;
                 p.done += run as u64;
                 p.reds_on[core] += run as u64;
+                self.reds[core] += run as u64;
                 let reason = match p.behaviour {
                     Behaviour::CpuBound { total } if p.done >= total => Some(StopReason::Exited(ExitReason::Normal)),
                     Behaviour::Bursty { burst, sleep } => {
@@ -167,6 +244,7 @@ impl Sim {
                     Some(r) => {
                         self.current[core] = None;
                         let out = self.sched.schedule_out(c, pid, Reductions(used as u64), r).expect("schedule_out");
+                        self.interrupt(out.wake);
                         if let OutAction::Exited(_) = out.action {
                             self.procs[pid.index()].finished_at = Some(self.step + 1);
                             self.sched.release(pid).expect("release");
