@@ -82,9 +82,11 @@ test-host:
 	cargo test --workspace --exclude zbeam-kernel --exclude zbeam-z80bench --exclude zbeam-qemu-tests \
 		--exclude zbeam-z80
 
-# Model-checks the lock-free mailbox with loom (exhaustive interleavings, bounded).
+# Model-checks with loom (exhaustive interleavings, bounded): the lock-free mailbox, and the
+# scheduler's process state word with its run-queue hand-offs.
 test-loom:
 	CARGO_TARGET_DIR=$(CURDIR)/target/loom kernel/crates/mailbox/loom.sh
+	CARGO_TARGET_DIR=$(CURDIR)/target/loom kernel/crates/sched/loom.sh
 
 test-z80:
 	cargo test --release -p zbeam-z80

@@ -15,6 +15,8 @@
 //!   processes on every core (see `ktest_runtime`).
 //! * `hetero-spin8`, `hetero-2h2l`, `hetero-4h` — P/E scheduling on the 2P+2E tree
 //!   (see `ktest_hetero`).
+//! * `bench-locks` — run-queue lock contention under a send storm and a skewed load
+//!   (see `ktest_locks`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -57,7 +59,7 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some(t @ ("spread" | "pinned" | "hetero" | "ring" | "timers" | "bench-share" | "bench-skew")) => {
             runtime_main(Some(t))
         }
-        Some(t) if crate::ktest_hetero::TESTS.contains(&t) => runtime_main(Some(t)),
+        Some(t) if crate::ktest_hetero::TESTS.contains(&t) || t == "bench-locks" => runtime_main(Some(t)),
         Some(t @ ("images" | "zex" | "bench-runtime" | "bench-procs")) => crate::ktest_images::main(t),
         Some("cpm") => crate::ktest_cpm::main(),
         Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
@@ -97,6 +99,7 @@ fn runtime_main(test: Option<&str>) -> ! {
                 crate::workload::start(e);
             }
         }
+        Some("bench-locks") => crate::ktest_locks::spawn_driver(e),
         Some(t) => match crate::ktest_hetero::TESTS.iter().find(|&&h| h == t) {
             Some(h) => crate::ktest_hetero::spawn_driver(e, h),
             None => crate::ktest_runtime::spawn_driver(e, t),

@@ -529,7 +529,7 @@ impl<P: Platform> Engine<P> {
         // The scheduler's state word decides who wakes the owner (its WAKE_PENDING bit
         // covers a process that is just deciding to wait), so the mailbox's own
         // waiting flag is never set and its answer carries nothing.
-        let _ = slot.mailbox.push(Message { from, tag, data: data.into() });
+        slot.mailbox.push(Message { from, tag, data: data.into() });
         // Relaxed: statistics.
         slot.delivered.fetch_add(1, Ordering::Relaxed);
         self.messages.fetch_add(1, Ordering::Relaxed);

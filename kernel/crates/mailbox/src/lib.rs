@@ -2,9 +2,10 @@
 //!
 //! What: [`Mailbox::push`] may be called from any core at any time; only the holder of the one
 //! [`Consumer`] handle takes messages out. Messages from one sender arrive in the order that sender
-//! pushed them, and none is lost or duplicated. Every push also tells the sender, through the
-//! `#[must_use]` [`Wake`], whether it found the owner parked waiting for a message, so that exactly one
-//! party (that sender, or a timer calling [`Mailbox::wake`]) makes the owner runnable again.
+//! pushed them, and none is lost or duplicated. Whether the owner waits for a message, and who
+//! makes it runnable again, is not the mailbox's business: the scheduler's per-process state word
+//! decides that (`zbeam_sched::state`, model-checked with loom together with the run queues). An
+//! earlier version also kept a "parked" flag in the head pointer; nothing used it, so it is gone.
 //!
 //! Why: BEAM's outer signal queue is guarded by a per-process lock bit (BEAM.md §7); a scheduler
 //! core sending to a process on another core should not spin on that. A node queue needs one atomic
@@ -12,15 +13,8 @@
 //!
 //! Source followed: Dmitry Vyukov's "non-intrusive MPSC node-based queue" (1024cores.net): producers
 //! exchange the head pointer and then link the previous node to theirs; the consumer keeps a stub
-//! ("tail") node and moves along `next` links. Two additions are ours:
+//! ("tail") node and moves along `next` links. One addition is ours:
 //!
-//! * The WAITING flag lives in bit 0 of the head pointer (nodes are at least 8-byte aligned). The
-//!   producer's exchange installs an untagged pointer, so the same single `swap` that enqueues also
-//!   reads *and clears* the flag: the sender that finds it set is the only one told
-//!   [`Wake::WasWaiting`]. The owner parks with a compare-exchange from "head == my tail, untagged" to
-//!   "tagged", which fails if any producer has exchanged the head since, even one that has not yet
-//!   linked its node. One word carries both facts, so there is no store-then-load race between two
-//!   locations and no lost wake-up; no `SeqCst` is needed.
 //! * A consumer-side private queue (BEAM's inner queue) for selective receive: [`Consumer::fetch`]
 //!   moves the shared queue into it, [`Consumer::take_first`] scans it in arrival order and removes the
 //!   first match, leaving skipped messages where they are. It is a `VecDeque` for now; an intrusive
@@ -28,8 +22,9 @@
 //!
 //! Known limit, inherited from the algorithm: a producer stopped between its exchange and its link
 //! store (the "window of inconsistency") hides its message and every later one until it resumes.
-//! The owner then sees [`Consumer::pop`] return `None` while [`Consumer::prepare_wait`] returns
-//! [`WaitOutcome::Pending`]; it should yield and retry. Interrupts are not masked around `push` in
+//! The owner then sees [`Consumer::pop`] return `None` although the message was sent; the
+//! sender's wake-up (through the scheduler) still makes the owner run again, and a later receive
+//! finds the message once the link is stored. Interrupts are not masked around `push` in
 //! the kernel; a kernel producer is never descheduled inside it (a send runs to its end within one
 //! system call, and interrupt handlers never push), so only an interrupt handler running on that
 //! core can hold the window open, for as long as the handler runs. In the hosted runtime the host
@@ -55,32 +50,8 @@ use core::ptr;
 
 use sync::{AtomicBool, AtomicPtr, Ordering, UnsafeCell};
 
-/// Bit 0 of the head pointer: the owner is parked and wants to be woken by the next push.
-const WAITING: usize = 1;
-
-/// What a sender (or a timer) learned about the owner: act on it, or a wake-up is lost.
-#[must_use = "if the owner was waiting, the caller must make it runnable exactly once"]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wake {
-    /// The owner was parked; this caller cleared the flag and must make it runnable.
-    WasWaiting,
-    /// The owner was not parked (running, runnable, or already woken by someone else).
-    NotWaiting,
-}
-
-/// Result of [`Consumer::prepare_wait`], the owner's attempt to park.
-#[must_use = "a Pending owner must keep running; a Parked one must not run until woken"]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WaitOutcome {
-    /// The WAITING flag is set and the shared queue was empty: stop running the owner. The next
-    /// push (or [`Mailbox::wake`]) returns [`Wake::WasWaiting`] to exactly one caller.
-    Parked,
-    /// A message arrived (or is being linked in): do not park, fetch again.
-    Pending,
-}
-
-/// One queue node. The alignment keeps bit 0 of every node address free for [`WAITING`].
-#[repr(C, align(8))]
+/// One queue node.
+#[repr(C)]
 struct Node<T> {
     next: AtomicPtr<Node<T>>,
     /// Initialised for every node a producer created; moved out exactly once by the consumer, after
@@ -104,7 +75,7 @@ struct ConsumerSide<T> {
 
 /// A process's mailbox. Share it (`&Mailbox` or `Arc<Mailbox>`) with every sender.
 pub struct Mailbox<T> {
-    /// Producers' end: the newest node, with [`WAITING`] in bit 0.
+    /// Producers' end: the newest node.
     head: AtomicPtr<Node<T>>,
     /// Set while a [`Consumer`] handle obtained through [`Mailbox::consumer`] is alive.
     claimed: AtomicBool,
@@ -127,16 +98,12 @@ impl<T> Default for Mailbox<T> {
 
 impl<T> core::fmt::Debug for Mailbox<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Mailbox").field("waiting", &self.is_waiting()).finish_non_exhaustive()
+        f.debug_struct("Mailbox").finish_non_exhaustive()
     }
 }
 
-fn untag<T>(p: *mut Node<T>) -> *mut Node<T> {
-    p.map_addr(|a| a & !WAITING)
-}
-
 impl<T> Mailbox<T> {
-    /// An empty mailbox, not waiting. Allocates the stub node.
+    /// An empty mailbox. Allocates the stub node.
     pub fn new() -> Self {
         let stub = Node::alloc(MaybeUninit::uninit());
         Mailbox {
@@ -149,54 +116,18 @@ impl<T> Mailbox<T> {
 
     /// Append `msg`. Callable from any thread or core, concurrently with everything else.
     /// Wait-free: one allocation, one exchange, one store.
-    ///
-    /// Returns [`Wake::WasWaiting`] if the owner had parked and this push is the one that ends the
-    /// park; the caller must then make the owner runnable (exactly once).
-    pub fn push(&self, msg: T) -> Wake {
+    pub fn push(&self, msg: T) {
         let node = Node::alloc(MaybeUninit::new(msg));
         // AcqRel: Release publishes the new node's initialisation to the next producer (which writes
-        // its `next`); Acquire makes the previous producer's node initialisation, and the owner's
-        // state at its park, visible to us before we write `prev.next` or wake the owner.
+        // its `next`); Acquire makes the previous producer's node initialisation visible to us
+        // before we write `prev.next`.
         let prev = self.head.swap(node, Ordering::AcqRel);
-        let was_waiting = prev.addr() & WAITING != 0;
-        let prev = untag(prev);
         // SAFETY: `prev` was the head, so it is a live node: the consumer frees a node only after
         // moving past it, which needs `prev.next` non-null, and only this producer (the one whose
         // exchange returned `prev`) ever writes that field.
         let prev_next = unsafe { &(*prev).next };
         // Release: publishes the node and its message to the consumer's Acquire load of `next`.
         prev_next.store(node, Ordering::Release);
-        if was_waiting {
-            Wake::WasWaiting
-        } else {
-            Wake::NotWaiting
-        }
-    }
-
-    /// End the owner's park without sending a message (receive timeout, exit signal, kill).
-    ///
-    /// Returns [`Wake::WasWaiting`] to exactly one of all concurrent wakers and pushers. A park that
-    /// happens-before this call is always seen.
-    pub fn wake(&self) -> Wake {
-        // Relaxed: only a guess for the compare-exchange below, which re-reads atomically.
-        let mut cur = self.head.load(Ordering::Relaxed);
-        loop {
-            if cur.addr() & WAITING == 0 {
-                return Wake::NotWaiting;
-            }
-            // Acquire on success: synchronises with the owner's Release park, like a pusher's
-            // exchange. Relaxed on failure: the value is only retried.
-            match self.head.compare_exchange_weak(cur, untag(cur), Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return Wake::WasWaiting,
-                Err(actual) => cur = actual,
-            }
-        }
-    }
-
-    /// Whether the owner is currently parked. A snapshot for statistics and assertions only.
-    pub fn is_waiting(&self) -> bool {
-        // Relaxed: an advisory snapshot; nothing is read through it.
-        self.head.load(Ordering::Relaxed).addr() & WAITING != 0
     }
 
     /// The consumer handle, or `None` if one is already out. The claim is released when the
@@ -286,7 +217,7 @@ impl<'a, T> Consumer<'a, T> {
     }
 
     /// Take the next message in arrival order: first from the private queue, then the shared one.
-    /// `None` means nothing is visible right now (see [`Consumer::prepare_wait`] before parking).
+    /// `None` means nothing is visible right now.
     pub fn pop(&mut self) -> Option<T> {
         match self.side_mut().private.pop_front() {
             Some(m) => Some(m),
@@ -336,31 +267,6 @@ impl<'a, T> Consumer<'a, T> {
         None
     }
 
-    /// Try to park the owner: set WAITING if, and only if, no producer has enqueued anything the
-    /// consumer has not yet taken from the shared queue. The private queue is not looked at (its
-    /// messages were already offered to the receive that is about to wait).
-    ///
-    /// On [`WaitOutcome::Parked`] the owner must not run until some [`Mailbox::push`] or
-    /// [`Mailbox::wake`] returns [`Wake::WasWaiting`]. Calling it again while parked returns
-    /// `Parked` again and changes nothing.
-    pub fn prepare_wait(&mut self) -> WaitOutcome {
-        let tail = self.side().tail;
-        // SAFETY: `tail` is the live stub (see `pop_shared`).
-        let tail_next = unsafe { &(*tail).next };
-        // Relaxed: only tested for null; the message is read later through `pop_shared`'s Acquire.
-        if !tail_next.load(Ordering::Relaxed).is_null() {
-            return WaitOutcome::Pending;
-        }
-        let parked = tail.map_addr(|a| a | WAITING);
-        // Release on success: publishes the owner's state to whoever takes the flag (their
-        // exchange or compare-exchange acquires). Relaxed on failure: only compared below.
-        match self.mailbox.head.compare_exchange(tail, parked, Ordering::Release, Ordering::Relaxed) {
-            Ok(_) => WaitOutcome::Parked,
-            Err(actual) if actual == parked => WaitOutcome::Parked,
-            Err(_) => WaitOutcome::Pending,
-        }
-    }
-
     /// Whether both the private queue and the linked part of the shared queue are empty.
     pub fn is_empty(&self) -> bool {
         let side = self.side();
@@ -380,7 +286,7 @@ mod tests {
     fn fifo_single_thread() {
         let mb = Mailbox::new();
         for i in 0..10 {
-            assert_eq!(mb.push(i), Wake::NotWaiting);
+            mb.push(i);
         }
         let mut c = mb.consumer().unwrap();
         let got: Vec<i32> = core::iter::from_fn(|| c.pop()).collect();
@@ -398,58 +304,10 @@ mod tests {
     }
 
     #[test]
-    fn park_then_push_wakes_exactly_once() {
-        let mb = Mailbox::new();
-        let mut c = mb.consumer().unwrap();
-        assert_eq!(c.prepare_wait(), WaitOutcome::Parked);
-        assert_eq!(c.prepare_wait(), WaitOutcome::Parked, "re-parking is idempotent");
-        assert!(mb.is_waiting());
-        assert_eq!(mb.push(1), Wake::WasWaiting);
-        assert_eq!(mb.push(2), Wake::NotWaiting);
-        assert_eq!(mb.wake(), Wake::NotWaiting);
-        assert!(!mb.is_waiting());
-        assert_eq!(c.pop(), Some(1));
-        assert_eq!(c.pop(), Some(2));
-    }
-
-    #[test]
-    fn park_refused_when_messages_pending() {
-        let mb = Mailbox::new();
-        let _ = mb.push(7);
-        let mut c = mb.consumer().unwrap();
-        assert_eq!(c.prepare_wait(), WaitOutcome::Pending);
-        assert!(!mb.is_waiting());
-        assert_eq!(c.pop(), Some(7));
-        assert_eq!(c.prepare_wait(), WaitOutcome::Parked);
-    }
-
-    #[test]
-    fn wake_without_message() {
-        let mb: Mailbox<u8> = Mailbox::new();
-        let mut c = mb.consumer().unwrap();
-        assert_eq!(mb.wake(), Wake::NotWaiting);
-        assert_eq!(c.prepare_wait(), WaitOutcome::Parked);
-        assert_eq!(mb.wake(), Wake::WasWaiting);
-        assert_eq!(mb.wake(), Wake::NotWaiting);
-        assert_eq!(mb.push(1), Wake::NotWaiting);
-        assert_eq!(c.pop(), Some(1));
-    }
-
-    #[test]
-    fn private_queue_ignored_by_park() {
-        let mb = Mailbox::new();
-        let _ = mb.push(1);
-        let mut c = mb.consumer().unwrap();
-        assert_eq!(c.fetch(), 1);
-        assert_eq!(c.prepare_wait(), WaitOutcome::Parked, "fetched messages do not block parking");
-        assert_eq!(c.private_len(), 1);
-    }
-
-    #[test]
     fn selective_receive_keeps_order_of_skipped() {
         let mb = Mailbox::new();
         for i in 0..10 {
-            let _ = mb.push(i);
+            mb.push(i);
         }
         let mut c = mb.consumer().unwrap();
         assert_eq!(c.take_first(|&m| m == 3), Some(3));
@@ -457,7 +315,7 @@ mod tests {
         assert_eq!(c.take_first(|&m| m == 1), Some(1));
         assert_eq!(c.take_first(|&m| m > 100), None);
         assert_eq!(c.private_iter().copied().collect::<Vec<_>>(), [0, 2, 4, 5, 6, 7, 8, 9]);
-        let _ = mb.push(10);
+        mb.push(10);
         assert_eq!(c.fetch(), 1);
         assert_eq!(c.remove_private(1), Some(2));
         let rest: Vec<i32> = core::iter::from_fn(|| c.pop()).collect();
@@ -467,7 +325,7 @@ mod tests {
     #[test]
     fn consumer_mut_works_without_claim() {
         let mut mb = Mailbox::new();
-        let _ = mb.push(5u64);
+        mb.push(5u64);
         assert_eq!(mb.consumer_mut().pop(), Some(5));
     }
 }

@@ -24,6 +24,7 @@
 //! * [`runqueue`]: one run queue per core;
 //! * [`balance`]: the pure `check_balance` computation;
 //! * [`stats`]: per-core counters;
+//! * [`sync`]: the atomics and the run-queue lock (loom models under `--cfg loom`);
 //! * [`scheduler`]: the front door a runtime calls.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -41,6 +42,7 @@ pub mod runqueue;
 pub mod scheduler;
 pub mod state;
 pub mod stats;
+pub mod sync;
 pub mod topology;
 
 pub use balance::{Balancer, MigrationPath, PathKind, Plan, QueuePlan, QueueSample, CHECK_BALANCE_REDS};
@@ -54,4 +56,5 @@ pub use scheduler::{
 };
 pub use state::{ProcState, StateSnapshot, Wake};
 pub use stats::{Activity, CoreStats};
+pub use sync::LockStats;
 pub use topology::{CoreClass, CoreInfo, Topology, TopologyError, CAPACITY_SCALE};

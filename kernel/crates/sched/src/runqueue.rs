@@ -23,9 +23,8 @@
 use crate::balance::{MigrationPath, QueueSample};
 use crate::ids::{Pid, Priority};
 use crate::stats::Counters;
+use crate::sync::{AtomicI64, AtomicU32, AtomicU64, Ordering, QueueGuard, QueueLock};
 use alloc::collections::VecDeque;
-use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
-use spin::{Mutex, MutexGuard};
 
 /// BEAM `RESCHEDULE_LOW`: a low process runs on its 8th arrival at the queue head.
 pub const RESCHEDULE_LOW: u8 = 8;
@@ -81,7 +80,7 @@ impl Fifos {
 
 /// A run queue.
 pub struct RunQueue {
-    fifos: Mutex<Fifos>,
+    fifos: QueueLock<Fifos>,
     len: [AtomicU32; 4],
     flags: AtomicU32,
     paths: [AtomicU64; 4],
@@ -101,7 +100,7 @@ impl RunQueue {
     pub(crate) fn new(check_balance_reds: i64) -> Self {
         const INITIAL: usize = 64;
         RunQueue {
-            fifos: Mutex::new(Fifos {
+            fifos: QueueLock::new(Fifos {
                 q: [VecDeque::with_capacity(8), VecDeque::with_capacity(8), VecDeque::with_capacity(INITIAL)],
                 len: [0; 4],
                 max_len: [0; 4],
@@ -119,8 +118,13 @@ impl RunQueue {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Fifos> {
+    pub(crate) fn lock(&self) -> QueueGuard<'_, Fifos> {
         self.fifos.lock()
+    }
+
+    /// How contended this queue's lock has been.
+    pub fn lock_stats(&self) -> crate::sync::LockStats {
+        self.fifos.stats()
     }
 
     /// Queued processes at `prio` (read without the lock; may be stale).

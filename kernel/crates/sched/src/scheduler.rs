@@ -115,10 +115,10 @@ use crate::reductions::{balance_charge, CONTEXT_REDS, MIN_CONTEXT_SWITCH_REDS};
 use crate::runqueue::{rq_flags, Entry, RunQueue};
 use crate::state::{OutKind, OutTransition, ProcState, ScheduleIn, StateError, StateSnapshot, Wake};
 use crate::stats::{Activity, CoreStats, Counters};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 use crate::topology::Topology;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
 
 /// Policy knobs. [`Config::default`] is BEAM's defaults plus P/E placement.

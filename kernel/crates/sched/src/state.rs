@@ -32,7 +32,7 @@
 //! be the store-buffer pattern and could miss it.
 
 use crate::ids::{CoreId, Priority};
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 
 /// Bits of the state word.
 pub mod flags {
@@ -186,7 +186,7 @@ pub struct ProcState(AtomicU32);
 
 impl ProcState {
     /// A free slot.
-    pub const fn new() -> Self {
+    pub fn new() -> Self {
         ProcState(AtomicU32::new(0))
     }
 

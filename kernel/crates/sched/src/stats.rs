@@ -13,7 +13,7 @@
 //! clock itself. Steals and migrations are counted because they are the decisions
 //! this crate makes and BEAM has no public counter for them.
 
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use crate::sync::{AtomicU64, AtomicU8, Ordering};
 
 /// What a core is doing from a time stamp on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
