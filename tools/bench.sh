@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 tools/bench-sched.sh || echo "bench: the scheduler part (tools/bench-sched.sh) failed" >&2
 tools/bench-kernel.sh || echo "bench: the in-kernel part (tools/bench-kernel.sh) failed" >&2
 tools/bench-runtime.sh || echo "bench: the kernel process runtime part (tools/bench-runtime.sh) failed" >&2
+tools/bench-pe.sh || echo "bench: the P/E part (tools/bench-pe.sh) failed" >&2
 
 if [ "$#" -eq 0 ]; then
     set -- --runs 3

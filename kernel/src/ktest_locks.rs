@@ -50,9 +50,11 @@ fn report(load: &str, before: &[LockStats]) {
         let contended = b.contended - a.contended;
         let permille = contended * 1000 / acquired.max(1);
         println!(
-            "bench locks: {load}: core {c}: {acquired} acquisitions, {contended} contended ({}.{}%), longest wait since boot {} spins",
+            "bench locks: {load}: core {c}: {acquired} acquisitions, {contended} contended ({}.{}%), {} waits of {}+ spins, longest wait since boot {} spins",
             permille / 10,
             permille % 10,
+            b.long_waits - a.long_waits,
+            zbeam_sched::sync::LONG_WAIT_SPINS,
             b.max_spins
         );
     }

@@ -28,7 +28,14 @@ pub(crate) struct QueueLock<T> {
     acquired: core::sync::atomic::AtomicU64,
     contended: core::sync::atomic::AtomicU64,
     max_spins: core::sync::atomic::AtomicU64,
+    long_waits: core::sync::atomic::AtomicU64,
 }
+
+/// A wait of this many failed attempts or more counts as long in [`LockStats`]: far more
+/// than a queue operation takes even with every other core queued ahead (about a
+/// thousand attempts under QEMU), so a long wait means the holder was held up (in QEMU,
+/// its virtual CPU descheduled by the host) or the waiter kept losing the race.
+pub const LONG_WAIT_SPINS: u64 = 100_000;
 
 /// What [`QueueLock::lock`] returns.
 #[cfg(not(loom))]
@@ -46,6 +53,8 @@ pub struct LockStats {
     pub contended: u64,
     /// The longest wait, in failed attempts to take it.
     pub max_spins: u64,
+    /// Waits of [`LONG_WAIT_SPINS`] attempts or more.
+    pub long_waits: u64,
 }
 
 impl<T> QueueLock<T> {
@@ -54,7 +63,13 @@ impl<T> QueueLock<T> {
         let inner = spin::Mutex::new(value);
         #[cfg(loom)]
         let inner = loom::sync::Mutex::new(value);
-        QueueLock { inner, acquired: Default::default(), contended: Default::default(), max_spins: Default::default() }
+        QueueLock {
+            inner,
+            acquired: Default::default(),
+            contended: Default::default(),
+            max_spins: Default::default(),
+            long_waits: Default::default(),
+        }
     }
 
     /// Takes the lock, spinning while another core holds it.
@@ -72,6 +87,9 @@ impl<T> QueueLock<T> {
             core::hint::spin_loop();
             if let Some(g) = self.inner.try_lock() {
                 self.max_spins.fetch_max(spins, Relaxed);
+                if spins >= LONG_WAIT_SPINS {
+                    self.long_waits.fetch_add(1, Relaxed);
+                }
                 return g;
             }
             spins += 1;
@@ -92,6 +110,7 @@ impl<T> QueueLock<T> {
             acquired: self.acquired.load(Relaxed),
             contended: self.contended.load(Relaxed),
             max_spins: self.max_spins.load(Relaxed),
+            long_waits: self.long_waits.load(Relaxed),
         }
     }
 }
