@@ -164,3 +164,36 @@ fn exit_request_vs_wait() {
         }
     });
 }
+
+/// A core going to sleep races a wake-up that queues work on it: either the core sees
+/// the work (`prepare_sleep` says retry, or its pick finds it) or the waker is told to
+/// interrupt it. A core never sleeps on queued work with no IPI coming.
+#[test]
+fn wake_onto_a_core_going_to_sleep() {
+    loom::model(|| {
+        let s = Arc::new(Scheduler::new(Topology::uniform(2), 4, Config::default()));
+        let pid = Pid::new(0);
+        let _ = s.enqueue(pid, Priority::Normal, CpuSet::single(c(1)), c(1)).expect("spawn");
+        let _ = s.pick_next(c(1)).expect("runs");
+        let out = s.schedule_out(c(1), pid, Reductions(10), StopReason::Waiting { timeout: None }).unwrap();
+        assert_eq!(out.action, OutAction::Waiting { timeout: None });
+        let s1 = s.clone();
+        let sleeper = thread::spawn(move || match s1.pick_next(c(1)) {
+            Some(p) => Err(p.pid),
+            None => Ok(s1.prepare_sleep(c(1))),
+        });
+        let s2 = s.clone();
+        let waker = thread::spawn(move || s2.wake(pid));
+        let slept = sleeper.join().unwrap();
+        let w = waker.join().unwrap();
+        let Wakeup::Queued { core, wake } = w else { panic!("{w:?}") };
+        assert_eq!(core, c(1));
+        match slept {
+            Err(p) => assert_eq!(p, pid),
+            Ok(zbeam_sched::SleepDecision::Retry) => assert_eq!(queued(&s, pid), 1),
+            Ok(zbeam_sched::SleepDecision::Sleep) => {
+                assert!(wake.contains(c(1)), "core 1 sleeps on queued work and nobody interrupts it");
+            }
+        }
+    });
+}
