@@ -311,6 +311,36 @@ impl Disk {
         self.blocks.iter().skip(self.geometry.dir_blocks()).filter(|b| b.is_none()).count()
     }
 
+    /// Bytes of the whole disk as a drive would hold them.
+    pub fn image_len(&self) -> usize {
+        self.geometry.blocks as usize * self.geometry.block_size
+    }
+
+    /// Copies the disk's bytes from `offset` into `out`, as a raw image: block 0 on
+    /// holds the directory (32 bytes a slot, 0xE5 where empty), then each block's
+    /// data (0xE5 where never allocated, as on a freshly formatted disk). Bytes past
+    /// the end read as 0xE5. For sector-level readers (SymbOS's STOTRN).
+    pub fn read_image(&self, offset: usize, out: &mut [u8]) {
+        let bs = self.geometry.block_size;
+        let dir_bytes = self.geometry.dir_blocks() * bs;
+        for (i, b) in out.iter_mut().enumerate() {
+            let at = offset + i;
+            *b = if at < dir_bytes {
+                let slot = at / 32;
+                if slot < self.dir.len() {
+                    self.slot_bytes(slot)[at % 32]
+                } else {
+                    EMPTY
+                }
+            } else {
+                match self.blocks.get(at / bs) {
+                    Some(Some(data)) => data[at % bs],
+                    _ => EMPTY,
+                }
+            };
+        }
+    }
+
     // The operations the BDOS builds on.
 
     pub(crate) fn slots(&self) -> usize {
