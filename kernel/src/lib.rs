@@ -19,6 +19,7 @@ pub mod ktest_abi;
 pub mod ktest_cpm;
 pub mod ktest_images;
 pub mod ktest_runtime;
+pub mod ktest_symbos;
 pub mod memory;
 pub mod panic;
 pub mod runtime;
