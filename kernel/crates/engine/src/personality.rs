@@ -193,6 +193,14 @@ pub(super) fn trap<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> Call {
     }
 }
 
+/// HALT with interrupts on: SymbOS's next timer interrupt would end it, so the
+/// process leaves the HALT and yields.
+pub(super) fn halt(z: &mut Z80Proc) -> Call {
+    z.cpu.set_halted(false);
+    z.cpu.pc = z.cpu.pc.wrapping_add(1);
+    Call::ResumeStop(CALL_COST, StopReason::Yielded)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

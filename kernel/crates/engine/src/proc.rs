@@ -516,6 +516,7 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
         let call = match r.reason {
             // A chunk ended: the loop's head ends the slice when the budget is spent.
             zbeam_z80::StopReason::BudgetSpent | zbeam_z80::StopReason::BusStop => continue,
+            zbeam_z80::StopReason::Halted { interrupts_enabled: true } if z.symbos.is_some() => personality::halt(z),
             zbeam_z80::StopReason::Halted { .. } => {
                 return Slice { used, reason: StopReason::Faulted(FaultCode(fault::HALT)), arm: None };
             }

@@ -125,3 +125,21 @@ fn a_malformed_symbos_image_is_refused() {
     let r = e.spawn_image(0, b"", Priority::Normal, CpuSet::ALL, CoreId::new(0));
     assert_eq!(r.err(), Some(zbeam_engine::SpawnError::BadImage));
 }
+
+/// The start stub at 0x0100 with EI; HALT (or DI; HALT) in front: SymbOS's timer would
+/// end the first, so it yields and the program runs on; nothing can end the second.
+#[test]
+fn halt_with_interrupts_on_yields_and_with_them_off_faults() {
+    const STUB: [u8; 9] = [0xfd, 0xe1, 0xdd, 0xe1, 0xe1, 0xd1, 0xc1, 0xf1, 0xc9];
+    let e = engine(1);
+    let patched = |first: u8| {
+        let code: Vec<u8> = [first, 0x76].iter().chain(STUB.iter()).copied().collect();
+        let patch: &[(u16, &[u8])] = &[(0x0100, &code)];
+        e.spawn_image_patched(SYM_HELLO, b"x", patch, Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get()
+    };
+    let (on, off) = (patched(0xfb), patched(0xf3));
+    drive(&e, 1, 10_000, || !e.is_live(on) && !e.is_live(off));
+    assert_eq!(e.last_exit(on), Some(Exit::Normal));
+    assert_eq!(output_of(e.platform(), on), HELLO_OUT);
+    assert_eq!(e.last_exit(off), Some(Exit::Fault(fault::HALT)));
+}

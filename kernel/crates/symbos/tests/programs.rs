@@ -154,3 +154,16 @@ fn a_budget_stops_and_resumes() {
     assert!(rounds > 10);
     assert!(String::from_utf8_lossy(&con.out).ends_with("bye\r\n"));
 }
+
+#[test]
+fn halt_yields_with_interrupts_on_and_ends_the_program_with_them_off() {
+    let stub = [0xfd, 0xe1, 0xdd, 0xe1, 0xe1, 0xd1, 0xc1, 0xf1, 0xc9];
+    for (first, want) in [(0xfb, Stop::Exited(Exit::Normal)), (0xf3, Stop::Exited(Exit::Fault(Fault::Halted(0x0101))))]
+    {
+        let mut m = Machine::new(&exe("hello"), "HELLO", "", disk()).unwrap();
+        m.bus.mem[0x0100] = first;
+        m.bus.mem[0x0101] = 0x76;
+        m.bus.mem[0x0102..0x010b].copy_from_slice(&stub);
+        assert_eq!(m.run_script(b"", 1_000_000).0, want);
+    }
+}
