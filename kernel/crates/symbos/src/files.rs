@@ -12,7 +12,7 @@
 //! | 8 | STOTRN | reads 512-byte sectors of the disk image; writes answer 25 (write protected) |
 //! | 17 | FILNEW | creates (or empties) the file and opens it |
 //! | 18 | FILOPN | opens a file; up to 7 at a time (then error 10) |
-//! | 19 | FILCLO | writes the file back to the disk and frees the handle |
+//! | 19 | FILCLO | frees the handle (writes have reached the disk already) |
 //! | 20 | FILINP | reads bytes; Z clear when fewer than asked were there |
 //! | 21 | FILOUT | writes bytes at the pointer, growing the file |
 //! | 22 | FILPOI | moves the pointer from the start, the pointer or the end |
@@ -28,14 +28,16 @@
 //! `\` or `/`, and a CP/M name `NAME.TYP` (wildcards `*` and `?` where a mask is
 //! allowed); the disk has no directories, so a path through one is error 12. Like
 //! SymbOS on an Amsdos or CP/M disk, a file's length is a multiple of 128 bytes (a
-//! text file's last record is padded with ^Z). An open file is read into memory and
-//! written back when it is closed (or when the program ends): other processes see
-//! the change from then on. Attributes and time stamps are not kept (read as 0).
+//! record written partly is filled up with ^Z). Reads and writes go to the disk's
+//! records at once, as CP/M's BDOS does (no file is copied into memory, so a program
+//! cannot make the kernel hold more than a record for it). Attributes and time stamps
+//! are not kept (read as 0).
 
 use crate::{own_bank, Fault, Memory, Regs, FLAG_Z};
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use zbeam_cpm::disk::{EOF_MARK, MAX_RECORDS, RECORD};
 use zbeam_cpm::{fcb, DiskError, SharedDisk};
 
 /// File manager function ids.
@@ -112,9 +114,7 @@ pub const SECTOR: usize = 512;
 #[derive(Debug)]
 struct OpenFile {
     name: String,
-    data: Vec<u8>,
     pos: u32,
-    dirty: bool,
 }
 
 /// One program's file manager: its open files over a shared CP/M disk.
@@ -194,11 +194,9 @@ impl FileManager {
         self.open.iter().flatten().count()
     }
 
-    /// Closes every open file, writing each back (when the program ends).
+    /// Closes every open file (when the program ends).
     pub fn close_all(&mut self) {
-        for h in 0..HANDLES {
-            let _ = self.close(h as u8);
-        }
+        self.open = Default::default();
     }
 
     /// Performs file manager function `f` on `r` and `mem`. A buffer or path in
@@ -233,7 +231,7 @@ impl FileManager {
                 own_bank(ixh(r))?;
                 let name = exact(&crate::shell::cstr(mem, r.hl));
                 match name {
-                    Ok(n) if self.disk.lock().get(&n).is_some() => {
+                    Ok(n) if self.disk.lock().records(&n).is_some() => {
                         r.bc = 0;
                         r.de = 0;
                         Ok(())
@@ -265,116 +263,149 @@ impl FileManager {
         Ok(())
     }
 
-    fn capacity(&self) -> usize {
-        let g = self.disk.lock().geometry();
-        (g.blocks as usize - g.dir_blocks()) * g.block_size
-    }
-
     fn open_file(&mut self, path: &[u8], create: bool) -> Result<u8, u8> {
         let name = exact(path)?;
         let h = self.open.iter().position(|f| f.is_none()).ok_or(err::NO_HANDLE)?;
-        let data = if create {
-            self.disk.lock().put(&name, &[]).map_err(disk_error)?;
-            Vec::new()
-        } else {
-            self.disk.lock().get(&name).ok_or(err::NO_FILE)?
-        };
-        self.open[h] = Some(OpenFile { name, data, pos: 0, dirty: false });
+        let mut disk = self.disk.lock();
+        if create {
+            disk.put(&name, &[]).map_err(disk_error)?;
+        } else if disk.records(&name).is_none() {
+            return Err(err::NO_FILE);
+        }
+        self.open[h] = Some(OpenFile { name, pos: 0 });
         Ok(h as u8)
     }
 
-    fn file(&mut self, h: u8) -> Result<&mut OpenFile, u8> {
-        self.open.get_mut(h as usize).and_then(|f| f.as_mut()).ok_or(err::BAD_HANDLE)
+    fn close(&mut self, h: u8) -> Result<(), u8> {
+        self.open.get_mut(h as usize).and_then(|f| f.take()).map(|_| ()).ok_or(err::BAD_HANDLE)
     }
 
-    fn close(&mut self, h: u8) -> Result<(), u8> {
-        let f = self.open.get_mut(h as usize).and_then(|f| f.take()).ok_or(err::BAD_HANDLE)?;
-        if f.dirty {
-            self.disk.lock().put(&f.name, &f.data).map_err(disk_error)?;
+    /// The open file `h`: its name, pointer and length in bytes (0 if it was deleted
+    /// meanwhile).
+    fn state(&self, h: u8) -> Result<(String, u32, u32), u8> {
+        let f = self.open.get(h as usize).and_then(|f| f.as_ref()).ok_or(err::BAD_HANDLE)?;
+        let len = self.disk.lock().records(&f.name).unwrap_or(0) * RECORD as u32;
+        Ok((f.name.clone(), f.pos, len))
+    }
+
+    fn set_pos(&mut self, h: u8, pos: u32) {
+        if let Some(Some(f)) = self.open.get_mut(h as usize) {
+            f.pos = pos;
         }
-        Ok(())
+    }
+
+    /// Copies file bytes `from..from + n` (inside the file) to `out`; unwritten
+    /// records read as zeros.
+    fn copy_out(&self, name: &str, from: u32, n: u32, mut out: impl FnMut(usize, u8)) {
+        let disk = self.disk.lock();
+        let mut done = 0;
+        while done < n {
+            let p = from + done;
+            let (rec, off) = (p / RECORD as u32, (p % RECORD as u32) as usize);
+            let k = (RECORD - off).min((n - done) as usize);
+            let data = disk.read_record(name, rec);
+            for i in 0..k {
+                out(done as usize + i, data.map_or(0, |d| d[off + i]));
+            }
+            done += k as u32;
+        }
     }
 
     fn read(&mut self, r: &mut Regs, mem: &mut Memory) -> Result<(), u8> {
-        let f = self.file(r.a())?;
-        let start = (f.pos as usize).min(f.data.len());
-        let n = (r.bc as usize).min(f.data.len() - start);
-        for (i, &b) in f.data[start..start + n].iter().enumerate() {
-            mem[r.hl.wrapping_add(i as u16) as usize] = b;
-        }
-        f.pos = (start + n) as u32;
-        r.set_flag(FLAG_Z, n == r.bc as usize);
+        let (name, pos, len) = self.state(r.a())?;
+        let start = pos.min(len);
+        let n = (r.bc as u32).min(len - start);
+        let at = r.hl;
+        self.copy_out(&name, start, n, |i, b| mem[at.wrapping_add(i as u16) as usize] = b);
+        self.set_pos(r.a(), start + n);
+        r.set_flag(FLAG_Z, n == r.bc as u32);
         r.bc = n as u16;
         Ok(())
     }
 
     fn write(&mut self, r: &mut Regs, mem: &mut Memory) -> Result<(), u8> {
-        let cap = self.capacity();
-        let f = self.file(r.a())?;
-        let start = f.pos as usize;
-        let n = (r.bc as usize).min(cap.saturating_sub(start));
-        if f.data.len() < start + n {
-            f.data.resize(start + n, 0);
+        let (name, pos, _) = self.state(r.a())?;
+        let mut disk = self.disk.lock();
+        let mut done = 0u32;
+        while done < r.bc as u32 {
+            let p = pos + done;
+            let (rec, off) = (p / RECORD as u32, (p % RECORD as u32) as usize);
+            let k = (RECORD - off).min((r.bc as u32 - done) as usize);
+            // A record is written whole: what it held, or ^Z where it held nothing.
+            let mut buf = [EOF_MARK; RECORD];
+            if let Some(old) = disk.read_record(&name, rec) {
+                buf.copy_from_slice(old);
+            }
+            for (i, b) in buf[off..off + k].iter_mut().enumerate() {
+                *b = mem[r.hl.wrapping_add((done as usize + i) as u16) as usize];
+            }
+            if disk.write_record(&name, rec, &buf).is_err() {
+                break;
+            }
+            done += k as u32;
         }
-        for i in 0..n {
-            f.data[start + i] = mem[r.hl.wrapping_add(i as u16) as usize];
-        }
-        f.pos = (start + n) as u32;
-        f.dirty |= n > 0;
-        r.set_a((n < r.bc as usize) as u8);
-        r.bc = n as u16;
+        drop(disk);
+        self.set_pos(r.a(), pos + done);
+        r.set_a((done < r.bc as u32) as u8);
+        r.bc = done as u16;
         Ok(())
     }
 
     fn seek(&mut self, r: &mut Regs) -> Result<(), u8> {
-        let cap = self.capacity() as i64;
-        let f = self.file(r.a())?;
+        let (_, pos, len) = self.state(r.a())?;
+        let cap = MAX_RECORDS as i64 * RECORD as i64;
         let diff = ((r.iy as u32) << 16 | r.ix as u32) as i64;
         let new = match r.bc as u8 {
             0 => diff,
-            1 => f.pos as i64 + diff as i32 as i64,
-            2 => f.data.len() as i64 + diff as i32 as i64,
+            1 => pos as i64 + diff as i32 as i64,
+            2 => len as i64 + diff as i32 as i64,
             _ => return Err(err::SEEK),
         };
         if !(0..=cap).contains(&new) {
             return Err(err::SEEK);
         }
-        f.pos = new as u32;
+        self.set_pos(r.a(), new as u32);
         r.iy = (new >> 16) as u16;
         r.ix = new as u16;
         Ok(())
     }
 
     fn read_line(&mut self, r: &mut Regs, mem: &mut Memory) -> Result<(), u8> {
-        let f = self.file(r.a())?;
-        let mut pos = (f.pos as usize).min(f.data.len());
+        let (name, pos, len) = self.state(r.a())?;
+        let start = pos.min(len);
+        // At most 254 bytes and a line end (two bytes) are looked at.
+        let mut window = [0u8; 256];
+        let n = 256.min(len - start);
+        self.copy_out(&name, start, n, |i, b| window[i] = b);
+        let data = &window[..n as usize];
+        let mut at = 0usize;
         let mut line = Vec::new();
         let mut ended = false;
         let mut nothing = false;
         loop {
-            match f.data.get(pos) {
-                None | Some(0x1a) => {
+            match data.get(at) {
+                None | Some(&EOF_MARK) => {
                     ended = true;
-                    nothing = line.is_empty() && (pos >= f.data.len() || f.data[pos] == 0x1a);
+                    nothing = line.is_empty();
                     break;
                 }
                 Some(&c @ (b'\r' | b'\n')) => {
-                    pos += 1;
+                    at += 1;
                     let other = if c == b'\r' { b'\n' } else { b'\r' };
-                    if f.data.get(pos) == Some(&other) {
-                        pos += 1;
+                    if data.get(at) == Some(&other) {
+                        at += 1;
                     }
                     ended = true;
                     break;
                 }
                 Some(&c) if line.len() < 254 => {
                     line.push(c);
-                    pos += 1;
+                    at += 1;
                 }
                 Some(_) => break,
             }
         }
-        f.pos = pos as u32;
+        self.set_pos(r.a(), start + at as u32);
         for (i, &b) in line.iter().enumerate() {
             mem[r.hl.wrapping_add(i as u16) as usize] = b;
         }
@@ -391,12 +422,13 @@ impl FileManager {
         }
         let new = exact(new).map_err(|_| err::BAD_DEST)?;
         let mut disk = self.disk.lock();
-        let data = disk.get(&old).ok_or(err::NO_FILE)?;
-        if disk.get(&new).is_some() {
+        if disk.records(&old).is_none() {
+            return Err(err::NO_FILE);
+        }
+        if disk.records(&new).is_some() {
             return Err(err::EXISTS);
         }
-        disk.put(&new, &data).map_err(disk_error)?;
-        disk.remove(&old);
+        disk.rename(&old, &new).map_err(disk_error)?;
         Ok(())
     }
 
@@ -441,7 +473,7 @@ impl FileManager {
             if need > room {
                 break;
             }
-            let len = disk.get(&name).map_or(0, |d| d.len()) as u32;
+            let len = disk.records(&name).unwrap_or(0) * RECORD as u32;
             let mut entry = vec![0u8; need];
             entry[..4].copy_from_slice(&len.to_le_bytes());
             entry[9..9 + name.len()].copy_from_slice(name.as_bytes());

@@ -230,7 +230,7 @@ impl Session {
         self.shell.waits_for_input()
     }
 
-    /// Ends the program's session: writes its open files back.
+    /// Ends the program's session: closes its open files.
     pub fn finish(&mut self) {
         if !self.exited {
             self.exited = true;

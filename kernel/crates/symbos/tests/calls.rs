@@ -336,9 +336,22 @@ fn file_manager_write_side_and_directory() {
     x.mem[BUF as usize..BUF as usize + 300].fill(0x55);
     let r = x.fm(func::FILOUT, Regs { af: (h as u16) << 8, hl: BUF, de: 1, bc: 300, ..Regs::default() });
     assert_eq!((err_of(&r), r.bc, r.a()), (None, 300, 0));
-    assert!(x.disk.lock().get("NEW.DAT").unwrap().is_empty(), "written back at close");
+    let on_disk = x.disk.lock().get("NEW.DAT").unwrap();
+    assert_eq!(on_disk.len(), 384, "written to the disk at once");
+    assert!(on_disk[..300].iter().all(|&b| b == 0x55) && on_disk[300..].iter().all(|&b| b == 0x1a));
+    // Overwrite inside a record, then past the end after a seek: the gap reads as ^Z.
+    x.fm(func::FILPOI, Regs { af: (h as u16) << 8, ix: 1, ..Regs::default() });
+    x.mem[BUF as usize] = 0x66;
+    x.fm(func::FILOUT, Regs { af: (h as u16) << 8, hl: BUF, de: 1, bc: 1, ..Regs::default() });
+    x.fm(func::FILPOI, Regs { af: (h as u16) << 8, ix: 500, ..Regs::default() });
+    x.fm(func::FILOUT, Regs { af: (h as u16) << 8, hl: BUF, de: 1, bc: 1, ..Regs::default() });
+    let on_disk = x.disk.lock().get("NEW.DAT").unwrap();
+    assert_eq!(
+        (on_disk.len(), on_disk[0], on_disk[1], on_disk[2], on_disk[499], on_disk[500]),
+        (512, 0x55, 0x66, 0x55, 0x1a, 0x66)
+    );
     x.fm(func::FILCLO, Regs { af: (h as u16) << 8, ..Regs::default() });
-    assert_eq!(x.disk.lock().get("NEW.DAT").unwrap().len(), 384);
+    assert_eq!(x.disk.lock().get("NEW.DAT").unwrap().len(), 512);
     // DIRINP: skip, and a buffer that holds one entry.
     x.path(PATH, "A:/*.*");
     let r = x.fm(func::DIRINP, Regs { af: 1 << 8, hl: PATH, ix: 0x0100, de: BUF, bc: 100, iy: 0, ..Regs::default() });
@@ -346,7 +359,7 @@ fn file_manager_write_side_and_directory() {
     assert_eq!(&x.mem[BUF as usize + 9..BUF as usize + 20], b"README.TXT\0");
     let r = x.fm(func::DIRINP, Regs { af: 1 << 8, hl: PATH, ix: 0x0100, de: BUF, bc: 100, iy: 1, ..Regs::default() });
     assert_eq!(r.hl, 1);
-    assert_eq!(u32::from_le_bytes(x.mem[BUF as usize..BUF as usize + 4].try_into().unwrap()), 384);
+    assert_eq!(u32::from_le_bytes(x.mem[BUF as usize..BUF as usize + 4].try_into().unwrap()), 512);
     let r = x.fm(func::DIRINP, Regs { af: 1 << 8, hl: PATH, ix: 0x0100, de: BUF, bc: 25, iy: 0, ..Regs::default() });
     assert_eq!((r.hl, r.bc), (1, 5));
     // DIRPRR, DIRREN (to an existing name: 20), DIRDEL (no match: 13).
