@@ -50,7 +50,7 @@ fn the_shell_runs_a_symbos_program_in_the_foreground() {
         .expect("key? got 61\ntest 00 00\ngot 62\ntyped here\n[1] typed here|10\n^C\nEOF\n")
         .expect("A:\\docs\\*.txt 13 8 02\n")
         .expect("[console back to the shell]")
-        .expect("symbos: \"spin\" is not a SymbOS image (SymbOS images: sym-crash, sym-files, sym-hello, sym-input, sym-kernel)");
+        .expect("symbos: \"spin\" is not a SymbOS image (SymbOS images: sym-crash, sym-echo, sym-files, sym-hello, sym-input, sym-kernel)");
 }
 
 /// A SymbOS program in the initrd is told by its header and runs as one (its

@@ -143,3 +143,48 @@ fn halt_with_interrupts_on_yields_and_with_them_off_faults() {
     assert_eq!(output_of(e.platform(), on), HELLO_OUT);
     assert_eq!(e.last_exit(off), Some(Exit::Fault(fault::HALT)));
 }
+
+/// A native zbeam task talks to `sym-echo`: its message arrives under SymbOS id 17,
+/// the SymbOS program's answer to id 17 comes back to the task's zbeam pid, and "q"
+/// ends the program.
+#[test]
+fn a_symbos_program_answers_a_zbeam_process() {
+    use std::sync::{Arc, Mutex};
+    use zbeam_engine::{NativeCx, NativeStep, NativeTask};
+    use zbeam_images::SYM_ECHO;
+
+    /// Messages received: (sender, bytes).
+    type Inbox = Arc<Mutex<Vec<(u32, Vec<u8>)>>>;
+    struct Pinger {
+        to: u32,
+        sent: bool,
+        got: Inbox,
+    }
+    impl NativeTask for Pinger {
+        fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+            if !self.sent {
+                self.sent = true;
+                cx.send(self.to, b"ping").unwrap();
+            }
+            match cx.receive() {
+                Some(m) => {
+                    self.got.lock().unwrap().push((m.from as u32, m.data.to_vec()));
+                    cx.send(self.to, b"q").unwrap();
+                    NativeStep::Exit(0)
+                }
+                None => NativeStep::Wait { until: None },
+            }
+        }
+    }
+    let e = engine(2);
+    let echo = spawn(&e, SYM_ECHO, "");
+    let got: Inbox = Arc::new(Mutex::new(Vec::new()));
+    let task = Box::new(Pinger { to: echo, sent: false, got: got.clone() });
+    e.spawn_native(task, Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
+    drive(&e, 2, 10_000, || !e.is_live(echo));
+    assert_eq!(e.last_exit(echo), Some(Exit::Normal));
+    assert_eq!(output_of(e.platform(), echo), "echo ready\r\nfrom 17: ping sent 01\r\nbye\r\n");
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].0, &got[0].1[..4], got[0].1.len()), (echo, &b"ping"[..], 14), "14 bytes back from the program");
+}

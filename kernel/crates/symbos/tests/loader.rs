@@ -112,7 +112,7 @@ fn a_packed_table_loads_like_a_plain_one() {
 
 #[test]
 fn the_built_programs_load() {
-    for name in ["hello", "input", "files", "kernel", "crash"] {
+    for name in ["hello", "input", "files", "kernel", "crash", "echo"] {
         let f = exe(name);
         let l = load(&f).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(l.relocations > 0, "{name}");
