@@ -91,7 +91,10 @@ pub(crate) fn load(
     path.extend(name.chars().map(|c| c.to_ascii_uppercase()));
     path.push_str(".COM");
     let args = core::str::from_utf8(args).map_err(|_| SpawnError::BadImage)?;
-    let (mem, layout, cpu) = machine::prepare(bytes, &path, args).map_err(|_| SpawnError::BadImage)?;
+    let (mem, layout, cpu) = machine::prepare(bytes, &path, args).map_err(|e| match e {
+        exe::LoadError::NoMemory => SpawnError::OutOfMemory,
+        _ => SpawnError::BadImage,
+    })?;
     let disk = disk.unwrap_or_else(|| zbeam_cpm::Disk::new().into_shared());
     let session = Session::new(&layout, disk);
     let symbos = Box::new(Symbos { session, ids: IdMap::default() });

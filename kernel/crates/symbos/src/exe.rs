@@ -187,6 +187,8 @@ pub enum LoadError {
     BadPackedTable,
     /// After relocation the start address is not in the code area.
     StartOutside(u16),
+    /// No memory to check or load it in.
+    NoMemory,
 }
 
 impl fmt::Display for LoadError {
@@ -221,6 +223,7 @@ impl fmt::Display for LoadError {
             }
             LoadError::BadPackedTable => f.write_str("the packed relocation table is malformed"),
             LoadError::StartOutside(a) => write!(f, "the start address {a:#06x} is outside the code area"),
+            LoadError::NoMemory => f.write_str("no memory to load it"),
         }
     }
 }
@@ -413,8 +416,13 @@ pub fn load(file: &[u8], mem: &mut [u8; 0x1_0000], app_id: u8, pid: u8) -> Resul
     let table = &file[areas..areas + 2 * h.reloc as usize];
     let bounds = |i: usize| (h.assembled(i), h.assembled(i) + h.len[i] as u32);
     // Pass 1: check every entry against a private copy, recording the bytes touched.
-    let mut image = alloc::vec::Vec::from(&file[..areas]);
-    let mut touched = alloc::vec![0u64; 0x1_0000 / 64];
+    // Fallible: a spawn must not take the kernel down when memory is short.
+    let mut image = alloc::vec::Vec::new();
+    image.try_reserve_exact(areas).map_err(|_| LoadError::NoMemory)?;
+    image.extend_from_slice(&file[..areas]);
+    let mut touched = alloc::vec::Vec::new();
+    touched.try_reserve_exact(0x1_0000 / 64).map_err(|_| LoadError::NoMemory)?;
+    touched.resize(0x1_0000 / 64, 0u64);
     let mut count = 0;
     entries(&h, table, |index, at| {
         let a = at as u32;

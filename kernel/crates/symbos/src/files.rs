@@ -540,15 +540,17 @@ impl FileManager {
             return Err(err::PROTECTED);
         }
         let first = ((r.iy as usize) << 16 | r.ix as usize) * SECTOR;
-        let n = (r.bc >> 8) as usize * SECTOR;
+        let n = (r.bc >> 8) as usize;
         let disk = self.disk.lock();
-        if first + n > disk.image_len() {
+        if first + n * SECTOR > disk.image_len() {
             return Err(err::SEEK);
         }
-        let mut buf = vec![0u8; n];
-        disk.read_image(first, &mut buf);
-        for (i, b) in buf.into_iter().enumerate() {
-            mem[r.hl.wrapping_add(i as u16) as usize] = b;
+        let mut sector = [0u8; SECTOR];
+        for s in 0..n {
+            disk.read_image(first + s * SECTOR, &mut sector);
+            for (i, &b) in sector.iter().enumerate() {
+                mem[r.hl.wrapping_add((s * SECTOR + i) as u16) as usize] = b;
+            }
         }
         Ok(())
     }

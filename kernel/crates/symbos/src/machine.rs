@@ -86,9 +86,13 @@ pub fn set_regs(cpu: &mut Cpu, r: &Regs) {
 }
 
 /// Loads `file` into fresh memory with the command line `path args`: the memory,
-/// the layout and a CPU set to start. Shared by the host machine and the engine.
+/// the layout and a CPU set to start. Shared by the host machine and the engine. The
+/// 64 KiB are allocated fallibly (and never on the stack).
 pub fn prepare(file: &[u8], path: &str, args: &str) -> Result<(Box<Memory>, Layout, Cpu), LoadError> {
-    let mut mem: Box<Memory> = Box::new([0; 0x1_0000]);
+    let mut v: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
+    v.try_reserve_exact(0x1_0000).map_err(|_| LoadError::NoMemory)?;
+    v.resize(0x1_0000, 0);
+    let mut mem: Box<Memory> = v.into_boxed_slice().try_into().map_err(|_| LoadError::NoMemory)?;
     session::write_kernel_page(&mut mem);
     let layout = exe::load(file, &mut mem, APP_ID, pid::APP)?;
     exe::write_command_line(&mut mem, &layout, path, args, pid::SHELL, crate::shell::TERMINAL);

@@ -40,6 +40,10 @@ use zbeam_cpm::SharedDisk;
 
 /// Messages waiting for one program, at most.
 pub const QUEUE: usize = 64;
+/// Free ranges MEMGET keeps, at most: a MEMGET that would split a range beyond this
+/// fails, and a MEMFRE that would add one is forgotten (its memory stays in use), so a
+/// program cannot make the kernel hold a long list for it.
+pub const FREE_RANGES: usize = 32;
 
 /// Restart addresses.
 pub mod rst {
@@ -484,6 +488,10 @@ impl Session {
             if at + len > f.at + f.len {
                 continue;
             }
+            let pieces = usize::from(at > f.at) + usize::from(at + len < f.at + f.len);
+            if self.free.len() - 1 + pieces > FREE_RANGES {
+                return None;
+            }
             // Split the range around the allocation.
             self.free.remove(i);
             if at + len < f.at + f.len {
@@ -503,6 +511,12 @@ impl Session {
             return;
         }
         let i = self.free.iter().position(|f| f.at > at).unwrap_or(self.free.len());
+        if self.free.len() >= FREE_RANGES {
+            let touches = |f: &Free| f.at <= at + len && at <= f.at + f.len;
+            if !self.free.iter().any(touches) {
+                return;
+            }
+        }
         self.free.insert(i, Free { at, len });
         let mut j = 0;
         while j + 1 < self.free.len() {

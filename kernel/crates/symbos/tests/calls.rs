@@ -204,6 +204,20 @@ fn bank_functions() {
     x.bank_call(kfn::MEMFRE, Regs { af: b << 8, hl: d_at, bc: 0x3000, ..Regs::default() });
     let (_, r) = x.bank_call(kfn::MEMSUM, Regs::default());
     assert_eq!((r.de as u32 & 0xff) << 16 | r.ix as u32, free, "all returned");
+    // The free list is bounded: freeing every other of 80 one-byte blocks can only
+    // remember FREE_RANGES ranges (2 are there already); the rest stays in use.
+    let sum = |x: &mut T| {
+        let (_, r) = x.bank_call(kfn::MEMSUM, Regs::default());
+        (r.de as u32 & 0xff) << 16 | r.ix as u32
+    };
+    let before = sum(&mut x);
+    let blocks: Vec<u16> =
+        (0..80).map(|_| x.bank_call(kfn::MEMGET, Regs { de: 0, bc: 1, ..Regs::default() }).1.hl).collect();
+    assert!(blocks.windows(2).all(|w| w[1] == w[0] + 1), "first fit, one after another");
+    for &at in blocks.iter().step_by(2) {
+        x.bank_call(kfn::MEMFRE, Regs { af: b << 8, hl: at, bc: 1, ..Regs::default() });
+    }
+    assert_eq!(before - 80 + (zbeam_symbos::session::FREE_RANGES as u32 - 2), sum(&mut x));
     // Any other bank ends the program.
     for (target, a) in
         [(kfn::BNKRBT, 0u16), (kfn::BNKWBT, 2), (kfn::BNKCOP, 0x01), (kfn::BNKCOP, 0x10), (kfn::MEMGET, 3)]
@@ -388,6 +402,12 @@ fn file_manager_write_side_and_directory() {
     assert_eq!(
         (err_of(&r), x.mem[BUF as usize], &x.mem[BUF as usize + 1..BUF as usize + 12]),
         (None, 0, &b"README  TXT"[..])
+    );
+    let r = x.fm(func::STOTRN, Regs { bc: 2 << 8, hl: BUF, de: 1, ..Regs::default() });
+    assert_eq!(
+        (err_of(&r), x.mem[BUF as usize + 512 + 32]),
+        (None, 0xe5),
+        "two sectors, the second one of empty slots"
     );
     assert_eq!(
         err_of(&x.fm(func::STOTRN, Regs { bc: 1 << 8 | 1, hl: BUF, de: 1, ..Regs::default() })),
