@@ -5,8 +5,11 @@
 //! SymbOS programs `sym-hello` (twice), `sym-kernel` (twice) and `sym-files`, the
 //! CP/M program `hello`, a native-ABI `spin` worker at low priority, and a
 //! one-for-one supervisor whose permanent child is `sym-crash` (it faults by naming
-//! bank 0). When the programs have ended and the supervisor has restarted the
-//! crashing one three times, it prints each program's exit and captured output on
+//! bank 0). It also starts `sym-echo` and sends it "ping": the program sees the
+//! driver under SymbOS id 17 and answers it, the driver gets the answer as a zbeam
+//! message from the program's pid and sends "q", which ends it. When the programs
+//! have ended, the answer has come and the supervisor has restarted the crashing one
+//! three times, it prints each program's exit and captured output on
 //! one escaped line (the host test, tests/qemu/tests/symbos.rs, compares them byte
 //! for byte) and ends QEMU with 0 (pass) or 7 (fail).
 
@@ -44,7 +47,8 @@ pub fn main() -> ! {
         finish(7);
     }
     e.set_cpm_disk(Some(disk.into_shared()));
-    let driver = Box::new(Driver { started: false, pids: Vec::new(), report: None, deadline: 0 });
+    let driver =
+        Box::new(Driver { started: false, pids: Vec::new(), report: None, deadline: 0, echo: 0, answer: None });
     if let Err(err) = e.spawn_native(driver, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         println!("test symbos: cannot spawn the driver: {err:?}");
         finish(7);
@@ -58,6 +62,9 @@ struct Driver {
     pids: Vec<(u32, &'static str)>,
     report: Option<Arc<Mutex<SupervisorReport>>>,
     deadline: u64,
+    /// `sym-echo`'s pid, and its answer (sender pid, bytes) once it came.
+    echo: u32,
+    answer: Option<(u32, Vec<u8>)>,
 }
 
 impl Driver {
@@ -98,6 +105,20 @@ impl Driver {
             finish(7);
         }
         self.report = Some(report);
+        match cx.spawn(image("sym-echo"), &[], Priority::Normal, CpuSet::first(n)) {
+            Ok(pid) => {
+                self.echo = pid;
+                self.pids.push((pid, "sym-echo"));
+                if let Err(err) = cx.send(pid, b"ping") {
+                    println!("test symbos: cannot send to sym-echo: {err:?}");
+                    finish(7);
+                }
+            }
+            Err(err) => {
+                println!("test symbos: cannot spawn sym-echo: {err:?}");
+                finish(7);
+            }
+        }
         println!("test symbos: started {} programs on {n} cores, spin, and a supervisor of sym-crash", PROGRAMS.len());
     }
 }
@@ -110,12 +131,20 @@ impl NativeTask for Driver {
             self.deadline = now + 20_000;
             self.start(cx);
         }
+        if let Some(m) = cx.receive() {
+            if self.answer.is_none() && m.from as u32 == self.echo {
+                self.answer = Some((m.from as u32, m.data.to_vec()));
+                let _ = cx.send(self.echo, b"q");
+            }
+        }
         let restarts = self.report.as_ref().map_or(0, |r| r.lock().restarts);
         let running = self.pids.iter().any(|&(p, _)| cx.is_live(p));
         if (running || restarts < RESTARTS) && now < self.deadline {
             return NativeStep::Wait { until: Some(now + 5) };
         }
-        let mut ok = !running && restarts >= RESTARTS;
+        let answered = self.answer.as_ref().is_some_and(|(_, d)| d.starts_with(b"ping") && d.len() == 14);
+        println!("test symbos: sym-echo answered the driver: {answered}");
+        let mut ok = !running && restarts >= RESTARTS && answered;
         for &(pid, name) in &self.pids {
             let exit = cx.last_exit(pid);
             ok &= exit == Some(Exit::Normal);

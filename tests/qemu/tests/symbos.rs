@@ -1,8 +1,9 @@
 //! SymbOS programs as Z80 processes in QEMU: the in-kernel driver
 //! (kernel/src/ktest_symbos.rs) runs several at once on every core beside a CP/M and
-//! a native program, and a supervisor restarts a crashing one; the shell's `symbos`
-//! command gives one the console; the initrd recognises SymbOS programs by their
-//! header and refuses a malformed one with its reason.
+//! a native program, one answers a native zbeam task's message, and a supervisor
+//! restarts a crashing one; the shell's `symbos` command gives one the console; the
+//! initrd recognises SymbOS programs by their header and refuses a malformed one with
+//! its reason.
 
 use zbeam_images::{IMAGES, SYM_HELLO};
 use zbeam_qemu_tests::{initrd, run, run_interactive, Machine};
@@ -23,6 +24,9 @@ fn symbos_programs_on_every_core_beside_cpm_and_native_ones() {
         .expect(&line("sym-kernel", KERNEL))
         .expect(&line("sym-files", FILES))
         .expect(&line("hello", r#"Hello from a Z80 process\r\n"#))
+        // The driver (a native zbeam task) is SymbOS id 17 to sym-echo, which answers it.
+        .expect(&line("sym-echo", r#"echo ready\r\nfrom 17: ping sent 01\r\nbye\r\n"#))
+        .expect("test symbos: sym-echo answered the driver: true")
         .expect("test symbos: PASS");
     assert_eq!(o.output.matches("test symbos: sym-kernel exit Some(Normal)").count(), 2);
 }
