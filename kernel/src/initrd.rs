@@ -100,6 +100,16 @@ pub fn images() -> &'static [Image] {
     TABLE.get().copied().unwrap_or(zbeam_images::IMAGES)
 }
 
+/// Why a file with a SymbOS header would not load (None: it loads), found by
+/// loading it into scratch memory as a spawn will.
+fn symbos_refusal(bytes: &[u8]) -> Option<String> {
+    let mut scratch = alloc::vec![0u8; 0x1_0000];
+    let mem: &mut [u8; 0x1_0000] = scratch.as_mut_slice().try_into().ok()?;
+    zbeam_symbos::exe::load(bytes, mem, zbeam_symbos::APP_ID, zbeam_symbos::pid::APP)
+        .err()
+        .map(|e| alloc::format!("{e}"))
+}
+
 /// Reads the archive in `found` (checked and reserved by bring-up) into the image
 /// table, printing one banner line for what loaded and one per file refused.
 pub fn load(found: Found) {
@@ -124,6 +134,10 @@ pub fn load(found: Found) {
     let mut listed = String::new();
     for v in &verdicts {
         match v {
+            Verdict::Loaded(p) if zbeam_symbos::exe::is_symbos(p.bytes) && symbos_refusal(p.bytes).is_some() => {
+                let why = symbos_refusal(p.bytes).unwrap_or_default();
+                println!("  initrd      rejected {}: SymbOS executable: {why}", p.name);
+            }
             Verdict::Loaded(p) => {
                 let name: &'static str = String::leak(p.name.clone());
                 table.push(Image { name, bytes: p.bytes });

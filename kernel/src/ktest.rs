@@ -62,6 +62,7 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some(t) if crate::ktest_hetero::TESTS.contains(&t) || t == "bench-locks" => runtime_main(Some(t)),
         Some(t @ ("images" | "zex" | "bench-runtime" | "bench-procs")) => crate::ktest_images::main(t),
         Some("cpm") => crate::ktest_cpm::main(),
+        Some("symbos") => crate::ktest_symbos::main(),
         Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, hetero-spin8, hetero-2h2l, hetero-4h, ring, timers)");

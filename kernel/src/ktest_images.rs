@@ -43,12 +43,19 @@ pub fn capture(pid: u16, bytes: &[u8]) -> bool {
     true
 }
 
-fn take_output(pid: u32) -> Vec<u8> {
+/// Starts keeping each process's output (for a test driver in another module).
+pub fn capture_on() {
+    // Relaxed: see `capture`.
+    CAPTURING.store(true, Ordering::Relaxed);
+}
+
+/// Takes what process `pid` wrote while captured.
+pub fn take_output(pid: u32) -> Vec<u8> {
     CAPTURED.lock().remove(&(pid as u16)).unwrap_or_default()
 }
 
 /// `bytes` as one printable line: `\n`, `\r`, `\\` and other controls escaped.
-fn escaped(bytes: &[u8]) -> String {
+pub fn escaped(bytes: &[u8]) -> String {
     let mut s = String::new();
     for &b in bytes {
         match b {

@@ -21,6 +21,7 @@ pub mod ktest_hetero;
 pub mod ktest_images;
 pub mod ktest_locks;
 pub mod ktest_runtime;
+pub mod ktest_symbos;
 pub mod memory;
 pub mod panic;
 pub mod runtime;

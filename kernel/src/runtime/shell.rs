@@ -62,6 +62,7 @@ commands:
   kill <pid>                   stop a process ($! = the last pid spawned here)
   send <pid> <text>            send <text> to a process as a message from pid 0
   fg <pid>                     give the console input to a process (its READ and CP/M input); Ctrl-] returns
+  symbos <image> [args]        run a SymbOS program in the foreground (its SymShell is the console); Ctrl-] returns
   trace on|off|dump            record scheduling events per core; print them (tools/traceview draws them)
   stats                        processes, messages, heap, uptime, restarts
   cores | mem | uptime         the cores, the heap, time since boot
@@ -332,6 +333,7 @@ impl Shell {
                 },
                 _ => println!("fg: usage: fg <pid>"),
             },
+            "symbos" => self.symbos(e, rest, cx),
             "trace" => trace(e, args.next(), args.next()),
             "stats" => stats(e),
             "cores" => cores(),
@@ -405,6 +407,37 @@ impl Shell {
             Err(SpawnError::TableFull) => println!("spawn: the process table is full"),
             Err(SpawnError::OutOfMemory) => println!("spawn: out of memory"),
             Err(err) => println!("spawn: {err:?}"),
+        }
+    }
+
+    /// `symbos <image> [args]`: starts a SymbOS program (an image with a SymbOS
+    /// header) with `args` on its command line and gives it the console as `fg` does.
+    fn symbos(&mut self, e: &Engine<KernelPlatform>, rest: &str, cx: &mut NativeCx<'_>) {
+        let (name, args) = match rest.split_once(char::is_whitespace) {
+            Some((n, a)) => (n, a.trim()),
+            None => (rest, ""),
+        };
+        let programs = || -> Vec<&str> {
+            e.images().iter().filter(|i| zbeam_symbos::exe::is_symbos(i.bytes)).map(|i| i.name).collect()
+        };
+        if name.is_empty() {
+            println!("symbos: usage: symbos <image> [args] (SymbOS images: {})", programs().join(", "));
+            return;
+        }
+        let Some(image) = e.image_index(name).filter(|&i| zbeam_symbos::exe::is_symbos(e.images()[i].bytes)) else {
+            println!("symbos: {name:?} is not a SymbOS image (SymbOS images: {})", programs().join(", "));
+            return;
+        };
+        match cx.spawn(image, args.as_bytes(), Priority::Normal, CpuSet::first(cores_of(e))) {
+            Ok(pid) => {
+                self.last_spawned = Some(pid);
+                println!("symbos: {name} runs as pid {pid} with the console (Ctrl-] returns to the shell)");
+                cx.set_console_reader(pid);
+                self.mode = Mode::Foreground { pid };
+            }
+            Err(SpawnError::BadImage) => println!("symbos: {name}: not a loadable SymbOS executable"),
+            Err(SpawnError::ArgsTooLong) => println!("symbos: arguments too long"),
+            Err(err) => println!("symbos: {err:?}"),
         }
     }
 

@@ -1,6 +1,10 @@
 //! `z80run FILE.COM [--max-instructions N]`: runs a CP/M `.COM` program on the
 //! zbeam Z80 core through the crate's CP/M harness (`zbeam_z80::cpm`).
 //!
+//! `z80run --symbos FILE [--put PATH]... [--keep DIR] [ARGS...]`: runs a SymbOS
+//! executable under the SymbOS personality (`zbeam-symbos`, see the `symbos`
+//! module here): standard input is the console's keyboard, standard output its screen.
+//!
 //! What: the program's console output goes to stdout byte for byte, untranslated
 //! and flushed as it comes; afterwards one summary line on stderr gives the
 //! instructions, T-states, wall-clock seconds and millions of instructions per
@@ -14,7 +18,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 use zbeam_z80::cpm::{self, CpmError, CpmStats};
 
-const USAGE: &str = "usage: z80run FILE.COM [--max-instructions N]";
+mod symbos;
+
+const USAGE: &str =
+    "usage: z80run FILE.COM [--max-instructions N] | z80run --symbos FILE [--put PATH]... [--keep DIR] [ARGS...]";
 
 struct Args {
     file: String,
@@ -46,7 +53,11 @@ fn summary(stats: CpmStats, secs: f64) {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let mut argv = std::env::args().skip(1).peekable();
+    if argv.peek().is_some_and(|a| a == "--symbos") {
+        return symbos::main(argv.skip(1).collect());
+    }
+    let args = match parse_args(argv) {
         Ok(a) => a,
         Err(msg) => {
             eprintln!("{msg}");

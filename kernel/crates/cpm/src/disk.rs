@@ -311,6 +311,89 @@ impl Disk {
         self.blocks.iter().skip(self.geometry.dir_blocks()).filter(|b| b.is_none()).count()
     }
 
+    /// Records in file `name` of user 0, from the first to the last written (`None`
+    /// if there is no such file). For record-level users (SymbOS's file manager).
+    pub fn records(&self, name: &str) -> Option<u32> {
+        let key = crate::fcb::parse_name(name)?;
+        self.file_size(0, &key)
+    }
+
+    /// Record `r` of file `name` of user 0, if it lies inside the file and was written.
+    pub fn read_record(&self, name: &str, r: u32) -> Option<&[u8]> {
+        let key = crate::fcb::parse_name(name)?;
+        self.read(0, &key, r)
+    }
+
+    /// Writes record `r` of file `name` of user 0 (which must exist), creating its
+    /// extent when the record lies past the extents the file has.
+    pub fn write_record(&mut self, name: &str, r: u32, data: &[u8; RECORD]) -> Result<(), DiskError> {
+        let key = crate::fcb::parse_name(name).ok_or(DiskError::BadName)?;
+        if r >= MAX_RECORDS || key.contains(&b'?') {
+            return Err(if r >= MAX_RECORDS { DiskError::TooLarge } else { DiskError::BadName });
+        }
+        let extent = (r / EXTENT_RECORDS as u32) as u16;
+        if self.find(0, &key, None).is_none() {
+            return Err(DiskError::BadName);
+        }
+        if self.find(0, &key, Some(extent)).is_none() {
+            self.create(0, key, extent)?;
+        }
+        self.write(0, &key, r, data)
+    }
+
+    /// Renames every extent of file `old` of user 0 to `new` (attribute bits kept);
+    /// false if there is no such file.
+    pub fn rename(&mut self, old: &str, new: &str) -> Result<bool, DiskError> {
+        let from = crate::fcb::parse_name(old).ok_or(DiskError::BadName)?;
+        let to = crate::fcb::parse_name(new).ok_or(DiskError::BadName)?;
+        if from.contains(&b'?') || to.contains(&b'?') {
+            return Err(DiskError::BadName);
+        }
+        let mut any = false;
+        while let Some(slot) = self.find(0, &from, None) {
+            if let Some(e) = self.entry_mut(slot) {
+                for (b, &n) in e.name.iter_mut().zip(to.iter()) {
+                    *b = (*b & 0x80) | fold(n);
+                }
+            }
+            any = true;
+            if from == to {
+                break;
+            }
+        }
+        Ok(any)
+    }
+
+    /// Bytes of the whole disk as a drive would hold them.
+    pub fn image_len(&self) -> usize {
+        self.geometry.blocks as usize * self.geometry.block_size
+    }
+
+    /// Copies the disk's bytes from `offset` into `out`, as a raw image: block 0 on
+    /// holds the directory (32 bytes a slot, 0xE5 where empty), then each block's
+    /// data (0xE5 where never allocated, as on a freshly formatted disk). Bytes past
+    /// the end read as 0xE5. For sector-level readers (SymbOS's STOTRN).
+    pub fn read_image(&self, offset: usize, out: &mut [u8]) {
+        let bs = self.geometry.block_size;
+        let dir_bytes = self.geometry.dir_blocks() * bs;
+        for (i, b) in out.iter_mut().enumerate() {
+            let at = offset + i;
+            *b = if at < dir_bytes {
+                let slot = at / 32;
+                if slot < self.dir.len() {
+                    self.slot_bytes(slot)[at % 32]
+                } else {
+                    EMPTY
+                }
+            } else {
+                match self.blocks.get(at / bs) {
+                    Some(Some(data)) => data[at % bs],
+                    _ => EMPTY,
+                }
+            };
+        }
+    }
+
     // The operations the BDOS builds on.
 
     pub(crate) fn slots(&self) -> usize {
@@ -451,6 +534,29 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_level_access_rename_and_the_raw_image() {
+        let mut d = Disk::new();
+        d.put("A.TXT", b"hello").unwrap();
+        assert_eq!(d.records("A.TXT"), Some(1));
+        assert_eq!(d.read_record("a.txt", 0).unwrap()[..6], *b"hello\x1a");
+        assert_eq!(d.read_record("A.TXT", 1), None);
+        // A record in the second extent creates that extent.
+        d.write_record("A.TXT", 200, &[7; RECORD]).unwrap();
+        assert_eq!((d.records("A.TXT"), d.used_entries()), (Some(201), 2));
+        assert_eq!(d.write_record("NONE.TXT", 0, &[0; RECORD]), Err(DiskError::BadName));
+        assert_eq!(d.write_record("A.TXT", MAX_RECORDS, &[0; RECORD]), Err(DiskError::TooLarge));
+        assert_eq!(d.rename("A.TXT", "B.TXT"), Ok(true));
+        assert_eq!((d.names(), d.records("B.TXT")), (alloc::vec![String::from("B.TXT")], Some(201)));
+        assert_eq!(d.rename("A.TXT", "C.TXT"), Ok(false));
+        assert_eq!(d.rename("B.TXT", "*.TXT"), Err(DiskError::BadName));
+        let mut img = [0u8; 64];
+        d.read_image(0, &mut img);
+        assert_eq!((img[0], &img[1..12], img[32 + 12]), (0, &b"B       TXT"[..], 1));
+        d.read_image(d.image_len() - 8, &mut img[..16]);
+        assert!(img[..16].iter().all(|&b| b == EMPTY), "unallocated and past the end");
+    }
 
     #[test]
     fn put_get_round_trip_pads_with_ctrl_z() {

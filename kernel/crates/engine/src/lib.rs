@@ -49,7 +49,7 @@ use zbeam_sched::{
 use zbeam_timerwheel::TimerWheel;
 
 pub use introspect::{ProcInfo, RunState, SliceEnd, TraceEvent};
-use proc::{Body, Z80Proc};
+use proc::Body;
 pub use proc::{NativeCx, NativeStep, NativeTask};
 use signals::{Ctl, Relations};
 pub use signals::{LinkError, NameError, SpawnOpts};
@@ -205,6 +205,11 @@ pub mod fault {
     pub const BDOS: u32 = 2;
     /// An unknown system-call function number (A at `RST 30h`).
     pub const BAD_CALL: u32 = 3;
+    /// A SymbOS program named a memory bank other than its own (only its bank exists).
+    pub const SYMBOS_BANK: u32 = 4;
+    /// A SymbOS program called what the SymbOS personality does not serve: a kernel
+    /// function address, an interbank stub (FF00-FFFF), or a jump to 0000.
+    pub const SYMBOS_CALL: u32 = 5;
 }
 
 struct Slot {
@@ -429,13 +434,10 @@ impl<P: Platform> Engine<P> {
         from: CoreId,
     ) -> Result<Pid, SpawnError> {
         let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
-        if img.bytes.is_empty() || img.bytes.len() > abi::MAX_IMAGE {
-            return Err(SpawnError::BadImage);
-        }
         if args.len() > abi::MAX_ARGS {
             return Err(SpawnError::ArgsTooLong);
         }
-        let mut z = Z80Proc::load(img.bytes, args).ok_or(SpawnError::OutOfMemory)?;
+        let mut z = proc::personality::load(img.name, img.bytes, args, self.cpm_disk())?;
         for &(at, bytes) in patches {
             z.poke(at, bytes);
         }

@@ -13,6 +13,9 @@ use zbeam_mailbox::Mailbox;
 use zbeam_sched::{CoreId, CpuSet, ExitReason, FaultCode, Priority, StopReason, CONTEXT_REDS};
 use zbeam_z80::{Bus, Cpu};
 
+#[path = "personality.rs"]
+pub(crate) mod personality;
+
 /// Reductions a send costs: 1 counted plus 4 for the slice, as BEAM's `erl_send`.
 const SEND_COST: u64 = 5;
 /// Reductions a receive's fetch of the shared queue costs.
@@ -34,6 +37,8 @@ pub(crate) struct Z80Proc {
     /// CP/M state (DMA address, open searches, console line, disk), made at the first
     /// BDOS or BIOS call: processes that never call CP/M pay nothing for it.
     cpm: Option<Box<zbeam_cpm::Bdos>>,
+    /// The SymbOS personality's state; `None` for the zbeam (native and CP/M) one.
+    symbos: Option<Box<personality::Symbos>>,
 }
 
 // The BDOS base stored at 0x0006 is the top of the stack area.
@@ -61,7 +66,7 @@ impl Z80Proc {
         // Push 0x0000: returning from the top level is a warm boot, a normal exit.
         cpu.sp = abi::STACK_TOP - 2;
         cpu.set_hl(abi::ARGS);
-        Some(Z80Proc { cpu, mem, deadline: None, armed: None, cpm: None })
+        Some(Z80Proc { cpu, mem, deadline: None, armed: None, cpm: None, symbos: None })
     }
 
     /// Writes `bytes` at `at` (wrapping at the end of the 64 KiB).
@@ -399,6 +404,10 @@ pub(crate) struct Slice {
 
 struct ProcBus<'a> {
     mem: &'a mut [u8; 0x1_0000],
+    /// The personality's trap set: page-zero addresses as a mask, and the first
+    /// trapped address at the top of memory.
+    low: u64,
+    high: u16,
 }
 
 impl Bus for ProcBus<'_> {
@@ -420,11 +429,12 @@ impl Bus for ProcBus<'_> {
     fn trap(&mut self, pc: u16) -> bool {
         // This runs before every instruction, so the usual case (an address in neither
         // trapped range) costs two compares: page zero's traps are bits of one mask, and
-        // one compare covers the 17 CP/M BIOS entry points at the top of memory.
+        // one compare covers the top of memory (the 17 CP/M BIOS entry points, or
+        // SymbOS's interbank stubs).
         if pc < 64 {
-            LOW_TRAPS >> pc & 1 != 0
+            self.low >> pc & 1 != 0
         } else {
-            pc >= zbeam_cpm::BIOS_TRAPS
+            pc >= self.high
         }
     }
 }
@@ -446,6 +456,10 @@ enum Call {
     DoneStop(u64, StopReason),
     /// Not done: stop here and retry the call when the process runs again.
     Block(u64, StopReason),
+    /// Done, and the call has set the PC itself (a SymbOS restart returns by itself).
+    Resume(u64),
+    /// Done with the PC set, and the slice ends for this reason.
+    ResumeStop(u64, StopReason),
 }
 
 impl Body {
@@ -493,17 +507,20 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
         if cx.preempt.load(Ordering::Relaxed) >= 2 {
             return Slice { used, reason: StopReason::BudgetSpent, arm: None };
         }
+        let (low, high) = if z.symbos.is_some() { personality::SYMBOS_TRAPS } else { personality::ZBEAM_TRAPS };
         let r = {
-            let mut bus = ProcBus { mem: &mut z.mem };
+            let mut bus = ProcBus { mem: &mut z.mem, low, high };
             z.cpu.run(&mut bus, left.min(PREEMPT_CHECK))
         };
         used += r.instructions;
         let call = match r.reason {
             // A chunk ended: the loop's head ends the slice when the budget is spent.
             zbeam_z80::StopReason::BudgetSpent | zbeam_z80::StopReason::BusStop => continue,
+            zbeam_z80::StopReason::Halted { interrupts_enabled: true } if z.symbos.is_some() => personality::halt(z),
             zbeam_z80::StopReason::Halted { .. } => {
                 return Slice { used, reason: StopReason::Faulted(FaultCode(fault::HALT)), arm: None };
             }
+            zbeam_z80::StopReason::Trap(_) if z.symbos.is_some() => personality::trap(z, cx),
             zbeam_z80::StopReason::Trap(abi::WARM_BOOT) => {
                 return Slice { used, reason: StopReason::Exited(ExitReason::Normal), arm: None };
             }
@@ -520,6 +537,8 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
                 ret(z);
                 return Slice { used: used + cost, reason, arm: None };
             }
+            Call::Resume(cost) => used += cost,
+            Call::ResumeStop(cost, reason) => return Slice { used: used + cost, reason, arm: None },
             Call::Block(cost, reason) => {
                 let arm = match reason {
                     StopReason::Waiting { timeout: Some(_) } => {

@@ -209,13 +209,10 @@ impl<P: Platform> Engine<P> {
     ) -> Result<(zbeam_sched::Pid, u16), crate::SpawnError> {
         use crate::SpawnError;
         let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
-        if img.bytes.is_empty() || img.bytes.len() > abi::MAX_IMAGE {
-            return Err(SpawnError::BadImage);
-        }
         if args.len() > abi::MAX_ARGS {
             return Err(SpawnError::ArgsTooLong);
         }
-        let z = crate::Z80Proc::load(img.bytes, args).ok_or(SpawnError::OutOfMemory)?;
+        let z = crate::proc::personality::load(img.name, img.bytes, args, self.cpm_disk())?;
         let body = crate::Body::z80(z, opts.prio, opts.affinity).named(img.name);
         let rel = Relations { parent, link: opts.link, monitor: opts.monitor };
         self.spawn_body(body, opts.prio, opts.affinity, from, rel)

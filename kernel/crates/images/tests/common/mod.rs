@@ -10,6 +10,8 @@ use zbeam_sched::{CoreId, CpuSet};
 pub struct Sim {
     pub now: AtomicU64,
     pub out: Mutex<Vec<u8>>,
+    /// The same output kept apart per process (pid, bytes).
+    pub by_pid: Mutex<Vec<(u16, Vec<u8>)>>,
 }
 
 impl Platform for Sim {
@@ -20,6 +22,21 @@ impl Platform for Sim {
     fn console(&self, bytes: &[u8]) {
         self.out.lock().unwrap().extend_from_slice(bytes);
     }
+    fn console_from(&self, pid: u16, bytes: &[u8]) {
+        self.console(bytes);
+        let mut by = self.by_pid.lock().unwrap();
+        match by.iter_mut().find(|(p, _)| *p == pid) {
+            Some((_, out)) => out.extend_from_slice(bytes),
+            None => by.push((pid, bytes.to_vec())),
+        }
+    }
+}
+
+/// What process `pid` wrote.
+#[allow(dead_code)]
+pub fn output_of(sim: &Sim, pid: u32) -> String {
+    let by = sim.by_pid.lock().unwrap();
+    by.iter().find(|(p, _)| *p as u32 == pid).map(|(_, o)| String::from_utf8_lossy(o).into_owned()).unwrap_or_default()
 }
 
 /// Steps every core until `done` (at most `max_rounds` rounds); each round advances
