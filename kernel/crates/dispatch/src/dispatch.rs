@@ -122,9 +122,9 @@ pub struct Stats {
     pub squashed_memory: u64,
     /// Dropped because an earlier task left the region.
     pub discarded: u64,
-    /// Injected wrong predictions, and how many of them were squashed.
+    /// Injected wrong predictions.
     pub injected: u64,
-    /// Injected predictions squashed.
+    /// Injected predictions validated and squashed (the others were discarded unvalidated).
     pub injected_squashed: u64,
     /// T-states committed from speculative tasks (work taken off the dispatcher's instance).
     pub speculative_tstates: u64,
@@ -709,13 +709,6 @@ impl<P: Pool> Dispatcher<'_, P> {
         };
         let rp = self.policy.regions.entry(head).or_default();
         Learner::feedback(rp, arm, reward, commits, squashes);
-        if rp.retired {
-            let why = rp.why.clone();
-            if let Some(r) = self.regions.get_mut(&head) {
-                r.why_sequential = why;
-            }
-            self.make_sequential(head);
-        }
     }
 
     fn report(self, result: Result<(), RunError>) -> Report {

@@ -90,7 +90,7 @@ pub fn image_hash(image: &[u8]) -> u64 {
 
 /// Waves an arm must have had before it can be judged.
 pub const JUDGE_AFTER: u64 = 3;
-/// Parallel waves in a region before the region can be retired.
+/// Parallel waves a region has had, all losing, before it is retired.
 pub const RETIRE_AFTER: u64 = 12;
 
 impl Policy {
@@ -194,52 +194,48 @@ impl Learner {
     }
 
     /// Picks an arm for `region` from `allowed` (which must hold [`Arm::Sequential`]).
-    /// The answer is always an element of `allowed`.
-    pub fn choose(&mut self, region: &RegionPolicy, allowed: &[Arm]) -> Arm {
+    /// The answer is always an element of `allowed`. When every allowed parallel arm
+    /// has been tried and none gains, the best of them is tried again until the region
+    /// has had [`RETIRE_AFTER`] parallel waves; then the region is retired.
+    pub fn choose(&mut self, region: &mut RegionPolicy, allowed: &[Arm]) -> Arm {
         if region.retired {
             return Arm::Sequential;
         }
-        let candidates: Vec<Arm> = allowed.iter().copied().filter(|a| Self::usable(region, a)).collect();
-        let parallel: Vec<Arm> = candidates.iter().copied().filter(|a| *a != Arm::Sequential).collect();
-        if parallel.is_empty() {
-            return Arm::Sequential;
-        }
+        let parallel: Vec<Arm> =
+            allowed.iter().copied().filter(|a| *a != Arm::Sequential && Self::usable(region, a)).collect();
         if let Some(untried) = parallel.iter().find(|a| region.arms.get(a).is_none_or(|s| s.waves == 0)) {
             return *untried;
+        }
+        let Some(best) = parallel.iter().copied().max_by(|a, b| region.arms[a].mean.total_cmp(&region.arms[b].mean))
+        else {
+            return self.retire(region, "no parallel decomposition left");
+        };
+        if region.arms[&best].mean <= 0.0 {
+            let waves: u64 = region.arms.iter().filter(|(a, _)| **a != Arm::Sequential).map(|(_, s)| s.waves).sum();
+            if waves >= RETIRE_AFTER {
+                return self.retire(region, "every parallel decomposition lost");
+            }
+            return best;
         }
         if (self.next() % 1_000_000) as f64 / 1e6 < self.epsilon {
             return parallel[(self.next() % parallel.len() as u64) as usize];
         }
-        let best = parallel
-            .iter()
-            .copied()
-            .max_by(|a, b| region.arms[a].mean.total_cmp(&region.arms[b].mean))
-            .unwrap_or(Arm::Sequential);
-        if region.arms[&best].mean > 0.0 {
-            best
-        } else {
-            Arm::Sequential
-        }
+        best
+    }
+
+    fn retire(&mut self, region: &mut RegionPolicy, why: &str) -> Arm {
+        region.retired = true;
+        region.why = Some(String::from(why));
+        Arm::Sequential
     }
 
     /// Feeds one wave's outcome back: `reward` (net gain), speculative tasks committed and squashed.
-    /// Retires the region when its parallel arms keep losing.
     pub fn feedback(region: &mut RegionPolicy, arm: Arm, reward: f64, commits: u64, squashes: u64) {
         let s = region.arms.entry(arm).or_default();
         s.waves += 1;
         s.mean += (reward - s.mean) / s.waves as f64;
         s.commits += commits;
         s.squashes += squashes;
-        let parallel_waves: u64 =
-            region.arms.iter().filter(|(a, _)| **a != Arm::Sequential).map(|(_, s)| s.waves).sum();
-        let any_winning = region
-            .arms
-            .iter()
-            .any(|(a, s)| *a != Arm::Sequential && s.mean > 0.0 && Self::usable(region, a) && s.waves > 0);
-        if parallel_waves >= RETIRE_AFTER && !any_winning {
-            region.retired = true;
-            region.why = Some(String::from("every parallel decomposition lost"));
-        }
     }
 }
 
