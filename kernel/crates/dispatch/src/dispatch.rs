@@ -37,7 +37,7 @@ pub const WINDOW: usize = 8;
 /// Instruction budget of one observed instance.
 const OBSERVE_BUDGET: u64 = 20_000_000;
 /// Arrivals a sequential choice lets pass before the learner is asked again.
-const SEQUENTIAL_SPAN: u32 = 256;
+const SEQUENTIAL_SPAN: u16 = 256;
 
 /// How a run is set up.
 #[derive(Clone, Debug)]
@@ -252,16 +252,15 @@ pub fn start_matches(actual: &Cpu, predicted: &Cpu, dead: Units, r_relative: boo
     normalised(actual, dead, r_relative) == normalised(predicted, dead, r_relative)
 }
 
-/// The sequential machine's bus: committed memory, the backward-transfer counter
-/// and the stops at hot or active heads.
+/// The sequential machine's bus: committed memory, and per target of a backward
+/// transfer a countdown (`watch`) of arrivals until the next stop: [`HOT`] for a
+/// target never seen, 1 for an active or observed head (stop at every arrival), a
+/// span after a sequential choice, 0 for a sequential region (never stop).
 struct ObsBus<'a> {
     committed: &'a mut Mem,
-    heads: &'a mut [u16],
-    active: &'a [bool],
+    watch: &'a mut [u16],
     ports: &'a mut Vec<(u16, u8)>,
     last: u16,
-    skip_head: u16,
-    skip_left: u32,
 }
 
 impl Bus for ObsBus<'_> {
@@ -286,21 +285,15 @@ impl Bus for ObsBus<'_> {
         }
         let back = pc < self.last;
         self.last = pc;
-        back && self.arrive(pc)
-    }
-}
-
-impl ObsBus<'_> {
-    #[cold]
-    #[inline(never)]
-    fn arrive(&mut self, pc: u16) -> bool {
-        let n = &mut self.heads[pc as usize];
-        *n = n.saturating_add(1);
-        if pc == self.skip_head && self.skip_left > 0 {
-            self.skip_left -= 1;
-            return false;
+        if back {
+            let w = &mut self.watch[pc as usize];
+            if *w > 1 {
+                *w -= 1;
+                return false;
+            }
+            return *w == 1;
         }
-        *n == HOT || self.active[pc as usize]
+        false
     }
 }
 
@@ -324,18 +317,13 @@ struct Dispatcher<'a, P: Pool> {
     policy: &'a mut Policy,
     learner: Learner,
     m: Committed,
-    heads: Vec<u16>,
-    active: Vec<bool>,
+    watch: Vec<u16>,
     last: u16,
-    skip_head: u16,
-    skip_left: u32,
     regions: BTreeMap<u16, Region>,
     tasks: Vec<Task>,
     redo: Task,
     stats: Stats,
     log: Vec<TaskRecord>,
-    /// Pool time units per T-state on the reference interpreter (measured).
-    seq_rate: Option<f64>,
     injections: u64,
 }
 
@@ -367,17 +355,13 @@ pub fn run<P: Pool>(image: &[u8], cfg: &Config, pool: &mut P, policy: &mut Polic
             wave_written: zeroed_mem(),
             wave_list: Vec::new(),
         },
-        heads: alloc::vec![0; 0x1_0000],
-        active: alloc::vec![false; 0x1_0000],
+        watch: alloc::vec![HOT; 0x1_0000],
         last: LOAD_ADDR,
-        skip_head: 0,
-        skip_left: 0,
         regions: BTreeMap::new(),
         tasks: (0..instances).map(|_| Task::new()).collect(),
         redo: Task::new(),
         stats: Stats::default(),
         log: Vec::new(),
-        seq_rate: None,
         injections: 0,
     };
     let result = if fits { d.main(out) } else { Err(RunError::ImageTooLarge(image.len())) };
@@ -391,29 +375,20 @@ impl<P: Pool> Dispatcher<'_, P> {
 
     fn main(&mut self, out: &mut dyn FnMut(u8)) -> Result<(), RunError> {
         loop {
-            let t0 = self.pool.now();
             let res = {
                 let mut bus = ObsBus {
                     committed: &mut self.m.mem,
-                    heads: &mut self.heads,
-                    active: &self.active,
+                    watch: &mut self.watch,
                     ports: &mut self.m.ports,
                     last: self.last,
-                    skip_head: self.skip_head,
-                    skip_left: self.skip_left,
                 };
                 let res = self.m.cpu.run(&mut bus, self.cfg.max_instructions - self.m.instructions);
                 self.last = bus.last;
-                self.skip_left = bus.skip_left;
                 res
             };
             self.m.instructions += res.instructions;
             self.m.tstates += res.tstates;
             self.pool.charge_sequential(res.tstates);
-            if res.tstates >= 50_000 {
-                let rate = (self.pool.now() - t0) as f64 / res.tstates as f64;
-                self.seq_rate = Some(self.seq_rate.map_or(rate, |r| 0.75 * r + 0.25 * rate));
-            }
             match res.reason {
                 StopReason::Trap(0) => return Ok(()),
                 StopReason::Trap(BDOS) => {
@@ -439,12 +414,9 @@ impl<P: Pool> Dispatcher<'_, P> {
                     }
                     let mut bus = ObsBus {
                         committed: &mut self.m.mem,
-                        heads: &mut self.heads,
-                        active: &self.active,
+                        watch: &mut self.watch,
                         ports: &mut self.m.ports,
                         last: BDOS,
-                        skip_head: 0,
-                        skip_left: 0,
                     };
                     let t = self.m.cpu.step(&mut bus).0;
                     self.m.tstates += t;
@@ -481,7 +453,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         });
         region.visits += 1;
         // The first visit was noticed after HOT backward arrivals, a later one after one.
-        region.visit_iters = if region.visits == 1 { self.heads[head as usize] as u64 } else { 1 };
+        region.visit_iters = if region.visits == 1 { HOT as u64 } else { 1 };
         if retired {
             region.why_sequential.get_or_insert_with(|| String::from("retired by the persisted policy"));
             return self.make_sequential(head);
@@ -493,7 +465,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             Some(Verdict::Parallel { allowed, .. }) => allowed.clone(),
             _ => return self.make_sequential(head),
         };
-        self.active[head as usize] = true;
+        self.watch[head as usize] = 1;
         while self.m.cpu.pc == head {
             let rp = self.policy.regions.entry(head).or_default();
             let arm = match self.cfg.force {
@@ -508,8 +480,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             }
             match arm {
                 Arm::Sequential => {
-                    self.skip_head = head;
-                    self.skip_left = SEQUENTIAL_SPAN;
+                    self.watch[head as usize] = SEQUENTIAL_SPAN;
                     return;
                 }
                 Arm::Parallel { chunk, tasks, .. } => {
@@ -531,9 +502,7 @@ impl<P: Pool> Dispatcher<'_, P> {
     }
 
     fn make_sequential(&mut self, head: u16) {
-        self.active[head as usize] = false;
-        // Saturated: never hot again in this run.
-        self.heads[head as usize] = u16::MAX;
+        self.watch[head as usize] = 0;
     }
 
     /// Observes up to [`WINDOW`] instances from here, committing each; judges the region
@@ -541,7 +510,7 @@ impl<P: Pool> Dispatcher<'_, P> {
     fn observe(&mut self, head: u16) -> bool {
         let mut nodes = Vec::new();
         let mut complete = false;
-        let (t0, mut observed_t) = (self.pool.now(), 0u64);
+
         while nodes.len() < WINDOW && self.left() > OBSERVE_BUDGET {
             let start = self.m.cpu.clone();
             let t = &mut self.redo;
@@ -565,19 +534,17 @@ impl<P: Pool> Dispatcher<'_, P> {
             self.m.commit(&self.redo, None);
             self.m.end_wave();
             self.stats.observed += 1;
-            observed_t += self.redo.tstates;
             if self.redo.end != TaskEnd::Head {
                 break;
             }
             complete = nodes.len() == WINDOW;
         }
-        if self.seq_rate.is_none() && observed_t > 0 {
-            self.seq_rate = Some((self.pool.now() - t0) as f64 / observed_t as f64);
-        }
         let region = self.regions.get_mut(&head).expect("the region was just entered");
         region.iterations += nodes.len() as u64;
         region.visit_iters += nodes.len() as u64;
         if !complete {
+            // Stop at the next arrival too, so the next visit is observed.
+            self.watch[head as usize] = 1;
             region.short_visits += 1;
             if region.short_visits >= 3 {
                 region.verdict = Some(Verdict::Sequential(String::from("too few iterations per visit")));
@@ -629,11 +596,12 @@ impl<P: Pool> Dispatcher<'_, P> {
         self.pool.run_all(&mut self.tasks[..n]);
         self.stats.waves += 1;
         let (mut commits, mut squashes) = (0u64, 0u64);
-        let mut committed_t = 0u64;
+        // What the committed work took on one instance: the sequential time it replaces.
+        let mut sequential = 0u64;
         for (j, &injected) in injected.iter().enumerate() {
             let t = &self.tasks[j];
             if j == 0 {
-                committed_t += t.tstates;
+                sequential += t.elapsed;
                 self.m.commit(t, None);
                 continue;
             }
@@ -651,7 +619,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                 } else if t.bus.reads.iter().any(|&a| self.m.wave_written[a as usize] != 0) {
                     Outcome::SquashedMemory
                 } else {
-                    committed_t += t.tstates;
+                    sequential += t.elapsed;
                     self.stats.speculative_tstates += t.tstates;
                     let r = self.m.cpu.r();
                     self.m.commit(t, relative.then_some(r));
@@ -686,10 +654,11 @@ impl<P: Pool> Dispatcher<'_, P> {
                     // Redo the task's iterations from the actual state, on committed memory.
                     let start = self.m.cpu.clone();
                     self.redo.prepare(&start, &self.m.mem, head, chunk, branch, 0, budget);
+                    let r0 = self.pool.now();
                     self.redo.run();
                     self.pool.charge_sequential(self.redo.tstates);
+                    sequential += self.pool.now() - r0;
                     self.stats.redo_tstates += self.redo.tstates;
-                    committed_t += self.redo.tstates;
                     self.m.commit(&self.redo, None);
                 }
             }
@@ -699,14 +668,11 @@ impl<P: Pool> Dispatcher<'_, P> {
             r.iterations += chunk as u64 * n as u64;
             r.visit_iters += chunk as u64 * n as u64;
         }
+        // The gain net of hand-off, validation and redo: the wave against the time its
+        // committed tasks and redos took each on its own (measured in the same wave,
+        // so a loaded host slows both sides alike).
         let elapsed = (self.pool.now() - t0) as f64;
-        let reward = match self.seq_rate {
-            Some(rate) if committed_t > 0 => {
-                let sequential = committed_t as f64 * rate;
-                (sequential - elapsed) / sequential
-            }
-            _ => 0.0,
-        };
+        let reward = if sequential > 0 { (sequential as f64 - elapsed) / sequential as f64 } else { 0.0 };
         let rp = self.policy.regions.entry(head).or_default();
         Learner::feedback(rp, arm, reward, commits, squashes);
     }

@@ -90,7 +90,7 @@ pub fn image_hash(image: &[u8]) -> u64 {
 
 /// Waves an arm must have had before it can be judged.
 pub const JUDGE_AFTER: u64 = 3;
-/// Parallel waves a region has had, all losing, before it is retired.
+/// Parallel waves a region has had, all losing, before it is retired (at least two per allowed arm).
 pub const RETIRE_AFTER: u64 = 12;
 
 impl Policy {
@@ -196,7 +196,8 @@ impl Learner {
     /// Picks an arm for `region` from `allowed` (which must hold [`Arm::Sequential`]).
     /// The answer is always an element of `allowed`. When every allowed parallel arm
     /// has been tried and none gains, the best of them is tried again until the region
-    /// has had [`RETIRE_AFTER`] parallel waves; then the region is retired.
+    /// has had [`RETIRE_AFTER`] parallel waves (or two per allowed arm, if more); then
+    /// the region is retired.
     pub fn choose(&mut self, region: &mut RegionPolicy, allowed: &[Arm]) -> Arm {
         if region.retired {
             return Arm::Sequential;
@@ -212,7 +213,7 @@ impl Learner {
         };
         if region.arms[&best].mean <= 0.0 {
             let waves: u64 = region.arms.iter().filter(|(a, _)| **a != Arm::Sequential).map(|(_, s)| s.waves).sum();
-            if waves >= RETIRE_AFTER {
+            if waves >= RETIRE_AFTER.max(2 * parallel.len() as u64) {
                 return self.retire(region, "every parallel decomposition lost");
             }
             return best;

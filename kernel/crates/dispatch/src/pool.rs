@@ -20,6 +20,7 @@ pub trait Pool {
     /// Instances available, the dispatcher's own included (at most this many tasks a wave).
     fn instances(&self) -> usize;
     /// Runs every task to its end, possibly in parallel; `tasks[0]` may run on the caller.
+    /// Sets each task's `elapsed` to how long it ran, in the unit of [`Pool::now`].
     fn run_all(&mut self, tasks: &mut [Task]);
     /// The time now, in the pool's unit (nanoseconds, or T-states for a model).
     fn now(&mut self) -> u64;
@@ -68,6 +69,7 @@ impl Pool for CostModel {
         let mut longest = 0;
         for t in tasks.iter_mut() {
             t.run();
+            t.elapsed = t.tstates;
             longest = longest.max(t.tstates);
         }
         self.clock += longest + self.dispatch * (tasks.len() as u64).saturating_sub(1);

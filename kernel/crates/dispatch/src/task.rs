@@ -192,6 +192,8 @@ pub struct Task {
     pub tstates: u64,
     /// How it ended.
     pub end: TaskEnd,
+    /// How long it ran, in the pool's time unit, if the pool measures it (else 0).
+    pub elapsed: u64,
 }
 
 /// At most this many instructions are decoded one by one to prove uncertain units dead.
@@ -216,6 +218,7 @@ impl Task {
             instructions: 0,
             tstates: 0,
             end: TaskEnd::NotRun,
+            elapsed: 0,
         }
     }
 
@@ -241,6 +244,7 @@ impl Task {
         self.instructions = 0;
         self.tstates = 0;
         self.end = TaskEnd::NotRun;
+        self.elapsed = 0;
     }
 
     /// Runs the task to its end. First it steps instruction by instruction while some

@@ -151,6 +151,7 @@ fn a_program_whose_every_speculation_fails_falls_back_to_sequential() {
         assert!(!tried.is_empty(), "{name}: no region was tried");
         assert!(tried.iter().all(|r| r.retired), "{name}: a failing region was not retired");
         let waves: u64 = tried.iter().flat_map(|r| r.arms.values()).map(|a| a.waves).sum();
-        assert!(waves <= RETIRE_AFTER * tried.len() as u64, "{name}: {waves} waves");
+        // At most RETIRE_AFTER or two per allowed arm (2 instances: 4 chunks x 2 predictors).
+        assert!(waves <= RETIRE_AFTER.max(16) * tried.len() as u64, "{name}: {waves} waves");
     }
 }
