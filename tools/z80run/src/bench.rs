@@ -110,8 +110,33 @@ fn scaled(p: &Program, scale: u8) -> Vec<u8> {
     img
 }
 
+/// What two threads can do on this host right now: two copies of a program run at
+/// once against one alone (2.0 on two idle cores; less when the host is shared).
+fn capacity(image: &[u8]) -> f64 {
+    let one = median((0..3).map(|_| sequential(image).secs).collect());
+    let two = median(
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                std::thread::scope(|s| {
+                    let a = s.spawn(|| sequential(image));
+                    sequential(image);
+                    let _ = a.join();
+                });
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
+    2.0 * one / two
+}
+
 fn hosted(o: &Opts) {
+    let cap = capacity(&scaled(suite::find("matmul").expect("matmul is in the suite"), o.scale));
     println!("### Hosted, 2 threads (Linux threads), scale {}\n", o.scale);
+    println!(
+        "Host capacity when this ran: two copies of matmul at once did {cap:.2}x the work of one in the same time \
+         (2.00x on two idle cores): no speedup below can exceed it.\n"
+    );
     println!(
         "Medians of {} runs each; a fresh policy every run. `exact`: every run bit-exact with the sequential one.\n",
         o.runs

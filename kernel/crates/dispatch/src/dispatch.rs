@@ -461,8 +461,17 @@ impl<P: Pool> Dispatcher<'_, P> {
         if region.verdict.is_none() && !self.observe(head) {
             return;
         }
-        let allowed = match &self.regions[&head].verdict {
-            Some(Verdict::Parallel { allowed, .. }) => allowed.clone(),
+        let trip = self.regions[&head].trip;
+        let allowed: Vec<Arm> = match &self.regions[&head].verdict {
+            // Once a visit's length is known, a wave must fit in it.
+            Some(Verdict::Parallel { allowed, .. }) => allowed
+                .iter()
+                .copied()
+                .filter(|a| match (a, trip) {
+                    (Arm::Parallel { chunk, tasks, .. }, Some(t)) => (*chunk as u64) * (*tasks as u64) <= t,
+                    _ => true,
+                })
+                .collect(),
             _ => return self.make_sequential(head),
         };
         self.watch[head as usize] = 1;

@@ -167,7 +167,7 @@ impl Policy {
 /// The bandit: a seeded generator and the policy it updates.
 pub struct Learner {
     rng: u64,
-    /// Exploration probability once every arm was tried.
+    /// Exploration probability once every arm was tried, scaled by 20 / (20 + the region's waves).
     pub epsilon: f64,
 }
 
@@ -218,7 +218,10 @@ impl Learner {
             }
             return best;
         }
-        if (self.next() % 1_000_000) as f64 / 1e6 < self.epsilon {
+        // Exploration fades as the region's experience grows.
+        let waves: u64 = region.arms.values().map(|s| s.waves).sum();
+        let epsilon = self.epsilon * 20.0 / (20.0 + waves as f64);
+        if (self.next() % 1_000_000) as f64 / 1e6 < epsilon {
             return parallel[(self.next() % parallel.len() as u64) as usize];
         }
         best
