@@ -3,8 +3,9 @@
 //!
 //! What: an [`Arm`] is one decomposition (sequential, or a predictor, a chunk of
 //! iterations per task and a number of tasks per wave). [`Learner::choose`] picks
-//! among the allowed arms only: first each untried arm once, then the best mean
-//! reward, with an epsilon-greedy exploration from a seeded xorshift generator. The
+//! among the allowed arms only: untried arms in order until one wins, then the best
+//! mean reward, with an epsilon-greedy exploration (fading with experience) from a
+//! seeded xorshift generator. The
 //! reward of a wave is its measured gain net of communication and validation,
 //! `(estimated sequential time - wave time) / estimated sequential time`, so the
 //! sequential arm is worth 0 by definition; validation outcomes are the second
@@ -204,11 +205,21 @@ impl Learner {
         }
         let parallel: Vec<Arm> =
             allowed.iter().copied().filter(|a| *a != Arm::Sequential && Self::usable(region, a)).collect();
-        if let Some(untried) = parallel.iter().find(|a| region.arms.get(a).is_none_or(|s| s.waves == 0)) {
-            return *untried;
+        let tried = |a: &Arm| region.arms.get(a).is_some_and(|s| s.waves > 0);
+        let best =
+            parallel.iter().copied().filter(tried).max_by(|a, b| region.arms[a].mean.total_cmp(&region.arms[b].mean));
+        // Waves' rewards fade in as the region's experience grows.
+        let waves: u64 = region.arms.values().map(|s| s.waves).sum();
+        let epsilon = self.epsilon * 20.0 / (20.0 + waves as f64);
+        let explore = (self.next() % 1_000_000) as f64 / 1e6 < epsilon;
+        // Untried arms go first while nothing wins; once something does, only when exploring.
+        let winning = best.is_some_and(|b| region.arms[&b].mean > 0.0);
+        if !winning || explore {
+            if let Some(untried) = parallel.iter().find(|a| !tried(a)) {
+                return *untried;
+            }
         }
-        let Some(best) = parallel.iter().copied().max_by(|a, b| region.arms[a].mean.total_cmp(&region.arms[b].mean))
-        else {
+        let Some(best) = best else {
             return self.retire(region, "no parallel decomposition left");
         };
         if region.arms[&best].mean <= 0.0 {
@@ -218,10 +229,7 @@ impl Learner {
             }
             return best;
         }
-        // Exploration fades as the region's experience grows.
-        let waves: u64 = region.arms.values().map(|s| s.waves).sum();
-        let epsilon = self.epsilon * 20.0 / (20.0 + waves as f64);
-        if (self.next() % 1_000_000) as f64 / 1e6 < epsilon {
+        if explore {
             return parallel[(self.next() % parallel.len() as u64) as usize];
         }
         best

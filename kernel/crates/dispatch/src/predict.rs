@@ -20,7 +20,7 @@ pub const WORDS: usize = 13;
 pub const WORD_NAMES: [&str; WORDS] = ["AF", "BC", "DE", "HL", "IX", "IY", "SP", "WZ", "AF'", "BC'", "DE'", "HL'", "I"];
 
 /// The register units (high byte, low byte) of the words that are unit pairs.
-const UNIT_PAIRS: [(Units, Units); 6] = [
+pub const UNIT_PAIRS: [(Units, Units); 6] = [
     (decode::A, decode::F),
     (decode::B, decode::C),
     (decode::D, decode::E),

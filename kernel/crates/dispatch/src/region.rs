@@ -13,7 +13,17 @@
 
 use crate::decode::{self, Units};
 use crate::learn::Arm;
-use crate::predict::{Prediction, Predictor, Unpredictable, WORD_NAMES};
+use crate::predict::{Prediction, Predictor, Unpredictable, WordPred, UNIT_PAIRS, WORD_NAMES};
+
+/// The units of the words that are unit pairs (AF BC DE HL IX IY), whole.
+const UNIT_WORDS: [Units; 6] = [
+    decode::A | decode::F,
+    decode::B | decode::C,
+    decode::D | decode::E,
+    decode::H | decode::L,
+    decode::IXH | decode::IXL,
+    decode::IYH | decode::IYL,
+];
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -178,8 +188,28 @@ pub fn analyse(graph: &Graph, final_state: &Cpu, instances: usize, min_task_tsta
     }
     let mean = graph.nodes.iter().map(|n| n.tstates).sum::<u64>() / graph.nodes.len().max(1) as u64;
     let longest = graph.nodes.iter().map(|n| n.instructions).max().unwrap_or(1);
+    // "Unchanged" can only validate if every unit that moves is dead at the head.
+    let mut moving = 0;
+    for (i, w) in prediction.words.iter().enumerate() {
+        match *w {
+            WordPred::Stride(0) => {}
+            WordPred::Stride(_) if i >= UNIT_WORDS.len() => moving = decode::ALL | (1 << 31),
+            WordPred::Stride(_) => moving |= UNIT_WORDS[i],
+            WordPred::Bytes([hi, lo]) => {
+                let (h, l) = UNIT_PAIRS[i];
+                moving |= if matches!(hi, Some(d) if d != 0) { h } else { 0 };
+                moving |= if matches!(lo, Some(d) if d != 0) { l } else { 0 };
+            }
+        }
+    }
+    let live_any = graph.nodes.iter().fold(0, |u, n| u | n.live_in);
+    let predictors: &[Predictor] = if moving & (live_any | (1 << 31)) == 0 {
+        &[Predictor::Stride, Predictor::Unchanged]
+    } else {
+        &[Predictor::Stride]
+    };
     let mut allowed = alloc::vec![Arm::Sequential];
-    for predictor in [Predictor::Stride, Predictor::Unchanged] {
+    for &predictor in predictors {
         for chunk in chunks(mean, min_task_tstates) {
             for tasks in task_counts(instances) {
                 allowed.push(Arm::Parallel { predictor, chunk, tasks });
