@@ -11,7 +11,8 @@
 //!    run, as a table and as an SVG (`--svg FILE`).
 //! 3. The cost model: each program on 2, 4, 8, 16 and 64 model instances
 //!    (`CostModel`, its costs printed with the table), five runs sharing a policy,
-//!    the last run's predicted speedup; geometric means per class.
+//!    the last run's predicted speedup; geometric means per class; and the learning
+//!    curve on 4 model instances (deterministic), drawn to `FILE-model.svg`.
 //!
 //! Usage: `dispatch-bench [--runs R] [--scale K] [--curve N] [--svg FILE] [--dispatch T] [--validate T]`.
 #![forbid(unsafe_code)]
@@ -216,13 +217,14 @@ fn curve(o: &Opts) {
     }
     println!();
     if let Some(f) = &o.svg {
-        std::fs::write(f, svg(&series)).expect("write the SVG");
+        std::fs::write(f, svg(&series, "dispatcher speedup per run, 2 threads, policy persisted between runs"))
+            .expect("write the SVG");
         println!("(plotted in `{f}`)\n");
     }
 }
 
 /// A line plot of speedup per run, one line per program, coloured by class.
-fn svg(series: &[(&str, &str, Vec<f64>)]) -> String {
+fn svg(series: &[(&str, &str, Vec<f64>)], title: &str) -> String {
     let (w, h, left, top, right, bottom) = (760.0, 420.0, 60.0, 30.0, 180.0, 50.0);
     let runs = series.iter().map(|s| s.2.len()).max().unwrap_or(1).max(2);
     let ymax = series.iter().flat_map(|s| s.2.iter().copied()).fold(2.0f64, f64::max).ceil();
@@ -231,7 +233,7 @@ fn svg(series: &[(&str, &str, Vec<f64>)]) -> String {
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{left}\" y=\"18\">dispatcher speedup per run, 2 threads, policy persisted between runs</text>\n"
+         <text x=\"{left}\" y=\"18\">{title}</text>\n"
     );
     for k in 0..=(ymax as usize * 2) {
         let v = k as f64 / 2.0;
@@ -272,6 +274,52 @@ fn svg(series: &[(&str, &str, Vec<f64>)]) -> String {
         );
     }
     s + "</svg>\n"
+}
+
+/// The learning curve on the cost model (deterministic): 4 instances, scale 1.
+fn model_curve(o: &Opts) {
+    let n = 4;
+    println!(
+        "### Learning curve on the cost model: {} runs on {n} model instances sharing a persisted policy, scale 1\n",
+        o.curve
+    );
+    let shown: Vec<usize> = [1, 2, 3, 5, 10, 15, 20].into_iter().filter(|&r| r <= o.curve).collect();
+    print!("| program | class |");
+    for r in &shown {
+        print!(" run {r} |");
+    }
+    println!();
+    println!("|---|---|{}", "---:|".repeat(shown.len()));
+    let mut series = Vec::new();
+    for p in suite::PROGRAMS {
+        let s = sequential(p.image);
+        let mut policy = Policy::new(p.image);
+        let mut speedups = Vec::new();
+        for run in 0..o.curve {
+            let text = policy.to_text();
+            policy = Policy::from_text(&text, p.image).expect("the policy reads back");
+            let mut pool = CostModel::new(n, o.dispatch, o.validate);
+            let (out, r, _) = dispatched(p.image, &mut pool, n, &mut policy, run as u64 + 1);
+            assert!(exact(&s, &out, &r), "{} on the model is not bit-exact", p.name);
+            speedups.push(s.tstates as f64 / pool.elapsed() as f64);
+        }
+        print!("| {} | {} |", p.name, p.class);
+        for r in &shown {
+            print!(" {:.2}x |", speedups[r - 1]);
+        }
+        println!();
+        series.push((p.name, p.class, speedups));
+    }
+    println!();
+    if let Some(f) = &o.svg {
+        let f = f.replace(".svg", "-model.svg");
+        std::fs::write(
+            &f,
+            svg(&series, &format!("speedup per run on the cost model, {n} instances, policy persisted between runs")),
+        )
+        .expect("write the SVG");
+        println!("(plotted in `{f}`)\n");
+    }
 }
 
 fn model(o: &Opts) {
@@ -332,6 +380,7 @@ fn model(o: &Opts) {
 fn main() {
     let o = opts();
     model(&o);
+    model_curve(&o);
     hosted(&o);
     curve(&o);
 }

@@ -502,6 +502,9 @@ impl<P: Pool> Dispatcher<'_, P> {
                         return;
                     }
                     self.wave(head, arm, budget);
+                    if self.watch[head as usize] == 0 {
+                        break;
+                    }
                 }
             }
         }
@@ -604,6 +607,14 @@ impl<P: Pool> Dispatcher<'_, P> {
         }
         self.pool.run_all(&mut self.tasks[..n]);
         self.stats.waves += 1;
+        if self.tasks[0].instructions == 0 {
+            // No progress is possible from here (a task that ends where it starts):
+            // the region stays sequential rather than loop.
+            if let Some(r) = self.regions.get_mut(&head) {
+                r.why_sequential = Some(String::from("a task could not make progress"));
+            }
+            return self.make_sequential(head);
+        }
         let (mut commits, mut squashes) = (0u64, 0u64);
         // What the committed work took on one instance: the sequential time it replaces.
         let mut sequential = 0u64;
