@@ -28,7 +28,7 @@ export ZBEAM_SKIP_LOG := $(SKIP_LOG)
 export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
 export SMP GIC EL2 CPU MEM DTB APPEND INITRD
 
-.PHONY: help prereqs testdata test-summary image kernel qemu m1n1 test test-host test-loom test-z80 test-qemu bench clippy lint fmt doc gdb clean
+.PHONY: help prereqs testdata test-summary image kernel qemu m1n1 test test-host test-loom test-z80 test-dispatch test-qemu bench clippy lint fmt doc gdb clean
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -58,7 +58,7 @@ qemu: image
 
 # Host unit tests of the portable crates and tools, then the Z80 exercisers (release:
 # zexdoc/zexall run 5.8e9 instructions each), then kernels booted in QEMU.
-test: testdata prereqs test-host test-loom test-z80 test-qemu
+test: testdata prereqs test-host test-loom test-z80 test-dispatch test-qemu
 	@$(MAKE) --no-print-directory test-summary
 
 # The shared test data must be there, unless the run opts out explicitly.
@@ -80,7 +80,7 @@ test-summary:
 
 test-host:
 	cargo test --workspace --exclude zbeam-kernel --exclude zbeam-z80bench --exclude zbeam-qemu-tests \
-		--exclude zbeam-z80
+		--exclude zbeam-z80 --exclude zbeam-dispatch
 
 # Model-checks with loom (exhaustive interleavings, bounded): the lock-free mailbox, and the
 # scheduler's process state word with its run-queue hand-offs.
@@ -90,6 +90,11 @@ test-loom:
 
 test-z80:
 	cargo test --release -p zbeam-z80
+
+# The dispatcher (kernel/crates/dispatch) in release mode: its suite, prelim and the first
+# zexdoc test run through it many times and must end bit-exact with the sequential run.
+test-dispatch:
+	cargo test --release -p zbeam-dispatch
 
 test-qemu: image
 	cargo test -p zbeam-qemu-tests -- --test-threads=1

@@ -1,0 +1,750 @@
+//! The dispatcher's main loop: sequential execution with the observer, waves of
+//! speculative tasks at active regions, in-order validation and commit.
+//!
+//! What: [`run`] loads a CP/M `.COM` image exactly as `zbeam_z80::cpm::CpmMachine`
+//! does and runs it to its end. Between regions the program runs on the reference
+//! interpreter with [`ObsBus`], which counts backward transfers per target and stops
+//! at hot or active heads. At a new hot head the observer runs a window of instances
+//! one at a time (logged but not speculative) and the partitioner judges them. At an
+//! active head the learner picks an arm; a parallel arm starts a wave: task 0 from
+//! the actual state, task j from the state predicted `j * chunk` iterations ahead,
+//! each on a copy of committed memory; the pool runs them; then, in order, each task
+//! commits only if the actual state equals its predicted start (all registers and
+//! latches except units it proved dead, and R's low bits when it never touched R's
+//! opcodes) and none of the addresses it read was written earlier in the wave.
+//! Otherwise it is squashed and redone from the actual state. System calls (the BDOS
+//! entry, warm boot) end tasks and are performed here, in program order.
+//!
+//! The argument that the committed result equals the sequential run is in
+//! docs/DISPATCHER.md ("Why a committed result is the sequential one").
+
+use crate::decode::{self, Units};
+use crate::learn::{Arm, Learner, Policy};
+use crate::pool::Pool;
+use crate::region::{self, Graph, Sample, Verdict};
+use crate::task::{is_ordering_point, zeroed_mem, Mem, Task, TaskEnd, PORT_READ};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use zbeam_z80::cpm::{BDOS, LOAD_ADDR, MAX_IMAGE, STACK_TOP};
+use zbeam_z80::{Bus, Cpu, StopReason};
+
+/// Arrivals by backward transfer after which a head is observed.
+pub const HOT: u16 = 32;
+/// Instances observed before the partitioner judges a region.
+pub const WINDOW: usize = 8;
+/// Instruction budget of one observed instance.
+const OBSERVE_BUDGET: u64 = 20_000_000;
+/// Arrivals a sequential choice lets pass before the learner is asked again.
+const SEQUENTIAL_SPAN: u16 = 256;
+
+/// How a run is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// At most this many tasks per wave (further capped by the pool's instances).
+    pub tasks: usize,
+    /// Seed of the learner's exploration.
+    pub seed: u64,
+    /// Stop with [`RunError::InstructionLimit`] after this many instructions.
+    pub max_instructions: u64,
+    /// Tests: use this arm whenever the partitioner allows it.
+    pub force: Option<Arm>,
+    /// Tests: corrupt the predicted start of every n-th speculative task (0: never).
+    pub inject_every: u32,
+    /// Keep a log of every speculative task's outcome.
+    pub log_tasks: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { tasks: 2, seed: 1, max_instructions: u64::MAX, force: None, inject_every: 0, log_tasks: false }
+    }
+}
+
+/// Why a run did not finish normally (the same cases as `zbeam_z80::cpm::CpmError`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// The image does not fit in the TPA.
+    ImageTooLarge(usize),
+    /// A BDOS function the machine does not provide.
+    UnsupportedBdos(u8),
+    /// The instruction limit was reached.
+    InstructionLimit,
+    /// The CPU halted with nothing to wake it, at this PC.
+    Halted(u16),
+}
+
+/// What happened to a speculative task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Validated and committed.
+    Committed,
+    /// Its predicted start state differed from the actual one.
+    SquashedState,
+    /// It read an address an earlier task of its wave wrote.
+    SquashedMemory,
+    /// An earlier task left the region (the loop ended, a system call), so it was dropped.
+    Discarded,
+}
+
+/// One speculative task in the log.
+#[derive(Clone, Debug)]
+pub struct TaskRecord {
+    /// Region head.
+    pub head: u16,
+    /// Position in its wave (1.. ; task 0 is never speculative).
+    pub position: u32,
+    /// Its predicted start state.
+    pub start: Cpu,
+    /// The actual state it was validated against.
+    pub actual: Cpu,
+    /// Units it proved dead.
+    pub dead: Units,
+    /// Whether its prediction was deliberately corrupted.
+    pub injected: bool,
+    /// What became of it.
+    pub outcome: Outcome,
+}
+
+/// Counters of one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Waves run.
+    pub waves: u64,
+    /// Speculative tasks (wave positions 1..).
+    pub speculative: u64,
+    /// Speculative tasks committed.
+    pub committed: u64,
+    /// Squashed because the start state differed.
+    pub squashed_state: u64,
+    /// Squashed because of a memory conflict.
+    pub squashed_memory: u64,
+    /// Dropped because an earlier task left the region.
+    pub discarded: u64,
+    /// Injected wrong predictions.
+    pub injected: u64,
+    /// Injected predictions validated and squashed (the others were discarded unvalidated).
+    pub injected_squashed: u64,
+    /// T-states committed from speculative tasks (work taken off the dispatcher's instance).
+    pub speculative_tstates: u64,
+    /// T-states of redone work.
+    pub redo_tstates: u64,
+    /// Instances observed.
+    pub observed: u64,
+}
+
+/// A region as reported after a run.
+#[derive(Clone, Debug)]
+pub struct RegionReport {
+    /// The head.
+    pub head: u16,
+    /// `active`, `observing` or `sequential: why`.
+    pub state: String,
+    /// Iterations the dispatcher ran (observed or in waves) and visits.
+    pub iterations: u64,
+    /// Visits (entries into waves or observation).
+    pub visits: u64,
+    /// The arm used most, with its wave count.
+    pub main_arm: Option<(Arm, u64)>,
+    /// The assumptions of its decompositions.
+    pub assumptions: Vec<String>,
+    /// Nodes and edges of the last observed window (control, register, memory).
+    pub graph: (usize, usize, usize, usize),
+}
+
+/// The result of a run: the committed machine, counts, and what the dispatcher did.
+pub struct Report {
+    /// Final CPU state.
+    pub cpu: Cpu,
+    /// Final memory.
+    pub mem: Box<Mem>,
+    /// Port writes in program order.
+    pub ports: Vec<(u16, u8)>,
+    /// Instructions executed (committed), as the sequential run counts them.
+    pub instructions: u64,
+    /// T-states (committed), as the sequential run counts them.
+    pub tstates: u64,
+    /// `Ok` when the program warm-booted or called BDOS 0.
+    pub result: Result<(), RunError>,
+    /// Counters.
+    pub stats: Stats,
+    /// Per region.
+    pub regions: Vec<RegionReport>,
+    /// Speculative tasks, when [`Config::log_tasks`].
+    pub log: Vec<TaskRecord>,
+}
+
+/// The committed machine and the wave's write record.
+struct Committed {
+    cpu: Cpu,
+    mem: Box<Mem>,
+    ports: Vec<(u16, u8)>,
+    instructions: u64,
+    tstates: u64,
+    wave_written: Box<Mem>,
+    wave_list: Vec<u16>,
+}
+
+impl Committed {
+    /// Applies a validated task. `r_from` is the actual start R when R was predicted
+    /// relatively: the task's R advance is moved onto it.
+    fn commit(&mut self, t: &Task, r_from: Option<u8>) {
+        for &a in &t.bus.writes {
+            self.mem[a as usize] = t.bus.mem[a as usize];
+            if self.wave_written[a as usize] == 0 {
+                self.wave_written[a as usize] = 1;
+                self.wave_list.push(a);
+            }
+        }
+        self.ports.extend_from_slice(&t.bus.out);
+        let mut cpu = t.cpu.clone();
+        if let Some(actual) = r_from {
+            let advance = t.cpu.r().wrapping_sub(t.start.r()) & 0x7F;
+            cpu.set_r((actual & 0x80) | (actual.wrapping_add(advance) & 0x7F));
+        }
+        self.cpu = cpu;
+        self.instructions += t.instructions;
+        self.tstates += t.tstates;
+    }
+
+    fn end_wave(&mut self) {
+        for &a in &self.wave_list {
+            self.wave_written[a as usize] = 0;
+        }
+        self.wave_list.clear();
+    }
+}
+
+/// The state with `dead` units zeroed and R reduced to what is compared.
+fn normalised(cpu: &Cpu, dead: Units, r_relative: bool) -> Cpu {
+    let mut c = cpu.clone();
+    let clear8 = |field: &mut u8, unit: Units| {
+        if dead & unit != 0 {
+            *field = 0;
+        }
+    };
+    clear8(&mut c.a, decode::A);
+    c.f &= !decode::f_mask(dead);
+    clear8(&mut c.b, decode::B);
+    clear8(&mut c.c, decode::C);
+    clear8(&mut c.d, decode::D);
+    clear8(&mut c.e, decode::E);
+    clear8(&mut c.h, decode::H);
+    clear8(&mut c.l, decode::L);
+    let clear16 = |word: &mut u16, hi: Units, lo: Units| {
+        if dead & hi != 0 {
+            *word &= 0x00FF;
+        }
+        if dead & lo != 0 {
+            *word &= 0xFF00;
+        }
+    };
+    clear16(&mut c.ix, decode::IXH, decode::IXL);
+    clear16(&mut c.iy, decode::IYH, decode::IYL);
+    let r = c.r();
+    c.set_r(if r_relative { r & 0x80 } else { r });
+    c
+}
+
+/// True if the task may commit on top of `actual` as far as registers go.
+pub fn start_matches(actual: &Cpu, predicted: &Cpu, dead: Units, r_relative: bool) -> bool {
+    normalised(actual, dead, r_relative) == normalised(predicted, dead, r_relative)
+}
+
+/// The sequential machine's bus: committed memory, and per target of a backward
+/// transfer a countdown (`watch`) of arrivals until the next stop: [`HOT`] for a
+/// target never seen, 1 for an active or observed head (stop at every arrival), a
+/// span after a sequential choice, 0 for a sequential region (never stop).
+struct ObsBus<'a> {
+    committed: &'a mut Mem,
+    watch: &'a mut [u16],
+    ports: &'a mut Vec<(u16, u8)>,
+    last: u16,
+}
+
+impl Bus for ObsBus<'_> {
+    #[inline(always)]
+    fn read(&mut self, addr: u16) -> u8 {
+        self.committed[addr as usize]
+    }
+    #[inline(always)]
+    fn write(&mut self, addr: u16, value: u8) {
+        self.committed[addr as usize] = value;
+    }
+    fn input(&mut self, _port: u16) -> u8 {
+        PORT_READ
+    }
+    fn output(&mut self, port: u16, value: u8) {
+        self.ports.push((port, value));
+    }
+    #[inline(always)]
+    fn trap(&mut self, pc: u16) -> bool {
+        if is_ordering_point(pc) {
+            return true;
+        }
+        let back = pc < self.last;
+        self.last = pc;
+        if back {
+            let w = &mut self.watch[pc as usize];
+            if *w > 1 {
+                *w -= 1;
+                return false;
+            }
+            return *w == 1;
+        }
+        false
+    }
+}
+
+/// A region's record during a run.
+struct Region {
+    verdict: Option<Verdict>,
+    graph: Graph,
+    short_visits: u32,
+    iterations: u64,
+    visits: u64,
+    why_sequential: Option<String>,
+    /// Iterations of the current visit so far (from the loop's entry, estimated).
+    visit_iters: u64,
+    /// The longest visit seen, in iterations: waves do not plan tasks beyond it.
+    trip: Option<u64>,
+}
+
+struct Dispatcher<'a, P: Pool> {
+    cfg: &'a Config,
+    pool: &'a mut P,
+    policy: &'a mut Policy,
+    learner: Learner,
+    m: Committed,
+    watch: Vec<u16>,
+    last: u16,
+    regions: BTreeMap<u16, Region>,
+    tasks: Vec<Task>,
+    redo: Task,
+    stats: Stats,
+    log: Vec<TaskRecord>,
+    injections: u64,
+}
+
+/// Runs `image` through the dispatcher on `pool`, learning into `policy`; console output goes to `out`.
+pub fn run<P: Pool>(image: &[u8], cfg: &Config, pool: &mut P, policy: &mut Policy, out: &mut dyn FnMut(u8)) -> Report {
+    let mut mem = zeroed_mem();
+    let mut cpu = Cpu::new();
+    let fits = image.len() <= MAX_IMAGE;
+    if fits {
+        let start = LOAD_ADDR as usize;
+        mem[start..start + image.len()].copy_from_slice(image);
+        mem[BDOS as usize] = 0xC9;
+        mem[6..8].copy_from_slice(&STACK_TOP.to_le_bytes());
+        cpu.pc = LOAD_ADDR;
+        cpu.sp = STACK_TOP;
+    }
+    let instances = pool.instances().min(cfg.tasks).max(1);
+    let mut d = Dispatcher {
+        cfg,
+        pool,
+        policy,
+        learner: Learner::new(cfg.seed),
+        m: Committed {
+            cpu,
+            mem,
+            ports: Vec::new(),
+            instructions: 0,
+            tstates: 0,
+            wave_written: zeroed_mem(),
+            wave_list: Vec::new(),
+        },
+        watch: alloc::vec![HOT; 0x1_0000],
+        last: LOAD_ADDR,
+        regions: BTreeMap::new(),
+        tasks: (0..instances).map(|_| Task::new()).collect(),
+        redo: Task::new(),
+        stats: Stats::default(),
+        log: Vec::new(),
+        injections: 0,
+    };
+    let result = if fits { d.main(out) } else { Err(RunError::ImageTooLarge(image.len())) };
+    d.report(result)
+}
+
+impl<P: Pool> Dispatcher<'_, P> {
+    fn left(&self) -> u64 {
+        self.cfg.max_instructions - self.m.instructions
+    }
+
+    fn main(&mut self, out: &mut dyn FnMut(u8)) -> Result<(), RunError> {
+        loop {
+            let res = {
+                let mut bus = ObsBus {
+                    committed: &mut self.m.mem,
+                    watch: &mut self.watch,
+                    ports: &mut self.m.ports,
+                    last: self.last,
+                };
+                let res = self.m.cpu.run(&mut bus, self.cfg.max_instructions - self.m.instructions);
+                self.last = bus.last;
+                res
+            };
+            self.m.instructions += res.instructions;
+            self.m.tstates += res.tstates;
+            self.pool.charge_sequential(res.tstates);
+            match res.reason {
+                StopReason::Trap(0) => return Ok(()),
+                StopReason::Trap(BDOS) => {
+                    if self.left() == 0 {
+                        return Err(RunError::InstructionLimit);
+                    }
+                    let cpu = &self.m.cpu;
+                    match cpu.c {
+                        0 => return Ok(()),
+                        2 => out(cpu.e),
+                        9 => {
+                            let mut addr = cpu.de();
+                            for _ in 0..0x1_0000 {
+                                let ch = self.m.mem[addr as usize];
+                                if ch == b'$' {
+                                    break;
+                                }
+                                out(ch);
+                                addr = addr.wrapping_add(1);
+                            }
+                        }
+                        f => return Err(RunError::UnsupportedBdos(f)),
+                    }
+                    let mut bus = ObsBus {
+                        committed: &mut self.m.mem,
+                        watch: &mut self.watch,
+                        ports: &mut self.m.ports,
+                        last: BDOS,
+                    };
+                    let t = self.m.cpu.step(&mut bus).0;
+                    self.m.tstates += t;
+                    self.m.instructions += 1;
+                    self.pool.charge_sequential(t);
+                    self.last = self.m.cpu.pc;
+                }
+                StopReason::Trap(head) => {
+                    self.at_head(head);
+                    self.last = self.m.cpu.pc;
+                }
+                StopReason::BudgetSpent => return Err(RunError::InstructionLimit),
+                StopReason::BusStop => {}
+                StopReason::Halted { .. } => return Err(RunError::Halted(self.m.cpu.pc)),
+            }
+            if self.left() == 0 {
+                return Err(RunError::InstructionLimit);
+            }
+        }
+    }
+
+    /// The program is at `head`, arrived by a backward transfer, and the head is hot or active.
+    fn at_head(&mut self, head: u16) {
+        let retired = self.policy.regions.get(&head).is_some_and(|r| r.retired);
+        let region = self.regions.entry(head).or_insert(Region {
+            verdict: None,
+            graph: Graph::default(),
+            short_visits: 0,
+            iterations: 0,
+            visits: 0,
+            why_sequential: None,
+            visit_iters: 0,
+            trip: None,
+        });
+        region.visits += 1;
+        // The first visit was noticed after HOT backward arrivals, a later one after one.
+        region.visit_iters = if region.visits == 1 { HOT as u64 } else { 1 };
+        if retired {
+            region.why_sequential.get_or_insert_with(|| String::from("retired by the persisted policy"));
+            return self.make_sequential(head);
+        }
+        if region.verdict.is_none() && !self.observe(head) {
+            return;
+        }
+        let trip = self.regions[&head].trip;
+        let allowed: Vec<Arm> = match &self.regions[&head].verdict {
+            // Once a visit's length is known, a wave must fit in it.
+            Some(Verdict::Parallel { allowed, .. }) => allowed
+                .iter()
+                .copied()
+                .filter(|a| match (a, trip) {
+                    (Arm::Parallel { chunk, tasks, .. }, Some(t)) => (*chunk as u64) * (*tasks as u64) <= t,
+                    _ => true,
+                })
+                .collect(),
+            _ => return self.make_sequential(head),
+        };
+        self.watch[head as usize] = 1;
+        while self.m.cpu.pc == head {
+            let rp = self.policy.regions.entry(head).or_default();
+            let arm = match self.cfg.force {
+                Some(a) if allowed.contains(&a) => a,
+                _ => self.learner.choose(rp, &allowed),
+            };
+            if rp.retired {
+                if let Some(r) = self.regions.get_mut(&head) {
+                    r.why_sequential = rp.why.clone();
+                }
+                return self.make_sequential(head);
+            }
+            match arm {
+                Arm::Sequential => {
+                    self.watch[head as usize] = SEQUENTIAL_SPAN;
+                    return;
+                }
+                Arm::Parallel { chunk, tasks, .. } => {
+                    let budget = match &self.regions[&head].verdict {
+                        Some(Verdict::Parallel { per_iteration_budget, .. }) => per_iteration_budget * chunk as u64,
+                        _ => return,
+                    };
+                    // Near the instruction limit the reference interpreter finishes exactly.
+                    if self.left() < budget.saturating_mul(tasks as u64 + 1) {
+                        return;
+                    }
+                    self.wave(head, arm, budget);
+                    if self.watch[head as usize] == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(r) = self.regions.get_mut(&head) {
+            r.trip = Some(r.trip.unwrap_or(0).max(r.visit_iters));
+        }
+    }
+
+    fn make_sequential(&mut self, head: u16) {
+        self.watch[head as usize] = 0;
+    }
+
+    /// Observes up to [`WINDOW`] instances from here, committing each; judges the region
+    /// when the window is full. Returns true if the region has a verdict.
+    fn observe(&mut self, head: u16) -> bool {
+        let mut nodes = Vec::new();
+        let mut complete = false;
+
+        while nodes.len() < WINDOW && self.left() > OBSERVE_BUDGET {
+            let start = self.m.cpu.clone();
+            let t = &mut self.redo;
+            t.prepare(&start, &self.m.mem, head, 1, None, decode::ALL, OBSERVE_BUDGET);
+            t.run();
+            self.pool.charge_sequential(t.tstates);
+            let mut reads = t.bus.reads.clone();
+            let mut writes = t.bus.writes.clone();
+            reads.sort_unstable();
+            writes.sort_unstable();
+            nodes.push(Sample {
+                live_in: decode::ALL & !t.dead,
+                changed: region::changed_units(&start, &t.cpu),
+                start,
+                reads,
+                writes,
+                tstates: t.tstates,
+                instructions: t.instructions,
+                branch: t.bus.last,
+            });
+            self.m.commit(&self.redo, None);
+            self.m.end_wave();
+            self.stats.observed += 1;
+            if self.redo.end != TaskEnd::Head {
+                break;
+            }
+            complete = nodes.len() == WINDOW;
+        }
+        let region = self.regions.get_mut(&head).expect("the region was just entered");
+        region.iterations += nodes.len() as u64;
+        region.visit_iters += nodes.len() as u64;
+        if !complete {
+            // Stop at the next arrival too, so the next visit is observed.
+            self.watch[head as usize] = 1;
+            region.short_visits += 1;
+            if region.short_visits >= 3 {
+                region.verdict = Some(Verdict::Sequential(String::from("too few iterations per visit")));
+                return true;
+            }
+            return false;
+        }
+        let graph = Graph::build(nodes);
+        let verdict = region::analyse(&graph, &self.m.cpu, self.tasks.len(), self.pool.min_task_tstates());
+        if let Verdict::Sequential(why) = &verdict {
+            region.why_sequential = Some(why.clone());
+            let rp = self.policy.regions.entry(head).or_default();
+            rp.why = Some(why.clone());
+        }
+        region.graph = graph;
+        region.verdict = Some(verdict);
+        true
+    }
+
+    /// One wave of `arm` at `head`: run, validate and commit in order, feed the learner.
+    fn wave(&mut self, head: u16, arm: Arm, budget: u64) {
+        let Arm::Parallel { predictor, chunk, tasks } = arm else { return };
+        let Some(Verdict::Parallel { prediction, branch, .. }) = &self.regions[&head].verdict else { return };
+        let branch = *branch;
+        let mut n = (tasks as usize).min(self.tasks.len());
+        // Plan no task beyond the longest visit seen: it would start past the loop's end.
+        let r = &self.regions[&head];
+        if let Some(trip) = r.trip {
+            let left = trip.saturating_sub(r.visit_iters);
+            n = n.min(left.div_ceil(chunk as u64).max(1) as usize);
+        }
+        let t0 = self.pool.now();
+        let base = self.m.cpu.clone();
+        let mut injected = alloc::vec![false; n];
+        for (j, t) in self.tasks[..n].iter_mut().enumerate() {
+            let mut start = if j == 0 { base.clone() } else { prediction.predict(&base, j as u32 * chunk, predictor) };
+            if j > 0 && self.cfg.inject_every > 0 {
+                self.injections += 1;
+                if self.injections.is_multiple_of(self.cfg.inject_every as u64) {
+                    // SP is always compared: a corrupted SP can never validate.
+                    start.sp ^= 0x0100;
+                    injected[j] = true;
+                }
+            }
+            // Every unit a speculative task writes before reading needs no prediction.
+            let unc = if j == 0 { 0 } else { decode::ALL };
+            t.prepare(&start, &self.m.mem, head, chunk, branch, unc, budget);
+        }
+        self.pool.run_all(&mut self.tasks[..n]);
+        self.stats.waves += 1;
+        if self.tasks[0].instructions == 0 {
+            // No progress is possible from here (a task that ends where it starts):
+            // the region stays sequential rather than loop.
+            if let Some(r) = self.regions.get_mut(&head) {
+                r.why_sequential = Some(String::from("a task could not make progress"));
+            }
+            return self.make_sequential(head);
+        }
+        let (mut commits, mut squashes) = (0u64, 0u64);
+        // What the committed work took on one instance: the sequential time it replaces.
+        let mut sequential = 0u64;
+        for (j, &injected) in injected.iter().enumerate() {
+            let t = &self.tasks[j];
+            if j == 0 {
+                sequential += t.elapsed;
+                self.m.commit(t, None);
+                continue;
+            }
+            self.stats.speculative += 1;
+            self.stats.injected += injected as u64;
+            let actual = if self.cfg.log_tasks { self.m.cpu.clone() } else { Cpu::new() };
+            let outcome = if self.m.cpu.pc != head {
+                Outcome::Discarded
+            } else {
+                let relative = !t.bus.touched_r_opcodes();
+                let state_ok = start_matches(&self.m.cpu, &t.start, t.dead, relative);
+                self.pool.charge_validation((t.bus.reads.len() + t.bus.writes.len()) as u64);
+                if !state_ok {
+                    Outcome::SquashedState
+                } else if t.bus.reads.iter().any(|&a| self.m.wave_written[a as usize] != 0) {
+                    Outcome::SquashedMemory
+                } else {
+                    sequential += t.elapsed;
+                    self.stats.speculative_tstates += t.tstates;
+                    let r = self.m.cpu.r();
+                    self.m.commit(t, relative.then_some(r));
+                    Outcome::Committed
+                }
+            };
+            if self.cfg.log_tasks {
+                self.log.push(TaskRecord {
+                    head,
+                    position: j as u32,
+                    start: t.start.clone(),
+                    actual: actual.clone(),
+                    dead: t.dead,
+                    injected,
+                    outcome,
+                });
+            }
+            match outcome {
+                Outcome::Committed => {
+                    commits += 1;
+                    self.stats.committed += 1;
+                }
+                Outcome::Discarded => self.stats.discarded += 1,
+                squashed => {
+                    squashes += 1;
+                    if squashed == Outcome::SquashedState {
+                        self.stats.squashed_state += 1;
+                    } else {
+                        self.stats.squashed_memory += 1;
+                    }
+                    self.stats.injected_squashed += injected as u64;
+                    // Redo the task's iterations from the actual state, on committed memory.
+                    let start = self.m.cpu.clone();
+                    self.redo.prepare(&start, &self.m.mem, head, chunk, branch, 0, budget);
+                    let r0 = self.pool.now();
+                    self.redo.run();
+                    self.pool.charge_sequential(self.redo.tstates);
+                    sequential += self.pool.now() - r0;
+                    self.stats.redo_tstates += self.redo.tstates;
+                    self.m.commit(&self.redo, None);
+                }
+            }
+        }
+        self.m.end_wave();
+        if let Some(r) = self.regions.get_mut(&head) {
+            r.iterations += chunk as u64 * n as u64;
+            r.visit_iters += chunk as u64 * n as u64;
+        }
+        // The gain net of hand-off, validation and redo: the wave against the time its
+        // committed tasks and redos took each on its own (measured in the same wave,
+        // so a loaded host slows both sides alike).
+        let elapsed = (self.pool.now() - t0) as f64;
+        let reward = if sequential > 0 { (sequential as f64 - elapsed) / sequential as f64 } else { 0.0 };
+        let rp = self.policy.regions.entry(head).or_default();
+        Learner::feedback(rp, arm, reward, commits, squashes);
+    }
+
+    fn report(self, result: Result<(), RunError>) -> Report {
+        let mut regions = Vec::new();
+        for (&head, r) in &self.regions {
+            let rp = self.policy.regions.get(&head);
+            let main_arm = rp.and_then(|p| {
+                p.arms
+                    .iter()
+                    .filter(|(a, _)| **a != Arm::Sequential)
+                    .max_by_key(|(_, s)| s.waves)
+                    .map(|(a, s)| (*a, s.waves))
+            });
+            let state = match (&r.why_sequential, &r.verdict) {
+                (Some(why), _) => alloc::format!("sequential: {why}"),
+                (None, Some(Verdict::Parallel { .. })) => String::from("active"),
+                (None, Some(Verdict::Sequential(why))) => alloc::format!("sequential: {why}"),
+                (None, None) => String::from("observing"),
+            };
+            let assumptions = match &r.verdict {
+                Some(Verdict::Parallel { assumptions, .. }) => assumptions.clone(),
+                _ => Vec::new(),
+            };
+            let count = |f: fn(&region::Edge) -> bool| r.graph.edges.iter().filter(|e| f(e)).count();
+            let graph = (
+                r.graph.nodes.len(),
+                count(|e| matches!(e, region::Edge::Control(..))),
+                count(|e| matches!(e, region::Edge::Register(..))),
+                count(|e| matches!(e, region::Edge::Memory(..))),
+            );
+            regions.push(RegionReport {
+                head,
+                state,
+                iterations: r.iterations,
+                visits: r.visits,
+                main_arm,
+                assumptions,
+                graph,
+            });
+        }
+        Report {
+            cpu: self.m.cpu,
+            mem: self.m.mem,
+            ports: self.m.ports,
+            instructions: self.m.instructions,
+            tstates: self.m.tstates,
+            result,
+            stats: self.stats,
+            regions,
+            log: self.log,
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The bounded learner: a per-region multi-armed bandit (the region is the
+//! context) over the decompositions the partitioner allows, and its persisted policy.
+//!
+//! What: an [`Arm`] is one decomposition (sequential, or a predictor, a chunk of
+//! iterations per task and a number of tasks per wave). [`Learner::choose`] picks
+//! among the allowed arms only: untried arms in order until one wins, then the best
+//! mean reward, with an epsilon-greedy exploration (fading with experience) from a
+//! seeded xorshift generator. The
+//! reward of a wave is its measured gain net of communication and validation,
+//! `(estimated sequential time - wave time) / estimated sequential time`, so the
+//! sequential arm is worth 0 by definition; validation outcomes are the second
+//! channel: an arm whose waves squash everything is banned. A region whose
+//! parallel arms all lose after enough trials is retired to sequential.
+//!
+//! Why a bandit and not full Q-learning: a region's choice does not change the
+//! state the next choice sees (validation makes every choice end in the same
+//! committed state), so the problem has no delayed reward to propagate.
+//!
+//! The policy persists per program image ([`Policy::to_text`] / [`Policy::from_text`])
+//! keyed by an FNV-1a hash of the image, so later runs start from what earlier
+//! runs learnt.
+
+use crate::predict::Predictor;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A decomposition of one region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Arm {
+    /// Run the region on the reference interpreter.
+    Sequential,
+    /// Waves of `tasks` tasks of `chunk` iterations each, started from `predictor`'s states.
+    Parallel {
+        /// The start-state predictor.
+        predictor: Predictor,
+        /// Iterations per task.
+        chunk: u32,
+        /// Tasks per wave (instances used).
+        tasks: u32,
+    },
+}
+
+impl core::fmt::Display for Arm {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Arm::Sequential => write!(f, "sequential"),
+            Arm::Parallel { predictor, chunk, tasks } => write!(f, "{}x{} {}", tasks, chunk, predictor.name()),
+        }
+    }
+}
+
+/// What the learner knows about one arm.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ArmStats {
+    /// Waves run with it.
+    pub waves: u64,
+    /// Mean reward per wave.
+    pub mean: f64,
+    /// Speculative tasks committed.
+    pub commits: u64,
+    /// Speculative tasks squashed.
+    pub squashes: u64,
+}
+
+/// What the learner knows about one region.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RegionPolicy {
+    /// Per arm.
+    pub arms: BTreeMap<Arm, ArmStats>,
+    /// Retired to sequential: every parallel arm lost.
+    pub retired: bool,
+    /// Why it was retired or found sequential, if it was.
+    pub why: Option<String>,
+}
+
+/// The learnt policy of one program image.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Policy {
+    /// FNV-1a 64 of the image this policy belongs to.
+    pub image: u64,
+    /// Per region head.
+    pub regions: BTreeMap<u16, RegionPolicy>,
+}
+
+/// FNV-1a, 64 bits.
+pub fn image_hash(image: &[u8]) -> u64 {
+    image.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// Waves an arm must have had before it can be judged.
+pub const JUDGE_AFTER: u64 = 3;
+/// Parallel waves a region has had, all losing, before it is retired (at least two per allowed arm).
+pub const RETIRE_AFTER: u64 = 12;
+
+impl Policy {
+    /// An empty policy for `image`.
+    pub fn new(image: &[u8]) -> Policy {
+        Policy { image: image_hash(image), regions: BTreeMap::new() }
+    }
+
+    /// The text form: a header line, then a `region` line per region and an `arm` line per arm.
+    pub fn to_text(&self) -> String {
+        let mut s = format!("zbeam-dispatch policy v1 image {:016x}\n", self.image);
+        for (head, r) in &self.regions {
+            s.push_str(&format!("region {:04x} {}\n", head, r.retired as u8));
+            for (arm, a) in &r.arms {
+                let (p, c, t) = match arm {
+                    Arm::Sequential => ("seq", 0, 0),
+                    Arm::Parallel { predictor, chunk, tasks } => (predictor.name(), *chunk, *tasks),
+                };
+                let micro = (a.mean * 1e6) as i64;
+                s.push_str(&format!("arm {p} {c} {t} {} {micro} {} {}\n", a.waves, a.commits, a.squashes));
+            }
+        }
+        s
+    }
+
+    /// Parses [`Policy::to_text`]'s form; `None` if it is malformed or for another image.
+    pub fn from_text(text: &str, image: &[u8]) -> Option<Policy> {
+        let mut lines = text.lines();
+        let header = lines.next()?;
+        let hash = u64::from_str_radix(header.strip_prefix("zbeam-dispatch policy v1 image ")?, 16).ok()?;
+        if hash != image_hash(image) {
+            return None;
+        }
+        let mut policy = Policy { image: hash, regions: BTreeMap::new() };
+        let mut current: Option<u16> = None;
+        for line in lines {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            match f.as_slice() {
+                ["region", head, retired] => {
+                    let head = u16::from_str_radix(head, 16).ok()?;
+                    let r = policy.regions.entry(head).or_default();
+                    r.retired = *retired == "1";
+                    current = Some(head);
+                }
+                ["arm", p, c, t, waves, micro, commits, squashes] => {
+                    let arm = match *p {
+                        "seq" => Arm::Sequential,
+                        name => Arm::Parallel {
+                            predictor: match name {
+                                "stride" => Predictor::Stride,
+                                "unchanged" => Predictor::Unchanged,
+                                _ => return None,
+                            },
+                            chunk: c.parse().ok()?,
+                            tasks: t.parse().ok()?,
+                        },
+                    };
+                    let stats = ArmStats {
+                        waves: waves.parse().ok()?,
+                        mean: micro.parse::<i64>().ok()? as f64 / 1e6,
+                        commits: commits.parse().ok()?,
+                        squashes: squashes.parse().ok()?,
+                    };
+                    policy.regions.get_mut(&current?)?.arms.insert(arm, stats);
+                }
+                [] => {}
+                _ => return None,
+            }
+        }
+        Some(policy)
+    }
+}
+
+/// The bandit: a seeded generator and the policy it updates.
+pub struct Learner {
+    rng: u64,
+    /// Exploration probability once every arm was tried, scaled by 20 / (20 + the region's waves).
+    pub epsilon: f64,
+}
+
+impl Learner {
+    /// A learner whose random choices come from `seed`.
+    pub fn new(seed: u64) -> Learner {
+        Learner { rng: seed ^ 0x9E37_79B9_7F4A_7C15 | 1, epsilon: 0.1 }
+    }
+
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// True if `arm` may still be chosen in `region`: not banned by its validation outcomes.
+    pub fn usable(region: &RegionPolicy, arm: &Arm) -> bool {
+        match region.arms.get(arm) {
+            Some(s) if *arm != Arm::Sequential => !(s.waves >= JUDGE_AFTER && s.commits == 0 && s.squashes > 0),
+            _ => true,
+        }
+    }
+
+    /// Picks an arm for `region` from `allowed` (which must hold [`Arm::Sequential`]).
+    /// The answer is always an element of `allowed`. When every allowed parallel arm
+    /// has been tried and none gains, the best of them is tried again until the region
+    /// has had [`RETIRE_AFTER`] parallel waves (or two per allowed arm, if more); then
+    /// the region is retired.
+    pub fn choose(&mut self, region: &mut RegionPolicy, allowed: &[Arm]) -> Arm {
+        if region.retired {
+            return Arm::Sequential;
+        }
+        let parallel: Vec<Arm> =
+            allowed.iter().copied().filter(|a| *a != Arm::Sequential && Self::usable(region, a)).collect();
+        let tried = |a: &Arm| region.arms.get(a).is_some_and(|s| s.waves > 0);
+        let best =
+            parallel.iter().copied().filter(tried).max_by(|a, b| region.arms[a].mean.total_cmp(&region.arms[b].mean));
+        // Waves' rewards fade in as the region's experience grows.
+        let waves: u64 = region.arms.values().map(|s| s.waves).sum();
+        let epsilon = self.epsilon * 20.0 / (20.0 + waves as f64);
+        let explore = (self.next() % 1_000_000) as f64 / 1e6 < epsilon;
+        // Untried arms go first while nothing wins; once something does, only when exploring.
+        let winning = best.is_some_and(|b| region.arms[&b].mean > 0.0);
+        if !winning || explore {
+            if let Some(untried) = parallel.iter().find(|a| !tried(a)) {
+                return *untried;
+            }
+        }
+        let Some(best) = best else {
+            return self.retire(region, "no parallel decomposition left");
+        };
+        if region.arms[&best].mean <= 0.0 {
+            let waves: u64 = region.arms.iter().filter(|(a, _)| **a != Arm::Sequential).map(|(_, s)| s.waves).sum();
+            if waves >= RETIRE_AFTER.max(2 * parallel.len() as u64) {
+                return self.retire(region, "every parallel decomposition lost");
+            }
+            return best;
+        }
+        if explore {
+            return parallel[(self.next() % parallel.len() as u64) as usize];
+        }
+        best
+    }
+
+    fn retire(&mut self, region: &mut RegionPolicy, why: &str) -> Arm {
+        region.retired = true;
+        region.why = Some(String::from(why));
+        Arm::Sequential
+    }
+
+    /// Feeds one wave's outcome back: `reward` (net gain), speculative tasks committed and squashed.
+    pub fn feedback(region: &mut RegionPolicy, arm: Arm, reward: f64, commits: u64, squashes: u64) {
+        let s = region.arms.entry(arm).or_default();
+        s.waves += 1;
+        s.mean += (reward - s.mean) / s.waves as f64;
+        s.commits += commits;
+        s.squashes += squashes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_round_trips_through_text() {
+        let img = b"program";
+        let mut p = Policy::new(img);
+        let arm = Arm::Parallel { predictor: Predictor::Stride, chunk: 8, tasks: 2 };
+        let r = p.regions.entry(0x123).or_default();
+        Learner::feedback(r, arm, 0.25, 1, 0);
+        Learner::feedback(r, Arm::Sequential, 0.0, 0, 0);
+        let text = p.to_text();
+        assert_eq!(Policy::from_text(&text, img), Some(p));
+        assert_eq!(Policy::from_text(&text, b"other"), None);
+        assert_eq!(Policy::from_text("garbage", img), None);
+    }
+}

@@ -1,0 +1,293 @@
+//! A speculative task: one Z80 instance running a stretch of the program against a
+//! versioned view of memory.
+//!
+//! What: a [`Task`] owns a CPU started from a (possibly predicted) state, a private
+//! copy of committed memory taken when its wave began, and logs: every address whose
+//! first access was a read that fell through to that copy (the read set), every
+//! address it wrote (the write set, the writes themselves stay in its copy until
+//! commit), and the port writes it made (released at commit, in order). It stops on
+//! its `iterations`-th return to the region head, where the loop falls through past
+//! its backward branch, at an ordering point (the BDOS entry or warm boot: a system
+//! call is never run speculatively), on HALT, or when its instruction budget is spent.
+//!
+//! Why a full copy instead of a sparse overlay: a 64 KiB copy costs a few
+//! microseconds, and then a read is one tag test and the array access, so the task
+//! runs close to the plain interpreter's speed; the tag (`0` untouched, `1` read
+//! first, `2` written first) keeps the logs free of duplicates, and reads of the
+//! task's own writes are not logged (they cannot see another task's data).
+
+use crate::decode::{self, Units};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use zbeam_z80::{Bus, Cpu, StopReason};
+
+/// 64 KiB of Z80 memory.
+pub type Mem = [u8; 0x1_0000];
+
+/// A zeroed 64 KiB block on the heap (without a 64 KiB stack temporary).
+pub fn zeroed_mem() -> Box<Mem> {
+    let v: Box<[u8]> = alloc::vec![0u8; 0x1_0000].into_boxed_slice();
+    match v.try_into() {
+        Ok(m) => m,
+        Err(_) => unreachable!("the vector has exactly 64 KiB"),
+    }
+}
+
+/// What every port of the CP/M machine reads (as in `zbeam_z80::cpm`'s harness); port
+/// writes are logged in program order.
+pub const PORT_READ: u8 = 0xFF;
+
+/// The two addresses the CP/M machine traps: warm boot and the BDOS entry.
+#[inline(always)]
+pub fn is_ordering_point(pc: u16) -> bool {
+    pc <= 5 && (pc == 5 || pc == 0)
+}
+
+/// How a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskEnd {
+    /// It came back to the region head after its iterations.
+    Head,
+    /// It reached an ordering point (BDOS call or warm boot), not executed.
+    OrderingPoint(u16),
+    /// It left the loop: it reached the instruction after the loop's backward branch.
+    Exit(u16),
+    /// It halted.
+    Halted,
+    /// Its instruction budget ran out.
+    Budget,
+    /// Not run yet.
+    NotRun,
+}
+
+/// The memory and logs a task runs against.
+pub struct TaskBus {
+    /// The task's memory: the wave's snapshot plus its own writes.
+    pub mem: Box<Mem>,
+    tag: Box<Mem>,
+    /// Addresses read before any write by this task (fell through to the snapshot).
+    pub reads: Vec<u16>,
+    /// Addresses written by this task.
+    pub writes: Vec<u16>,
+    /// Port writes (port, value) in program order.
+    pub out: Vec<(u16, u8)>,
+    head: u16,
+    arrivals: u32,
+    stop_after: u32,
+    /// With `exit_on`, the task stops at `exit` or `exit + 1`: just after the backward
+    /// branch (2 bytes for JR/DJNZ, 3 for JP), where the loop falls through.
+    exit: u16,
+    exit_on: bool,
+    /// The PC of the instruction before the last one: at an arrival at the head, the branch that led there.
+    pub last: u16,
+    prev: u16,
+}
+
+const READ: u8 = 1;
+const WRITTEN: u8 = 2;
+
+impl TaskBus {
+    fn new() -> Self {
+        Self {
+            mem: zeroed_mem(),
+            tag: zeroed_mem(),
+            reads: Vec::new(),
+            writes: Vec::new(),
+            out: Vec::new(),
+            head: 0,
+            arrivals: 0,
+            stop_after: 0,
+            exit: 0,
+            exit_on: false,
+            last: 0,
+            prev: 0,
+        }
+    }
+
+    /// Clears the logs (and only the tags they name) and takes a fresh snapshot.
+    fn reset(&mut self, snapshot: &Mem, head: u16, iterations: u32, branch: Option<u16>) {
+        for &a in self.reads.iter().chain(self.writes.iter()) {
+            self.tag[a as usize] = 0;
+        }
+        self.reads.clear();
+        self.writes.clear();
+        self.out.clear();
+        self.mem.copy_from_slice(snapshot);
+        self.head = head;
+        self.exit = branch.map_or(0, |b| b.wrapping_add(2));
+        self.exit_on = branch.is_some();
+        self.last = 0;
+        self.prev = 0;
+        self.arrivals = 0;
+        // The start at the head is arrival 1; the task ends on arrival iterations + 1.
+        self.stop_after = iterations.saturating_add(1);
+    }
+
+    /// True if the task fetched or read the bytes of `LD A,R` or `LD R,A` (ED 5F / ED 4F):
+    /// then its result may depend on R's absolute value. Conservative (data counts too).
+    pub fn touched_r_opcodes(&self) -> bool {
+        self.reads
+            .iter()
+            .chain(self.writes.iter())
+            .any(|&a| self.mem[a as usize] == 0xED && matches!(self.mem[a.wrapping_add(1) as usize], 0x5F | 0x4F))
+    }
+}
+
+impl Bus for TaskBus {
+    #[inline(always)]
+    fn read(&mut self, addr: u16) -> u8 {
+        let t = &mut self.tag[addr as usize];
+        if *t == 0 {
+            *t = READ;
+            self.reads.push(addr);
+        }
+        self.mem[addr as usize]
+    }
+    #[inline(always)]
+    fn write(&mut self, addr: u16, value: u8) {
+        let t = &mut self.tag[addr as usize];
+        if *t & WRITTEN == 0 {
+            *t |= WRITTEN;
+            self.writes.push(addr);
+        }
+        self.mem[addr as usize] = value;
+    }
+    fn input(&mut self, _port: u16) -> u8 {
+        PORT_READ
+    }
+    fn output(&mut self, port: u16, value: u8) {
+        self.out.push((port, value));
+    }
+    #[inline(always)]
+    fn trap(&mut self, pc: u16) -> bool {
+        self.last = self.prev;
+        self.prev = pc;
+        if pc == self.head {
+            self.arrivals += 1;
+            if self.arrivals >= self.stop_after {
+                return true;
+            }
+        }
+        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || is_ordering_point(pc)
+    }
+}
+
+/// One unit of speculative work and, after it ran, its result.
+pub struct Task {
+    /// The state the task starts from (predicted, or the actual one for a wave's first task).
+    pub start: Cpu,
+    /// Its CPU (the end state once run).
+    pub cpu: Cpu,
+    /// Its memory and logs.
+    pub bus: TaskBus,
+    /// Units whose start value is uncertain (not predicted); the task tries to prove them dead.
+    pub uncertain: Units,
+    /// Units proved dead at the start: written before being read.
+    pub dead: Units,
+    /// Instruction budget.
+    pub budget: u64,
+    /// Instructions executed.
+    pub instructions: u64,
+    /// T-states spent.
+    pub tstates: u64,
+    /// How it ended.
+    pub end: TaskEnd,
+    /// How long it ran, in the pool's time unit, if the pool measures it (else 0).
+    pub elapsed: u64,
+}
+
+/// At most this many instructions are decoded one by one to prove uncertain units dead.
+const PROOF_STEPS: u32 = 64;
+
+impl Default for Task {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Task {
+    /// An empty task with its 128 KiB of buffers; reuse it with [`Task::prepare`].
+    pub fn new() -> Self {
+        Self {
+            start: Cpu::new(),
+            cpu: Cpu::new(),
+            bus: TaskBus::new(),
+            uncertain: 0,
+            dead: 0,
+            budget: 0,
+            instructions: 0,
+            tstates: 0,
+            end: TaskEnd::NotRun,
+            elapsed: 0,
+        }
+    }
+
+    /// Sets the task up to run `iterations` returns to `head` from `start` on a copy of
+    /// `snapshot`; with `branch` (the loop's backward branch) it also stops where the loop falls through.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare(
+        &mut self,
+        start: &Cpu,
+        snapshot: &Mem,
+        head: u16,
+        iterations: u32,
+        branch: Option<u16>,
+        uncertain: Units,
+        budget: u64,
+    ) {
+        self.start = start.clone();
+        self.cpu = start.clone();
+        self.bus.reset(snapshot, head, iterations, branch);
+        self.uncertain = uncertain;
+        self.dead = 0;
+        self.budget = budget;
+        self.instructions = 0;
+        self.tstates = 0;
+        self.end = TaskEnd::NotRun;
+        self.elapsed = 0;
+    }
+
+    /// Runs the task to its end. First it steps instruction by instruction while some
+    /// uncertain unit is unresolved, marking units written before read as dead; then
+    /// it runs at full speed.
+    pub fn run(&mut self) {
+        let mut pending = self.uncertain;
+        let mut steps = 0;
+        while pending != 0 && steps < PROOF_STEPS && !self.cpu.halted() {
+            if self.instructions >= self.budget {
+                self.end = TaskEnd::Budget;
+                return;
+            }
+            let pc = self.cpu.pc;
+            if self.bus.trap(pc) {
+                self.end = self.trap_end(pc);
+                return;
+            }
+            let ud = decode::use_def(&self.bus.mem, pc);
+            pending &= !ud.reads;
+            self.dead |= pending & ud.writes;
+            pending &= !ud.writes;
+            self.tstates += self.cpu.step(&mut self.bus).0;
+            self.instructions += 1;
+            steps += 1;
+        }
+        let res = self.cpu.run(&mut self.bus, self.budget - self.instructions);
+        self.instructions += res.instructions;
+        self.tstates += res.tstates;
+        self.end = match res.reason {
+            StopReason::Trap(pc) => self.trap_end(pc),
+            StopReason::Halted { .. } => TaskEnd::Halted,
+            StopReason::BudgetSpent | StopReason::BusStop => TaskEnd::Budget,
+        };
+    }
+
+    fn trap_end(&self, pc: u16) -> TaskEnd {
+        if pc == self.bus.head && self.bus.arrivals >= self.bus.stop_after {
+            TaskEnd::Head
+        } else if is_ordering_point(pc) {
+            TaskEnd::OrderingPoint(pc)
+        } else {
+            TaskEnd::Exit(pc)
+        }
+    }
+}
