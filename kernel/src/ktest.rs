@@ -13,6 +13,8 @@
 //! * `panic` — a deliberate panic.
 //! * `spread`, `pinned`, `hetero`, `ring`, `timers` — the scheduler running Z80
 //!   processes on every core (see `ktest_runtime`).
+//! * `memory` — floods and memory exhaustion end processes, never the kernel (see
+//!   `ktest_memory`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -57,6 +59,7 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         }
         Some(t @ ("images" | "zex" | "bench-runtime" | "bench-procs")) => crate::ktest_images::main(t),
         Some("cpm") => crate::ktest_cpm::main(),
+        Some("memory") => crate::ktest_memory::main(),
         Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, ring, timers)");

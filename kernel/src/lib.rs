@@ -18,6 +18,7 @@ pub mod ktest;
 pub mod ktest_abi;
 pub mod ktest_cpm;
 pub mod ktest_images;
+pub mod ktest_memory;
 pub mod ktest_runtime;
 pub mod memory;
 pub mod panic;
