@@ -99,7 +99,54 @@ pub struct Message {
     /// Tag for selective receive: 0 for plain sends, [`abi::tag`] for system messages.
     pub tag: u8,
     /// Payload, at most [`abi::MAX_MESSAGE`] bytes.
-    pub data: Box<[u8]>,
+    pub data: Payload,
+}
+
+/// Payload bytes kept inside the message itself.
+pub const INLINE_PAYLOAD: usize = 22;
+
+/// A message's bytes: up to [`INLINE_PAYLOAD`] inside the message (no allocation of
+/// their own, so a small message costs one allocation, its mailbox node), longer ones
+/// in a box. Reads as a byte slice.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// A short payload: `len` bytes of `bytes`.
+    Inline {
+        /// Bytes used.
+        len: u8,
+        /// The bytes (those past `len` are zero).
+        bytes: [u8; INLINE_PAYLOAD],
+    },
+    /// A longer payload.
+    Boxed(Box<[u8]>),
+}
+
+impl core::ops::Deref for Payload {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Payload::Inline { len, bytes } => &bytes[..*len as usize],
+            Payload::Boxed(b) => b,
+        }
+    }
+}
+
+impl From<&[u8]> for Payload {
+    fn from(data: &[u8]) -> Self {
+        if data.len() <= INLINE_PAYLOAD {
+            let mut bytes = [0u8; INLINE_PAYLOAD];
+            bytes[..data.len()].copy_from_slice(data);
+            Payload::Inline { len: data.len() as u8, bytes }
+        } else {
+            Payload::Boxed(data.into())
+        }
+    }
+}
+
+impl core::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&**self, f)
+    }
 }
 
 /// Why a spawn was refused.

@@ -335,3 +335,24 @@ pub(crate) fn argument_writes(args: &[u8]) -> Option<([u8; 36], [u8; 1 + abi::MA
 }
 
 const _: () = assert!(zbeam_cpm::FCB2 - zbeam_cpm::FCB1 == 16 && abi::ARGS - zbeam_cpm::FCB1 == 36);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Payload, INLINE_PAYLOAD};
+
+    #[test]
+    fn short_payloads_are_inline_and_long_ones_boxed_reading_the_same() {
+        for n in [0, 1, INLINE_PAYLOAD, INLINE_PAYLOAD + 1, abi::MAX_MESSAGE] {
+            let data: Vec<u8> = (0..n).map(|i| (i * 7 + 1) as u8).collect();
+            let p = Payload::from(&data[..]);
+            assert_eq!(&*p, &data[..], "{n} bytes");
+            assert_eq!(matches!(p, Payload::Inline { .. }), n <= INLINE_PAYLOAD, "{n} bytes");
+            assert_eq!(p.clone(), p);
+        }
+        // The message itself (its inline bytes included) and a node link are counted.
+        assert_eq!(MESSAGE_OVERHEAD, core::mem::size_of::<crate::Message>() + 16);
+        assert_eq!(core::mem::size_of::<crate::Message>(), 32);
+        assert_eq!(message_bytes(10), MESSAGE_OVERHEAD + 10);
+    }
+}

@@ -41,6 +41,8 @@ pub(crate) struct Z80Proc {
     /// CP/M state (DMA address, open searches, console line, disk), made at the first
     /// BDOS or BIOS call: processes that never call CP/M pay nothing for it.
     cpm: Option<Box<zbeam_cpm::Bdos>>,
+    /// Time slices in a row it used up computing (see [`PROMOTE_AFTER`]).
+    busy: u16,
 }
 
 // The BDOS base stored at 0x0006 is the top of the stack area.
@@ -67,7 +69,7 @@ impl Z80Proc {
         // 0x0000: returning from the top level is a warm boot, a normal exit.
         cpu.sp = abi::STACK_TOP - 2;
         cpu.set_hl(abi::ARGS);
-        Some(Z80Proc { cpu, mem: ProcMemory::Paged(mem), deadline: None, armed: None, cpm: None })
+        Some(Z80Proc { cpu, mem: ProcMemory::Paged(mem), deadline: None, armed: None, cpm: None, busy: 0 })
     }
 
     /// Writes `bytes` at `at` (wrapping at the end of the 64 KiB), copying pages from
@@ -571,6 +573,11 @@ fn store<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, at: u16, data: &[u8]) 
 const LOW_TRAPS: u64 = 1 << abi::WARM_BOOT | 1 << abi::BDOS | 1 << abi::SYSCALL;
 const _: () = assert!(abi::WARM_BOOT < 64 && abi::BDOS < 64 && abi::SYSCALL < 64);
 
+/// Time slices in a row that a process uses up computing (never waiting or yielding)
+/// after which it is moved to flat memory (see `Body::run`): 16 slices are 64,000
+/// reductions, a millisecond or two of computing.
+pub(crate) const PROMOTE_AFTER: u16 = 16;
+
 /// Instructions run between looks at the tick's preempt counter: the time-slice limit
 /// is checked at these instruction boundaries rather than after every instruction,
 /// which keeps the check off the interpreter's per-instruction path.
@@ -590,7 +597,23 @@ impl Body {
     pub(crate) fn run<P: Platform>(&mut self, cx: &mut RunCx<'_, P>, budget: u64) -> Slice {
         let (prio, affinity) = (self.prio, self.affinity);
         match &mut self.kind {
-            Kind::Z80(z) => run_z80(z, cx, budget, prio, affinity),
+            Kind::Z80(z) => {
+                // A process that keeps computing runs on flat memory (if it can pay for
+                // it): paged memory costs every access an extra load, which matters
+                // for the few CPU-bound processes, while the many that mostly wait
+                // keep costing only the pages they wrote.
+                if z.busy >= PROMOTE_AFTER {
+                    if let ProcMemory::Paged(_) = z.mem {
+                        let _ = go_flat(z, cx);
+                    }
+                }
+                let slice = run_z80(z, cx, budget, prio, affinity);
+                z.busy = match slice.reason {
+                    StopReason::BudgetSpent => z.busy.saturating_add(1),
+                    _ => 0,
+                };
+                slice
+            }
             Kind::Native(task) => {
                 let mut ncx = NativeCx {
                     ops: cx.engine,
@@ -1106,7 +1129,7 @@ fn spawn_opt<P: Platform>(
 /// else over a disk of its own. A call that needs console input waits (untimed: the
 /// engine wakes the foreground reader when input comes) and is retried.
 fn cpm<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, bios: Option<u16>) -> Call {
-    if z.cpm.is_none() && !go_flat(z, cx) {
+    if z.cpm.is_none() && !start_cpm(z, cx) {
         return Call::Block(CALL_COST, OUT_OF_MEMORY);
     }
     let (Some(bdos), ProcMemory::Flat(mem)) = (z.cpm.as_mut(), &mut z.mem) else {
@@ -1131,12 +1154,31 @@ fn cpm<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, bios: Option<u16>) -
     }
 }
 
-/// A process's first CP/M call: its memory becomes a flat 64 KiB copy (the BDOS works
-/// on the whole address space) and its BDOS state is made, over the engine's shared
-/// CP/M disk if one is set, else over a disk of its own. Both are charged to it, and
-/// its pages go back to the pool. False if it cannot pay for them.
+/// A process's first CP/M call: its memory becomes flat (the BDOS works on the whole
+/// address space, see [`go_flat`]) and its BDOS state is made, over the engine's shared
+/// CP/M disk if one is set, else over a disk of its own; the state is charged to it.
+/// False if it cannot pay for them.
+fn start_cpm<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> bool {
+    if cx.account.charge(CPM_STATE, cx.budget()).is_err() {
+        return false;
+    }
+    if !go_flat(z, cx) {
+        cx.account.uncharge(CPM_STATE, cx.budget());
+        return false;
+    }
+    z.cpm = Some(Box::new(match cx.engine.cpm_disk() {
+        Some(disk) => zbeam_cpm::Bdos::with_shared(disk),
+        None => zbeam_cpm::Bdos::new(),
+    }));
+    true
+}
+
+/// Makes a process's memory a flat 64 KiB copy, charged to it, and gives its pages
+/// back to the pool. True if it is flat (already, or now); false if it cannot pay
+/// for the copy (its memory stays as it was).
 fn go_flat<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> bool {
-    let cost = 0x1_0000 + CPM_STATE;
+    let ProcMemory::Paged(m) = &mut z.mem else { return true };
+    let cost = 0x1_0000;
     if cx.account.charge(cost, cx.budget()).is_err() {
         return false;
     }
@@ -1149,17 +1191,11 @@ fn go_flat<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> bool {
         cx.account.uncharge(cost, cx.budget());
         return false;
     };
-    if let ProcMemory::Paged(m) = &mut z.mem {
-        m.copy_to(&mut flat);
-    }
+    m.copy_to(&mut flat);
     let pages = z.mem.bytes();
     z.mem.release(cx.pool);
     cx.account.uncharge(pages, cx.budget());
     z.mem = ProcMemory::Flat(flat);
-    z.cpm = Some(Box::new(match cx.engine.cpm_disk() {
-        Some(disk) => zbeam_cpm::Bdos::with_shared(disk),
-        None => zbeam_cpm::Bdos::new(),
-    }));
     true
 }
 

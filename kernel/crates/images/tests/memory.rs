@@ -150,3 +150,37 @@ fn the_budget_refuses_spawns_and_page_copies_cleanly() {
     let again = spawn(&e, SPIN);
     assert!(e.is_live(again));
 }
+
+#[test]
+fn a_process_that_keeps_computing_moves_to_flat_memory_and_pays_for_it() {
+    let e = engine(1);
+    let pid = spawn(&e, SPIN);
+    let body = e.memory_of(pid);
+    // A few slices: its variables' page is copied, it is still paged.
+    drive(&e, 1, 3, || false);
+    let paged = e.memory_of(pid);
+    assert!(paged > body && paged - body < 4 * PAGE_SIZE, "{paged}");
+    // After 16 time slices in a row spent computing it runs on a flat 64 KiB, charged
+    // in place of its pages.
+    drive(&e, 1, 100_000, || e.proc_stats(pid).is_some_and(|s| s.slices > 18));
+    assert_eq!(e.memory_of(pid), body + 0x1_0000);
+    assert_eq!(e.memory_stats().charged, body + 0x1_0000);
+    // Under a limit too small for the copy it stays paged and keeps running.
+    let small = e
+        .spawn_image_opts(
+            SPIN,
+            &[],
+            SpawnOpts { memory_limit: 16 * 1024, ..SpawnOpts::new(Priority::Normal, CpuSet::ALL) },
+            0,
+            CoreId::new(0),
+        )
+        .unwrap()
+        .0
+        .get();
+    drive(&e, 1, 200_000, || e.proc_stats(small).is_some_and(|s| s.slices > 18));
+    assert!(e.is_live(small));
+    assert!(e.memory_of(small) < 16 * 1024);
+    assert!(e.kill(pid) && e.kill(small));
+    drive(&e, 1, 100, || e.live() == 0);
+    assert_eq!(e.memory_stats().charged, 0);
+}
