@@ -699,16 +699,24 @@ impl<P: Platform> Engine<P> {
         if !slot.live.load(Ordering::Acquire) {
             return Err(SendError::NoSuchProcess);
         }
-        // The message is charged to the receiver. Past its limit the receiver ends with
-        // reason MEMORY and the message is dropped (the send itself succeeded, as a
-        // send to a process that dies meanwhile does). Past the budget the send is
-        // refused, except system messages (exit signals, DOWN), which always go.
+        // The message is charged to the receiver. Past its limit a Z80 receiver ends
+        // with reason MEMORY and the message is dropped (the send itself succeeded, as
+        // a send to a process that dies meanwhile does); a native receiver (the shell,
+        // a supervisor) is never ended so: a Z80 sender's send is refused instead.
+        // Past the budget the send is refused.
         let cost = memory::message_bytes(data.len());
-        if tag >= abi::RESERVED_TAGS {
+        // Relaxed: set before the slots were published live.
+        let native_to_native = slot.native.load(Ordering::Relaxed)
+            && self.slot(from as u32).is_none_or(|f| f.native.load(Ordering::Relaxed));
+        if tag >= abi::RESERVED_TAGS || native_to_native {
+            // System messages, and messages between the system's own tasks (trusted
+            // code, which may keep many in flight), are charged but never refused.
             slot.account.force(cost, &self.budget);
         } else {
             match slot.account.charge(cost, &self.budget) {
                 Ok(()) => {}
+                // Relaxed: set before the slot was published live.
+                Err(memory::Refused::Limit) if slot.native.load(Ordering::Relaxed) => return Err(SendError::NoMemory),
                 Err(memory::Refused::Limit) => {
                     self.kill_with(to, Exit::Memory);
                     return Ok(());

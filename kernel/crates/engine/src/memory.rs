@@ -44,6 +44,13 @@ pub fn message_bytes(len: usize) -> usize {
 /// The default limit of a process's memory (bytes).
 pub const DEFAULT_LIMIT: usize = 1 << 20;
 
+/// The limit of a native task's memory (bytes), in practice of the messages Z80
+/// processes queued for it. A native task (the shell, a supervisor) is never ended by
+/// it: past it, sends from Z80 processes are refused instead (NO_RESOURCES to the
+/// sender), so a flood of the shell costs at most this much of the kernel's reserve.
+/// Messages from the kernel and other native tasks are charged but never refused.
+pub const NATIVE_LIMIT: usize = 4 << 20;
+
 /// A core's pool: pages and Z80 process bodies given back, ready to be taken again.
 #[derive(Default)]
 pub(crate) struct PagePool {

@@ -400,7 +400,8 @@ impl Body {
     }
     pub(crate) fn native(t: Box<dyn NativeTask>, prio: Priority, affinity: CpuSet) -> Self {
         let name = t.name();
-        Body { kind: Kind::Native(t), prio, affinity, stats: ProcStats::default(), name, limit: usize::MAX }
+        let limit = memory::NATIVE_LIMIT;
+        Body { kind: Kind::Native(t), prio, affinity, stats: ProcStats::default(), name, limit }
     }
     /// The same body under `name`.
     pub(crate) fn named(mut self: Box<Self>, name: &'static str) -> Box<Self> {

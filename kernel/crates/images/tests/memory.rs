@@ -184,3 +184,32 @@ fn a_process_that_keeps_computing_moves_to_flat_memory_and_pays_for_it() {
     drive(&e, 1, 100, || e.live() == 0);
     assert_eq!(e.memory_stats().charged, 0);
 }
+
+/// Registers as "sink" and never receives.
+struct NativeSink;
+
+impl NativeTask for NativeSink {
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        let _ = cx.register(b"sink");
+        NativeStep::Wait { until: None }
+    }
+}
+
+#[test]
+fn a_flood_of_a_native_task_is_refused_to_the_sender_and_the_task_lives() {
+    let e = engine(2);
+    let sink = e.spawn_native(Box::new(NativeSink), Priority::High, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    drive(&e, 2, 20, || e.whereis(b"sink").is_some());
+    let flood = spawn(&e, FLOOD);
+    drive(&e, 2, 100_000, || !e.is_live(flood));
+    // Its queue reached the native limit; then the flooder's SEND answered
+    // NO_RESOURCES, which it exits with.
+    assert_eq!(e.last_exit(flood), Some(Exit::Code(abi::status::NO_RESOURCES as u32)));
+    assert!(e.is_live(sink));
+    let held = e.memory_of(sink);
+    assert!(held <= zbeam_engine::memory::NATIVE_LIMIT && held > zbeam_engine::memory::NATIVE_LIMIT - 2048, "{held}");
+    // The kernel can still send it system messages and kill it; everything returns.
+    assert!(e.kill(sink));
+    drive(&e, 2, 100, || e.live() == 0);
+    assert_eq!(e.memory_stats().charged, 0);
+}
