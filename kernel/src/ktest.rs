@@ -17,6 +17,8 @@
 //!   (see `ktest_hetero`).
 //! * `bench-locks` — run-queue lock contention under a send storm and a skewed load
 //!   (see `ktest_locks`).
+//! * `memory` — floods and memory exhaustion end processes, never the kernel (see
+//!   `ktest_memory`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -63,6 +65,7 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some(t @ ("images" | "zex" | "bench-runtime" | "bench-procs")) => crate::ktest_images::main(t),
         Some("cpm") => crate::ktest_cpm::main(),
         Some("symbos") => crate::ktest_symbos::main(),
+        Some("memory") => crate::ktest_memory::main(),
         Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, hetero-spin8, hetero-2h2l, hetero-4h, ring, timers)");

@@ -71,7 +71,7 @@ pub fn escaped(bytes: &[u8]) -> String {
     s
 }
 
-fn engine() -> &'static Engine<KernelPlatform> {
+pub(crate) fn engine() -> &'static Engine<KernelPlatform> {
     crate::runtime::engine().expect("tests run after the engine starts")
 }
 

@@ -112,11 +112,18 @@ pub fn engine() -> Option<&'static Engine<KernelPlatform>> {
 /// Most processes the kernel's table can hold (pids are 16-bit in the Z80 interface).
 pub const MAX_PROCS: usize = 65_535;
 
-/// The process table's size: one slot per 64 KiB of heap (a Z80 process's memory), so
-/// memory, not the table, is what runs out first; at most [`MAX_PROCS`].
+/// The process table's size: one slot per 8 KiB of heap (an idle Z80 process holds
+/// its body and a page or two of its own, its image's pages are shared), at most
+/// [`MAX_PROCS`].
 pub fn table_size() -> usize {
     let (used, free) = crate::heap::usage();
-    ((used + free) >> 16).clamp(256, MAX_PROCS)
+    ((used + free) >> 13).clamp(256, MAX_PROCS)
+}
+
+/// Heap kept back from Z80 processes for the kernel, the shell and supervisors: the
+/// engine's memory budget is the heap left after the engine is built, less this.
+pub fn memory_reserve(heap: usize) -> usize {
+    (heap / 16).max(8 << 20)
 }
 
 /// Builds the engine from the board's topology (boot core, once).
@@ -140,6 +147,11 @@ pub fn start() -> &'static Engine<KernelPlatform> {
     let e = ENGINE.call_once(|| {
         Engine::new(topo, table_size(), crate::initrd::images(), KernelPlatform { hz: cpu::counter_hz().max(1) })
     });
+    // Processes may be charged what the heap has free now, less the reserve: memory
+    // running out ends or refuses processes (reason MEMORY, NO_RESOURCES), never the
+    // kernel.
+    let (used, free) = crate::heap::usage();
+    e.set_memory_budget(free.saturating_sub(memory_reserve(used + free)));
     e
 }
 

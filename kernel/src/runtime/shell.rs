@@ -158,6 +158,9 @@ impl NativeTask for Shell {
                 if back {
                     cx.set_console_reader(0);
                     println!();
+                    if let Some(exit) = cx.last_exit(pid).filter(|_| !cx.is_live(pid)) {
+                        println!("[pid {pid} exited: {}]", crate::trace::exit_word(exit));
+                    }
                     println!("[console back to the shell]");
                     self.mode = Mode::Prompt;
                     print!("{PROMPT}");
@@ -328,7 +331,12 @@ impl Shell {
                         cx.set_console_reader(pid);
                         self.mode = Mode::Foreground { pid };
                     }
-                    Some(pid) => println!("fg: no process {pid}"),
+                    Some(pid) => match cx.last_exit(pid) {
+                        Some(exit) => {
+                            println!("fg: no process {pid} ([pid {pid} exited: {}])", crate::trace::exit_word(exit))
+                        }
+                        None => println!("fg: no process {pid}"),
+                    },
                     None => println!("fg: '{w}' is not a pid"),
                 },
                 _ => println!("fg: usage: fg <pid>"),
@@ -337,10 +345,7 @@ impl Shell {
             "trace" => trace(e, args.next(), args.next()),
             "stats" => stats(e),
             "cores" => cores(),
-            "mem" => {
-                let (used, free) = crate::heap::usage();
-                println!("heap: {} KiB used, {} MiB free; {} processes", used / 1024, free >> 20, e.live());
-            }
+            "mem" => mem(e),
             "uptime" => println!("up {} ms", cpu::ticks_to_us(cpu::counter()) / 1000),
             "halt" => {
                 println!("halting");
@@ -600,6 +605,23 @@ fn cores() {
             st.mpidr.load(Ordering::Relaxed),
             st.ticks.load(Ordering::Relaxed),
             st.ipis.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// `mem`: the heap, the bytes charged to processes against their budget, the shared
+/// image templates and each core's page pool.
+fn mem(e: &Engine<KernelPlatform>) {
+    let (used, free) = crate::heap::usage();
+    println!("heap: {} KiB used, {} MiB free; {} processes", used / 1024, free >> 20, e.live());
+    let m = e.memory_stats();
+    println!("processes: {} KiB charged of a {} KiB budget", m.charged / 1024, m.budget / 1024);
+    println!("templates: {} KiB shared", m.templates / 1024);
+    let page_kib = zbeam_engine::memory::PAGE_SIZE / 1024;
+    for (c, p) in m.pools.iter().enumerate() {
+        println!(
+            "pool {c}: {} pages made, {} free ({} KiB pages); {} bodies kept ({} bytes each)",
+            p.made, p.free, page_kib, p.bodies, p.body_bytes
         );
     }
 }

@@ -90,7 +90,10 @@ fn sleeps_and_receive_timeouts_are_never_early_under_load() {
     let small = small_out.lock().expect("filled");
     assert_eq!(small.reports, 10, "{small:?}");
     assert_eq!(small.early, 0, "a wait ended before its timeout: {small:?}");
-    assert!(small.max_late_ms <= 50, "{small:?}");
+    // Lateness depends on the host's load (the test shares its cores with whatever
+    // else runs), so it is no pass/fail figure here; the bound only catches a wait that
+    // is lost (one that would end only with the run's own timeout).
+    assert!(small.max_late_ms <= 2_000, "a wait ended seconds late: {small:?}");
 
     let s = controllers::take(&storm_out).expect("filled");
     eprintln!(

@@ -134,8 +134,13 @@ pub mod spawn_opts {
     pub const PRIO: usize = 3;
     /// Flags (1 byte): [`LINK`], [`MONITOR`]; other bits must be 0.
     pub const FLAGS: usize = 4;
-    /// Reserved (1 byte, must be 0).
-    pub const RESERVED: usize = 5;
+    /// Memory limit (1 byte) in units of [`MEMORY_UNIT`] bytes; 0 = the default
+    /// (`zbeam_engine::memory::DEFAULT_LIMIT`, 1 MiB). A process whose memory (its
+    /// copied pages, its CP/M memory and its queued messages) would pass it ends with
+    /// reason [`crate::abi::reason::MEMORY`].
+    pub const MEMORY: usize = 5;
+    /// Bytes per unit of the [`MEMORY`] byte (4 KiB: limits from 4 KiB to 1020 KiB).
+    pub const MEMORY_UNIT: usize = 4096;
     /// Affinity (8 bytes, bit c = core c; 0 = the caller's).
     pub const AFFINITY: usize = 6;
     /// Priority value meaning "the caller's".
@@ -158,6 +163,9 @@ pub mod reason {
     pub const NOPROC: u16 = 0x8002;
     /// Stopped by its supervisor, or a supervisor gave up (restart intensity).
     pub const SHUTDOWN: u16 = 0x8003;
+    /// Its memory limit, or the memory the system can give processes, refused memory
+    /// it needed: a page its write would copy, a message sent to it, its CP/M memory.
+    pub const MEMORY: u16 = 0x8004;
     /// Faults: this plus the fault code ([`crate::fault`]).
     pub const FAULT: u16 = 0x8100;
 }

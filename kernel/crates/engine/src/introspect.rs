@@ -53,7 +53,8 @@ pub struct ProcInfo {
     pub core: CoreId,
     /// Messages delivered and not yet received.
     pub queue: u64,
-    /// Bytes of memory it holds (machine and table entry; native tasks count their box only).
+    /// Bytes charged to it: its body, the pages it copied, its CP/M memory and its
+    /// queued messages (native tasks count their box as far as the type shows).
     pub memory: usize,
     /// Its statistics (None while it runs: they are updated at the end of a slice).
     pub stats: Option<ProcStats>,
@@ -158,14 +159,14 @@ impl<P: Platform> Engine<P> {
         // Relaxed: two statistics counters; a momentarily inconsistent pair is clamped.
         let delivered = slot.delivered.load(Ordering::Relaxed);
         let taken = slot.taken.load(Ordering::Relaxed);
-        let (native, memory, stats) = match slot.body.try_lock() {
+        let (native, stats) = match slot.body.try_lock() {
             Some(body) => match body.as_ref() {
-                Some(b) => (b.is_native(), b.memory(), Some(b.stats)),
+                Some(b) => (b.is_native(), Some(b.stats)),
                 None => return None,
             },
-            None => (name_is_native(&slot.native), 0, None),
+            None => (name_is_native(&slot.native), None),
         };
-        let memory = if memory == 0 && !native { crate::proc::Z80_MEMORY } else { memory };
+        let memory = slot.account.held();
         Some(ProcInfo {
             name,
             native,
@@ -233,10 +234,15 @@ mod tests {
         let info = e.proc_info(pid).unwrap();
         assert_eq!((info.name, info.native, info.prio), ("waiter", false, Priority::Low));
         assert_eq!((info.state, info.queue, info.core), (RunState::Runnable, 2, core));
-        assert!(info.memory >= 0x1_0000);
+        // Its body and two queued 3-byte messages; no page of its own yet.
+        assert_eq!(info.memory, crate::proc::Z80_BODY + 2 * crate::memory::message_bytes(3));
         assert_eq!(e.run_once(core), Step::Ran);
         let info = e.proc_info(pid).unwrap();
         assert_eq!((info.state, info.queue), (RunState::Waiting, 0));
+        // The messages are taken; what it wrote (its stack, the receive buffer) was
+        // copied into pages of its own.
+        let pages = info.memory - crate::proc::Z80_BODY;
+        assert!(pages > 0 && pages.is_multiple_of(zbeam_z80::paged::PAGE_SIZE), "{}", info.memory);
         assert!(info.stats.unwrap().reductions > 0);
         assert!(e.kill(pid));
         while e.is_live(pid) {

@@ -32,6 +32,7 @@ pub mod abi;
 /// CP/M 2.2 for Z80 processes: the BDOS, BIOS and in-memory disk the engine uses.
 pub use zbeam_cpm as cpm;
 mod introspect;
+pub mod memory;
 mod proc;
 mod signals;
 pub mod supervisor;
@@ -49,7 +50,8 @@ use zbeam_sched::{
 use zbeam_timerwheel::TimerWheel;
 
 pub use introspect::{ProcInfo, RunState, SliceEnd, TraceEvent};
-use proc::Body;
+use memory::{Account, Budget, PagePool};
+use proc::{Body, Z80Proc};
 pub use proc::{NativeCx, NativeStep, NativeTask};
 use signals::{Ctl, Relations};
 pub use signals::{LinkError, NameError, SpawnOpts};
@@ -97,7 +99,54 @@ pub struct Message {
     /// Tag for selective receive: 0 for plain sends, [`abi::tag`] for system messages.
     pub tag: u8,
     /// Payload, at most [`abi::MAX_MESSAGE`] bytes.
-    pub data: Box<[u8]>,
+    pub data: Payload,
+}
+
+/// Payload bytes kept inside the message itself.
+pub const INLINE_PAYLOAD: usize = 22;
+
+/// A message's bytes: up to [`INLINE_PAYLOAD`] inside the message (no allocation of
+/// their own, so a small message costs one allocation, its mailbox node), longer ones
+/// in a box. Reads as a byte slice.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// A short payload: `len` bytes of `bytes`.
+    Inline {
+        /// Bytes used.
+        len: u8,
+        /// The bytes (those past `len` are zero).
+        bytes: [u8; INLINE_PAYLOAD],
+    },
+    /// A longer payload.
+    Boxed(Box<[u8]>),
+}
+
+impl core::ops::Deref for Payload {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Payload::Inline { len, bytes } => &bytes[..*len as usize],
+            Payload::Boxed(b) => b,
+        }
+    }
+}
+
+impl From<&[u8]> for Payload {
+    fn from(data: &[u8]) -> Self {
+        if data.len() <= INLINE_PAYLOAD {
+            let mut bytes = [0u8; INLINE_PAYLOAD];
+            bytes[..data.len()].copy_from_slice(data);
+            Payload::Inline { len: data.len() as u8, bytes }
+        } else {
+            Payload::Boxed(data.into())
+        }
+    }
+}
+
+impl core::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&**self, f)
+    }
 }
 
 /// Why a spawn was refused.
@@ -117,6 +166,19 @@ pub enum SpawnError {
     EmptyAffinity,
 }
 
+/// What `mem` shows of the engine's memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Bytes charged to all processes now.
+    pub charged: usize,
+    /// The budget of bytes Z80 processes may be charged together.
+    pub budget: usize,
+    /// Bytes held by image templates (shared by every process of the image).
+    pub templates: usize,
+    /// Each core's page pool.
+    pub pools: Vec<memory::PoolStats>,
+}
+
 /// Why a send was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendError {
@@ -124,6 +186,8 @@ pub enum SendError {
     NoSuchProcess,
     /// Longer than [`abi::MAX_MESSAGE`].
     TooBig,
+    /// The memory processes may hold together is used up.
+    NoMemory,
 }
 
 /// Per-process statistics, readable while the process lives.
@@ -167,6 +231,9 @@ pub enum Exit {
     NoProc,
     /// Stopped with reason SHUTDOWN (by a supervisor, or a supervisor giving up).
     Shutdown,
+    /// Ended with reason MEMORY: its memory limit (or the budget of all processes)
+    /// refused memory it needed.
+    Memory,
 }
 
 impl Exit {
@@ -179,6 +246,7 @@ impl Exit {
             Exit::Fault(c) => abi::reason::FAULT | c.min(0xff) as u16,
             Exit::NoProc => abi::reason::NOPROC,
             Exit::Shutdown => abi::reason::SHUTDOWN,
+            Exit::Memory => abi::reason::MEMORY,
         }
     }
 
@@ -189,6 +257,7 @@ impl Exit {
             r if r == abi::reason::KILLED as u32 => Exit::Killed,
             r if r == abi::reason::NOPROC as u32 => Exit::NoProc,
             r if r == abi::reason::SHUTDOWN as u32 => Exit::Shutdown,
+            r if r == abi::reason::MEMORY as u32 => Exit::Memory,
             r if r & 0xff00 == abi::reason::FAULT as u32 => Exit::Fault(r & 0xff),
             r => Exit::Code(r),
         }
@@ -236,6 +305,8 @@ struct Slot {
     ctl: Mutex<Ctl>,
     /// The reason a kill or an exit signal asked for; used when it is torn down.
     pending_exit: Mutex<Option<Exit>>,
+    /// Bytes charged to the process, and its limit (see `memory`).
+    account: Account,
 }
 
 /// The process runtime. Shared by every core (it is `Sync`).
@@ -260,6 +331,12 @@ pub struct Engine<P: Platform> {
     /// Console input not yet read, and the pid allowed to read it (0 = none).
     console_in: Mutex<VecDeque<u8>>,
     console_reader: AtomicU32,
+    /// The cap on bytes charged to Z80 processes together.
+    budget: Budget,
+    /// One page pool per core.
+    pools: Box<[PagePool]>,
+    /// Each image's template, built at its first spawn (None: building it failed).
+    templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
 }
 
 /// A core's timers: (pid, wait generation) per armed wait.
@@ -268,11 +345,16 @@ type Wheel = TimerWheel<(u32, u32)>;
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
 const FIRST_PID: u32 = 1;
 
+/// Process-table slots only native tasks may take (see `spawn_body`), on top of the
+/// table size asked for.
+pub const SYSTEM_SLOTS: usize = 16;
+
 impl<P: Platform> Engine<P> {
-    /// An engine for `topology` with room for `max_procs` processes (at most 65535:
-    /// pids are 16-bit in the Z80 interface).
+    /// An engine for `topology` with room for `max_procs` processes, plus
+    /// [`SYSTEM_SLOTS`] kept for native tasks (at most 65535 in all: pids are 16-bit
+    /// in the Z80 interface).
     pub fn new(topology: Topology, max_procs: usize, images: &'static [Image], platform: P) -> Self {
-        let max_procs = max_procs.clamp(2, 0xffff);
+        let max_procs = max_procs.saturating_add(SYSTEM_SLOTS).clamp(2, 0xffff);
         let cores = topology.len();
         let now = platform.now_ms();
         let sched = Scheduler::new(topology, max_procs, zbeam_sched::Config::default());
@@ -291,6 +373,7 @@ impl<P: Platform> Engine<P> {
                 taken: AtomicU64::new(0),
                 ctl: Mutex::new(Ctl::default()),
                 pending_exit: Mutex::new(None),
+                account: Account::new(),
             })
             .collect::<Vec<_>>()
             .into_boxed_slice();
@@ -310,7 +393,81 @@ impl<P: Platform> Engine<P> {
             next_ref: AtomicU32::new(0),
             console_in: Mutex::new(VecDeque::new()),
             console_reader: AtomicU32::new(0),
+            budget: Budget::new(),
+            pools: (0..cores).map(|_| PagePool::default()).collect::<Vec<_>>().into_boxed_slice(),
+            templates: images.iter().map(|_| spin::Once::new()).collect::<Vec<_>>().into_boxed_slice(),
         }
+    }
+
+    /// Caps the bytes Z80 processes may be charged together (the platform keeps the
+    /// rest of its memory as a reserve for the kernel, the shell and supervisors). A
+    /// spawn that would pass it answers NO_RESOURCES; a process whose page copy or
+    /// CP/M memory would pass it ends with reason MEMORY; a send that would pass it
+    /// answers NO_RESOURCES (system messages are always delivered).
+    pub fn set_memory_budget(&self, bytes: usize) {
+        self.budget.set_cap(bytes);
+    }
+
+    /// Bytes charged to the live process `pid` (its body, pages, CP/M memory and
+    /// queued messages); 0 if there is none.
+    pub fn memory_of(&self, pid: u32) -> usize {
+        self.slot(pid).map_or(0, |s| s.account.held())
+    }
+
+    /// The engine's memory: bytes charged, the budget, templates and page pools.
+    pub fn memory_stats(&self) -> MemoryStats {
+        MemoryStats {
+            charged: self.budget.held(),
+            budget: self.budget.cap(),
+            templates: self.templates.iter().filter_map(|t| t.get().copied().flatten()).map(|t| t.bytes()).sum(),
+            pools: self.pools.iter().map(|p| p.stats()).collect(),
+        }
+    }
+
+    /// Disposes of a body that will not run (any more): a Z80 body goes back to the
+    /// pool of `core` whole (machine included) and its pages to the page pool, so the
+    /// next spawn there allocates nothing; a native body is dropped.
+    pub(crate) fn discard(&self, mut body: Box<Body>, core: CoreId) {
+        if body.recycle(self.pool(core)) {
+            self.pool(core).give_body(body);
+        }
+    }
+
+    /// The page pool of `core` (core 0's for a core outside the topology).
+    pub(crate) fn pool(&self, core: CoreId) -> &PagePool {
+        self.pools.get(core.index()).unwrap_or(&self.pools[0])
+    }
+
+    /// The body of a Z80 process of image `image` with `args`: the image's shared
+    /// template (built at its first spawn), and a page for the arguments if any.
+    pub(crate) fn z80_body(
+        &self,
+        image: usize,
+        args: &[u8],
+        prio: Priority,
+        affinity: CpuSet,
+        from: CoreId,
+    ) -> Result<Box<Body>, SpawnError> {
+        let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
+        if args.len() > abi::MAX_ARGS {
+            return Err(SpawnError::ArgsTooLong);
+        }
+        let pool = self.pool(from);
+        if zbeam_symbos::exe::is_symbos(img.bytes) {
+            // The SymbOS personality: relocated by its own loader into flat memory.
+            let z = proc::personality::load(img.name, img.bytes, args, self.cpm_disk())?;
+            return Ok(Body::z80(z, prio, affinity, pool).named(img.name));
+        }
+        if img.bytes.is_empty() || img.bytes.len() > abi::MAX_IMAGE {
+            return Err(SpawnError::BadImage);
+        }
+        // Templates are built once per image and live as long as the engine's images
+        // (which are 'static); so they are leaked rather than owned.
+        let template = self.templates[image]
+            .call_once(|| memory::build_template(img.bytes).map(|t| &*Box::leak(Box::new(t))))
+            .ok_or(SpawnError::OutOfMemory)?;
+        let z = Z80Proc::load(template, args, pool).ok_or(SpawnError::OutOfMemory)?;
+        Ok(Body::z80(z, prio, affinity, pool).named(img.name))
     }
 
     /// The scheduling policy (statistics, queue lengths).
@@ -433,16 +590,14 @@ impl<P: Platform> Engine<P> {
         affinity: CpuSet,
         from: CoreId,
     ) -> Result<Pid, SpawnError> {
-        let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
-        if args.len() > abi::MAX_ARGS {
-            return Err(SpawnError::ArgsTooLong);
-        }
-        let mut z = proc::personality::load(img.name, img.bytes, args, self.cpm_disk())?;
+        let mut body = self.z80_body(image, args, prio, affinity, from)?;
         for &(at, bytes) in patches {
-            z.poke(at, bytes);
+            if !body.poke(at, bytes, self.pool(from)) {
+                self.discard(body, from);
+                return Err(SpawnError::OutOfMemory);
+            }
         }
-        self.spawn_body(Body::z80(z, prio, affinity).named(img.name), prio, affinity, from, Relations::NONE)
-            .map(|(p, _)| p)
+        self.spawn_body(body, prio, affinity, from, Relations::NONE).map(|(p, _)| p)
     }
 
     /// Spawns a native cooperative task.
@@ -460,7 +615,7 @@ impl<P: Platform> Engine<P> {
     /// the pid and the monitor reference (0 without one).
     fn spawn_body(
         &self,
-        body: Body,
+        body: impl Into<Box<Body>>,
         prio: Priority,
         affinity: CpuSet,
         from: CoreId,
@@ -469,11 +624,34 @@ impl<P: Platform> Engine<P> {
         if (affinity.bits() & self.sched.topology().all().bits()) == 0 {
             return Err(SpawnError::EmptyAffinity);
         }
-        let pid = self.free.lock().pop_front().ok_or(SpawnError::TableFull)?;
+        let body: Box<Body> = body.into();
+        // The last SYSTEM_SLOTS slots are kept for native tasks (the shell's helpers,
+        // supervisors), so a table filled by Z80 processes still serves the system.
+        let pid = {
+            let mut free = self.free.lock();
+            let keep = if body.is_native() { 0 } else { SYSTEM_SLOTS };
+            if free.len() > keep {
+                free.pop_front()
+            } else {
+                None
+            }
+        };
+        let Some(pid) = pid else {
+            self.discard(body, from);
+            return Err(SpawnError::TableFull);
+        };
         let slot = &self.slots[pid as usize];
-        // A send that raced the previous incarnation's exit may have left a message.
+        // A send that raced the previous incarnation's exit may have left a message,
+        // and its charge: both go.
         if let Some(mut rx) = slot.mailbox.consumer() {
             while rx.pop().is_some() {}
+        }
+        slot.account.clear(&self.budget);
+        slot.account.reset(body.limit, !body.is_native());
+        if slot.account.charge(body.memory(), &self.budget).is_err() {
+            self.discard(body, from);
+            self.free.lock().push_front(pid);
+            return Err(SpawnError::OutOfMemory);
         }
         let name = body.name;
         *slot.name.lock() = name;
@@ -481,7 +659,7 @@ impl<P: Platform> Engine<P> {
         slot.native.store(body.is_native(), Ordering::Relaxed);
         slot.delivered.store(0, Ordering::Relaxed);
         slot.taken.store(0, Ordering::Relaxed);
-        *slot.body.lock() = Some(Box::new(body));
+        *slot.body.lock() = Some(body);
         *slot.last_exit.lock() = None;
         *slot.pending_exit.lock() = None;
         let mref = self.relate_at_spawn(pid as u16, rel);
@@ -500,7 +678,10 @@ impl<P: Platform> Engine<P> {
             Err(e) => {
                 self.unrelate_failed_spawn(pid as u16, rel, mref);
                 slot.live.store(false, Ordering::Release);
-                *slot.body.lock() = None;
+                if let Some(b) = slot.body.lock().take() {
+                    self.discard(b, from);
+                }
+                slot.account.clear(&self.budget);
                 self.live.fetch_sub(1, Ordering::Relaxed);
                 self.free.lock().push_back(pid);
                 Err(match e {
@@ -527,6 +708,31 @@ impl<P: Platform> Engine<P> {
         // Acquire: pairs with spawn's Release.
         if !slot.live.load(Ordering::Acquire) {
             return Err(SendError::NoSuchProcess);
+        }
+        // The message is charged to the receiver. Past its limit a Z80 receiver ends
+        // with reason MEMORY and the message is dropped (the send itself succeeded, as
+        // a send to a process that dies meanwhile does); a native receiver (the shell,
+        // a supervisor) is never ended so: a Z80 sender's send is refused instead.
+        // Past the budget the send is refused.
+        let cost = memory::message_bytes(data.len());
+        // Relaxed: set before the slots were published live.
+        let native_to_native = slot.native.load(Ordering::Relaxed)
+            && self.slot(from as u32).is_none_or(|f| f.native.load(Ordering::Relaxed));
+        if tag >= abi::RESERVED_TAGS || native_to_native {
+            // System messages, and messages between the system's own tasks (trusted
+            // code, which may keep many in flight), are charged but never refused.
+            slot.account.force(cost, &self.budget);
+        } else {
+            match slot.account.charge(cost, &self.budget) {
+                Ok(()) => {}
+                // Relaxed: set before the slot was published live.
+                Err(memory::Refused::Limit) if slot.native.load(Ordering::Relaxed) => return Err(SendError::NoMemory),
+                Err(memory::Refused::Limit) => {
+                    self.kill_with(to, Exit::Memory);
+                    return Ok(());
+                }
+                Err(memory::Refused::Budget) => return Err(SendError::NoMemory),
+            }
         }
         // The scheduler's state word decides who wakes the owner (its WAKE_PENDING bit
         // covers a process that is just deciding to wait), so the mailbox's own
@@ -634,6 +840,8 @@ impl<P: Platform> Engine<P> {
                         taken: &slot.taken,
                         preempt: &self.preempt[core.index()],
                         core,
+                        account: &slot.account,
+                        pool: self.pool(core),
                     };
                     let r = body.run(&mut cx, pick.budget as u64);
                     body.stats.reductions += r.used;
@@ -668,13 +876,13 @@ impl<P: Platform> Engine<P> {
                     self.timers[core.index()].lock().insert(deadline, (pid.get(), gen));
                 }
             }
-            OutAction::Exited(r) => self.teardown(pid, exit_of(r)),
-            OutAction::Faulted(FaultCode(c)) => self.teardown(pid, Exit::Fault(c)),
-            OutAction::Killed => self.teardown(pid, Exit::Killed),
+            OutAction::Exited(r) => self.teardown(core, pid, exit_of(r)),
+            OutAction::Faulted(FaultCode(c)) => self.teardown(core, pid, Exit::Fault(c)),
+            OutAction::Killed => self.teardown(core, pid, Exit::Killed),
         }
     }
 
-    fn teardown(&self, pid: Pid, exit: Exit) {
+    fn teardown(&self, core: CoreId, pid: Pid, exit: Exit) {
         let slot = &self.slots[pid.index()];
         // A kill carries the reason the killer (or an exit signal) asked for.
         let pending = slot.pending_exit.lock().take();
@@ -685,13 +893,16 @@ impl<P: Platform> Engine<P> {
         // Release: the slot is dead before the body goes, for senders' Acquire loads.
         slot.live.store(false, Ordering::Release);
         let body = slot.body.lock().take();
-        if let Some(b) = &body {
+        if let Some(b) = body {
             *slot.last_stats.lock() = b.stats;
+            self.discard(b, core);
         }
-        drop(body);
         if let Some(mut rx) = slot.mailbox.consumer() {
             while rx.pop().is_some() {}
         }
+        // Everything it held is back: body, pages, messages (a send racing this exit
+        // may charge the slot again; the next spawn in it returns that).
+        slot.account.clear(&self.budget);
         slot.generation.fetch_add(1, Ordering::Relaxed);
         slot.wait_gen.fetch_add(1, Ordering::Release);
         *slot.last_exit.lock() = Some(exit);

@@ -23,6 +23,7 @@
 //! this file is the one place that connects them.
 
 use super::{Call, RunCx, Z80Proc, CALL_COST, RECEIVE_COST, SEND_COST};
+use crate::memory::ProcMemory;
 use crate::{fault, Platform, SendError, SpawnError};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -43,7 +44,7 @@ const FIRST_ID: u8 = 17;
 const LAST_ID: u8 = 254;
 
 /// A SymbOS process's side of the engine.
-pub(super) struct Symbos {
+pub(crate) struct Symbos {
     session: Session,
     ids: IdMap,
 }
@@ -73,20 +74,16 @@ impl IdMap {
     }
 }
 
-/// Builds the machine for `bytes`: a SymbOS executable (by its header) or a zbeam/CP/M
-/// image. `name` gives a SymbOS program its path on the command line (`A:\NAME.COM`).
+/// Builds the machine for a SymbOS executable (`bytes` has SymbOS's header, see
+/// [`exe::is_symbos`]): relocated into flat memory, with its command line and start
+/// frame. `name` gives the program its path on the command line (`A:\NAME.COM`).
+/// Other images are built over their shared page template by the engine.
 pub(crate) fn load(
     name: &str,
     bytes: &[u8],
     args: &[u8],
     disk: Option<zbeam_cpm::SharedDisk>,
 ) -> Result<Z80Proc, SpawnError> {
-    if !exe::is_symbos(bytes) {
-        if bytes.is_empty() || bytes.len() > crate::abi::MAX_IMAGE {
-            return Err(SpawnError::BadImage);
-        }
-        return Z80Proc::load(bytes, args).ok_or(SpawnError::OutOfMemory);
-    }
     let mut path = alloc::string::String::from("A:\\");
     path.extend(name.chars().map(|c| c.to_ascii_uppercase()));
     path.push_str(".COM");
@@ -98,7 +95,7 @@ pub(crate) fn load(
     let disk = disk.unwrap_or_else(|| zbeam_cpm::Disk::new().into_shared());
     let session = Session::new(&layout, disk);
     let symbos = Box::new(Symbos { session, ids: IdMap::default() });
-    Ok(Z80Proc { cpu, mem, deadline: None, armed: None, cpm: None, symbos: Some(symbos) })
+    Ok(Z80Proc::symbos(cpu, mem, symbos))
 }
 
 /// The SymbOS console: output as the process's, input while it is the foreground reader.
@@ -174,7 +171,8 @@ fn fault_code(f: Fault) -> u32 {
 /// Performs the SymbOS trap at the program counter. The session returns from the
 /// restart itself, so a finished call resumes where the session left the PC.
 pub(super) fn trap<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> Call {
-    let Some(s) = z.symbos.as_deref_mut() else {
+    // A SymbOS program's memory is flat from its load on (see [`load`]).
+    let (Some(s), ProcMemory::Flat(mem)) = (z.symbos.as_deref_mut(), &mut z.mem) else {
         return Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BAD_CALL)));
     };
     let mut cost = CALL_COST;
@@ -184,7 +182,7 @@ pub(super) fn trap<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> Call {
     let mut r = machine::regs_of(&z.cpu);
     let mut con = Con { cx };
     let mut others = Others { cx, ids: &s.ids, sent: 0 };
-    let step = s.session.trap(&mut r, &mut z.mem, &mut con, &mut others);
+    let step = s.session.trap(&mut r, mem, &mut con, &mut others);
     cost += others.sent;
     machine::set_regs(&mut z.cpu, &r);
     match step {

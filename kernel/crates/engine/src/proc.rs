@@ -2,6 +2,7 @@
 //! how it runs for one time slice, including the system calls of [`crate::abi`].
 
 use crate::abi::{self, func, status};
+use crate::memory::{self, Account, Budget, PagePool, ProcMemory};
 use crate::signals::Target;
 use crate::{
     fault, Engine, Exit, LinkError, Message, NameError, Platform, ProcStats, SendError, SpawnError, SpawnOpts,
@@ -11,6 +12,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{CoreId, CpuSet, ExitReason, FaultCode, Priority, StopReason, CONTEXT_REDS};
+use zbeam_z80::paged::{PagedMemory, Template, PAGE_SIZE};
 use zbeam_z80::{Bus, Cpu};
 
 #[path = "personality.rs"]
@@ -23,13 +25,18 @@ const RECEIVE_COST: u64 = 4;
 /// Reductions any other system call costs.
 const CALL_COST: u64 = 1;
 
-/// Bytes a Z80 process holds: its 64 KiB of memory and the machine around it.
-pub(crate) const Z80_MEMORY: usize = 0x1_0000 + core::mem::size_of::<Z80Proc>() + core::mem::size_of::<Body>();
+/// Bytes a Z80 process's body holds besides its memory: the machine and the body.
+pub(crate) const Z80_BODY: usize = core::mem::size_of::<Z80Proc>() + core::mem::size_of::<Body>();
+
+/// Bytes a CP/M process's BDOS state holds (its own disk, if it has one, is not
+/// counted).
+const CPM_STATE: usize = core::mem::size_of::<zbeam_cpm::Bdos>();
 
 /// A Z80 process's machine.
 pub(crate) struct Z80Proc {
     cpu: Cpu,
-    mem: Box<[u8; 0x1_0000]>,
+    /// Its 64 KiB: pages over its image's template, or flat once it uses CP/M.
+    pub(crate) mem: ProcMemory,
     /// The deadline of the wait in progress (receive timeout or sleep), in ms.
     deadline: Option<u64>,
     /// The wait generation a timer was armed for, so it is armed once per wait.
@@ -39,41 +46,59 @@ pub(crate) struct Z80Proc {
     cpm: Option<Box<zbeam_cpm::Bdos>>,
     /// The SymbOS personality's state; `None` for the zbeam (native and CP/M) one.
     symbos: Option<Box<personality::Symbos>>,
+    /// Time slices in a row it used up computing (see [`PROMOTE_AFTER`]).
+    busy: u16,
 }
 
 // The BDOS base stored at 0x0006 is the top of the stack area.
 const _: () = assert!(abi::STACK_TOP == zbeam_cpm::BDOS_ENTRY);
 
 impl Z80Proc {
-    /// Builds the machine: page zero, arguments, image at 0x0100. `None` if memory for
-    /// it cannot be had.
-    pub(crate) fn load(image: &[u8], args: &[u8]) -> Option<Self> {
-        let mut v: Vec<u8> = Vec::new();
-        v.try_reserve_exact(0x1_0000).ok()?;
-        v.resize(0x1_0000, 0);
-        let mut mem: Box<[u8; 0x1_0000]> = v.into_boxed_slice().try_into().ok()?;
-        // 0x0030: RET. CP/M's page zero (0x0000 JP BIOS+3, trapped before it runs: a
-        // warm boot; 0x0005 JP STACK_TOP, so the word at 0x0006 is the top of the TPA),
-        // the default FCBs parsed from the arguments, and the BIOS jump table on top.
-        zbeam_cpm::setup(&mut mem, args);
-        mem[abi::SYSCALL as usize] = 0xc9;
-        mem[abi::ARGS as usize] = args.len() as u8;
-        mem[abi::ARGS as usize + 1..abi::ARGS as usize + 1 + args.len()].copy_from_slice(args);
-        let at = abi::LOAD as usize;
-        mem[at..at + image.len()].copy_from_slice(image);
+    /// Builds the machine over `template` (the image's page zero, BIOS table and code,
+    /// see `memory::build_template`): nothing is written but the argument block and
+    /// the FCBs parsed from it, when there are arguments (one page copied from `pool`).
+    /// `None` if that page cannot be had.
+    pub(crate) fn load(template: &'static Template, args: &[u8], pool: &PagePool) -> Option<Self> {
+        let mut mem = PagedMemory::new(template);
+        if let Some((fcbs, block)) = memory::argument_writes(args) {
+            if !mem.write_bytes(zbeam_cpm::FCB1, &fcbs, pool)
+                || !mem.write_bytes(abi::ARGS, &block[..=args.len()], pool)
+            {
+                mem.release(pool);
+                return None;
+            }
+        }
         let mut cpu = Cpu::new();
         cpu.pc = abi::LOAD;
-        // Push 0x0000: returning from the top level is a warm boot, a normal exit.
+        // The template's stack area is zero, so the return address at STACK_TOP - 2 is
+        // 0x0000: returning from the top level is a warm boot, a normal exit.
         cpu.sp = abi::STACK_TOP - 2;
         cpu.set_hl(abi::ARGS);
-        Some(Z80Proc { cpu, mem, deadline: None, armed: None, cpm: None, symbos: None })
+        Some(Z80Proc { cpu, mem: ProcMemory::Paged(mem), deadline: None, armed: None, cpm: None, symbos: None, busy: 0 })
     }
 
-    /// Writes `bytes` at `at` (wrapping at the end of the 64 KiB).
-    pub(crate) fn poke(&mut self, at: u16, bytes: &[u8]) {
-        for (i, &b) in bytes.iter().enumerate() {
-            self.mem[at.wrapping_add(i as u16) as usize] = b;
+    /// A SymbOS program's machine: flat memory prepared by its loader.
+    pub(super) fn symbos(cpu: Cpu, mem: Box<[u8; 0x1_0000]>, symbos: Box<personality::Symbos>) -> Self {
+        Z80Proc {
+            cpu,
+            mem: ProcMemory::Flat(mem),
+            deadline: None,
+            armed: None,
+            cpm: None,
+            symbos: Some(symbos),
+            busy: 0,
         }
+    }
+
+    /// Writes `bytes` at `at` (wrapping at the end of the 64 KiB), copying pages from
+    /// `pool`; false if a page could not be had.
+    pub(crate) fn poke(&mut self, at: u16, bytes: &[u8], pool: &PagePool) -> bool {
+        self.mem.write_bytes(at, bytes, pool)
+    }
+
+    /// Bytes the machine holds: itself, its owned pages or flat memory, its CP/M state.
+    pub(crate) fn bytes(&self) -> usize {
+        self.mem.bytes() + if self.cpm.is_some() { CPM_STATE } else { 0 }
     }
 }
 
@@ -107,6 +132,8 @@ pub struct NativeCx<'a> {
     ops: &'a dyn Ops,
     mailbox: &'a Mailbox<Message>,
     taken: &'a AtomicU64,
+    account: &'a Account,
+    budget: &'a Budget,
     pid: u16,
     core: CoreId,
     /// Reductions used so far in this step (add to it for work done).
@@ -130,11 +157,16 @@ impl NativeCx<'_> {
     pub fn receive(&mut self) -> Option<Message> {
         self.used += RECEIVE_COST;
         let msg = self.mailbox.consumer().and_then(|mut c| c.pop());
-        if msg.is_some() {
+        self.took(msg.as_ref());
+        msg
+    }
+    /// Counts a message taken from the mailbox and returns its charge.
+    fn took(&self, msg: Option<&Message>) {
+        if let Some(m) = msg {
             // Relaxed: a statistic (queue length for `ps`).
             self.taken.fetch_add(1, Ordering::Relaxed);
+            self.account.uncharge(memory::message_bytes(m.data.len()), self.budget);
         }
-        msg
     }
     /// Sends a message.
     pub fn send(&mut self, to: u32, data: &[u8]) -> Result<(), SendError> {
@@ -174,10 +206,7 @@ impl NativeCx<'_> {
     pub fn receive_tagged(&mut self, tag: Option<u8>) -> Option<Message> {
         self.used += RECEIVE_COST;
         let msg = self.mailbox.consumer().and_then(|mut c| c.take_first(|m| tag.is_none_or(|t| m.tag == t)));
-        if msg.is_some() {
-            // Relaxed: a statistic (queue length for `ps`).
-            self.taken.fetch_add(1, Ordering::Relaxed);
-        }
+        self.took(msg.as_ref());
         msg
     }
     /// Sends a message with a tag (any tag, system tags included).
@@ -356,19 +385,46 @@ pub(crate) struct Body {
     pub(crate) stats: ProcStats,
     /// Image or task name.
     pub(crate) name: &'static str,
+    /// Its memory limit in bytes.
+    pub(crate) limit: usize,
 }
 
 impl Body {
-    pub(crate) fn z80(z: Z80Proc, prio: Priority, affinity: CpuSet) -> Self {
-        Body { kind: Kind::Z80(Box::new(z)), prio, affinity, stats: ProcStats::default(), name: "z80" }
+    /// A Z80 body running `z`, in a body recycled from `pool` if it has one (no
+    /// allocation then), else in new boxes.
+    pub(crate) fn z80(z: Z80Proc, prio: Priority, affinity: CpuSet, pool: &PagePool) -> Box<Self> {
+        let limit = memory::DEFAULT_LIMIT;
+        let stats = ProcStats::default();
+        match pool.take_body() {
+            Some(mut b) => {
+                match &mut b.kind {
+                    Kind::Z80(old) => **old = z,
+                    kind => *kind = Kind::Z80(Box::new(z)),
+                }
+                (b.prio, b.affinity, b.stats, b.name, b.limit) = (prio, affinity, stats, "z80", limit);
+                b
+            }
+            None => Box::new(Body { kind: Kind::Z80(Box::new(z)), prio, affinity, stats, name: "z80", limit }),
+        }
+    }
+    /// Empties a Z80 body for reuse: its pages go back to `pool`, its flat memory and
+    /// CP/M state are dropped. False for a native body (not reusable).
+    pub(crate) fn recycle(&mut self, pool: &PagePool) -> bool {
+        let Kind::Z80(z) = &mut self.kind else { return false };
+        z.mem.release(pool);
+        z.mem = ProcMemory::Paged(PagedMemory::new(&memory::ZERO_TEMPLATE));
+        z.cpm = None;
+        true
     }
     pub(crate) fn native(t: Box<dyn NativeTask>, prio: Priority, affinity: CpuSet) -> Self {
         let name = t.name();
-        Body { kind: Kind::Native(t), prio, affinity, stats: ProcStats::default(), name }
+        let limit = memory::NATIVE_LIMIT;
+        Body { kind: Kind::Native(t), prio, affinity, stats: ProcStats::default(), name, limit }
     }
     /// The same body under `name`.
-    pub(crate) fn named(self, name: &'static str) -> Self {
-        Body { name, ..self }
+    pub(crate) fn named(mut self: Box<Self>, name: &'static str) -> Box<Self> {
+        self.name = name;
+        self
     }
     pub(crate) fn is_native(&self) -> bool {
         matches!(self.kind, Kind::Native(_))
@@ -376,8 +432,21 @@ impl Body {
     /// Bytes it holds (a native task: its box, as far as the type shows).
     pub(crate) fn memory(&self) -> usize {
         match &self.kind {
-            Kind::Z80(_) => Z80_MEMORY,
+            Kind::Z80(z) => Z80_BODY + z.bytes(),
             Kind::Native(t) => core::mem::size_of_val(&**t) + core::mem::size_of::<Body>(),
+        }
+    }
+    /// The same body with memory limit `bytes` (0: the default).
+    pub(crate) fn limited(mut self: Box<Self>, bytes: usize) -> Box<Self> {
+        self.limit = if bytes == 0 { memory::DEFAULT_LIMIT } else { bytes };
+        self
+    }
+    /// Writes `bytes` into a Z80 body's memory at `at` (pages from `pool`); false if a
+    /// page could not be had or the body is a native task.
+    pub(crate) fn poke(&mut self, at: u16, bytes: &[u8], pool: &PagePool) -> bool {
+        match &mut self.kind {
+            Kind::Z80(z) => z.poke(at, bytes, pool),
+            Kind::Native(_) => false,
         }
     }
 }
@@ -391,6 +460,20 @@ pub(crate) struct RunCx<'a, P: Platform> {
     pub(crate) taken: &'a AtomicU64,
     pub(crate) preempt: &'a AtomicU8,
     pub(crate) core: CoreId,
+    /// The bytes charged to the process.
+    pub(crate) account: &'a Account,
+    /// This core's page pool.
+    pub(crate) pool: &'a PagePool,
+}
+
+impl<P: Platform> RunCx<'_, P> {
+    fn budget(&self) -> &Budget {
+        &self.engine.budget
+    }
+    /// Returns the charge of a message taken from the mailbox.
+    fn took(&self, msg: &Message) {
+        self.account.uncharge(memory::message_bytes(msg.data.len()), self.budget());
+    }
 }
 
 /// The outcome of one slice.
@@ -402,22 +485,53 @@ pub(crate) struct Slice {
     pub(crate) arm: Option<u32>,
 }
 
-struct ProcBus<'a> {
-    mem: &'a mut [u8; 0x1_0000],
+/// A process's memory as its bus sees it: paged (pages copied on write come from the
+/// core's pool) or flat (after its first CP/M call, or a SymbOS program's).
+trait Ram {
+    fn load(&self, addr: u16) -> u8;
+    fn store(&mut self, addr: u16, value: u8, pool: &PagePool);
+}
+
+impl Ram for PagedMemory<'static> {
+    #[inline(always)]
+    fn load(&self, addr: u16) -> u8 {
+        self.read(addr)
+    }
+    #[inline(always)]
+    fn store(&mut self, addr: u16, value: u8, pool: &PagePool) {
+        self.write(addr, value, pool);
+    }
+}
+
+impl Ram for [u8; 0x1_0000] {
+    #[inline(always)]
+    fn load(&self, addr: u16) -> u8 {
+        self[addr as usize]
+    }
+    #[inline(always)]
+    fn store(&mut self, addr: u16, value: u8, _pool: &PagePool) {
+        self[addr as usize] = value;
+    }
+}
+
+/// The bus of a process: its memory, no ports (reads 0xFF), its personality's traps.
+struct ProcBus<'a, M: ?Sized> {
+    mem: &'a mut M,
+    pool: &'a PagePool,
     /// The personality's trap set: page-zero addresses as a mask, and the first
     /// trapped address at the top of memory.
     low: u64,
     high: u16,
 }
 
-impl Bus for ProcBus<'_> {
+impl<M: Ram + ?Sized> Bus for ProcBus<'_, M> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
-        self.mem[addr as usize]
+        self.mem.load(addr)
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
-        self.mem[addr as usize] = value;
+        self.mem.store(addr, value, self.pool);
     }
     #[inline(always)]
     fn input(&mut self, _port: u16) -> u8 {
@@ -439,9 +553,48 @@ impl Bus for ProcBus<'_> {
     }
 }
 
+/// The reason a process ends with when its memory limit (or the engine's budget)
+/// refuses memory it needs.
+const OUT_OF_MEMORY: StopReason = StopReason::Exited(ExitReason::Other(abi::reason::MEMORY as u32));
+
+/// Runs `f` on the paged memory with an allowance of the pages the account can still
+/// pay for, then charges the pages it copied. The flag is false if a copy was refused
+/// (the process must end with [`OUT_OF_MEMORY`]).
+fn with_pages<P: Platform, R>(
+    m: &mut PagedMemory<'static>,
+    cx: &RunCx<'_, P>,
+    f: impl FnOnce(&mut PagedMemory<'static>, &PagePool) -> R,
+) -> (R, bool) {
+    let before = m.owned_pages();
+    m.set_allowance(cx.account.headroom(cx.budget()) / PAGE_SIZE);
+    let r = f(m, cx.pool);
+    let grown = m.owned_pages() - before;
+    if grown > 0 {
+        cx.account.force(grown * PAGE_SIZE, cx.budget());
+    }
+    (r, !m.take_refused())
+}
+
+/// Writes `data` at `at` into the process's memory, paying for copied pages; false if
+/// a page was refused.
+fn store<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, at: u16, data: &[u8]) -> bool {
+    match &mut z.mem {
+        ProcMemory::Paged(m) => {
+            let (written, ok) = with_pages(m, cx, |m, pool| m.write_bytes(at, data, pool));
+            written && ok
+        }
+        flat => flat.write_bytes(at, data, cx.pool),
+    }
+}
+
 /// Bit n set: address n (below 64) is trapped: warm boot, BDOS, the system call.
 const LOW_TRAPS: u64 = 1 << abi::WARM_BOOT | 1 << abi::BDOS | 1 << abi::SYSCALL;
 const _: () = assert!(abi::WARM_BOOT < 64 && abi::BDOS < 64 && abi::SYSCALL < 64);
+
+/// Time slices in a row that a process uses up computing (never waiting or yielding)
+/// after which it is moved to flat memory (see `Body::run`): 16 slices are 64,000
+/// reductions, a millisecond or two of computing.
+pub(crate) const PROMOTE_AFTER: u16 = 16;
 
 /// Instructions run between looks at the tick's preempt counter: the time-slice limit
 /// is checked at these instruction boundaries rather than after every instruction,
@@ -466,12 +619,30 @@ impl Body {
     pub(crate) fn run<P: Platform>(&mut self, cx: &mut RunCx<'_, P>, budget: u64) -> Slice {
         let (prio, affinity) = (self.prio, self.affinity);
         match &mut self.kind {
-            Kind::Z80(z) => run_z80(z, cx, budget, prio, affinity),
+            Kind::Z80(z) => {
+                // A process that keeps computing runs on flat memory (if it can pay for
+                // it): paged memory costs every access an extra load, which matters
+                // for the few CPU-bound processes, while the many that mostly wait
+                // keep costing only the pages they wrote.
+                if z.busy >= PROMOTE_AFTER {
+                    if let ProcMemory::Paged(_) = z.mem {
+                        let _ = go_flat(z, cx);
+                    }
+                }
+                let slice = run_z80(z, cx, budget, prio, affinity);
+                z.busy = match slice.reason {
+                    StopReason::BudgetSpent => z.busy.saturating_add(1),
+                    _ => 0,
+                };
+                slice
+            }
             Kind::Native(task) => {
                 let mut ncx = NativeCx {
                     ops: cx.engine,
                     mailbox: cx.mailbox,
                     taken: cx.taken,
+                    account: cx.account,
+                    budget: cx.budget(),
                     pid: cx.pid,
                     core: cx.core,
                     used: 0,
@@ -507,10 +678,19 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
         if cx.preempt.load(Ordering::Relaxed) >= 2 {
             return Slice { used, reason: StopReason::BudgetSpent, arm: None };
         }
+        let chunk = left.min(PREEMPT_CHECK);
         let (low, high) = if z.symbos.is_some() { personality::SYMBOS_TRAPS } else { personality::ZBEAM_TRAPS };
-        let r = {
-            let mut bus = ProcBus { mem: &mut z.mem, low, high };
-            z.cpu.run(&mut bus, left.min(PREEMPT_CHECK))
+        let cpu = &mut z.cpu;
+        let r = match &mut z.mem {
+            ProcMemory::Paged(m) => {
+                match with_pages(m, cx, |mem, pool| cpu.run(&mut ProcBus { mem, pool, low, high }, chunk)) {
+                    (r, true) => r,
+                    // A write needed a page the process cannot pay for: it was dropped, and
+                    // the process ends here, before anything else it does is seen.
+                    (r, false) => return Slice { used: used + r.instructions, reason: OUT_OF_MEMORY, arm: None },
+                }
+            }
+            ProcMemory::Flat(mem) => cpu.run(&mut ProcBus { mem: &mut **mem, pool: cx.pool, low, high }, chunk),
         };
         used += r.instructions;
         let call = match r.reason {
@@ -560,8 +740,8 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
 /// Emulates the RET at the trapped address: one instruction, 10 T-states.
 fn ret(z: &mut Z80Proc) {
     let sp = z.cpu.sp;
-    let lo = z.mem[sp as usize];
-    let hi = z.mem[sp.wrapping_add(1) as usize];
+    let lo = z.mem.peek(sp);
+    let hi = z.mem.peek(sp.wrapping_add(1));
     z.cpu.pc = u16::from_le_bytes([lo, hi]);
     z.cpu.sp = sp.wrapping_add(2);
 }
@@ -586,20 +766,20 @@ fn wait_done<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, ms: u64) -> (bool,
 
 /// Hands a received message to the program: copies what fits into the buffer at
 /// `buf` (capacity `cap`), BC = its full length, DE = the sender; ends the wait.
-/// Returns OK, or TRUNCATED when the buffer was too small.
-fn deliver<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, msg: &Message, buf: u16, cap: usize) -> u8 {
+/// Returns OK, or TRUNCATED when the buffer was too small; None if the buffer's pages
+/// could not be had (the process must end with [`OUT_OF_MEMORY`]).
+fn deliver<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, msg: &Message, buf: u16, cap: usize) -> Option<u8> {
     // Relaxed: a statistic (queue length for `ps`).
     cx.taken.fetch_add(1, Ordering::Relaxed);
+    cx.took(msg);
     end_wait(z, cx);
     let n = msg.data.len().min(cap);
-    z.mem[buf as usize..buf as usize + n].copy_from_slice(&msg.data[..n]);
+    if !store(z, cx, buf, &msg.data[..n]) {
+        return None;
+    }
     z.cpu.set_bc(msg.data.len() as u16);
     z.cpu.set_de(msg.from);
-    if msg.data.len() > cap {
-        status::TRUNCATED
-    } else {
-        status::OK
-    }
+    Some(if msg.data.len() > cap { status::TRUNCATED } else { status::OK })
 }
 
 /// No message matched: a poll (timeout 0) or an expired timed wait returns
@@ -643,12 +823,9 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             } else if !abi::buffer_ok(hl, len) {
                 status = status::BAD_BUFFER;
             } else {
-                let data = &z.mem[hl as usize..hl as usize + len];
-                match e.send(cx.pid, de as u32, data) {
-                    Ok(()) => {}
-                    Err(SendError::NoSuchProcess) => status = status::BAD_PID,
-                    Err(SendError::TooBig) => status = status::TOO_BIG,
-                }
+                let mut buf = [0u8; abi::MAX_MESSAGE];
+                z.mem.read_bytes(hl, &mut buf[..len]);
+                status = send_status(e.send(cx.pid, de as u32, &buf[..len]));
             }
             Call::Done(SEND_COST + (len as u64 / 512))
         }
@@ -658,7 +835,10 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 status = status::BAD_BUFFER;
                 Call::Done(CALL_COST)
             } else if let Some(msg) = cx.mailbox.consumer().and_then(|mut c| c.pop()) {
-                status = deliver(z, cx, &msg, de, cap);
+                let Some(s) = deliver(z, cx, &msg, de, cap) else {
+                    return Call::Block(RECEIVE_COST, OUT_OF_MEMORY);
+                };
+                status = s;
                 Call::Done(RECEIVE_COST)
             } else {
                 match await_message(z, cx, hl, RECEIVE_COST) {
@@ -677,8 +857,9 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             } else if !abi::buffer_ok(hl, len) {
                 status = status::BAD_BUFFER;
             } else {
-                let args: Vec<u8> = z.mem[hl as usize..hl as usize + len].to_vec();
-                match e.spawn_image(de as usize, &args, prio, aff, cx.core) {
+                let mut args = [0u8; abi::MAX_ARGS];
+                z.mem.read_bytes(hl, &mut args[..len]);
+                match e.spawn_image(de as usize, &args[..len], prio, aff, cx.core) {
                     Ok(pid) => z.cpu.set_hl(pid.get() as u16),
                     Err(SpawnError::NoSuchImage | SpawnError::BadImage) => status = status::BAD_IMAGE,
                     Err(SpawnError::ArgsTooLong) => status = status::TOO_BIG,
@@ -708,7 +889,16 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             if !abi::buffer_ok(hl, len) {
                 status = status::BAD_BUFFER;
             } else {
-                e.platform.console_from(cx.pid, &z.mem[hl as usize..hl as usize + len]);
+                let mut chunk = [0u8; 256];
+                let mut at = hl;
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    z.mem.read_bytes(at, &mut chunk[..n]);
+                    e.platform.console_from(cx.pid, &chunk[..n]);
+                    at = at.wrapping_add(n as u16);
+                    left -= n;
+                }
             }
             Call::Done(CALL_COST + len as u64 / 64)
         }
@@ -737,12 +927,9 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             } else if !abi::buffer_ok(hl, len) {
                 status = status::BAD_BUFFER;
             } else {
-                let data = &z.mem[hl as usize..hl as usize + len];
-                match e.send_tagged(cx.pid, de as u32, tag as u8, data) {
-                    Ok(()) => {}
-                    Err(SendError::NoSuchProcess) => status = status::BAD_PID,
-                    Err(SendError::TooBig) => status = status::TOO_BIG,
-                }
+                let mut buf = [0u8; abi::MAX_MESSAGE];
+                z.mem.read_bytes(hl, &mut buf[..len]);
+                status = send_status(e.send_tagged(cx.pid, de as u32, tag as u8, &buf[..len]));
             }
             Call::Done(SEND_COST + (len as u64 / 512))
         }
@@ -766,7 +953,10 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 });
                 let cost = RECEIVE_COST + skipped;
                 if let Some(msg) = found {
-                    status = deliver(z, cx, &msg, de, cap);
+                    let Some(s) = deliver(z, cx, &msg, de, cap) else {
+                        return Call::Block(cost, OUT_OF_MEMORY);
+                    };
+                    status = s;
                     z.cpu.set_hl(msg.tag as u16);
                     Call::Done(cost)
                 } else {
@@ -843,7 +1033,9 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             } else if !abi::buffer_ok(hl, len) {
                 status = status::BAD_BUFFER;
             } else {
-                let name = &z.mem[hl as usize..hl as usize + len];
+                let mut name_buf = [0u8; abi::MAX_NAME];
+                z.mem.read_bytes(hl, &mut name_buf[..len]);
+                let name = &name_buf[..len];
                 let r = match f {
                     func::REGISTER => e.register(name, cx.pid as u32),
                     func::UNREGISTER => e.unregister(name),
@@ -896,6 +1088,16 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
     call
 }
 
+/// The status a SEND or SEND_TAG returns for the engine's answer.
+fn send_status(r: Result<(), SendError>) -> u8 {
+    match r {
+        Ok(()) => status::OK,
+        Err(SendError::NoSuchProcess) => status::BAD_PID,
+        Err(SendError::TooBig) => status::TOO_BIG,
+        Err(SendError::NoMemory) => status::NO_RESOURCES,
+    }
+}
+
 /// SPAWN_OPT: reads and checks the options block at `at`, spawns image `image`.
 fn spawn_opt<P: Platform>(
     z: &Z80Proc,
@@ -909,7 +1111,9 @@ fn spawn_opt<P: Platform>(
     if !abi::buffer_ok(at, abi::SPAWN_OPTS_LEN) {
         return Err(status::BAD_BUFFER);
     }
-    let b = &z.mem[at as usize..at as usize + abi::SPAWN_OPTS_LEN];
+    let mut block = [0u8; abi::SPAWN_OPTS_LEN];
+    z.mem.read_bytes(at, &mut block);
+    let b = &block;
     let args_at = u16::from_le_bytes([b[o::ARGS], b[o::ARGS + 1]]);
     let args_len = b[o::ARGS_LEN] as usize;
     let prio = match b[o::PRIO] {
@@ -918,9 +1122,10 @@ fn spawn_opt<P: Platform>(
         _ => return Err(status::BAD_ARG),
     };
     let flags = b[o::FLAGS];
-    if flags & !(o::LINK | o::MONITOR) != 0 || b[o::RESERVED] != 0 {
+    if flags & !(o::LINK | o::MONITOR) != 0 {
         return Err(status::BAD_ARG);
     }
+    let memory_limit = b[o::MEMORY] as usize * o::MEMORY_UNIT;
     let mut mask = [0u8; 8];
     mask.copy_from_slice(&b[o::AFFINITY..o::AFFINITY + 8]);
     let affinity = match u64::from_le_bytes(mask) {
@@ -934,9 +1139,11 @@ fn spawn_opt<P: Platform>(
     if !abi::buffer_ok(args_at, args_len) {
         return Err(status::BAD_BUFFER);
     }
-    let args: Vec<u8> = z.mem[args_at as usize..args_at as usize + args_len].to_vec();
-    let opts = SpawnOpts { prio, affinity, link: flags & o::LINK != 0, monitor: flags & o::MONITOR != 0 };
-    match cx.engine.spawn_image_opts(image as usize, &args, opts, cx.pid, cx.core) {
+    let mut args = [0u8; abi::MAX_ARGS];
+    z.mem.read_bytes(args_at, &mut args[..args_len]);
+    let args = &args[..args_len];
+    let opts = SpawnOpts { prio, affinity, link: flags & o::LINK != 0, monitor: flags & o::MONITOR != 0, memory_limit };
+    match cx.engine.spawn_image_opts(image as usize, args, opts, cx.pid, cx.core) {
         Ok((pid, r)) => Ok((pid.get() as u16, r)),
         Err(SpawnError::NoSuchImage | SpawnError::BadImage) => Err(status::BAD_IMAGE),
         Err(SpawnError::ArgsTooLong) => Err(status::TOO_BIG),
@@ -951,17 +1158,17 @@ fn spawn_opt<P: Platform>(
 /// else over a disk of its own. A call that needs console input waits (untimed: the
 /// engine wakes the foreground reader when input comes) and is retried.
 fn cpm<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, bios: Option<u16>) -> Call {
-    let bdos = z.cpm.get_or_insert_with(|| {
-        Box::new(match cx.engine.cpm_disk() {
-            Some(disk) => zbeam_cpm::Bdos::with_shared(disk),
-            None => zbeam_cpm::Bdos::new(),
-        })
-    });
+    if z.cpm.is_none() && !start_cpm(z, cx) {
+        return Call::Block(CALL_COST, OUT_OF_MEMORY);
+    }
+    let (Some(bdos), ProcMemory::Flat(mem)) = (z.cpm.as_mut(), &mut z.mem) else {
+        return Call::Block(CALL_COST, OUT_OF_MEMORY);
+    };
     let mut regs = zbeam_cpm::Regs { a: z.cpu.a, bc: z.cpu.bc(), de: z.cpu.de(), hl: z.cpu.hl() };
     let mut io = CpmConsole { cx };
     let outcome = match bios {
-        Some(pc) => bdos.bios(pc, &mut regs, &mut z.mem, &mut io),
-        None => bdos.call(z.cpu.c, &mut regs, &mut z.mem, &mut io),
+        Some(pc) => bdos.bios(pc, &mut regs, mem, &mut io),
+        None => bdos.call(z.cpu.c, &mut regs, mem, &mut io),
     };
     let cost = CALL_COST + bdos.last_bytes() as u64 / 64;
     z.cpu.a = regs.a;
@@ -974,6 +1181,51 @@ fn cpm<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, bios: Option<u16>) -
         zbeam_cpm::Outcome::Exit => Call::Block(cost, StopReason::Exited(ExitReason::Normal)),
         zbeam_cpm::Outcome::Error(_) => Call::Block(cost, StopReason::Faulted(FaultCode(fault::BDOS))),
     }
+}
+
+/// A process's first CP/M call: its memory becomes flat (the BDOS works on the whole
+/// address space, see [`go_flat`]) and its BDOS state is made, over the engine's shared
+/// CP/M disk if one is set, else over a disk of its own; the state is charged to it.
+/// False if it cannot pay for them.
+fn start_cpm<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> bool {
+    if cx.account.charge(CPM_STATE, cx.budget()).is_err() {
+        return false;
+    }
+    if !go_flat(z, cx) {
+        cx.account.uncharge(CPM_STATE, cx.budget());
+        return false;
+    }
+    z.cpm = Some(Box::new(match cx.engine.cpm_disk() {
+        Some(disk) => zbeam_cpm::Bdos::with_shared(disk),
+        None => zbeam_cpm::Bdos::new(),
+    }));
+    true
+}
+
+/// Makes a process's memory a flat 64 KiB copy, charged to it, and gives its pages
+/// back to the pool. True if it is flat (already, or now); false if it cannot pay
+/// for the copy (its memory stays as it was).
+fn go_flat<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> bool {
+    let ProcMemory::Paged(m) = &mut z.mem else { return true };
+    let cost = 0x1_0000;
+    if cx.account.charge(cost, cx.budget()).is_err() {
+        return false;
+    }
+    let mut v: Vec<u8> = Vec::new();
+    let flat: Option<Box<[u8; 0x1_0000]>> = v.try_reserve_exact(0x1_0000).ok().and_then(|()| {
+        v.resize(0x1_0000, 0);
+        v.into_boxed_slice().try_into().ok()
+    });
+    let Some(mut flat) = flat else {
+        cx.account.uncharge(cost, cx.budget());
+        return false;
+    };
+    m.copy_to(&mut flat);
+    let pages = z.mem.bytes();
+    z.mem.release(cx.pool);
+    cx.account.uncharge(pages, cx.budget());
+    z.mem = ProcMemory::Flat(flat);
+    true
 }
 
 /// The console of a CP/M process: output as the process's console output, input

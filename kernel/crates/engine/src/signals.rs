@@ -76,12 +76,14 @@ pub struct SpawnOpts {
     pub link: bool,
     /// The spawning process monitors it (Erlang's `spawn_monitor`).
     pub monitor: bool,
+    /// Its memory limit in bytes; 0 = the default (`memory::DEFAULT_LIMIT`).
+    pub memory_limit: usize,
 }
 
 impl SpawnOpts {
     /// Priority and affinity, no link, no monitor.
     pub fn new(prio: Priority, affinity: CpuSet) -> Self {
-        SpawnOpts { prio, affinity, link: false, monitor: false }
+        SpawnOpts { prio, affinity, link: false, monitor: false, memory_limit: 0 }
     }
 }
 
@@ -207,13 +209,7 @@ impl<P: Platform> Engine<P> {
         parent: u16,
         from: zbeam_sched::CoreId,
     ) -> Result<(zbeam_sched::Pid, u16), crate::SpawnError> {
-        use crate::SpawnError;
-        let img = self.images.get(image).ok_or(SpawnError::NoSuchImage)?;
-        if args.len() > abi::MAX_ARGS {
-            return Err(SpawnError::ArgsTooLong);
-        }
-        let z = crate::proc::personality::load(img.name, img.bytes, args, self.cpm_disk())?;
-        let body = crate::Body::z80(z, opts.prio, opts.affinity).named(img.name);
+        let body = self.z80_body(image, args, opts.prio, opts.affinity, from)?.limited(opts.memory_limit);
         let rel = Relations { parent, link: opts.link, monitor: opts.monitor };
         self.spawn_body(body, opts.prio, opts.affinity, from, rel)
     }
@@ -387,9 +383,10 @@ impl<P: Platform> Engine<P> {
         let Some(slot) = self.slot(watcher) else { return false };
         let Some(mut rx) = slot.mailbox.consumer() else { return false };
         let flushed = rx.take_first(|m| m.tag == abi::tag::DOWN && m.data.get(0..2) == Some(&mref.to_le_bytes()[..]));
-        if flushed.is_some() {
+        if let Some(m) = &flushed {
             // Relaxed: a statistic (queue length for `ps`).
             slot.taken.fetch_add(1, Ordering::Relaxed);
+            slot.account.uncharge(crate::memory::message_bytes(m.data.len()), &self.budget);
         }
         flushed.is_some()
     }

@@ -134,7 +134,7 @@ impl Supervisor {
     /// Starts child `i`, linked; false if it cannot be spawned.
     fn start(&mut self, cx: &mut NativeCx<'_>, i: usize) -> bool {
         let s = &self.specs[i];
-        let opts = SpawnOpts { prio: s.prio, affinity: s.affinity, link: true, monitor: false };
+        let opts = SpawnOpts { link: true, ..SpawnOpts::new(s.prio, s.affinity) };
         match cx.spawn_opts(s.image, &s.args, opts) {
             Ok((pid, _)) => {
                 self.pids[i] = pid;

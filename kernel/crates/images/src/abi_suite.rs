@@ -846,8 +846,8 @@ fn spawn_opt_cases() -> Vec<Case> {
     use func::*;
     use status::*;
     // Options block at SCRATCH: args at SCRATCH+0x20, no args; priority; flags; affinity.
-    let opts = |prio: u8, flags: u8, reserved: u8, aff: u64| {
-        let mut b = vec![0x20, 0x80, 0, prio, flags, reserved];
+    let opts = |prio: u8, flags: u8, memory: u8, aff: u64| {
+        let mut b = vec![0x20, 0x80, 0, prio, flags, memory];
         b.extend_from_slice(&aff.to_le_bytes());
         b
     };
@@ -888,7 +888,7 @@ fn spawn_opt_cases() -> Vec<Case> {
             vec![
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(4, 0, 0, 0)).want(BAD_ARG).go(),
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(2, 0x80, 0, 0)).want(BAD_ARG).go(),
-                call(0, SPAWN_OPT).de(p).hl(S).data(&opts(2, 0, 1, 0)).want(BAD_ARG).go(),
+                call(0, SPAWN_OPT).de(p).hl(S).data(&opts(2, 4, 0, 0)).want(BAD_ARG).go(),
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(2, 0, 0, 1 << 63)).want(BAD_ARG).go(),
                 call(0, SPAWN_OPT).de(p).hl(lit(0xfffa)).want(BAD_BUFFER).go(),
                 call(0, SPAWN_OPT).de(lit(999)).hl(S).data(&opts(2, 0, 0, 0)).want(BAD_IMAGE).go(),

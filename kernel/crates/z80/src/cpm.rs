@@ -16,6 +16,7 @@
 //! Conventions from the CP/M 2.2 Interface Guide (BDOS functions 0, 2, 9).
 //! No allocation: the 64 KiB live inside the harness value.
 
+use crate::paged::{HeapPages, PagedMemory, Template};
 use crate::{Bus, Cpu, RunResult, StopReason};
 use core::fmt;
 
@@ -89,22 +90,67 @@ impl fmt::Display for CpmError {
     }
 }
 
-/// The CP/M machine's memory. Ports read 0xFF and ignore writes; [`Bus::trap`]
-/// fires at 0x0000 and at the BDOS entry.
-#[derive(Clone)]
-pub struct CpmBus {
-    /// All 64 KiB.
-    pub mem: [u8; 0x10000],
+/// The memory behind a [`CpmBus`]: plain bytes, or pages.
+pub trait CpmMemory {
+    /// The byte at `addr`.
+    fn peek(&self, addr: u16) -> u8;
+    /// Writes `value` at `addr`.
+    fn poke(&mut self, addr: u16, value: u8);
 }
 
-impl Bus for CpmBus {
+impl CpmMemory for [u8; 0x10000] {
+    #[inline(always)]
+    fn peek(&self, addr: u16) -> u8 {
+        self[addr as usize]
+    }
+    #[inline(always)]
+    fn poke(&mut self, addr: u16, value: u8) {
+        self[addr as usize] = value;
+    }
+}
+
+/// Paged, copy-on-write memory (see [`crate::paged`]) with its own page source: the
+/// loaded program is a shared [`Template`] and pages are copied as the program writes.
+pub struct PagedRam<'t> {
+    /// The pages.
+    pub mem: PagedMemory<'t>,
+    /// Where copied pages come from.
+    pub src: HeapPages<'t>,
+}
+
+impl CpmMemory for PagedRam<'_> {
+    #[inline(always)]
+    fn peek(&self, addr: u16) -> u8 {
+        self.mem.read(addr)
+    }
+    #[inline(always)]
+    fn poke(&mut self, addr: u16, value: u8) {
+        self.mem.write(addr, value, &self.src)
+    }
+}
+
+impl Drop for PagedRam<'_> {
+    fn drop(&mut self) {
+        self.mem.release(&self.src);
+    }
+}
+
+/// The CP/M machine's memory (64 KiB of plain bytes unless said otherwise). Ports read
+/// 0xFF and ignore writes; [`Bus::trap`] fires at 0x0000 and at the BDOS entry.
+#[derive(Clone)]
+pub struct CpmBus<M = [u8; 0x10000]> {
+    /// All 64 KiB.
+    pub mem: M,
+}
+
+impl<M: CpmMemory> Bus for CpmBus<M> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
-        self.mem[addr as usize]
+        self.mem.peek(addr)
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
-        self.mem[addr as usize] = value;
+        self.mem.poke(addr, value)
     }
     #[inline(always)]
     fn input(&mut self, _port: u16) -> u8 {
@@ -119,13 +165,35 @@ impl Bus for CpmBus {
     }
 }
 
+/// The initial memory of [`CpmMachine::new`] for `image`, as a shared template for
+/// [`CpmMachine::paged`]. None if memory for it cannot be had.
+pub fn template(image: &[u8]) -> Result<Option<Template>, CpmError> {
+    Ok(Template::from_flat(&CpmMachine::new(image)?.bus.mem))
+}
+
 /// A CPU plus its CP/M memory, ready to run a loaded image.
 #[derive(Clone)]
-pub struct CpmMachine {
+pub struct CpmMachine<M = [u8; 0x10000]> {
     /// The processor, PC at [`LOAD_ADDR`] after [`CpmMachine::new`].
     pub cpu: Cpu,
     /// Its memory.
-    pub bus: CpmBus,
+    pub bus: CpmBus<M>,
+}
+
+/// The CPU as a CP/M program starts: PC at [`LOAD_ADDR`], SP at [`STACK_TOP`].
+fn start_cpu() -> Cpu {
+    let mut cpu = Cpu::new();
+    cpu.pc = LOAD_ADDR;
+    cpu.sp = STACK_TOP;
+    cpu
+}
+
+impl<'t> CpmMachine<PagedRam<'t>> {
+    /// A machine whose memory starts as `template` (from [`template`]), shared.
+    pub fn paged(template: &'t Template) -> Self {
+        let mem = PagedRam { mem: PagedMemory::new(template), src: HeapPages::default() };
+        CpmMachine { cpu: start_cpu(), bus: CpmBus { mem } }
+    }
 }
 
 impl CpmMachine {
@@ -141,12 +209,11 @@ impl CpmMachine {
         let [lo, hi] = STACK_TOP.to_le_bytes();
         bus.mem[6] = lo;
         bus.mem[7] = hi;
-        let mut cpu = Cpu::new();
-        cpu.pc = LOAD_ADDR;
-        cpu.sp = STACK_TOP;
-        Ok(Self { cpu, bus })
+        Ok(Self { cpu: start_cpu(), bus })
     }
+}
 
+impl<M: CpmMemory> CpmMachine<M> {
     /// Runs until the program warm-boots (jumps to 0x0000 or calls BDOS 0), or until
     /// `max_instructions` have executed.
     pub fn run(&mut self, max_instructions: u64, out: &mut impl FnMut(u8)) -> Result<CpmStats, CpmError> {
@@ -192,7 +259,7 @@ impl CpmMachine {
     fn print_string(&self, out: &mut impl FnMut(u8)) {
         let mut addr = self.cpu.de();
         for _ in 0..0x10000 {
-            let ch = self.bus.mem[addr as usize];
+            let ch = self.bus.mem.peek(addr);
             if ch == b'$' {
                 break;
             }

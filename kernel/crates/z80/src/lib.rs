@@ -40,11 +40,14 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
+
 mod alu;
 pub mod cpm;
 mod cpu;
 mod exec;
 mod index;
+pub mod paged;
 
 pub use cpu::{Cpu, RunResult, StopReason, TStates};
 

@@ -3,6 +3,9 @@
 //! the exact instruction and T-state counts (see `SOURCES.md` in the shared test
 //! data for where those counts come from).
 //!
+//! Each also runs on paged, copy-on-write memory (`zbeam_z80::paged`) with the same
+//! transcript and counts.
+//!
 //! zexdoc and zexall are 5.8 billion instructions each: a few seconds in release
 //! mode (`cargo test --release -p zbeam-z80`, as the Makefile runs them), many
 //! minutes in a debug build, where they are just as correct, only slow.
@@ -92,15 +95,32 @@ fn expected_zex_transcript(banner: &str) -> String {
     s
 }
 
-fn run(file: &str) -> Option<(String, CpmStats)> {
+/// Which memory the harness runs on.
+#[derive(Clone, Copy, Debug)]
+enum Memory {
+    /// 64 KiB of plain bytes.
+    Flat,
+    /// Paged, copy-on-write memory from a shared template (`zbeam_z80::paged`).
+    Paged,
+}
+
+fn run(file: &str, memory: Memory) -> Option<(String, CpmStats)> {
     let image = zbeam_testdata::read(file)?;
     let mut out = Vec::new();
-    let stats = cpm::run_com(&image, &mut |b| out.push(b)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let template = match memory {
+        Memory::Flat => None,
+        Memory::Paged => Some(cpm::template(&image).unwrap_or_else(|e| panic!("{file}: {e}")).expect("memory")),
+    };
+    let stats = match &template {
+        None => cpm::run_com(&image, &mut |b| out.push(b)),
+        Some(t) => cpm::CpmMachine::paged(t).run(u64::MAX, &mut |b| out.push(b)),
+    }
+    .unwrap_or_else(|e| panic!("{file} ({memory:?}): {e}"));
     Some((String::from_utf8_lossy(&out).into_owned(), stats))
 }
 
-fn check_zex(file: &str, banner: &str) {
-    let Some((text, stats)) = run(file) else {
+fn check_zex(file: &str, banner: &str, memory: Memory) {
+    let Some((text, stats)) = run(file, memory) else {
         return;
     };
     let errors: Vec<&str> = text.split("\n\r").filter(|l| l.contains("ERROR")).collect();
@@ -111,21 +131,33 @@ fn check_zex(file: &str, banner: &str) {
 
 #[test]
 fn prelim_passes_with_exact_counts() {
-    let Some((text, stats)) = run("z80/prelim.com") else {
-        return;
-    };
-    assert_eq!(text, "Preliminary tests complete");
-    assert_eq!(stats, CpmStats { instructions: 897, tstates: 8_699 });
+    for memory in [Memory::Flat, Memory::Paged] {
+        let Some((text, stats)) = run("z80/prelim.com", memory) else {
+            return;
+        };
+        assert_eq!(text, "Preliminary tests complete");
+        assert_eq!(stats, CpmStats { instructions: 897, tstates: 8_699 }, "{memory:?}");
+    }
 }
 
 #[test]
 fn zexdoc_passes_with_exact_counts() {
-    check_zex("z80/zexdoc.com", "Z80doc instruction exerciser");
+    check_zex("z80/zexdoc.com", "Z80doc instruction exerciser", Memory::Flat);
 }
 
 #[test]
 fn zexall_passes_with_exact_counts() {
-    check_zex("z80/zexall.com", "Z80all instruction exerciser");
+    check_zex("z80/zexall.com", "Z80all instruction exerciser", Memory::Flat);
+}
+
+#[test]
+fn zexdoc_passes_on_paged_memory_with_exact_counts() {
+    check_zex("z80/zexdoc.com", "Z80doc instruction exerciser", Memory::Paged);
+}
+
+#[test]
+fn zexall_passes_on_paged_memory_with_exact_counts() {
+    check_zex("z80/zexall.com", "Z80all instruction exerciser", Memory::Paged);
 }
 
 #[test]

@@ -4,11 +4,15 @@
 //! the memory and port events (MR/MW/PR/PW; contention events and event times are
 //! for Spectrum-accurate cores and are not compared).
 //!
+//! Every vector runs twice: on flat memory and on paged copy-on-write memory
+//! (`zbeam_z80::paged`) made from a template of the initial memory.
+//!
 //! Format: `fuse/README` in the shared test data. As the FUSE harness does, a port
 //! read returns the high byte of the port address, and each test runs whole
 //! instructions until its T-state count is reached.
 
 use std::collections::HashMap;
+use zbeam_z80::paged::{HeapPages, PagedMemory, Template};
 use zbeam_z80::{Bus, Cpu};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,19 +30,46 @@ struct Event {
     data: u8,
 }
 
-struct TestBus {
-    mem: Vec<u8>,
+/// The memory behind the test bus: plain bytes, or paged copy-on-write memory.
+trait Memory {
+    fn get(&self, addr: u16) -> u8;
+    fn set(&mut self, addr: u16, value: u8);
+}
+
+impl Memory for Vec<u8> {
+    fn get(&self, addr: u16) -> u8 {
+        self[addr as usize]
+    }
+    fn set(&mut self, addr: u16, value: u8) {
+        self[addr as usize] = value;
+    }
+}
+
+/// A paged memory with its own page source.
+struct Paged<'t>(PagedMemory<'t>, HeapPages<'t>);
+
+impl Memory for Paged<'_> {
+    fn get(&self, addr: u16) -> u8 {
+        self.0.read(addr)
+    }
+    fn set(&mut self, addr: u16, value: u8) {
+        self.0.write(addr, value, &self.1);
+    }
+}
+
+struct TestBus<M> {
+    mem: M,
     events: Vec<Event>,
 }
 
-impl Bus for TestBus {
+impl<M: Memory> Bus for TestBus<M> {
     fn read(&mut self, addr: u16) -> u8 {
-        let data = self.mem[addr as usize];
+        let data = self.mem.get(addr);
         self.events.push(Event { kind: Kind::Mr, addr, data });
         data
     }
     fn write(&mut self, addr: u16, value: u8) {
-        self.mem[addr as usize] = value;
+        self.mem.set(addr, value);
         self.events.push(Event { kind: Kind::Mw, addr, data: value });
     }
     fn input(&mut self, port: u16) -> u8 {
@@ -192,8 +223,10 @@ fn cpu_regs(cpu: &Cpu, tstates: u64) -> Regs {
     }
 }
 
-/// Runs one test; returns a description of the first mismatch.
-fn run_one(input: &Input, exp: &Expected) -> Result<(), String> {
+/// Runs one test; returns a description of the first mismatch. With `paged`, the
+/// initial memory is a shared template and the test runs on a copy-on-write memory
+/// made from it (which must read back exactly as flat memory would).
+fn run_one(input: &Input, exp: &Expected, paged: bool) -> Result<(), String> {
     let mut mem = vec![0u8; 0x10000];
     for (addr, bytes) in &input.mem {
         for (k, b) in bytes.iter().enumerate() {
@@ -223,11 +256,21 @@ fn run_one(input: &Input, exp: &Expected) -> Result<(), String> {
     cpu.im = r.im;
     cpu.set_halted(r.halted);
     cpu.set_q(false);
-    let mut bus = TestBus { mem, events: Vec::new() };
-    let mut t = 0u64;
-    while t < r.tstates {
-        t += cpu.step(&mut bus).0;
-    }
+    let template = Template::from_flat(mem.as_slice().try_into().unwrap()).unwrap();
+    let (final_mem, events, t) = if paged {
+        let mut bus = TestBus { mem: Paged(PagedMemory::new(&template), HeapPages::default()), events: Vec::new() };
+        let t = step_to(&mut cpu, &mut bus, r.tstates);
+        if flat_copy(&PagedMemory::new(&template)) != initial {
+            return Err("the template changed".into());
+        }
+        let flat = flat_copy(&bus.mem.0);
+        bus.mem.0.release(&bus.mem.1);
+        (flat, bus.events, t)
+    } else {
+        let mut bus = TestBus { mem, events: Vec::new() };
+        let t = step_to(&mut cpu, &mut bus, r.tstates);
+        (bus.mem, bus.events, t)
+    };
     let got = cpu_regs(&cpu, t);
     if got != exp.regs {
         return Err(format!("registers\n  got      {got:04x?}\n  expected {:04x?}", exp.regs));
@@ -239,13 +282,29 @@ fn run_one(input: &Input, exp: &Expected) -> Result<(), String> {
             want[(*addr as usize + k) & 0xFFFF] = *b;
         }
     }
-    if let Some(a) = (0..0x10000).find(|&a| want[a] != bus.mem[a]) {
-        return Err(format!("memory at {a:04x}: got {:02x}, expected {:02x}", bus.mem[a], want[a]));
+    if let Some(a) = (0..0x10000).find(|&a| want[a] != final_mem[a]) {
+        return Err(format!("memory at {a:04x}: got {:02x}, expected {:02x}", final_mem[a], want[a]));
     }
-    if bus.events != exp.events {
-        return Err(format!("bus events\n  got      {:x?}\n  expected {:x?}", bus.events, exp.events));
+    if events != exp.events {
+        return Err(format!("bus events\n  got      {:x?}\n  expected {:x?}", events, exp.events));
     }
     Ok(())
+}
+
+/// Steps whole instructions until `tstates` are reached; returns the T-states run.
+fn step_to<B: Bus>(cpu: &mut Cpu, bus: &mut B, tstates: u64) -> u64 {
+    let mut t = 0u64;
+    while t < tstates {
+        t += cpu.step(bus).0;
+    }
+    t
+}
+
+/// All 64 KiB of a paged memory.
+fn flat_copy(mem: &PagedMemory<'_>) -> Vec<u8> {
+    let mut flat = vec![0u8; 0x10000];
+    mem.copy_to(flat.as_mut_slice().try_into().unwrap());
+    flat
 }
 
 #[test]
@@ -260,8 +319,10 @@ fn fuse_vectors() {
     let mut failures = Vec::new();
     for (name, input) in &inputs {
         let exp = expected.get(name).unwrap_or_else(|| panic!("no expectation for {name}"));
-        if let Err(why) = run_one(input, exp) {
-            failures.push(format!("{name}: {why}"));
+        for paged in [false, true] {
+            if let Err(why) = run_one(input, exp, paged) {
+                failures.push(format!("{name} (paged: {paged}): {why}"));
+            }
         }
     }
     for f in &failures {

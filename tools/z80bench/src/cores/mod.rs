@@ -31,11 +31,11 @@ pub struct Core {
     pub run: fn(image: &[u8], max_instructions: u64) -> Result<Outcome, String>,
 }
 
-/// Every core built into this binary, zbeam's own first.
+/// Every core built into this binary, zbeam's own first (flat, then paged memory).
 pub fn all() -> Vec<Core> {
     let mut cores = Vec::new();
     #[cfg(feature = "zbeam")]
-    cores.push(zbeam::CORE);
+    cores.extend([zbeam::CORE, zbeam::PAGED]);
     cores.extend([z80::CORE, rustzx::CORE, zilog::CORE, iz80::CORE]);
     cores
 }

@@ -24,11 +24,37 @@ pub const CORE: Core = Core {
     run,
 };
 
+/// The same core and harness on paged, copy-on-write memory (`zbeam_z80::paged`):
+/// the loaded program is a shared template, pages are copied as the program writes.
+/// Not a peer: it is compared with the `zbeam` row (flat memory) in the same run.
+pub const PAGED: Core = Core {
+    name: "zbeam-paged",
+    version: env!("CARGO_PKG_VERSION"),
+    peer: false,
+    quirks: "zbeam_z80::cpm::CpmMachine::paged: the same harness on 1 KiB copy-on-write \
+             pages from a shared template (the engine's process memory)",
+    trap_overhead: (0, 0),
+    run: run_paged,
+};
+
 fn run(image: &[u8], max_instructions: u64) -> Result<Outcome, String> {
     let mut console = Console::default();
     let result = cpm::run_com_limited(image, max_instructions, &mut |byte| {
         console.output.push(byte);
     });
+    finish(console, result)
+}
+
+fn run_paged(image: &[u8], max_instructions: u64) -> Result<Outcome, String> {
+    let mut console = Console::default();
+    let template = cpm::template(image).map_err(|e| e.to_string())?.ok_or("no memory for the template")?;
+    let result = cpm::CpmMachine::paged(&template).run(max_instructions, &mut |byte| {
+        console.output.push(byte);
+    });
+    finish(console, result)
+}
+
+fn finish(console: Console, result: Result<cpm::CpmStats, CpmError>) -> Result<Outcome, String> {
     let (stats, stop) = match result {
         Ok(stats) => (stats, Stop::Exited),
         Err(CpmError::InstructionLimit { stats }) => (stats, Stop::Budget),
