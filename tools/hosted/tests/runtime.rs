@@ -15,6 +15,14 @@ use zbeam_sched::{CoreId, CpuSet, Priority};
 const C0: CoreId = CoreId::new(0);
 const C1: CoreId = CoreId::new(1);
 
+/// One test at a time: each starts its own threads as cores, and the promises about
+/// spreading work (both cores ran, the skewed load was shared) need those threads to
+/// get the host's cores rather than compete with another test's threads for them.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn opts() -> Options {
     Options { timeout: Some(Duration::from_secs(50)), ..Options::default() }
 }
@@ -32,6 +40,7 @@ fn run_to_empty(e: &Engine<HostPlatform>) -> Report {
 
 #[test]
 fn console_output_reaches_the_platform_and_threads_exit() {
+    let _one = one_at_a_time();
     let e = engine(2, 64, Console::Buffer(Default::default()));
     let pid = e.spawn_image(HELLO, &[], Priority::Normal, CpuSet::ALL, C0).unwrap();
     let r = run_to_empty(&e);
@@ -60,16 +69,19 @@ fn ring(threads: usize, nodes: u16, hops: u32) {
 
 #[test]
 fn ring_of_1000_passes_100000_hops_in_order_on_2_threads() {
+    let _one = one_at_a_time();
     ring(2, 1000, 100_000);
 }
 
 #[test]
 fn ring_of_1000_passes_100000_hops_in_order_on_4_threads() {
+    let _one = one_at_a_time();
     ring(4, 1000, 100_000);
 }
 
 #[test]
 fn sleeps_and_receive_timeouts_are_never_early_under_load() {
+    let _one = one_at_a_time();
     let e = engine(2, 2048, Console::Discard);
     // Load: CPU-bound spinners at the same priority on both cores.
     let mut spinners = Vec::new();
@@ -111,6 +123,7 @@ fn sleeps_and_receive_timeouts_are_never_early_under_load() {
 
 #[test]
 fn skewed_cpu_bound_load_spreads_over_both_cores() {
+    let _one = one_at_a_time();
     let e = engine(2, 64, Console::Discard);
     for _ in 0..16 {
         e.spawn_image(SPIN, &spin_args(4), Priority::Normal, CpuSet::ALL, C0).unwrap();
@@ -132,6 +145,7 @@ fn skewed_cpu_bound_load_spreads_over_both_cores() {
 
 #[test]
 fn a_bound_process_never_runs_on_another_core() {
+    let _one = one_at_a_time();
     let e = engine(2, 64, Console::Discard);
     let on1 = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::single(C1), C0).unwrap().get();
     let on0 = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::single(C0), C1).unwrap().get();
@@ -166,6 +180,7 @@ fn a_bound_process_never_runs_on_another_core() {
 
 #[test]
 fn many_producers_one_consumer_keeps_per_producer_order() {
+    let _one = one_at_a_time();
     const PRODUCERS: u32 = 4;
     const COUNT: u32 = 50_000;
     let e = engine(2, 64, Console::Discard);
@@ -191,6 +206,7 @@ fn many_producers_one_consumer_keeps_per_producer_order() {
 
 #[test]
 fn ping_pong_across_cores_and_spawn_storm_complete() {
+    let _one = one_at_a_time();
     let e = engine(2, 1100, Console::Discard);
     let (pp, pp_out) = PingPong::new(2000, 100, CpuSet::single(C1));
     e.spawn_native(pp, Priority::Normal, CpuSet::single(C0), C0).unwrap();
@@ -208,6 +224,7 @@ fn ping_pong_across_cores_and_spawn_storm_complete() {
 
 #[test]
 fn a_run_that_never_completes_times_out_and_stops_its_threads() {
+    let _one = one_at_a_time();
     let e = engine(2, 8, Console::Discard);
     let pid = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, C0).unwrap().get();
     let o = Options { timeout: Some(Duration::from_millis(100)), ..Options::default() };
