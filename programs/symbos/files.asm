@@ -140,15 +140,9 @@ atend:  push bc
         db 17
         call check
 
-        ld hl,buf               ; STOTRN: sector 0 of device 0 (the directory)
-        call bank_e
-        ld iy,0
-        ld ix,0
-        ld bc,1*256+0
-        xor a
-        call fm
-        db 8
-        call check
+        ld ix,0                 ; STOTRN: sector 0 of device 0 (the directory)
+        ld c,0
+        call sector
         ld hl,tsector
         call print
         ld a,(buf)
@@ -198,15 +192,9 @@ atend:  push bc
         ld a,(handle)
         call fm
         db 19
-        ld hl,buf               ; sector 0 again, slot 4's user byte 30h: error 18
-        call bank_e
-        ld iy,0
-        ld ix,0
-        ld bc,1*256+0
-        xor a
-        call fm
-        db 8
-        call check
+        ld ix,0                 ; sector 0 again, slot 4's user byte 30h: error 18
+        ld c,0
+        call sector
         ld a,30h
         ld (buf+128),a
         ld ix,0
@@ -289,11 +277,13 @@ list2:  ld a,(hl)               ; next entry: after the name's 0
 left:   dw 0
 entry:  dw 0
 
-; putsec: STOTRN writes buf to sector IX of device 0.
-putsec: ld hl,buf
+; sector: STOTRN moves sector IX of device 0 to buf (C = 0) or from buf (C = 1).
+; putsec: writes buf to sector IX.
+putsec: ld c,1
+sector: ld b,1
+        ld hl,buf
         call bank_e
         ld iy,0
-        ld bc,1*256+1
         xor a
         call fm
         db 8
