@@ -343,13 +343,17 @@ fn bios_entry_points() {
 fn raw_image_writes_and_the_bdos_agree() {
     let disk = Disk::new().into_shared();
     let mut t = T::new(Bdos::with_shared(disk.clone()));
-    t.fcb(b"BDOS    DAT");
-    assert!(t.f(22) < 4);
-    for r in 0..16u8 {
-        t.mem[DMA..DMA + 128].fill(r);
-        assert_eq!(t.f(21), 0);
-    }
-    assert!(t.f(16) < 4);
+    // Make, write `records` records (record r filled with r), close.
+    let write_file = |t: &mut T, name: &[u8; 11], records: u8| {
+        t.fcb(name);
+        assert!(t.f(22) < 4);
+        for r in 0..records {
+            t.mem[DMA..DMA + 128].fill(r);
+            assert_eq!(t.f(21), 0);
+        }
+        assert!(t.f(16) < 4);
+    };
+    write_file(&mut t, b"BDOS    DAT", 16);
     // Slot 0 holds BDOS.DAT in blocks 2 and 3; patch the second half of block 2.
     let mut dir = [0u8; 32];
     disk.lock().read_image(0, &mut dir);
@@ -380,13 +384,7 @@ fn raw_image_writes_and_the_bdos_agree() {
     assert_eq!(t.f(20), 1, "end of the raw file");
     // A new file through the BDOS takes the first blocks no entry holds (4 on), never
     // block 10; the free count follows the directory.
-    t.fcb(b"NEW     DAT");
-    assert!(t.f(22) < 4);
-    for r in 0..64u8 {
-        t.mem[DMA..DMA + 128].fill(r);
-        assert_eq!(t.f(21), 0);
-    }
-    assert!(t.f(16) < 4);
+    write_file(&mut t, b"NEW     DAT", 64);
     let mut new = [0u8; 32];
     disk.lock().read_image(64, &mut new);
     assert_eq!(&new[16..24], &[4, 5, 6, 7, 8, 9, 11, 12]);
