@@ -1,8 +1,10 @@
 ; files: the file manager through the system manager (message 26, answer 154):
 ; FILNEW/FILOUT/FILCLO write a file, FILOPN/FILLIN read it back by lines,
 ; FILPOI/FILINP read from an offset and find the length, DIRREN renames it,
-; DIRINP lists the disk, STOTRN reads the first directory sector, DIRDEL deletes,
-; DIRINF counts the free sectors; errors print as "error N".
+; DIRINP lists the disk, STOTRN reads the first directory sector, STOTRN writes a
+; directory entry and a data sector (a file made raw, then read back by FILLIN) and
+; has a directory sector that does not decode refused, DIRDEL deletes, DIRINF counts
+; the free sectors; errors print as "error N".
 xcode   equ 0
 xdata   equ 0
 xtrn    equ 0
@@ -138,15 +140,9 @@ atend:  push bc
         db 17
         call check
 
-        ld hl,buf               ; STOTRN: sector 0 of device 0 (the directory)
-        call bank_e
-        ld iy,0
-        ld ix,0
-        ld bc,1*256+0
-        xor a
-        call fm
-        db 8
-        call check
+        ld ix,0                 ; STOTRN: sector 0 of device 0 (the directory)
+        ld c,0
+        call sector
         ld hl,tsector
         call print
         ld a,(buf)
@@ -159,12 +155,62 @@ atend:  push bc
         call print
         call crlf
 
+        ld hl,rawent            ; slot 3 of sector 0: SECTOR.TXT, 1 record in block 200
+        ld de,buf+96
+        ld bc,32
+        ldir
+        ld ix,0
+        call putsec
+        ld hl,buf               ; sector 400 (block 200): a line, then ^Z
+        ld (hl),26
+        ld de,buf+1
+        ld bc,511
+        ldir
+        ld hl,rawtxt
+        ld de,buf
+        ld bc,rawend-rawtxt
+        ldir
+        ld ix,400
+        call putsec
+        call bankix             ; FILOPN SECTOR.TXT, FILLIN its line
+        ld hl,psector
+        call fm
+        db 18
+        call check
+        ld (handle),a
+        ld hl,buf
+        call bank_e
+        ld a,(handle)
+        call fm
+        db 25
+        call check
+        ld hl,tline
+        call print
+        ld hl,buf
+        call print
+        call crlf
+        ld a,(handle)
+        call fm
+        db 19
+        ld ix,0                 ; sector 0 again, slot 4's user byte 30h: error 18
+        ld c,0
+        call sector
+        ld a,30h
+        ld (buf+128),a
+        ld ix,0
+        call putsec
+
         call bankix             ; DIRDEL MEMO.*
         ld hl,pmask
         call fm
         db 39
         call check
         call listing
+        call bankix             ; DIRDEL SECTOR.TXT (its block is free again)
+        ld hl,psector
+        call fm
+        db 39
+        call check
 
         ld a,"A"                ; DIRINF: free 512-byte sectors
         ld c,1
@@ -231,6 +277,18 @@ list2:  ld a,(hl)               ; next entry: after the name's 0
 left:   dw 0
 entry:  dw 0
 
+; sector: STOTRN moves sector IX of device 0 to buf (C = 0) or from buf (C = 1).
+; putsec: writes buf to sector IX.
+putsec: ld c,1
+sector: ld b,1
+        ld hl,buf
+        call bank_e
+        ld iy,0
+        xor a
+        call fm
+        db 8
+        jp check
+
 ; check: after a file manager call, prints "error N" if carry is set (keeps flags).
 check:  ret nc
         push af
@@ -275,10 +333,15 @@ tfiles: db "files ",0
 tsector: db "sector 0: ",0
 tfree:  db "free sectors ",0
 terror: db "error ",0
+psector: db "SECTOR.TXT",0
+rawent: db 0,"SECTOR  TXT",0,0,0,1,200
+        ds 15
+rawtxt: db "written raw",13,10
+rawend:
 
 trnbeg:
         include "frame.inc"
-buf:    ds 256
+buf:    ds 512
 dirbuf: ds 200
 dirend:
 trnend:

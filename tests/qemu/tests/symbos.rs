@@ -10,7 +10,7 @@ use zbeam_qemu_tests::{initrd, run, run_interactive, Machine};
 
 const HELLO: &str = r#"Hello from SymbOS\r\ncommand line: A:\\SYM-HELLO.COM ARG %sp07802421\r\nstart frame: 1111 2222 3333 4444 5555 6600 \r\nlayout: 1177 0989 C0D9\r\npointers: y\r\nids: 16 16 2 1\r\nbye\r\n"#;
 const KERNEL: &str = r#"poll 00\r\nfrom 51:B 50:A \r\nto 99 02\r\nqueue 64 64\r\nkernel 01 05\r\nbank 5A 1234 B0 copied\r\nmemory c y 01\r\ndone\r\n"#;
-const FILES: &str = r#"wrote 37\r\n> first line\r\n> second line\r\n> third\r\n> last\r\nat 6: line\r\nlength 128\r\nz0\r\nfiles 2\r\n README.TXT 128\r\n MEMO.TXT 128\r\nerror 13\r\nerror 12\r\nsector 0: 00 README  TXT\r\nfiles 1\r\n README.TXT 128\r\nfree sectors 480\r\n"#;
+const FILES: &str = r#"wrote 37\r\n> first line\r\n> second line\r\n> third\r\n> last\r\nat 6: line\r\nlength 128\r\nz0\r\nfiles 2\r\n README.TXT 128\r\n MEMO.TXT 128\r\nerror 13\r\nerror 12\r\nsector 0: 00 README  TXT\r\n> written raw\r\nerror 18\r\nfiles 2\r\n README.TXT 128\r\n SECTOR.TXT 128\r\nfree sectors 480\r\n"#;
 
 #[test]
 fn symbos_programs_on_every_core_beside_cpm_and_native_ones() {

@@ -48,7 +48,12 @@ fn input_from_stdin_output_to_stdout() {
     let exe = build("input");
     let (code, out, _) = z80run(&["--symbos", exe.to_str().unwrap()], b"xyone\n");
     assert_eq!(code, 0);
-    assert!(out.starts_with("key? got 78\r\ntest 02 79\r\ngot 79\r\none\r\n[1] one|3\r\nEOF\r\n"), "{out:?}");
+    // The key test after "x" sees "y" only if the stdin thread has read it by then
+    // (it races the program on a loaded host): either answer is right.
+    let rest = out
+        .strip_prefix("key? got 78\r\n")
+        .and_then(|r| r.strip_prefix("test 02 79\r\n").or(r.strip_prefix("test 00 00\r\n")));
+    assert!(rest.is_some_and(|r| r.starts_with("got 79\r\none\r\n[1] one|3\r\nEOF\r\n")), "{out:?}");
 }
 
 #[test]

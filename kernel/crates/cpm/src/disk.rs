@@ -18,9 +18,14 @@
 //! limits) while the host and the kernel can put files on it and read them back by
 //! name ([`Disk::put`], [`Disk::get`]).
 //!
+//! The raw image ([`Disk::read_image`], [`Disk::write_image`]) shows the disk as a
+//! drive would hold it (directory blocks, then data blocks) for sector-level users;
+//! a raw write is decoded back into directory entries and block contents, and a
+//! block is in use exactly when a directory entry holds it.
+//!
 //! Differences from a real drive: data is written through at once (a close only
-//! checks that the file is there), no sectors or tracks exist (the BIOS READ/WRITE
-//! calls report an error), and a `make` of a name that exists replaces that file from
+//! checks that the file is there), no sectors or tracks exist for CP/M programs (the
+//! BIOS READ/WRITE calls report an error), and a `make` of a name that exists replaces that file from
 //! the given extent on instead of creating a duplicate entry.
 
 use alloc::boxed::Box;
@@ -59,6 +64,13 @@ pub enum DiskError {
     BadName,
     /// The geometry asked for cannot be described by a CP/M 2.2 DPB here.
     BadGeometry,
+    /// Directory bytes written raw that are not a valid CP/M 2.2 entry here (a user
+    /// byte that is neither 0..15 nor E5h, EX over 31, S2 over 15, RC over 128, a
+    /// block number inside the directory or past the disk, or a block another entry
+    /// holds).
+    BadEntry,
+    /// A raw write that reaches past the end of the disk image.
+    OutOfRange,
 }
 
 /// The size of a disk: its blocks and its directory.
@@ -154,6 +166,9 @@ pub(crate) struct Entry {
     pub name: [u8; 11],
     /// Logical extent number: `ex` + 32 * `s2`.
     pub extent: u16,
+    /// The S1 byte, kept as written (0 unless a raw directory write set it; the BDOS
+    /// does not use it).
+    pub s1: u8,
     /// Records in this extent (0..=128).
     pub rc: u8,
     /// Block numbers; 0 = not allocated.
@@ -167,11 +182,49 @@ impl Entry {
         d[0] = self.user;
         d[1..12].copy_from_slice(&self.name);
         d[12] = (self.extent & 0x1f) as u8;
-        d[13] = 0;
+        d[13] = self.s1;
         d[14] = (self.extent >> 5) as u8;
         d[15] = self.rc;
         d[16..32].copy_from_slice(&alloc_bytes(&self.alloc, g));
         d
+    }
+
+    /// Decodes 32 directory bytes: `None` for an empty slot (user byte E5h; the other
+    /// bytes of an empty slot are not kept), or the entry. Refused
+    /// ([`DiskError::BadEntry`]) when a field is out of range for CP/M 2.2 on
+    /// geometry `g`; see [`DiskError::BadEntry`].
+    pub fn decode(d: &[u8; 32], g: &Geometry) -> Result<Option<Entry>, DiskError> {
+        if d[0] == EMPTY {
+            return Ok(None);
+        }
+        let (user, ex, s1, s2, rc) = (d[0], d[12], d[13], d[14], d[15]);
+        if user > 15 || ex > 31 || s2 as u16 >= MAX_EXTENTS / 32 || rc as usize > EXTENT_RECORDS {
+            return Err(DiskError::BadEntry);
+        }
+        let mut alloc = [0u16; 16];
+        if g.small_blocks() {
+            for (n, &b) in alloc.iter_mut().zip(d[16..32].iter()) {
+                *n = b as u16;
+            }
+        } else {
+            for (i, n) in alloc.iter_mut().take(8).enumerate() {
+                *n = u16::from_le_bytes([d[16 + 2 * i], d[17 + 2 * i]]);
+            }
+        }
+        for (i, &b) in alloc.iter().enumerate().filter(|&(_, &b)| b != 0) {
+            let inside = (b as usize) >= g.dir_blocks() && b < g.blocks;
+            if !inside || alloc[..i].contains(&b) {
+                return Err(DiskError::BadEntry);
+            }
+        }
+        let mut name = [0u8; 11];
+        name.copy_from_slice(&d[1..12]);
+        Ok(Some(Entry { user, name, extent: ex as u16 | (s2 as u16) << 5, s1, rc, alloc }))
+    }
+
+    /// The blocks the entry holds (its nonzero block numbers).
+    fn held(&self) -> impl Iterator<Item = usize> + '_ {
+        self.alloc.iter().filter(|&&b| b != 0).map(|&b| b as usize)
     }
 }
 
@@ -206,6 +259,8 @@ pub struct Disk {
     geometry: Geometry,
     dir: Vec<Option<Entry>>,
     /// Block contents by block number; the directory's blocks are never `Some`.
+    /// Whether a block is in use follows the directory alone ([`Disk::allocated`]):
+    /// a block written raw that no entry holds keeps its bytes but is free.
     blocks: Vec<Option<Box<[u8]>>>,
 }
 
@@ -306,9 +361,24 @@ impl Disk {
         self.dir.iter().filter(|e| e.is_some()).count()
     }
 
-    /// Blocks free for file data.
+    /// Blocks free for file data: those no directory entry holds.
     pub fn free_blocks(&self) -> usize {
-        self.blocks.iter().skip(self.geometry.dir_blocks()).filter(|b| b.is_none()).count()
+        self.allocated().iter().filter(|&&used| !used).count()
+    }
+
+    /// Which blocks are in use, by block number: the directory's own blocks and every
+    /// block a directory entry holds.
+    fn allocated(&self) -> Vec<bool> {
+        let mut used = vec![false; self.blocks.len()];
+        for u in used.iter_mut().take(self.geometry.dir_blocks()) {
+            *u = true;
+        }
+        for b in self.dir.iter().flatten().flat_map(Entry::held) {
+            if let Some(u) = used.get_mut(b) {
+                *u = true;
+            }
+        }
+        used
     }
 
     /// Records in file `name` of user 0, from the first to the last written (`None`
@@ -394,6 +464,71 @@ impl Disk {
         }
     }
 
+    /// Writes `data` into the raw image at `offset`, the inverse of
+    /// [`Disk::read_image`] for sector-level writers (SymbOS's STOTRN).
+    ///
+    /// Bytes in the directory's slots are decoded back into entries
+    /// ([`Entry::decode`]): each slot the write touches is rebuilt from its present 32
+    /// bytes with the written ones laid over them. A slot that does not decode, or that
+    /// now holds a block another entry holds, refuses the whole write
+    /// ([`DiskError::BadEntry`]) and the disk is left unchanged; so does a write past
+    /// the end of the image ([`DiskError::OutOfRange`]). Bytes of the directory's
+    /// blocks past its last slot (which read as E5h) are ignored. A block an entry
+    /// newly holds that has no contents gets the E5h-filled contents the image showed
+    /// for it. Bytes in the data region go into the block store whether or not an
+    /// entry holds the block (an unheld block keeps them, stays free, and is zeroed
+    /// when the BDOS allocates it). What is not kept: the bytes after the user byte of
+    /// an empty slot (they read back as E5h). Everything else reads back as written.
+    pub fn write_image(&mut self, offset: usize, data: &[u8]) -> Result<(), DiskError> {
+        let g = self.geometry;
+        let bs = g.block_size;
+        let end = offset.checked_add(data.len()).filter(|&e| e <= self.image_len()).ok_or(DiskError::OutOfRange)?;
+        let slot_end = end.min(self.dir.len() * 32);
+        let mut changed: Vec<(usize, Option<Entry>)> = Vec::new();
+        for slot in offset / 32..slot_end.div_ceil(32) {
+            let mut raw = self.slot_bytes(slot);
+            let base = slot * 32;
+            let (from, to) = (base.max(offset), (base + 32).min(end));
+            raw[from - base..to - base].copy_from_slice(&data[from - offset..to - offset]);
+            let e = Entry::decode(&raw, &g)?;
+            if e != self.dir[slot] {
+                changed.push((slot, e));
+            }
+        }
+        if !changed.is_empty() {
+            // No block may be held twice where a changed slot is one of the holders.
+            let mut view: Vec<Option<&Entry>> = self.dir.iter().map(Option::as_ref).collect();
+            for (slot, e) in &changed {
+                view[*slot] = e.as_ref();
+            }
+            let mut owner: Vec<Option<usize>> = vec![None; self.blocks.len()];
+            for (slot, e) in view.iter().enumerate() {
+                for b in e.iter().flat_map(|e| e.held()) {
+                    if let Some(other) = owner[b] {
+                        if changed.iter().any(|&(c, _)| c == slot || c == other) {
+                            return Err(DiskError::BadEntry);
+                        }
+                    }
+                    owner[b] = Some(slot);
+                }
+            }
+        }
+        for (slot, e) in changed {
+            for b in e.iter().flat_map(|e| e.held()) {
+                self.blocks[b].get_or_insert_with(|| vec![EMPTY; bs].into_boxed_slice());
+            }
+            self.dir[slot] = e;
+        }
+        let mut at = offset.max(g.dir_blocks() * bs);
+        while at < end {
+            let stop = end.min((at / bs + 1) * bs);
+            let block = self.blocks[at / bs].get_or_insert_with(|| vec![EMPTY; bs].into_boxed_slice());
+            block[at % bs..at % bs + (stop - at)].copy_from_slice(&data[at - offset..stop - offset]);
+            at = stop;
+        }
+        Ok(())
+    }
+
     // The operations the BDOS builds on.
 
     pub(crate) fn slots(&self) -> usize {
@@ -437,7 +572,7 @@ impl Disk {
         for b in name.iter_mut() {
             *b = (*b & 0x80) | fold(*b);
         }
-        self.dir[slot] = Some(Entry { user, name, extent, rc: 0, alloc: [0; 16] });
+        self.dir[slot] = Some(Entry { user, name, extent, s1: 0, rc: 0, alloc: [0; 16] });
         Ok(slot)
     }
 
@@ -487,7 +622,7 @@ impl Disk {
     }
 
     /// Writes record `cr` (0..128) of the extent in `slot`, allocating its block if
-    /// needed; rc grows to cover it.
+    /// needed (the first block no entry holds, zero-filled); rc grows to cover it.
     pub(crate) fn write_in(&mut self, slot: usize, cr: usize, data: &[u8]) -> Result<(), DiskError> {
         let rpb = self.geometry.records_per_block();
         let bs = self.geometry.block_size;
@@ -495,13 +630,14 @@ impl Disk {
         let e = self.dir.get(slot).and_then(|e| e.as_ref()).ok_or(DiskError::DirectoryFull)?;
         let mut b = e.alloc[cr / rpb] as usize;
         if b == 0 {
-            b = (first..self.blocks.len()).find(|&i| self.blocks[i].is_none()).ok_or(DiskError::DiskFull)?;
+            let used = self.allocated();
+            b = (first..self.blocks.len()).find(|&i| !used[i]).ok_or(DiskError::DiskFull)?;
             self.blocks[b] = Some(vec![0u8; bs].into_boxed_slice());
         }
         let e = self.dir[slot].as_mut().ok_or(DiskError::DirectoryFull)?;
         e.alloc[cr / rpb] = b as u16;
         e.rc = e.rc.max(cr as u8 + 1);
-        let block = self.blocks[b].as_mut().ok_or(DiskError::DiskFull)?;
+        let block = self.blocks[b].get_or_insert_with(|| vec![EMPTY; bs].into_boxed_slice());
         let at = (cr % rpb) * RECORD;
         block[at..at + RECORD].copy_from_slice(&data[..RECORD]);
         Ok(())
@@ -519,13 +655,12 @@ impl Disk {
         self.write_in(slot, r as usize % EXTENT_RECORDS, data)
     }
 
-    /// The allocation vector: bit 7 of byte 0 is block 0; directory blocks are set.
+    /// The allocation vector: bit 7 of byte 0 is block 0; directory blocks and every
+    /// block a directory entry holds are set.
     pub(crate) fn alloc_vector(&self) -> Vec<u8> {
         let mut v = vec![0u8; (self.blocks.len()).div_ceil(8)];
-        for (i, b) in self.blocks.iter().enumerate() {
-            if b.is_some() || i < self.geometry.dir_blocks() {
-                v[i / 8] |= 0x80 >> (i % 8);
-            }
+        for (i, _) in self.allocated().iter().enumerate().filter(|&(_, &used)| used) {
+            v[i / 8] |= 0x80 >> (i % 8);
         }
         v
     }
@@ -610,5 +745,274 @@ mod tests {
         assert_eq!(Geometry::new(100, 6), Err(DiskError::BadGeometry));
         assert!(Disk::new().put("TOO.LONGNAME", b"").is_err());
         assert_eq!(Disk::new().put("A?.TXT", b""), Err(DiskError::BadName));
+    }
+
+    /// Seeded generators for the random loops (deterministic runs).
+    struct Rng(fastrand::Rng);
+
+    impl Rng {
+        fn new(seed: u64) -> Rng {
+            Rng(fastrand::Rng::with_seed(seed))
+        }
+
+        fn next(&mut self) -> u64 {
+            self.0.u64(..)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            self.0.usize(..n)
+        }
+    }
+
+    /// The geometries the random loops run on: 8-bit block numbers with the
+    /// directory filling its block or not, and 16-bit block numbers.
+    fn random_disks() -> [Disk; 3] {
+        [(16, 16), (8, 4), (600, 32)].map(|(kib, dir)| Disk::with_geometry(Geometry::new(kib, dir).unwrap()))
+    }
+
+    fn image(d: &Disk) -> Vec<u8> {
+        let mut v = vec![0u8; d.image_len()];
+        d.read_image(0, &mut v);
+        v
+    }
+
+    /// The disk's invariants: entries decode, no block is held twice, every held
+    /// block has contents, the free count and allocation vector follow the
+    /// directory, and the whole image written raw to a fresh disk gives it back.
+    fn check(d: &Disk) {
+        let g = d.geometry;
+        let mut held = vec![false; d.blocks.len()];
+        for (slot, e) in d.dir.iter().enumerate() {
+            let Some(e) = e else { continue };
+            assert_eq!(Entry::decode(&e.bytes(&g), &g), Ok(Some(e.clone())), "slot {slot}");
+            for b in e.held() {
+                assert!(!held[b], "block {b} held twice");
+                held[b] = true;
+                assert!(d.blocks[b].is_some(), "held block {b} has contents");
+            }
+        }
+        assert!(d.blocks[..g.dir_blocks()].iter().all(Option::is_none));
+        let used = held.iter().filter(|&&h| h).count();
+        assert_eq!(d.free_blocks(), g.blocks as usize - g.dir_blocks() - used);
+        let v = d.alloc_vector();
+        for (i, &h) in held.iter().enumerate() {
+            assert_eq!(v[i / 8] & (0x80 >> (i % 8)) != 0, h || i < g.dir_blocks(), "block {i}");
+        }
+        let img = image(d);
+        let mut copy = Disk::with_geometry(g);
+        copy.write_image(0, &img).unwrap();
+        assert_eq!(image(&copy), img);
+        assert_eq!(copy.dir, d.dir);
+    }
+
+    /// A directory entry's 32 bytes.
+    fn raw_entry(user: u8, name: &[u8; 11], ex: u8, s2: u8, rc: u8, alloc: &[u8]) -> [u8; 32] {
+        let mut e = [0u8; 32];
+        e[0] = user;
+        e[1..12].copy_from_slice(name);
+        (e[12], e[14], e[15]) = (ex, s2, rc);
+        e[16..16 + alloc.len()].copy_from_slice(alloc);
+        e
+    }
+
+    #[test]
+    fn a_file_written_as_raw_sectors_reads_through_the_disk_api() {
+        let mut d = Disk::new();
+        // Directory sector 0: one entry of 10 records in blocks 5 and 6.
+        let mut sector = [EMPTY; 512];
+        sector[..32].copy_from_slice(&raw_entry(0, b"RAW     TXT", 0, 0, 10, &[5, 6]));
+        d.write_image(0, &sector).unwrap();
+        let data: Vec<u8> = (0..2048u32).map(|i| (i * 3 + 1) as u8).collect();
+        d.write_image(5 * 1024, &data).unwrap();
+        assert_eq!(d.names(), ["RAW.TXT"]);
+        assert_eq!(d.records("RAW.TXT"), Some(10));
+        assert_eq!(d.get("RAW.TXT").unwrap(), &data[..1280]);
+        assert_eq!(d.free_blocks(), 241 - 2);
+        // The BDOS allocates around it and the file grows through the Disk API.
+        d.write_record("RAW.TXT", 16, &[9; RECORD]).unwrap();
+        d.put("NEW.TXT", &[4u8; 1500]).unwrap();
+        assert_eq!(d.read_record("RAW.TXT", 16), Some(&[9u8; RECORD][..]));
+        assert_eq!(&d.get("RAW.TXT").unwrap()[..1280], &data[..1280]);
+        assert_eq!(&d.get("NEW.TXT").unwrap()[..1500], &[4u8; 1500][..]);
+        let mut back = [0u8; 32];
+        d.read_image(32, &mut back);
+        assert_eq!(
+            (&back[1..12], back[16], back[17]),
+            (&b"NEW     TXT"[..], 3, 4),
+            "first free blocks (2 went to record 16)"
+        );
+        check(&d);
+        // 16-bit block numbers on a large disk.
+        let mut big = Disk::with_geometry(Geometry::new(1024, 64).unwrap());
+        let mut e = raw_entry(3, b"BIG     DAT", 1, 0, 16, &[]);
+        e[16..18].copy_from_slice(&300u16.to_le_bytes());
+        big.write_image(64, &e).unwrap();
+        big.write_image(300 * 2048, &[0x42; 2048]).unwrap();
+        assert_eq!(big.read_in(2, 15), Some(&[0x42u8; RECORD][..]));
+        assert_eq!(big.file_size(3, b"BIG     DAT"), Some(128 + 16));
+        check(&big);
+    }
+
+    #[test]
+    fn a_data_sector_patched_raw_reads_back_patched() {
+        let mut d = Disk::new();
+        d.put("FILE.TXT", &[b'a'; 3000]).unwrap();
+        let mut dir = [0u8; 32];
+        d.read_image(0, &mut dir);
+        let second = dir[17] as usize;
+        d.write_image(second * 1024 + 512, &[b'Z'; 512]).unwrap();
+        let back = d.get("FILE.TXT").unwrap();
+        assert_eq!(&back[1024 + 512..2048], &[b'Z'; 512][..]);
+        assert!(back[..1024 + 512].iter().all(|&b| b == b'a'));
+        assert!(back[2048..3000].iter().all(|&b| b == b'a'));
+        // Unaligned writes across a block boundary read back exactly.
+        d.write_image(second * 1024 - 7, b"fourteen bytes").unwrap();
+        let mut out = [0u8; 14];
+        d.read_image(second * 1024 - 7, &mut out);
+        assert_eq!(&out, b"fourteen bytes");
+        check(&d);
+    }
+
+    #[test]
+    fn invalid_directory_bytes_are_refused_and_change_nothing() {
+        let mut d = Disk::new();
+        d.put("KEEP.TXT", &[1u8; 2000]).unwrap();
+        let before = image(&d);
+        let held = before[16];
+        let bad: [[u8; 32]; 8] = [
+            raw_entry(16, b"X       TXT", 0, 0, 1, &[10]),   // user 16
+            raw_entry(0x20, b"X       TXT", 0, 0, 1, &[10]), // a CP/M 3 label
+            raw_entry(0, b"X       TXT", 32, 0, 1, &[10]),   // EX over 31
+            raw_entry(0, b"X       TXT", 0, 16, 1, &[10]),   // S2 past 8 MiB
+            raw_entry(0, b"X       TXT", 0, 0, 129, &[10]),  // RC over 128
+            raw_entry(0, b"X       TXT", 0, 0, 1, &[1]),     // inside the directory
+            raw_entry(0, b"X       TXT", 0, 0, 1, &[243]),   // past the disk
+            raw_entry(0, b"X       TXT", 0, 0, 1, &[held]),  // held by KEEP.TXT
+        ];
+        for (i, e) in bad.iter().enumerate() {
+            let mut sector = before[..512].to_vec();
+            sector[64..96].copy_from_slice(e);
+            sector[32 * 10..32 * 11].copy_from_slice(&raw_entry(0, b"OK      TXT", 0, 0, 0, &[])); // a valid one too
+            assert_eq!(d.write_image(0, &sector), Err(DiskError::BadEntry), "entry {i}");
+            assert_eq!(image(&d), before, "entry {i} left the disk unchanged");
+        }
+        let twice = raw_entry(0, b"X       TXT", 0, 0, 1, &[10, 10]);
+        assert_eq!(d.write_image(64, &twice), Err(DiskError::BadEntry));
+        assert_eq!(d.write_image(d.image_len() - 4, &[0; 5]), Err(DiskError::OutOfRange));
+        assert_eq!(d.write_image(usize::MAX, &[0]), Err(DiskError::OutOfRange));
+        assert_eq!(image(&d), before);
+        // Emptying KEEP.TXT's slot raw (user byte E5h) frees its blocks.
+        d.write_image(0, &[EMPTY]).unwrap();
+        assert_eq!((d.names().len(), d.free_blocks()), (0, 241));
+        check(&d);
+    }
+
+    #[test]
+    fn raw_writes_read_back_exactly() {
+        let mut rng = Rng::new(0x5eed_1234_abcd);
+        for mut d in random_disks() {
+            let g = d.geometry;
+            for _ in 0..200 {
+                // Data region: any bytes read back exactly.
+                let at = g.dir_blocks() * g.block_size + rng.below(d.image_len() - g.dir_blocks() * g.block_size);
+                let len = rng.below(1500).min(d.image_len() - at);
+                let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                d.write_image(at, &bytes).unwrap();
+                let mut out = vec![0u8; len];
+                d.read_image(at, &mut out);
+                assert_eq!(out, bytes);
+                // Directory: a valid entry (a fresh block, no other holder) reads back.
+                let slot = rng.below(g.dir_entries as usize);
+                let free = (g.dir_blocks()..g.blocks as usize).find(|&b| !d.allocated()[b]);
+                let mut e = raw_entry(
+                    rng.below(16) as u8,
+                    b"R?ND    $$$",
+                    rng.below(32) as u8,
+                    rng.below(16) as u8,
+                    rng.below(129) as u8,
+                    &[],
+                );
+                e[13] = rng.next() as u8;
+                if let Some(b) = free.filter(|_| d.slot_bytes(slot)[0] == EMPTY) {
+                    e[16] = b as u8;
+                    e[17] = if g.small_blocks() { 0 } else { (b >> 8) as u8 };
+                }
+                if d.write_image(slot * 32, &e).is_ok() {
+                    let mut out = [0u8; 32];
+                    d.read_image(slot * 32, &mut out);
+                    assert_eq!(out, e);
+                }
+            }
+            check(&d);
+        }
+    }
+
+    #[test]
+    fn random_sector_writes_never_panic_and_keep_the_disk_consistent() {
+        let mut rng = Rng::new(0x0123_4567_89ab_cdef);
+        for mut d in random_disks() {
+            let g = d.geometry;
+            let rounds = if g.blocks > 256 { 150 } else { 1500 };
+            for round in 0..rounds {
+                match rng.below(6) {
+                    0 => {
+                        let _ = d.put(["A.TXT", "B.DAT", "C"][rng.below(3)], &vec![round as u8; rng.below(5000)]);
+                    }
+                    1 => {
+                        let _ = d.remove(["A.TXT", "B.DAT", "C"][rng.below(3)]);
+                    }
+                    2 => {
+                        let _ = d.write_record("A.TXT", rng.below(300) as u32, &[7; RECORD]);
+                    }
+                    _ => {
+                        // A sector (sometimes unaligned, half of them in the directory) of the
+                        // present image, with a few bytes set to values a directory holds.
+                        let dir_bytes = g.dir_entries as usize * 32;
+                        let at = match rng.below(4) {
+                            0 => rng.below(d.image_len() + 64),
+                            1 => rng.below(dir_bytes),
+                            2 => rng.below(dir_bytes.div_ceil(512)) * 512,
+                            _ => rng.below(d.image_len() / 512) * 512,
+                        };
+                        let len = 512.min(d.image_len().saturating_sub(at));
+                        let mut bytes = vec![EMPTY; len];
+                        d.read_image(at, &mut bytes);
+                        for _ in 0..rng.below(4).min(len) {
+                            let mut i = rng.below(len);
+                            if rng.below(3) == 0 && (at + i) % 32 <= i {
+                                // A user byte: empties or fills a slot.
+                                i -= (at + i) % 32;
+                            }
+                            bytes[i] = match rng.below(4) {
+                                0 => rng.next() as u8,
+                                1 => EMPTY,
+                                2 => rng.below(g.blocks.min(256) as usize) as u8,
+                                _ => rng.below(20) as u8,
+                            };
+                        }
+                        let before = image(&d);
+                        match d.write_image(at, &bytes) {
+                            Ok(()) => {
+                                let mut out = vec![0u8; len];
+                                d.read_image(at, &mut out);
+                                for (i, (&o, &b)) in out.iter().zip(bytes.iter()).enumerate() {
+                                    // Only the tail of an emptied slot is not kept.
+                                    let pos = at + i;
+                                    let emptied =
+                                        pos < g.dir_entries as usize * 32 && d.slot_bytes(pos / 32)[0] == EMPTY;
+                                    let pad = pos < g.dir_blocks() * g.block_size && pos >= g.dir_entries as usize * 32;
+                                    assert!(o == b || emptied || pad, "byte {pos}");
+                                }
+                            }
+                            Err(_) => assert_eq!(image(&d), before, "a refused write changes nothing"),
+                        }
+                    }
+                }
+                if round % 50 == 0 {
+                    check(&d);
+                }
+            }
+            check(&d);
+        }
     }
 }

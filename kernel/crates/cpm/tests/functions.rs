@@ -334,3 +334,60 @@ fn bios_entry_points() {
     let wboot = u16::from_le_bytes([t.mem[1], t.mem[2]]);
     assert_eq!(u16::from_le_bytes([t.mem[wboot as usize + 1], t.mem[wboot as usize + 2]]), BIOS_TRAPS + 1);
 }
+
+/// Raw sector writes (`Disk::write_image`, SymbOS's STOTRN) and the BDOS on one
+/// shared disk: a data sector patched raw reads back patched through the BDOS, a file
+/// made by raw directory and data writes is found, opened and read, and the BDOS
+/// allocates around the blocks it holds.
+#[test]
+fn raw_image_writes_and_the_bdos_agree() {
+    let disk = Disk::new().into_shared();
+    let mut t = T::new(Bdos::with_shared(disk.clone()));
+    // Make, write `records` records (record r filled with r), close.
+    let write_file = |t: &mut T, name: &[u8; 11], records: u8| {
+        t.fcb(name);
+        assert!(t.f(22) < 4);
+        for r in 0..records {
+            t.mem[DMA..DMA + 128].fill(r);
+            assert_eq!(t.f(21), 0);
+        }
+        assert!(t.f(16) < 4);
+    };
+    write_file(&mut t, b"BDOS    DAT", 16);
+    // Slot 0 holds BDOS.DAT in blocks 2 and 3; patch the second half of block 2.
+    let mut dir = [0u8; 32];
+    disk.lock().read_image(0, &mut dir);
+    assert_eq!((&dir[1..12], dir[15], dir[16], dir[17]), (&b"BDOS    DAT"[..], 16, 2, 3));
+    disk.lock().write_image(2 * 1024 + 512, &[0xaa; 512]).unwrap();
+    // Slot 1: RAW.DAT, 8 records in block 10, written raw.
+    let mut entry = [0u8; 32];
+    entry[1..12].copy_from_slice(b"RAW     DAT");
+    (entry[15], entry[16]) = (8, 10);
+    disk.lock().write_image(32, &entry).unwrap();
+    let data: Vec<u8> = (0..1024).map(|i| (i / 128) as u8 + 0x40).collect();
+    disk.lock().write_image(10 * 1024, &data).unwrap();
+
+    t.fcb(b"BDOS    DAT");
+    assert!(t.f(15) < 4);
+    for r in 0..16u8 {
+        assert_eq!(t.f(20), 0, "read {r}");
+        let want = if (4..8).contains(&r) { 0xaa } else { r };
+        assert!(t.mem[DMA..DMA + 128].iter().all(|&b| b == want), "record {r}");
+    }
+    t.fcb(b"RAW     DAT");
+    assert_eq!(t.f(17), 1, "search finds the raw entry in slot 1");
+    assert!(t.f(15) < 4);
+    for r in 0..8u8 {
+        assert_eq!(t.f(20), 0);
+        assert!(t.mem[DMA..DMA + 128].iter().all(|&b| b == 0x40 + r), "raw record {r}");
+    }
+    assert_eq!(t.f(20), 1, "end of the raw file");
+    // A new file through the BDOS takes the first blocks no entry holds (4 on), never
+    // block 10; the free count follows the directory.
+    write_file(&mut t, b"NEW     DAT", 64);
+    let mut new = [0u8; 32];
+    disk.lock().read_image(64, &mut new);
+    assert_eq!(&new[16..24], &[4, 5, 6, 7, 8, 9, 11, 12]);
+    assert_eq!(disk.lock().free_blocks(), 241 - 2 - 1 - 8);
+    assert_eq!(&disk.lock().get("RAW.DAT").unwrap(), &data);
+}

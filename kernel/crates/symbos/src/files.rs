@@ -9,7 +9,7 @@
 //! | id | function | here |
 //! |---|---|---|
 //! | 7 | STOINF | device 0 is the CP/M disk: ready, floppy, Amsdos data, its clusters |
-//! | 8 | STOTRN | reads 512-byte sectors of the disk image; writes answer 25 (write protected) |
+//! | 8 | STOTRN | reads and writes 512-byte sectors of the disk image (written directory sectors are decoded back into the directory) |
 //! | 17 | FILNEW | creates (or empties) the file and opens it |
 //! | 18 | FILOPN | opens a file; up to 7 at a time (then error 10) |
 //! | 19 | FILCLO | frees the handle (writes have reached the disk already) |
@@ -98,8 +98,10 @@ pub mod err {
     pub const DIR_FULL: u8 = 23;
     /// Media full.
     pub const FULL: u8 = 24;
-    /// Media is write protected.
-    pub const PROTECTED: u8 = 25;
+    /// Error in file organisation (a directory sector that does not decode).
+    pub const ORGANISATION: u8 = 18;
+    /// Wrong sub command code.
+    pub const SUBCOMMAND: u8 = 21;
     /// Not supported by the file system.
     pub const UNSUPPORTED: u8 = 29;
     /// Undefined error.
@@ -143,6 +145,8 @@ fn disk_error(e: DiskError) -> u8 {
         DiskError::DiskFull | DiskError::TooLarge => err::FULL,
         DiskError::BadName => err::BAD_NAME,
         DiskError::BadGeometry => err::UNDEFINED,
+        DiskError::BadEntry => err::ORGANISATION,
+        DiskError::OutOfRange => err::SEEK,
     }
 }
 
@@ -532,24 +536,40 @@ impl FileManager {
         Ok(())
     }
 
+    /// STOTRN: B sectors from sector IY,IX; C = 0 reads them to HL, C = 1 writes
+    /// them from HL. The whole range is checked against the image before any
+    /// sector moves (error 7). Writes go one sector at a time through
+    /// [`zbeam_cpm::Disk::write_image`]: a sector whose directory bytes do not
+    /// decode is refused (error 18) and leaves that sector and the ones after it
+    /// unwritten, the ones before it written.
     fn sectors(&mut self, r: &mut Regs, mem: &mut Memory) -> Result<(), u8> {
         if r.a() != 0 {
             return Err(err::NO_DEVICE);
         }
-        if r.bc as u8 != 0 {
-            return Err(err::PROTECTED);
-        }
+        let write = match r.bc as u8 {
+            0 => false,
+            1 => true,
+            _ => return Err(err::SUBCOMMAND),
+        };
         let first = ((r.iy as usize) << 16 | r.ix as usize) * SECTOR;
         let n = (r.bc >> 8) as usize;
-        let disk = self.disk.lock();
+        let mut disk = self.disk.lock();
         if first + n * SECTOR > disk.image_len() {
             return Err(err::SEEK);
         }
         let mut sector = [0u8; SECTOR];
         for s in 0..n {
-            disk.read_image(first + s * SECTOR, &mut sector);
-            for (i, &b) in sector.iter().enumerate() {
-                mem[r.hl.wrapping_add((s * SECTOR + i) as u16) as usize] = b;
+            let at = |i: usize| r.hl.wrapping_add((s * SECTOR + i) as u16) as usize;
+            if write {
+                for (i, b) in sector.iter_mut().enumerate() {
+                    *b = mem[at(i)];
+                }
+                disk.write_image(first + s * SECTOR, &sector).map_err(disk_error)?;
+            } else {
+                disk.read_image(first + s * SECTOR, &mut sector);
+                for (i, &b) in sector.iter().enumerate() {
+                    mem[at(i)] = b;
+                }
             }
         }
         Ok(())

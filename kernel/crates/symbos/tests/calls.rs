@@ -395,7 +395,7 @@ fn file_manager_write_side_and_directory() {
     x.path(PATH, "*.DAT");
     assert_eq!(err_of(&x.fm(func::DIRDEL, Regs { hl: PATH, ix: 0x0100, ..Regs::default() })), None);
     assert_eq!(err_of(&x.fm(func::DIRDEL, Regs { hl: PATH, ix: 0x0100, ..Regs::default() })), Some(err::NO_FILE));
-    // Storage: device 0 is the disk; sectors read, writes are refused; other devices are not there.
+    // Storage: device 0 is the disk; sectors read and write; other devices are not there.
     let r = x.fm(func::STOINF, Regs::default());
     assert_eq!((r.a(), r.de >> 8, r.ix), (1, 2, 243));
     let r = x.fm(func::STOTRN, Regs { bc: 1 << 8, hl: BUF, de: 1, ..Regs::default() });
@@ -410,8 +410,9 @@ fn file_manager_write_side_and_directory() {
         "two sectors, the second one of empty slots"
     );
     assert_eq!(
-        err_of(&x.fm(func::STOTRN, Regs { bc: 1 << 8 | 1, hl: BUF, de: 1, ..Regs::default() })),
-        Some(err::PROTECTED)
+        err_of(&x.fm(func::STOTRN, Regs { bc: 1 << 8 | 2, hl: BUF, de: 1, ..Regs::default() })),
+        Some(err::SUBCOMMAND),
+        "direction 2"
     );
     assert_eq!(
         err_of(&x.fm(func::STOTRN, Regs { af: 1 << 8, bc: 1 << 8, hl: BUF, de: 1, ..Regs::default() })),
@@ -424,8 +425,49 @@ fn file_manager_write_side_and_directory() {
     let r = x.fm(func::DIRINF, Regs { af: (b'A' as u16) << 8, bc: 1, ..Regs::default() });
     assert_eq!((err_of(&r), r.de), (None, 2 * (243 - 2 - 1)));
     assert_eq!(err_of(&x.fm(func::DIRINF, Regs { af: (b'C' as u16) << 8, ..Regs::default() })), Some(err::NO_DRIVE));
+    sector_writes(&mut x);
     // Functions not served: error 29.
     for f in [0, 1, 16, 26, 32, 33, 34, 37, 40, 41, 13] {
         assert_eq!(err_of(&x.fm(f, Regs::default())), Some(err::UNSUPPORTED), "function {f}");
     }
+}
+
+/// STOTRN writes (C = 1): data sectors read back as written, a directory sector
+/// written raw makes a file, a directory sector that does not decode is refused.
+fn sector_writes(x: &mut T) {
+    const BACK: u16 = 0xa000;
+    let stotrn = |x: &mut T, dir: u16, n: u16, sector: u16, hl: u16| {
+        err_of(&x.fm(func::STOTRN, Regs { bc: n << 8 | dir, ix: sector, hl, de: 1, ..Regs::default() }))
+    };
+    // Two data sectors: block 100 (sectors 200 and 201), written then read back.
+    for i in 0..1024 {
+        x.mem[BUF as usize + i] = (i * 7 + 3) as u8;
+    }
+    assert_eq!(stotrn(x, 1, 2, 200, BUF), None);
+    assert_eq!(stotrn(x, 0, 2, 200, BACK), None);
+    assert_eq!(x.mem[BACK as usize..BACK as usize + 1024], x.mem[BUF as usize..BUF as usize + 1024]);
+    // Directory sector 0 with a new entry in slot 5: SECT.DAT, 8 records in block 100.
+    assert_eq!(stotrn(x, 0, 1, 0, BUF), None);
+    let mut entry = [0u8; 32];
+    entry[1..12].copy_from_slice(b"SECT    DAT");
+    (entry[15], entry[16]) = (8, 100);
+    x.mem[BUF as usize + 5 * 32..BUF as usize + 6 * 32].copy_from_slice(&entry);
+    assert_eq!(stotrn(x, 1, 1, 0, BUF), None);
+    let file = x.disk.lock().get("SECT.DAT").unwrap();
+    assert_eq!(file, x.mem[BACK as usize..BACK as usize + 1024]);
+    assert_eq!(stotrn(x, 0, 1, 0, BACK), None);
+    assert_eq!(x.mem[BACK as usize..BACK as usize + 512], x.mem[BUF as usize..BUF as usize + 512]);
+    let r = x.fm(func::DIRINF, Regs { af: (b'A' as u16) << 8, bc: 1, ..Regs::default() });
+    assert_eq!(r.de, 2 * (243 - 2 - 2), "block 100 is in use now");
+    // A user byte of 30h (not 0..15 nor E5h) is refused and nothing changes.
+    let before = x.disk.lock().names();
+    x.mem[BUF as usize + 6 * 32] = 0x30;
+    assert_eq!(stotrn(x, 1, 1, 0, BUF), Some(err::ORGANISATION));
+    assert_eq!(stotrn(x, 0, 1, 0, BACK), None);
+    assert_eq!(x.mem[BACK as usize + 6 * 32], 0xe5);
+    assert_eq!(x.disk.lock().names(), before);
+    // Past the end: refused before anything is written.
+    assert_eq!(stotrn(x, 1, 3, 484, BUF), Some(err::SEEK));
+    assert_eq!(stotrn(x, 0, 2, 484, BACK), None);
+    assert!(x.mem[BACK as usize..BACK as usize + 1024].iter().all(|&b| b == 0xe5));
 }

@@ -88,7 +88,9 @@ fn files_uses_the_file_manager_on_the_cpm_disk() {
          error 13\r\n\
          error 12\r\n\
          sector 0: 00 README  TXT\r\n\
-         files 1\r\n README.TXT 128\r\n\
+         > written raw\r\n\
+         error 18\r\n\
+         files 2\r\n README.TXT 128\r\n SECTOR.TXT 128\r\n\
          free sectors 480\r\n"
     );
     assert_eq!(d.lock().names(), ["README.TXT"]);
