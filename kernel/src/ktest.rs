@@ -13,6 +13,7 @@
 //! * `panic` — a deliberate panic.
 //! * `spread`, `pinned`, `hetero`, `ring`, `timers` — the scheduler running Z80
 //!   processes on every core (see `ktest_runtime`).
+//! * `contain` — the containment cases (see `ktest_contain`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -58,6 +59,7 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some(t @ ("images" | "zex" | "bench-runtime" | "bench-procs")) => crate::ktest_images::main(t),
         Some("cpm") => crate::ktest_cpm::main(),
         Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
+        Some("contain") => crate::ktest_contain::main(),
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, ring, timers)");
             finish(4)

@@ -16,6 +16,7 @@ pub mod init;
 pub mod initrd;
 pub mod ktest;
 pub mod ktest_abi;
+pub mod ktest_contain;
 pub mod ktest_cpm;
 pub mod ktest_images;
 pub mod ktest_runtime;

@@ -31,8 +31,11 @@ pub fn notify(e: &Engine<KernelPlatform>) {
     }
 }
 
-/// Spawns the shell on the boot core at high priority. The first prompt comes
-/// `quiet_ms` after the shell starts, so boot-time output is not mixed into it.
+/// Spawns the shell on the boot core at max priority, which no Z80 program can have
+/// (docs/ABI.md, "Limits and protection"): it answers under any program load. As a
+/// native task it is a system process, out of reach of programs' KILL, LINK and
+/// SIGNAL. The first prompt comes `quiet_ms` after the shell starts, so boot-time
+/// output is not mixed into it.
 pub fn spawn(e: &Engine<KernelPlatform>, quiet_ms: u64) {
     let task = Box::new(Shell {
         ed: LineEditor::new(),
@@ -40,7 +43,7 @@ pub fn spawn(e: &Engine<KernelPlatform>, quiet_ms: u64) {
         last_spawned: None,
         top: TopState::default(),
     });
-    if let Ok(pid) = e.spawn_native(task, Priority::High, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
+    if let Ok(pid) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         SHELL_PID.store(pid.get(), Ordering::Release);
     }
 }
@@ -57,7 +60,7 @@ commands:
   ps                           processes: pid, name, priority, state, core, reductions, queue, memory
   sched                        per core: run queues by priority, utilisation, reductions, steals, migrations, IPIs, ticks
   top                          live view, redrawn every second until a key is pressed
-  spawn <image> [prio] [cpus]  start a Z80 program; prio max|high|normal|low, cpus like 0-1,3
+  spawn <image> [prio] [cpus]  start a Z80 program; prio high|normal|low (max is the system's), cpus like 0-1,3
   kill <pid>                   stop a process ($! = the last pid spawned here)
   send <pid> <text>            send <text> to a process as a message from pid 0
   fg <pid>                     give the console input to a process (its READ and CP/M input); Ctrl-] returns
@@ -106,6 +109,9 @@ impl NativeTask for Shell {
     }
 
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        // Programs may send the shell messages; it takes none, so it drops them
+        // rather than let them pile up.
+        while cx.receive().is_some() {}
         let now = cx.now_ms();
         match self.mode {
             Mode::Starting { quiet_ms } if quiet_ms > 0 => {
@@ -395,6 +401,10 @@ impl Shell {
             }
         }
         let prio = prio.unwrap_or(Priority::Normal);
+        if prio == Priority::Max {
+            println!("spawn: max priority is reserved for system tasks (use high)");
+            return;
+        }
         let cpus = cpus.unwrap_or(CpuSet::first(n));
         match cx.spawn(image, &[], prio, cpus) {
             Ok(pid) => {

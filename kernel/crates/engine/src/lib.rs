@@ -32,6 +32,7 @@ pub mod abi;
 /// CP/M 2.2 for Z80 processes: the BDOS, BIOS and in-memory disk the engine uses.
 pub use zbeam_cpm as cpm;
 mod introspect;
+pub mod limits;
 mod proc;
 mod signals;
 pub mod supervisor;
@@ -115,6 +116,9 @@ pub enum SpawnError {
     OutOfMemory,
     /// The affinity names no core of this machine.
     EmptyAffinity,
+    /// The parent already holds as many links or monitors as it may
+    /// ([`limits::MAX_LINKS`], [`limits::MAX_MONITORS`]).
+    Limit,
 }
 
 /// Why a send was refused.
@@ -215,6 +219,8 @@ struct Slot {
     live: AtomicBool,
     /// Bumped whenever a wait ends, so a timer armed for an older wait is ignored.
     wait_gen: AtomicU32,
+    /// The one timer armed for this process's wait, if any (see [`Engine::arm_timer`]).
+    timer: Mutex<Option<Armed>>,
     body: Mutex<Option<Box<Body>>>,
     mailbox: Mailbox<Message>,
     last_exit: Mutex<Option<Exit>>,
@@ -260,6 +266,14 @@ pub struct Engine<P: Platform> {
 /// A core's timers: (pid, wait generation) per armed wait.
 type Wheel = TimerWheel<(u32, u32)>;
 
+/// Where a process's timer is: the wheel of core `core`, for wait generation `gen`.
+#[derive(Debug, Clone, Copy)]
+struct Armed {
+    core: usize,
+    gen: u32,
+    handle: zbeam_timerwheel::Handle,
+}
+
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
 const FIRST_PID: u32 = 1;
 
@@ -276,6 +290,7 @@ impl<P: Platform> Engine<P> {
                 generation: AtomicU32::new(0),
                 live: AtomicBool::new(false),
                 wait_gen: AtomicU32::new(0),
+                timer: Mutex::new(None),
                 body: Mutex::new(None),
                 mailbox: Mailbox::new(),
                 last_exit: Mutex::new(None),
@@ -295,13 +310,19 @@ impl<P: Platform> Engine<P> {
             images,
             slots,
             free: Mutex::new((FIRST_PID..max_procs as u32).collect()),
-            timers: (0..cores).map(|_| Mutex::new(TimerWheel::new(now))).collect::<Vec<_>>().into_boxed_slice(),
+            // A process has at most one timer (limits::TIMERS_PER_PROCESS), so a wheel
+            // with room for every slot never grows while processes run.
+            timers: (0..cores)
+                .map(|_| Mutex::new(TimerWheel::with_capacity(now, max_procs)))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
             preempt: (0..cores).map(|_| AtomicU8::new(0)).collect::<Vec<_>>().into_boxed_slice(),
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
             messages: AtomicU64::new(0),
             cpm_disk: Mutex::new(None),
-            names: Mutex::new(Vec::new()),
+            // Full size at once: the table never grows while processes run.
+            names: Mutex::new(Vec::with_capacity(limits::MAX_NAMES)),
             next_ref: AtomicU32::new(0),
             console_in: Mutex::new(VecDeque::new()),
             console_reader: AtomicU32::new(0),
@@ -370,6 +391,13 @@ impl<P: Platform> Engine<P> {
 
     fn slot(&self, pid: u32) -> Option<&Slot> {
         self.slots.get(pid as usize).filter(|_| pid >= FIRST_PID)
+    }
+
+    /// Whether `pid` is a live system process: a native task (the shell, supervisors,
+    /// the kernel's drivers). Z80 programs cannot KILL, LINK to or SIGNAL one.
+    pub fn is_system(&self, pid: u32) -> bool {
+        // Relaxed: `native` is published with the slot by the Acquire in is_live.
+        self.is_live(pid) && self.slot(pid).is_some_and(|s| s.native.load(Ordering::Relaxed))
     }
 
     /// Whether `pid` names a live process.
@@ -466,6 +494,11 @@ impl<P: Platform> Engine<P> {
     ) -> Result<(Pid, u16), SpawnError> {
         if (affinity.bits() & self.sched.topology().all().bits()) == 0 {
             return Err(SpawnError::EmptyAffinity);
+        }
+        // Checked before the slot is taken; a parent racing itself past the bound by
+        // one is impossible (a process makes one call at a time).
+        if !self.room_for(rel) {
+            return Err(SpawnError::Limit);
         }
         let pid = self.free.lock().pop_front().ok_or(SpawnError::TableFull)?;
         let slot = &self.slots[pid as usize];
@@ -618,7 +651,7 @@ impl<P: Platform> Engine<P> {
             let (name, prio, source) = (self.name_of(pid), pick.prio, pick.source);
             self.platform.trace(TraceEvent::SliceStart { core, pid, name, prio, source });
         }
-        let (used, reason, arm) = {
+        let (used, reason, wait_gen) = {
             let mut guard = slot.body.lock();
             match guard.as_mut() {
                 None => (0, StopReason::Exited(ExitReason::Normal), None),
@@ -640,7 +673,7 @@ impl<P: Platform> Engine<P> {
                     }
                     body.stats.ran_on |= 1 << core.index();
                     body.stats.slices += 1;
-                    (r.used, r.reason, r.arm)
+                    (r.used, r.reason, r.wait_gen)
                 }
             }
         };
@@ -660,16 +693,62 @@ impl<P: Platform> Engine<P> {
         };
         self.platform.wake(out.wake);
         match out.action {
+            // A wait the scheduler turned into a requeue (a wake-up came while it
+            // decided) arms nothing: the process retries its call and, if it still has to
+            // wait, arms its timer then.
             OutAction::Requeued { .. } | OutAction::Parked => {}
             OutAction::Waiting { timeout } => {
-                if let (Some(deadline), Some(gen)) = (timeout, arm) {
-                    self.timers[core.index()].lock().insert(deadline, (pid.get(), gen));
+                if let (Some(deadline), Some(gen)) = (timeout, wait_gen) {
+                    self.arm_timer(core, pid, deadline, gen);
                 }
             }
             OutAction::Exited(r) => self.teardown(pid, exit_of(r)),
             OutAction::Faulted(FaultCode(c)) => self.teardown(pid, Exit::Fault(c)),
             OutAction::Killed => self.teardown(pid, Exit::Killed),
         }
+    }
+
+    /// Arms the timer of `pid`'s wait (generation `gen`, ending at `deadline`) in
+    /// `core`'s wheel, now that the scheduler has really parked it. A process has at most
+    /// one timer: a timer already armed for this same wait stays (the process was woken
+    /// by a message it did not want and waits on), one for an older wait is cancelled.
+    /// If the wheel cannot grow (no memory), the process is made runnable instead: it
+    /// retries its call and so polls until its deadline, late never.
+    fn arm_timer(&self, core: CoreId, pid: Pid, deadline: u64, gen: u32) {
+        let slot = &self.slots[pid.index()];
+        let mut armed = slot.timer.lock();
+        if armed.is_some_and(|a| a.gen == gen) {
+            return;
+        }
+        if let Some(old) = armed.take() {
+            let _ = self.timers[old.core].lock().cancel(old.handle);
+        }
+        match self.timers[core.index()].lock().try_insert(deadline, (pid.get(), gen)) {
+            Ok(handle) => *armed = Some(Armed { core: core.index(), gen, handle }),
+            Err(_) => {
+                drop(armed);
+                self.act_on_wakeup(self.sched.wake(pid));
+            }
+        }
+    }
+
+    /// Cancels the timer armed for `pid`'s wait, if any (its wait is over). O(1).
+    pub(crate) fn cancel_timer(&self, pid: u32) {
+        let Some(slot) = self.slot(pid) else { return };
+        if let Some(old) = slot.timer.lock().take() {
+            let _ = self.timers[old.core].lock().cancel(old.handle);
+        }
+    }
+
+    /// Timers armed in every core's wheel (at most one per process), for tests and `stats`.
+    pub fn timers_armed(&self) -> usize {
+        self.timers.iter().map(|w| w.lock().len()).sum()
+    }
+
+    /// Timer slab entries allocated in every core's wheel: the most timers each wheel
+    /// ever held at once (they are reused, never given back).
+    pub fn timer_slab(&self) -> usize {
+        self.timers.iter().map(|w| w.lock().slab_len()).sum()
     }
 
     fn teardown(&self, pid: Pid, exit: Exit) {
@@ -692,6 +771,7 @@ impl<P: Platform> Engine<P> {
         }
         slot.generation.fetch_add(1, Ordering::Relaxed);
         slot.wait_gen.fetch_add(1, Ordering::Release);
+        self.cancel_timer(pid.get());
         *slot.last_exit.lock() = Some(exit);
         // Links, monitors and the name go before the slot can be reused.
         self.exit_signals(pid.get() as u16, exit);
