@@ -60,8 +60,12 @@ commands:
   ps                           processes: pid, name, priority, state, core, reductions, queue, memory
   sched                        per core: run queues by priority, utilisation, reductions, steals, migrations, IPIs, ticks
   top                          live view, redrawn every second until a key is pressed
-  spawn <image> [prio] [cpus]  start a Z80 program; prio high|normal|low (max is the system's), cpus like 0-1,3
+  spawn <image> [prio] [cpus] [-- args]
+                               start a Z80 program; prio high|normal|low (max is the system's),
+                               cpus like 0-1,3; the text after -- is its argument block
   kill <pid>                   stop a process ($! = the last pid spawned here)
+  stop <pid>                   freeze a process and everything it spawned (no more spawns), kill them all,
+                               and wait until they are gone
   send <pid> <text>            send <text> to a process as a message from pid 0
   fg <pid>                     give the console input to a process (its READ and CP/M input); Ctrl-] returns
   trace on|off|dump            record scheduling events per core; print them (tools/traceview draws them)
@@ -79,7 +83,14 @@ enum Mode {
     Top { next: u64 },
     /// `fg`: console input goes to this process until Ctrl-] or its exit.
     Foreground { pid: u32 },
+    /// `stop`: waiting (until this time, ms) for the stopped tree to be torn down.
+    Stopping { until: u64 },
 }
+
+/// How long `stop` waits for a stopped tree's teardown before giving the prompt back.
+const STOP_WAIT_MS: u64 = 30_000;
+/// How often `stop` looks, in ms.
+const STOP_POLL_MS: u64 = 20;
 
 /// Ctrl-]: leaves `fg`, as telnet's escape character does.
 const FG_ESCAPE: u8 = 0x1d;
@@ -170,6 +181,19 @@ impl NativeTask for Shell {
                 // Look again soon: the process may exit without any input arriving.
                 return NativeStep::Wait { until: Some(now + 100) };
             }
+            Mode::Stopping { until } => {
+                let left = engine().map_or(0, |e| e.frozen_live());
+                if left > 0 && now < until {
+                    return NativeStep::Wait { until: Some(now + STOP_POLL_MS) };
+                }
+                if left == 0 {
+                    println!("stop: the tree is gone");
+                } else {
+                    println!("stop: {left} processes still exiting");
+                }
+                self.mode = Mode::Prompt;
+                print!("{PROMPT}");
+            }
             Mode::Prompt => {}
         }
         while let Some(b) = line::pop_rx() {
@@ -194,6 +218,9 @@ impl NativeTask for Shell {
                 self.draw_top(now);
                 self.mode = Mode::Top { next: now + TOP_PERIOD_MS };
                 return NativeStep::Wait { until: Some(now + TOP_PERIOD_MS) };
+            }
+            if let Mode::Stopping { .. } = self.mode {
+                return NativeStep::Wait { until: Some(cx.now_ms() + STOP_POLL_MS) };
             }
             if let Mode::Foreground { .. } = self.mode {
                 // The terminal's LF after the CR of `fg <pid>` is not input for the process.
@@ -300,7 +327,28 @@ impl Shell {
                 self.top = TopState::default();
                 self.mode = Mode::Top { next: 0 };
             }
-            "spawn" => self.spawn(e, args.collect(), cx),
+            "spawn" => {
+                // Everything after `--` is the program's argument block.
+                let (opts, pargs) = match rest.split_once("--") {
+                    Some((o, a)) => (o, a.trim()),
+                    None => (rest, ""),
+                };
+                self.spawn(e, opts.split_whitespace().collect(), pargs.as_bytes(), cx)
+            }
+            "stop" => match (args.next(), args.next()) {
+                (Some(w), None) => match self.pid_arg(w) {
+                    Some(pid) if pid == cx.pid() as u32 => println!("stop: {pid} is this shell"),
+                    Some(pid) => match e.stop_tree(pid) {
+                        Some(n) => {
+                            println!("stopped {n} processes: {pid} and everything it spawned");
+                            self.mode = Mode::Stopping { until: cx.now_ms() + STOP_WAIT_MS };
+                        }
+                        None => println!("stop: no process {pid}"),
+                    },
+                    None => println!("stop: '{w}' is not a pid"),
+                },
+                _ => println!("stop: usage: stop <pid>"),
+            },
             "kill" => match (args.next(), args.next()) {
                 (Some(w), None) => match self.pid_arg(w) {
                     Some(pid) if pid == cx.pid() as u32 => println!("kill: {pid} is this shell"),
@@ -364,7 +412,7 @@ impl Shell {
         w.parse::<u32>().ok()
     }
 
-    fn spawn(&mut self, e: &Engine<KernelPlatform>, words: Vec<&str>, cx: &mut NativeCx<'_>) {
+    fn spawn(&mut self, e: &Engine<KernelPlatform>, words: Vec<&str>, pargs: &[u8], cx: &mut NativeCx<'_>) {
         let n = cores_of(e);
         let Some(&name) = words.first() else {
             let names: Vec<&str> = e.images().iter().map(|i| i.name).collect();
@@ -406,7 +454,11 @@ impl Shell {
             return;
         }
         let cpus = cpus.unwrap_or(CpuSet::first(n));
-        match cx.spawn(image, &[], prio, cpus) {
+        if pargs.len() > zbeam_engine::abi::MAX_ARGS {
+            println!("spawn: arguments longer than {} bytes", zbeam_engine::abi::MAX_ARGS);
+            return;
+        }
+        match cx.spawn(image, pargs, prio, cpus) {
             Ok(pid) => {
                 self.last_spawned = Some(pid);
                 println!("spawned {name} as pid {pid} ({}, cores {})", prio_name(prio), cpus_text(cpus, n));

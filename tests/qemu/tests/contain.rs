@@ -45,3 +45,65 @@ fn shell_survives_attacks_and_high_priority_hogs() {
     let hogs = o.output.lines().filter(|l| l.contains(" spin ") && l.contains(" high ")).count();
     assert!(hogs >= 8 + 7, "8 hogs, then 7 after the kill:\n{}", o.output);
 }
+
+/// The heap bytes in use after each `mem` command in the output.
+fn heap_used(out: &str) -> Vec<u64> {
+    out.lines().filter_map(|l| l.strip_prefix("heap: ")?.split(" KiB used").next()?.parse().ok()).collect()
+}
+
+/// Spawn bombs in each style (retry after a sleep, after a yield, and a linked tree
+/// that re-spawns whatever dies, so `kill` on its root cannot end it) fill memory up
+/// to the spawn reserve; `stop` ends each one, the shell answers throughout, and
+/// the process count and the heap come back to where they were.
+#[test]
+fn spawn_bombs_are_stopped_and_memory_comes_back() {
+    let image = zbeam_images::CX_BOMB;
+    let mut script = vec![("zbeam> ", "mem\r".to_string())];
+    for mode in ["S", "Y", "L"] {
+        script.push(("zbeam> ", format!("spawn cx-bomb -- {mode} {image}\r")));
+        for _ in 0..4 {
+            script.push(("zbeam> ", "stats\r".into()));
+        }
+        if mode == "L" {
+            // A plain kill of the root: the tree lives on, and `stop` still finds it
+            // through the dead root.
+            script.push(("zbeam> ", "kill $!\r".into()));
+            script.push(("zbeam> ", "stats\r".into()));
+            script.push(("zbeam> ", "stats\r".into()));
+        }
+        script.push(("zbeam> ", "stop $!\r".into()));
+        script.push(("the tree is gone", "".into()));
+        script.push(("zbeam> ", "mem\r".into()));
+    }
+    script.push(("zbeam> ", "halt\r".into()));
+    let script: Vec<(&str, &str)> = script.iter().map(|(w, i)| (*w, i.as_str())).collect();
+    let o = zbeam_qemu_tests::run_interactive(
+        &Machine {
+            append: "workload=off".into(),
+            until: Some("halting"),
+            timeout: std::time::Duration::from_secs(120),
+            ..Machine::default()
+        },
+        &script,
+    );
+    o.expect("halting");
+    let stopped: Vec<u64> =
+        o.output.lines().filter_map(|l| l.strip_prefix("stopped ")?.split(' ').next()?.parse().ok()).collect();
+    assert_eq!(stopped.len(), 3, "one stop per bomb:\n{}", o.output);
+    assert!(stopped.iter().all(|&n| n > 100), "each bomb had grown: {stopped:?}\n{}", o.output);
+    // The tree outlived the kill of its root.
+    let after_kill = o.output.split("killed ").nth(1).expect("the kill answered");
+    let live: u64 = after_kill.split("processes: ").nth(1).and_then(|t| t.split(' ').next()?.parse().ok()).unwrap();
+    assert!(live > 100, "the linked tree died with its root?\n{}", o.output);
+    // After each stop: the shell alone, and the heap back where it was (within the
+    // first-use bookkeeping of the slots the bomb touched).
+    let mem = heap_used(&o.output);
+    let base = mem[0];
+    let after_stops: Vec<&str> = o.output.split("zbeam> mem\n").skip(2).collect();
+    assert_eq!(after_stops.len(), 3, "{}", o.output);
+    for part in &after_stops {
+        assert!(part.contains("; 1 processes"), "only the shell left:\n{part}");
+    }
+    let last = *mem.last().unwrap();
+    assert!(last <= base + 64, "heap {last} KiB used after the bombs, {base} KiB before\n{}", o.output);
+}

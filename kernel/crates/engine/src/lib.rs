@@ -36,6 +36,7 @@ pub mod limits;
 mod proc;
 mod signals;
 pub mod supervisor;
+mod tree;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -69,6 +70,13 @@ pub trait Platform: Sync {
     fn console_from(&self, pid: u16, bytes: &[u8]) {
         let _ = pid;
         self.console(bytes)
+    }
+    /// Whether memory is down to the reserve kept for the processes already running
+    /// (their messages, links, timers): while it is, spawns are refused with
+    /// [`SpawnError::OutOfMemory`] rather than a later allocation failing. The
+    /// default never says so.
+    fn memory_low(&self) -> bool {
+        false
     }
     /// Whether [`Platform::trace`] wants events now (checked once per event site, so
     /// keep it to one relaxed load).
@@ -119,6 +127,8 @@ pub enum SpawnError {
     /// The parent already holds as many links or monitors as it may
     /// ([`limits::MAX_LINKS`], [`limits::MAX_MONITORS`]).
     Limit,
+    /// The parent is being stopped with its tree ([`Engine::stop_tree`]).
+    Frozen,
 }
 
 /// Why a send was refused.
@@ -237,6 +247,17 @@ struct Slot {
     ctl: Mutex<Ctl>,
     /// The reason a kill or an exit signal asked for; used when it is torn down.
     pending_exit: Mutex<Option<Exit>>,
+    /// Who spawned the process in the slot (0 = the kernel) and that spawner's
+    /// generation then; kept after exit until the slot is reused (see `tree`).
+    parent: AtomicU32,
+    parent_gen: AtomicU32,
+    /// Frozen by a tree stop: it may not spawn (see `tree`).
+    frozen: AtomicBool,
+    /// Children (live, or dead and still held) whose parent record names this slot:
+    /// while any is, the slot is not reused, so ancestry stays walkable (see `tree`).
+    holds: AtomicU32,
+    /// Dead, and waiting for `holds` to reach 0 before going back to the free list.
+    zombie: AtomicBool,
 }
 
 /// The process runtime. Shared by every core (it is `Sync`).
@@ -301,6 +322,11 @@ impl<P: Platform> Engine<P> {
                 taken: AtomicU64::new(0),
                 ctl: Mutex::new(Ctl::default()),
                 pending_exit: Mutex::new(None),
+                parent: AtomicU32::new(0),
+                parent_gen: AtomicU32::new(0),
+                frozen: AtomicBool::new(false),
+                holds: AtomicU32::new(0),
+                zombie: AtomicBool::new(false),
             })
             .collect::<Vec<_>>()
             .into_boxed_slice();
@@ -500,6 +526,12 @@ impl<P: Platform> Engine<P> {
         if !self.room_for(rel) {
             return Err(SpawnError::Limit);
         }
+        if rel.parent != 0 && self.is_frozen(rel.parent as u32) {
+            return Err(SpawnError::Frozen);
+        }
+        if self.platform.memory_low() {
+            return Err(SpawnError::OutOfMemory);
+        }
         let pid = self.free.lock().pop_front().ok_or(SpawnError::TableFull)?;
         let slot = &self.slots[pid as usize];
         // A send that raced the previous incarnation's exit may have left a message.
@@ -516,6 +548,7 @@ impl<P: Platform> Engine<P> {
         *slot.last_exit.lock() = None;
         *slot.pending_exit.lock() = None;
         let mref = self.relate_at_spawn(pid as u16, rel);
+        self.set_parent(pid, rel.parent as u32);
         // Release: the body is in place before anyone sees the slot live.
         slot.live.store(true, Ordering::Release);
         self.live.fetch_add(1, Ordering::Relaxed);
@@ -526,6 +559,7 @@ impl<P: Platform> Engine<P> {
                     self.platform.trace(TraceEvent::Spawn { pid: Pid::new(pid), name, core: placed.core });
                 }
                 self.platform.wake(placed.wake);
+                self.check_spawn_race(pid, rel.parent as u32);
                 Ok((Pid::new(pid), mref))
             }
             Err(e) => {
@@ -533,7 +567,7 @@ impl<P: Platform> Engine<P> {
                 slot.live.store(false, Ordering::Release);
                 *slot.body.lock() = None;
                 self.live.fetch_sub(1, Ordering::Relaxed);
-                self.free.lock().push_back(pid);
+                self.release_slot(pid);
                 Err(match e {
                     SchedError::EmptyAffinity => SpawnError::EmptyAffinity,
                     _ => SpawnError::TableFull,
@@ -780,7 +814,7 @@ impl<P: Platform> Engine<P> {
         }
         self.live.fetch_sub(1, Ordering::Relaxed);
         if self.sched.release(pid).is_ok() {
-            self.free.lock().push_back(pid.get());
+            self.release_slot(pid.get());
         }
     }
 }

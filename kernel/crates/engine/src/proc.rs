@@ -137,7 +137,7 @@ impl NativeCx<'_> {
     /// Spawns a Z80 process from image number `image`.
     pub fn spawn(&mut self, image: usize, args: &[u8], prio: Priority, affinity: CpuSet) -> Result<u32, SpawnError> {
         self.used += CALL_COST;
-        self.ops.spawn(image, args, prio, affinity, self.core)
+        self.ops.spawn_opts(image, args, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
     }
     /// Spawns another native task.
     pub fn spawn_native(
@@ -147,7 +147,7 @@ impl NativeCx<'_> {
         affinity: CpuSet,
     ) -> Result<u32, SpawnError> {
         self.used += CALL_COST;
-        self.ops.spawn_native(task, prio, affinity, self.core)
+        self.ops.spawn_native_opts(task, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
     }
     /// Statistics of another live process.
     pub fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
@@ -245,8 +245,7 @@ impl NativeCx<'_> {
 pub(crate) trait Ops {
     fn now_ms(&self) -> u64;
     fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError>;
-    fn spawn(&self, image: usize, args: &[u8], prio: Priority, aff: CpuSet, from: CoreId) -> Result<u32, SpawnError>;
-    fn spawn_native(&self, t: Box<dyn NativeTask>, p: Priority, a: CpuSet, from: CoreId) -> Result<u32, SpawnError>;
+    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult;
     fn proc_stats(&self, pid: u32) -> Option<ProcStats>;
     fn kill(&self, pid: u32) -> bool;
     fn console(&self, bytes: &[u8]);
@@ -276,11 +275,8 @@ impl<P: Platform> Ops for Engine<P> {
     fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError> {
         Engine::send(self, from, to, data)
     }
-    fn spawn(&self, image: usize, args: &[u8], prio: Priority, aff: CpuSet, from: CoreId) -> Result<u32, SpawnError> {
-        self.spawn_image(image, args, prio, aff, from).map(|p| p.get())
-    }
-    fn spawn_native(&self, t: Box<dyn NativeTask>, p: Priority, a: CpuSet, from: CoreId) -> Result<u32, SpawnError> {
-        Engine::spawn_native(self, t, p, a, from).map(|p| p.get())
+    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult {
+        Engine::spawn_native_opts(self, t, o, parent, from).map(|(p, r)| (p.get(), r))
     }
     fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
         Engine::proc_stats(self, pid)
@@ -656,8 +652,8 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 status = status::BAD_BUFFER;
             } else {
                 let args: Vec<u8> = z.mem[hl as usize..hl as usize + len].to_vec();
-                match e.spawn_image(de as usize, &args, prio, aff, cx.core) {
-                    Ok(pid) => z.cpu.set_hl(pid.get() as u16),
+                match e.spawn_image_opts(de as usize, &args, SpawnOpts::new(prio, aff), cx.pid, cx.core) {
+                    Ok((pid, _)) => z.cpu.set_hl(pid.get() as u16),
                     Err(SpawnError::NoSuchImage | SpawnError::BadImage) => status = status::BAD_IMAGE,
                     Err(SpawnError::ArgsTooLong) => status = status::TOO_BIG,
                     Err(_) => status = status::NO_RESOURCES,

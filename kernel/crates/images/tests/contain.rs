@@ -242,3 +242,34 @@ fn wait_wake_timeout_races_lose_nothing() {
         assert_eq!(e.timers_armed(), 0, "seed {seed}: a timer outlived its process");
     }
 }
+
+/// Each spawn-bomb style fills the table; killing the linked tree's root leaves the
+/// tree alive, and `stop_tree` (on a live root, or on the dead root's remains) ends
+/// every member for good.
+#[test]
+fn stop_tree_ends_spawn_bombs_of_every_style() {
+    for mode in [b'S', b'Y', b'L'] {
+        let e = Engine::new(Topology::uniform(2), 300, IMAGES, Sim::default());
+        let mut args = vec![mode, b' '];
+        args.extend_from_slice(zbeam_images::CX_BOMB.to_string().as_bytes());
+        let bystander = e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+        let root = e.spawn_image(zbeam_images::CX_BOMB, &args, Priority::Normal, CpuSet::ALL, CoreId::new(0));
+        let root = root.unwrap().get();
+        drive(&e, 2, 100_000, || e.live() >= 290);
+        assert!(e.live() >= 290, "mode {}: the bomb grew to {}", mode as char, e.live());
+        if mode == b'L' {
+            e.kill(root);
+            drive(&e, 2, 2000, || false);
+            assert!(e.live() > 100, "the linked tree died with its root");
+        }
+        let n = e.stop_tree(root).expect("a tree to stop");
+        assert!(n > 100, "mode {}: stopped {n}", mode as char);
+        drive(&e, 2, 100_000, || e.live() == 1);
+        // Long enough for any survivor to spawn again.
+        drive(&e, 2, 2000, || false);
+        assert_eq!(e.live(), 1, "mode {}: only the bystander is left", mode as char);
+        assert!(e.is_live(bystander));
+        assert_eq!(e.frozen_live(), 0);
+        assert_eq!(e.stop_tree(root), None, "nothing left to stop");
+    }
+}
