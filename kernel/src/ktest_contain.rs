@@ -8,9 +8,10 @@
 
 use crate::panic::finish;
 use crate::println;
-use zbeam_engine::Step;
+use alloc::vec::Vec;
+use zbeam_engine::{SpawnError, Step};
 use zbeam_images::contain_suite::{run_all, Runner, CASES};
-use zbeam_sched::CoreId;
+use zbeam_sched::{CoreId, CpuSet, Priority};
 
 struct Core0;
 
@@ -48,3 +49,45 @@ pub fn main() -> ! {
     println!("test contain: {}", if ok { "PASS" } else { "FAIL" });
     finish(if ok { 0 } else { 7 })
 }
+
+/// `test=full-heap`: takes every byte of the heap it can get, then checks that what
+/// a program or a shell command can ask for answers with an error instead of a
+/// panic: a spawn (refused: below the reserve), `trace on` (no rings) and
+/// `trace dump` (no room to sort); after the memory is given back, `trace on`
+/// works. Ends QEMU with 0 on success, 7 otherwise.
+pub fn full_heap() -> ! {
+    let e = crate::runtime::start();
+    let cores = e.sched().topology().len();
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    let mut ok = hoard.try_reserve_exact(HOARD_CHUNKS).is_ok();
+    for size in [16 << 20, 1 << 20, 64 << 10, 4 << 10, 256, 16] {
+        while hoard.len() < HOARD_CHUNKS {
+            let mut v: Vec<u8> = Vec::new();
+            if v.try_reserve_exact(size).is_err() {
+                break;
+            }
+            hoard.push(v);
+        }
+    }
+    let (used, free) = crate::heap::usage();
+    println!("test full-heap: {} chunks taken, {free} bytes free, {} KiB used", hoard.len(), used / 1024);
+    let spawn = e.spawn_image(0, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0));
+    println!("test full-heap: spawn -> {:?}", spawn.map(|p| p.get()));
+    ok &= spawn == Err(SpawnError::OutOfMemory);
+    let on = crate::trace::start(cores);
+    println!("test full-heap: trace on -> {on:?}");
+    ok &= on.is_err() && !crate::trace::enabled();
+    let dump = crate::trace::dump(cores);
+    println!("test full-heap: trace dump -> {dump:?}");
+    ok &= dump.is_err();
+    drop(hoard);
+    let on = crate::trace::start(cores);
+    println!("test full-heap: after freeing, trace on -> {on:?}");
+    ok &= on.is_ok();
+    crate::trace::stop();
+    println!("test full-heap: {}", if ok { "PASS" } else { "FAIL" });
+    finish(if ok { 0 } else { 7 })
+}
+
+/// Most allocations `full_heap` holds (its list is reserved before it starts).
+const HOARD_CHUNKS: usize = 1 << 16;

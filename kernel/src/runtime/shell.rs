@@ -142,12 +142,12 @@ impl NativeTask for Shell {
                     print!("{PROMPT}");
                     return NativeStep::Wait { until: None };
                 }
-                let next = if now >= next {
-                    self.draw_top(now);
-                    now + TOP_PERIOD_MS
-                } else {
-                    next
-                };
+                if now >= next && !self.draw_top(now) {
+                    self.mode = Mode::Prompt;
+                    print!("{PROMPT}");
+                    return NativeStep::Wait { until: None };
+                }
+                let next = if now >= next { now + TOP_PERIOD_MS } else { next };
                 self.mode = Mode::Top { next };
                 return NativeStep::Wait { until: Some(next) };
             }
@@ -215,9 +215,11 @@ impl NativeTask for Shell {
                 // not end top before its first frame.
                 while line::pop_rx().is_some() {}
                 let now = cx.now_ms();
-                self.draw_top(now);
-                self.mode = Mode::Top { next: now + TOP_PERIOD_MS };
-                return NativeStep::Wait { until: Some(now + TOP_PERIOD_MS) };
+                if self.draw_top(now) {
+                    self.mode = Mode::Top { next: now + TOP_PERIOD_MS };
+                    return NativeStep::Wait { until: Some(now + TOP_PERIOD_MS) };
+                }
+                self.mode = Mode::Prompt;
             }
             if let Mode::Stopping { .. } = self.mode {
                 return NativeStep::Wait { until: Some(cx.now_ms() + STOP_POLL_MS) };
@@ -469,9 +471,24 @@ impl Shell {
         }
     }
 
-    fn draw_top(&mut self, now_ms: u64) {
-        let Some(e) = engine() else { return };
+    /// Draws one frame of `top`; false (and a line saying so) if the memory for its
+    /// tables cannot be had, and `top` ends.
+    fn draw_top(&mut self, now_ms: u64) -> bool {
+        let Some(e) = engine() else { return false };
+        let procs = e.live() + 16;
+        let mut rows: Vec<(u64, u32, u64)> = Vec::new();
+        let mut proc_reds: Vec<(u32, u64)> = Vec::new();
+        let mut idle: Vec<u64> = Vec::new();
+        let mut core_reds: Vec<u64> = Vec::new();
         let n = cores_of(e);
+        if rows.try_reserve_exact(procs).is_err()
+            || proc_reds.try_reserve_exact(procs).is_err()
+            || idle.try_reserve_exact(n).is_err()
+            || core_reds.try_reserve_exact(n).is_err()
+        {
+            println!("top: no memory for a frame ({procs} processes)");
+            return false;
+        }
         let counter = cpu::counter();
         let t = &mut self.top;
         t.frame += 1;
@@ -488,8 +505,6 @@ impl Shell {
             if first { 0 } else { (messages - t.messages) * 1000 / elapsed_ms }
         );
         println!("core  busy%   reductions/s  queued(max/high/normal/low)");
-        let mut idle = Vec::with_capacity(n);
-        let mut core_reds = Vec::with_capacity(n);
         for c in 0..n {
             let s = e.sched().stats(CoreId::new(c));
             let id = super::idle_ticks(c, counter);
@@ -506,10 +521,12 @@ impl Shell {
             idle.push(id);
             core_reds.push(s.reductions);
         }
-        let mut rows: Vec<(u64, u32, u64)> = Vec::new();
-        let mut proc_reds = Vec::new();
         for pid in 1..e.capacity() as u32 {
             let Some(info) = e.proc_info(pid) else { continue };
+            if rows.len() == rows.capacity() {
+                // More processes than when the frame began: the rest wait a frame.
+                break;
+            }
             // Sorted by pid: pushed in pid order below.
             let before = t.proc_reds.binary_search_by_key(&pid, |p| p.0).map_or(0, |i| t.proc_reds[i].1);
             // A process on a core right now shows no new reductions this frame.
@@ -532,6 +549,7 @@ impl Shell {
             }
         }
         *t = TopState { frame: t.frame, at_ms: now_ms, at_counter: counter, idle, core_reds, proc_reds, messages };
+        true
     }
 }
 
@@ -585,16 +603,18 @@ fn sched(e: &Engine<KernelPlatform>) {
 fn trace(e: &Engine<KernelPlatform>, what: Option<&str>, extra: Option<&str>) {
     let n = cores_of(e);
     match (what, extra) {
-        (Some("on"), None) => {
-            crate::trace::start(n);
-            println!("trace: on ({} events kept per core)", crate::trace::CAPACITY);
-        }
+        (Some("on"), None) => match crate::trace::start(n) {
+            Ok(()) => println!("trace: on ({} events kept per core)", crate::trace::CAPACITY),
+            Err(bytes) => println!("trace: no memory for the event rings ({bytes} bytes per core): off"),
+        },
         (Some("off"), None) => {
             crate::trace::stop();
             println!("trace: off");
         }
         (Some("dump"), None) => {
-            let _ = crate::trace::dump(n);
+            if let Err(bytes) = crate::trace::dump(n) {
+                println!("trace: no memory to sort the events ({bytes} bytes)");
+            }
         }
         (None, None) => println!("trace: {}", if crate::trace::enabled() { "on" } else { "off" }),
         _ => println!("trace: usage: trace on|off|dump"),

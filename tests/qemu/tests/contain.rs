@@ -53,8 +53,9 @@ fn heap_used(out: &str) -> Vec<u64> {
 
 /// Spawn bombs in each style (retry after a sleep, after a yield, and a linked tree
 /// that re-spawns whatever dies, so `kill` on its root cannot end it) fill memory up
-/// to the spawn reserve; `stop` ends each one, the shell answers throughout, and
-/// the process count and the heap come back to where they were.
+/// to the spawn reserve; there `top` and `trace on` still work; `stop` ends each
+/// bomb, the shell answers throughout, and the process count and the heap come back
+/// to where they were.
 #[test]
 fn spawn_bombs_are_stopped_and_memory_comes_back() {
     let image = zbeam_images::CX_BOMB;
@@ -63,6 +64,14 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
         script.push(("zbeam> ", format!("spawn cx-bomb -- {mode} {image}\r")));
         for _ in 0..4 {
             script.push(("zbeam> ", "stats\r".into()));
+        }
+        if mode == "S" {
+            // Memory is down to the spawn reserve: top and the trace still work.
+            script.push(("zbeam> ", "top\r".into()));
+            script.push(("top: refresh 2,", "q".into()));
+            script.push(("zbeam> ", "trace on\r".into()));
+            script.push(("zbeam> ", "trace dump\r".into()));
+            script.push(("trace end", "trace off\r".into()));
         }
         if mode == "L" {
             // A plain kill of the root: the tree lives on, and `stop` still finds it
@@ -86,7 +95,7 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
         },
         &script,
     );
-    o.expect("halting");
+    o.expect("halting").expect("trace: on (").expect("trace begin v1").expect("trace: off");
     let stopped: Vec<u64> =
         o.output.lines().filter_map(|l| l.strip_prefix("stopped ")?.split(' ').next()?.parse().ok()).collect();
     assert_eq!(stopped.len(), 3, "one stop per bomb:\n{}", o.output);
@@ -104,6 +113,26 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
     for part in &after_stops {
         assert!(part.contains("; 1 processes"), "only the shell left:\n{part}");
     }
-    let last = *mem.last().unwrap();
-    assert!(last <= base + 64, "heap {last} KiB used after the bombs, {base} KiB before\n{}", o.output);
+    // The `mem` answers: before, then after each stop. The first bomb's round also
+    // allocated the trace rings (4 cores x 2048 events, kept for later dumps).
+    let answers: Vec<u64> = after_stops.iter().filter_map(|p| heap_used(p).first().copied()).collect();
+    assert_eq!(answers.len(), 3, "{}", o.output);
+    assert!(answers[0] <= base + 1024, "heap {} KiB after the first stop, {base} KiB before", answers[0]);
+    for &m in &answers[1..] {
+        assert!(m <= answers[0] + 64, "heap {m} KiB after a later stop, {} KiB after the first", answers[0]);
+    }
+}
+
+/// With every byte of the heap taken, a spawn, `trace on` and `trace dump` answer
+/// with errors instead of panicking, and `trace on` works once memory is back.
+#[test]
+fn full_heap_gives_errors_not_panics() {
+    let o = run(&Machine { append: "test=full-heap".into(), ..Machine::default() });
+    o.expect_code(0)
+        .expect(" 0 bytes free")
+        .expect("spawn -> Err(OutOfMemory)")
+        .expect("trace on -> Err(")
+        .expect("trace dump -> Err(")
+        .expect("after freeing, trace on -> Ok(())")
+        .expect("test full-heap: PASS");
 }
