@@ -536,7 +536,7 @@ impl<P: Platform> Engine<P> {
         let slot = &self.slots[pid as usize];
         // A send that raced the previous incarnation's exit may have left a message.
         if let Some(mut rx) = slot.mailbox.consumer() {
-            while rx.pop().is_some() {}
+            rx.clear();
         }
         let name = body.name;
         *slot.name.lock() = name;
@@ -801,7 +801,7 @@ impl<P: Platform> Engine<P> {
         }
         drop(body);
         if let Some(mut rx) = slot.mailbox.consumer() {
-            while rx.pop().is_some() {}
+            rx.clear();
         }
         slot.generation.fetch_add(1, Ordering::Relaxed);
         slot.wait_gen.fetch_add(1, Ordering::Release);
