@@ -13,8 +13,8 @@
 //! * `panic` — a deliberate panic.
 //! * `spread`, `pinned`, `hetero`, `ring`, `timers` — the scheduler running Z80
 //!   processes on every core (see `ktest_runtime`).
-//! * `contain`, `full-heap` — the containment cases, and error answers at a full
-//!   heap (see `ktest_contain`).
+//! * `contain`, `full-heap`, `fuzz` — the containment cases, error answers at a
+//!   full heap, random Z80 programs (see `ktest_contain`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -62,6 +62,7 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
         Some("contain") => crate::ktest_contain::main(),
         Some("full-heap") => crate::ktest_contain::full_heap(),
+        Some("fuzz") => crate::ktest_contain::fuzz(),
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, ring, timers)");
             finish(4)

@@ -31,6 +31,44 @@ impl Runner for Core0 {
     }
 }
 
+/// `test=fuzz`: batches of random Z80 programs (zbeam_images::contain_suite::
+/// random_program) on every core, each batch killed after a second and checked for
+/// leftovers (processes, timers, names, heap). The seed comes from `seed=N` or the
+/// counter, and is printed. Ends QEMU with 0 when every batch passed, 7 otherwise.
+pub fn fuzz() -> ! {
+    let e = crate::runtime::start();
+    crate::runtime::release_cores();
+    let args = crate::board::machine().map(|m| m.platform.bootargs).unwrap_or_default();
+    let seed = crate::bootargs::get(args.as_str(), "seed").and_then(|v| v.parse().ok());
+    let seed: u64 = seed.unwrap_or_else(crate::arch::cpu::counter);
+    println!("test fuzz: seed {seed}, {FUZZ_BATCHES} batches of {FUZZ_PROGRAMS} random programs");
+    let mut failed = 0;
+    for b in 0..FUZZ_BATCHES {
+        let s = seed.wrapping_add(b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        match zbeam_images::contain_suite::fuzz_batch(e, &mut Core0, s, FUZZ_PROGRAMS, 1000) {
+            Ok(()) => println!("test fuzz: batch {b} ok"),
+            Err(why) => {
+                failed += 1;
+                println!("test fuzz: batch {b} FAIL: {why}");
+            }
+        }
+    }
+    let (used, _) = crate::heap::usage();
+    println!(
+        "test fuzz: {failed} failed; {} live, {} timers, heap {} KiB used",
+        e.live(),
+        e.timers_armed(),
+        used / 1024
+    );
+    let ok = failed == 0 && e.live() == 0;
+    println!("test fuzz: {}", if ok { "PASS" } else { "FAIL" });
+    finish(if ok { 0 } else { 7 })
+}
+
+/// Batches and programs per batch of `test=fuzz` (a few dozen programs in all).
+const FUZZ_BATCHES: usize = 3;
+const FUZZ_PROGRAMS: usize = 16;
+
 /// Runs the cases (called by `ktest` on core 0).
 pub fn main() -> ! {
     let e = crate::runtime::start();

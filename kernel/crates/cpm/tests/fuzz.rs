@@ -95,7 +95,7 @@ fn round_trip(bdos: &mut Bdos, mem: &mut Memory, con: &mut Con, records: u8) -> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
 
     #[test]
     fn random_bdos_calls_leave_a_working_disk(
@@ -131,4 +131,9 @@ fn round_trip_works_on_a_fresh_disk() {
     let mut mem: Box<Memory> = Box::new([0; 0x1_0000]);
     zbeam_cpm::setup(&mut mem, b"");
     assert_eq!(round_trip(&mut bdos, &mut mem, &mut Con::default(), 19), Ok(true));
+}
+
+/// `n` cases, or PROPTEST_CASES when set (`make fuzz` runs longer).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
 }

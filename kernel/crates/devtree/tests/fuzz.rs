@@ -55,7 +55,7 @@ fn check(blob: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
 
     #[test]
     fn mutated_trees_never_panic(muts in prop::collection::vec(prop_oneof![
@@ -80,4 +80,9 @@ proptest! {
         blob.extend_from_slice(&body);
         check(&blob)?;
     }
+}
+
+/// `n` cases, or PROPTEST_CASES when set (`make fuzz` runs longer).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
 }

@@ -225,3 +225,69 @@ fn settle<P: Platform>(e: &Engine<P>, r: &mut dyn Runner, live0: usize, heap0: O
     }
     Ok(())
 }
+
+/// xorshift64: the kernel's fuzz batches are reproducible from their seed.
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+/// Random Z80 code of up to 120 bytes, biased towards system calls (`LD A,n ; RST
+/// 30h` with a known function more often than not), register loads and short loops,
+/// as the host's proptest generator makes it.
+pub fn random_program(seed: &mut u64) -> Vec<u8> {
+    let mut code = Vec::new();
+    while code.len() < 8 + (next(seed) % 112) as usize {
+        let r = next(seed);
+        match r % 7 {
+            0..=2 => code.push((r >> 8) as u8),
+            3 | 4 => code.extend_from_slice(&[0x3e, ((r >> 8) % 26) as u8, 0xf7]),
+            5 => code.extend_from_slice(&[[0x11, 0x21, 0x01][(r >> 8) as usize % 3], (r >> 16) as u8, (r >> 24) as u8]),
+            _ => code.extend_from_slice(&[0x18, 0u8.wrapping_sub(1 + (r >> 8) as u8 % 20)]),
+        }
+    }
+    code
+}
+
+/// Runs `n` random programs (from `seed`) for `ms` of engine time on every core,
+/// kills what is left, and checks that nothing of them remains: no process, no
+/// timer, no name, no frozen tree, and the heap (where the runner can tell) back
+/// within [`HEAP_SLACK`].
+pub fn fuzz_batch<P: Platform>(e: &Engine<P>, r: &mut dyn Runner, seed: u64, n: usize, ms: u64) -> Result<(), String> {
+    let mut s = seed | 1;
+    let cores = e.sched().topology().len();
+    let live0 = e.live();
+    let heap0 = r.heap_used();
+    let mut pids = Vec::new();
+    for i in 0..n {
+        let code = random_program(&mut s);
+        let args = [i as u8, (i >> 8) as u8];
+        let spawned = e.spawn_image_patched(
+            crate::SPIN,
+            &args,
+            &[(0x0100, &code)],
+            Priority::Normal,
+            CpuSet::ALL,
+            CoreId::new(i % cores),
+        );
+        pids.push(spawned.map_err(|err| format!("spawn {i}: {err:?}"))?.get());
+    }
+    pump_for(e, r, ms);
+    for &p in &pids {
+        e.kill(p);
+    }
+    // Whatever the programs spawned is stopped too.
+    for p in 1..e.capacity() as u32 {
+        if e.is_live(p) && !e.is_system(p) {
+            e.kill(p);
+        }
+    }
+    wait_for(e, r, 10_000, || e.live() <= live0).map_err(|_| format!("{} processes live after the kills", e.live()))?;
+    pump_for(e, r, 20);
+    if e.names_registered() != 0 || e.frozen_live() != 0 {
+        return Err(format!("{} names and {} frozen processes left", e.names_registered(), e.frozen_live()));
+    }
+    settle(e, r, live0, heap0)
+}

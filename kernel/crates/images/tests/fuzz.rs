@@ -10,7 +10,7 @@
 use proptest::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Platform};
 use zbeam_images::{CX_PINGPONG, IMAGES, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
@@ -35,9 +35,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
-
-/// The byte count is global: the tests of this file run one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A simulated machine: a clock moved by hand, output thrown away.
 #[derive(Default)]
@@ -112,6 +109,23 @@ fn run_programs(e: &Engine<Sim>, cores: usize, programs: &[Vec<u8>], rounds: usi
     kill_all_and_check(e, cores)
 }
 
+/// Grows what keeps its high-water mark to the full table: the run queue of every
+/// priority on every core (the scheduler's queues keep their capacity) and every
+/// slot's first use. What the heap holds after this is the baseline.
+fn warm_up(e: &Engine<Sim>, cores: usize) -> Result<(), TestCaseError> {
+    for prio in [Priority::High, Priority::Normal, Priority::Low] {
+        for c in 0..cores {
+            let core = CpuSet::single(CoreId::new(c));
+            while e.spawn_image(zbeam_images::CX_TMO, &[], prio, core, CoreId::new(c)).is_ok() {}
+            for _ in 0..3 {
+                round(e, cores, 1);
+            }
+            kill_all_and_check(e, cores)?;
+        }
+    }
+    Ok(())
+}
+
 /// Random code, biased towards system calls: RST 30h (0xF7) with A loaded first.
 fn program() -> impl Strategy<Value = Vec<u8>> {
     let op = prop_oneof![
@@ -127,21 +141,25 @@ fn program() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(op, 1..40).prop_map(|v| v.concat())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+/// The heap count is process-wide and proptest allocates while it generates and
+/// shrinks, so the two fuzz targets run one after the other in one test (one thread).
+#[test]
+fn engine_fuzz() {
+    random_programs_leave_nothing_behind();
+    random_traffic_loses_no_message();
+}
 
-    /// Random programs (random calls with random arguments) on 1 to 4 cores: the
-    /// engine keeps running, and once they are killed nothing of them is left.
-    #[test]
-    fn random_programs_leave_nothing_behind(
+/// Random programs (random calls with random arguments) on 1 to 4 cores: the
+/// engine keeps running, and once they are killed nothing of them is left.
+fn random_programs_leave_nothing_behind() {
+    let config = ProptestConfig { cases: cases(48), ..ProptestConfig::default() };
+    proptest!(config, |(
         cores in 1usize..=4,
         batches in prop::collection::vec(prop::collection::vec(program(), 1..40), 2..4),
         rounds in 50usize..400,
-    ) {
-        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    )| {
         let e = engine(cores);
-        // Warm-up: two batches touch every slot.
-        run_programs(&e, cores, &batches[0], rounds)?;
+        warm_up(&e, cores)?;
         run_programs(&e, cores, &batches[0], rounds)?;
         let base = HELD.load(Ordering::Relaxed);
         for b in &batches[1..] {
@@ -149,7 +167,7 @@ proptest! {
             let now = HELD.load(Ordering::Relaxed);
             prop_assert!(now <= base, "heap {} bytes above the baseline after a batch", now - base);
         }
-    }
+    });
 }
 
 /// Counts 1-byte echoes from `cx-pingpong` 'T' processes.
@@ -175,15 +193,13 @@ enum Act {
     Step(usize),
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
-
-    /// Random traffic to echo processes with random receive timeouts, random clock
-    /// jumps and a random order of stepping cores: every message is echoed exactly
-    /// once (none lost, none doubled), at most one timer per process is armed, and
-    /// everything is gone after the end.
-    #[test]
-    fn random_traffic_loses_no_message(
+/// Random traffic to echo processes with random receive timeouts, random clock
+/// jumps and a random order of stepping cores: every message is echoed exactly
+/// once (none lost, none doubled), at most one timer per process is armed, and
+/// everything is gone after the end.
+fn random_traffic_loses_no_message() {
+    let config = ProptestConfig { cases: cases(32), ..ProptestConfig::default() };
+    proptest!(config, |(
         cores in 1usize..=3,
         timeouts in prop::collection::vec(1u16..50, 1..6),
         acts in prop::collection::vec(prop_oneof![
@@ -191,8 +207,7 @@ proptest! {
             1 => (0u64..30).prop_map(Act::Tick),
             4 => (0usize..3).prop_map(Act::Step),
         ], 1..600),
-    ) {
-        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    )| {
         let e = engine(cores);
         let echoed = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -241,5 +256,10 @@ proptest! {
         }
         prop_assert_eq!(echoed.load(Ordering::Relaxed), sent, "a message echoed twice");
         kill_all_and_check(&e, cores)?;
-    }
+    });
+}
+
+/// `n` cases, or PROPTEST_CASES when set (`make fuzz` runs longer).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
 }

@@ -42,7 +42,7 @@ fn archive() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(1000), ..ProptestConfig::default() })]
 
     #[test]
     fn random_archives_obey_the_rules(a in archive()) {
@@ -80,4 +80,9 @@ fn generated_archives_reach_both_outcomes() {
         }
     }
     assert!(loads > 30 && refused > 10, "{loads} archives loaded programs, {refused} refused");
+}
+
+/// `n` cases, or PROPTEST_CASES when set (`make fuzz` runs longer).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
 }
