@@ -98,6 +98,12 @@ test-qemu: image
 fuzz: image
 	tools/fuzz.sh
 
+# QEMU churn for MINUTES minutes (default 10) with the shell answering throughout;
+# `make test` runs the same test for 60 s.
+MINUTES ?= 10
+soak: image
+	SOAK_SECONDS=$$(( $(MINUTES) * 60 )) cargo test -p zbeam-qemu-tests --test soak -- --nocapture
+
 bench:
 	tools/prereqs.sh bench
 	tools/bench.sh

@@ -15,6 +15,7 @@
 //!   processes on every core (see `ktest_runtime`).
 //! * `contain`, `full-heap`, `fuzz` — the containment cases, error answers at a
 //!   full heap, random Z80 programs (see `ktest_contain`).
+//! * `soak` — churn with the shell running (see `soak`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -63,6 +64,7 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some("contain") => crate::ktest_contain::main(),
         Some("full-heap") => crate::ktest_contain::full_heap(),
         Some("fuzz") => crate::ktest_contain::fuzz(),
+        Some("soak") => crate::soak::main(),
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, ring, timers)");
             finish(4)

@@ -23,5 +23,6 @@ pub mod ktest_runtime;
 pub mod memory;
 pub mod panic;
 pub mod runtime;
+pub mod soak;
 pub mod trace;
 pub mod workload;

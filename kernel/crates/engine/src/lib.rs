@@ -748,10 +748,17 @@ impl<P: Platform> Engine<P> {
     /// by a message it did not want and waits on), one for an older wait is cancelled.
     /// If the wheel cannot grow (no memory), the process is made runnable instead: it
     /// retries its call and so polls until its deadline, late never.
+    ///
+    /// The process may have been woken, run and even ended on another core since the
+    /// scheduler parked it. Its wait generation, read under the timer lock, tells: a
+    /// wait that is over (or a newer one, whose own arming comes or came) is left
+    /// alone. A wait that ends later bumps the generation and then cancels under the
+    /// same lock, so it finds this timer.
     fn arm_timer(&self, core: CoreId, pid: Pid, deadline: u64, gen: u32) {
         let slot = &self.slots[pid.index()];
         let mut armed = slot.timer.lock();
-        if armed.is_some_and(|a| a.gen == gen) {
+        // Acquire: pairs with the Release bump at the end of a wait.
+        if slot.wait_gen.load(Ordering::Acquire) != gen || armed.is_some_and(|a| a.gen == gen) {
             return;
         }
         if let Some(old) = armed.take() {
