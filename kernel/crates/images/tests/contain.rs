@@ -273,3 +273,36 @@ fn stop_tree_ends_spawn_bombs_of_every_style() {
         assert_eq!(e.stop_tree(root), None, "nothing left to stop");
     }
 }
+
+/// A restart the kernel refuses (memory down to the reserve, as when a spawn bomb
+/// filled it) does not make a supervisor give up: it retries until the spawn
+/// succeeds, and the retries do not count as restarts.
+#[test]
+fn supervisor_retries_a_restart_the_kernel_refused() {
+    use zbeam_engine::supervisor::{ChildSpec, Intensity, Restart, Strategy, Supervisor};
+    let e = Engine::new(Topology::uniform(1), 16, IMAGES, Sim::default());
+    // A crasher that HALTs (a fault) 20 ms after it starts, restarted forever.
+    let spec = ChildSpec {
+        image: zbeam_images::CRASHER,
+        args: vec![0, 20, 0],
+        prio: Priority::Normal,
+        affinity: CpuSet::ALL,
+        restart: Restart::Permanent,
+    };
+    let (sup, report) =
+        Supervisor::new(Strategy::OneForOne, Intensity { max_restarts: 3, period_ms: 1000 }, vec![spec]);
+    let sup = e.spawn_native(sup, Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    drive(&e, 1, 1000, || report.lock().restarts >= 1);
+    e.platform().low.store(true, Ordering::Relaxed);
+    let before = report.lock().restarts;
+    // Two seconds of refused restarts: many more tries than the intensity allows.
+    let until = e.platform().now_ms() + 2000;
+    drive(&e, 1, 100_000, || e.platform().now_ms() >= until);
+    assert!(e.is_live(sup), "the supervisor gave up: {:?}", report.lock());
+    assert!(report.lock().restarts <= before + 1, "refused restarts counted: {:?}", report.lock());
+    assert_eq!(e.live(), 1, "the child is down while memory is low");
+    e.platform().low.store(false, Ordering::Relaxed);
+    drive(&e, 1, 100_000, || e.live() == 2);
+    assert_eq!(e.live(), 2, "the child is back once memory is");
+    assert!(e.is_live(sup));
+}

@@ -10,6 +10,8 @@ use zbeam_sched::{CoreId, CpuSet};
 pub struct Sim {
     pub now: AtomicU64,
     pub out: Mutex<Vec<u8>>,
+    /// Memory "low": the engine refuses spawns while it is set.
+    pub low: std::sync::atomic::AtomicBool,
 }
 
 impl Platform for Sim {
@@ -17,6 +19,9 @@ impl Platform for Sim {
         self.now.load(Ordering::Relaxed)
     }
     fn wake(&self, _cores: CpuSet) {}
+    fn memory_low(&self) -> bool {
+        self.low.load(Ordering::Relaxed)
+    }
     fn console(&self, bytes: &[u8]) {
         self.out.lock().unwrap().extend_from_slice(bytes);
     }
