@@ -102,9 +102,11 @@ impl<P: Platform> Engine<P> {
         let gen = slot.parent_gen.load(Ordering::Relaxed);
         let p = self.slot(parent)?;
         let pgen = p.generation.load(Ordering::Relaxed);
-        // Alive with the same incarnation, or dead once since (its teardown bumped the
-        // generation) and not reused.
-        let same = pgen == gen && p.live.load(Ordering::Acquire);
+        // The same incarnation (alive, or in its teardown: `live` is cleared before the
+        // generation is bumped, and a slot is reused only after that bump), or dead
+        // once since and not reused. Requiring `live` for the first case made a scan
+        // that met a parent mid-teardown lose its children.
+        let same = pgen == gen;
         let remains = pgen == gen.wrapping_add(1) && !p.live.load(Ordering::Acquire);
         (same || remains).then_some(parent)
     }
