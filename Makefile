@@ -7,6 +7,8 @@
 #       INITRD=file.tar  programs to load (tools/mkinitrd.sh OUT.tar FILE.com...)
 #   make test            host unit tests, Z80 exercisers, QEMU integration tests
 #   make bench           benchmarks (side by side with peers), no assertions
+#   make fuzz            longer fuzzing than make test (FUZZ_CASES=, FUZZ_RUNS=)
+#   make soak MINUTES=n  QEMU churn of spawn/kill/link/monitor/restarts/floods
 #   make image           just the flat arm64 Image (target/zbeam.img)
 #   make m1n1            the payload to append to m1n1 for Apple Silicon Macs
 #       M1N1_DTBS="..."  Apple device trees to include   M1N1_BOOTARGS="..." kernel args
@@ -28,10 +30,10 @@ export ZBEAM_SKIP_LOG := $(SKIP_LOG)
 export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
 export SMP GIC EL2 CPU MEM DTB APPEND INITRD
 
-.PHONY: help prereqs testdata test-summary image kernel qemu m1n1 test test-host test-loom test-z80 test-dispatch test-qemu bench clippy lint fmt doc gdb clean
+.PHONY: fuzz soak help prereqs testdata test-summary image kernel qemu m1n1 test test-host test-loom test-z80 test-dispatch test-qemu bench clippy lint fmt doc gdb clean
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 prereqs:
 	@tools/prereqs.sh
@@ -98,6 +100,16 @@ test-dispatch:
 
 test-qemu: image
 	cargo test -p zbeam-qemu-tests -- --test-threads=1
+
+# Longer fuzzing than `make test`, outside CI (tools/fuzz.sh says what it runs).
+fuzz: image
+	tools/fuzz.sh
+
+# QEMU churn for MINUTES minutes (default 10) with the shell answering throughout;
+# `make test` runs the same test for 60 s.
+MINUTES ?= 10
+soak: image
+	SOAK_SECONDS=$$(( $(MINUTES) * 60 )) cargo test -p zbeam-qemu-tests --test soak -- --nocapture
 
 bench:
 	tools/prereqs.sh bench

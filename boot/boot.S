@@ -146,6 +146,12 @@ drop_to_el1:
         msr     cntvoff_el2, xzr        // virtual counter == physical counter
         msr     hstr_el2, xzr
         msr     vttbr_el2, xzr
+        // EL1 reads of MIDR_EL1 and MPIDR_EL1 return VPIDR_EL2 and VMPIDR_EL2, whose
+        // reset values are UNKNOWN: give EL1 the real ones (core class, affinity).
+        mrs     x1, midr_el1
+        msr     vpidr_el2, x1
+        mrs     x1, mpidr_el1
+        msr     vmpidr_el2, x1
         ldr     x3, =0x30d00800         // SCTLR_EL1: RES1 bits, MMU and caches off, LE
         tbnz    x2, #34, 6f
 

@@ -19,6 +19,9 @@
 //!   (see `ktest_locks`).
 //! * `memory` — floods and memory exhaustion end processes, never the kernel (see
 //!   `ktest_memory`).
+//! * `contain`, `full-heap`, `fuzz` — the containment cases, error answers at a
+//!   full heap, random Z80 programs (see `ktest_contain`).
+//! * `soak` — churn with the shell running (see `soak`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -67,6 +70,10 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some("symbos") => crate::ktest_symbos::main(),
         Some("memory") => crate::ktest_memory::main(),
         Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
+        Some("contain") => crate::ktest_contain::main(),
+        Some("full-heap") => crate::ktest_contain::full_heap(),
+        Some("fuzz") => crate::ktest_contain::fuzz(),
+        Some("soak") => crate::soak::main(),
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, hetero-spin8, hetero-2h2l, hetero-4h, ring, timers)");
             finish(4)

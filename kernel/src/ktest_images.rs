@@ -39,7 +39,11 @@ pub fn capture(pid: u16, bytes: &[u8]) -> bool {
     if !CAPTURING.load(Ordering::Relaxed) {
         return false;
     }
-    CAPTURED.lock().entry(pid).or_default().extend_from_slice(bytes);
+    let mut all = CAPTURED.lock();
+    let kept = all.entry(pid).or_default();
+    // Bounded per process; the rest is dropped.
+    let room = zbeam_engine::limits::MAX_CAPTURED.saturating_sub(kept.len());
+    kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
     true
 }
 

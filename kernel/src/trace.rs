@@ -77,12 +77,14 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// Clears the rings of the first `cores` cores (allocating them once) and starts recording.
-pub fn start(cores: usize) {
+/// Clears the rings of the first `cores` cores (allocating them once) and starts
+/// recording. Without the memory for a ring, nothing is recorded and the bytes it
+/// needed come back as the error (the rings allocated so far are kept for a retry).
+pub fn start(cores: usize) -> Result<(), usize> {
     for ring in RINGS.iter().take(cores.min(MAX_CORES)) {
         let mut r = ring.lock();
         r.buf.clear();
-        r.buf.reserve_exact(CAPACITY);
+        r.buf.try_reserve_exact(CAPACITY).map_err(|_| CAPACITY * core::mem::size_of::<Record>())?;
         r.next = 0;
     }
     for lost in LOST.iter() {
@@ -91,6 +93,7 @@ pub fn start(cores: usize) {
     }
     // Relaxed: the rings are behind their own locks.
     ENABLED.store(true, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Stops recording; what was recorded stays for [`dump`].
@@ -137,12 +140,20 @@ fn counter_ns(counter: u64) -> u64 {
 }
 
 /// Prints every recorded event of the first `cores` cores, oldest first, in the
-/// format of the module documentation. Returns the number of events printed.
-pub fn dump(cores: usize) -> usize {
+/// format of the module documentation. Returns the number of events printed, or
+/// the bytes it could not get to sort them (nothing is printed then).
+pub fn dump(cores: usize) -> Result<usize, usize> {
+    let rings = || RINGS.iter().zip(LOST.iter()).take(cores.min(MAX_CORES));
+    let events: usize = rings().map(|(r, _)| r.lock().buf.len()).sum();
     let mut all: Vec<Record> = Vec::new();
+    // Rings only grow while recording: leave room for what arrives meanwhile.
+    let want = events + cores * 64;
+    all.try_reserve_exact(want).map_err(|_| want * core::mem::size_of::<Record>())?;
     let mut lost = 0;
-    for (ring, l) in RINGS.iter().zip(LOST.iter()).take(cores.min(MAX_CORES)) {
-        all.extend_from_slice(&ring.lock().buf);
+    for (ring, l) in rings() {
+        let r = ring.lock();
+        let take = r.buf.len().min(all.capacity() - all.len());
+        all.extend_from_slice(&r.buf[..take]);
         // Relaxed: a statistic.
         lost += l.load(Ordering::Relaxed);
     }
@@ -172,5 +183,5 @@ pub fn dump(cores: usize) -> usize {
         }
     }
     println!("trace end");
-    all.len()
+    Ok(all.len())
 }

@@ -62,6 +62,25 @@ pub fn send_ipi(target: usize, ipi: Ipi) {
     send_fast_ipi(CORES[target].mpidr.load(Ordering::Relaxed));
 }
 
+/// Turns off this core's performance-counter FIQs, as Linux's AIC driver does at
+/// each core's bring-up: PMCR0_EL1 (s3_1_c15_c0_0) interrupt mode (bits 10:8) off
+/// and its interrupt-active flag (bit 11) cleared, and UPMCR0_EL1 (s3_7_c15_c0_4,
+/// the uncore counters) interrupt mode (bits 18:16) off. Register facts from Asahi
+/// Linux (`arch/arm64/include/asm/apple_m1_pmu.h`, `irq-apple-aic.c`).
+pub fn mask_pmc_fiqs() {
+    let pmcr0: u64;
+    let upmcr0: u64;
+    // SAFETY: Apple cores (this board) implement both registers; reading has no side
+    // effects, and clearing the interrupt mode only stops counter interrupts, which
+    // nothing in the kernel uses.
+    unsafe {
+        asm!("mrs {}, s3_1_c15_c0_0", out(reg) pmcr0, options(nomem, nostack));
+        asm!("msr s3_1_c15_c0_0, {}", "isb", in(reg) pmcr0 & !(0b1111 << 8), options(nostack));
+        asm!("mrs {}, s3_7_c15_c0_4", out(reg) upmcr0, options(nomem, nostack));
+        asm!("msr s3_7_c15_c0_4, {}", "isb", in(reg) upmcr0 & !(0b111 << 16), options(nostack));
+    }
+}
+
 fn timer_firing(ctl: u64) -> bool {
     // ENABLE (bit 0) set, IMASK (bit 1) clear, ISTATUS (bit 2) set.
     ctl & 0b111 == 0b101
@@ -101,6 +120,9 @@ pub fn handle_fiq(m: &super::Machine) {
         handled = true;
     }
     if !handled {
+        // No source we use: stop the counters' FIQs at their source (firmware may have
+        // left them on), or this FIQ would be taken again as soon as it returns.
+        mask_pmc_fiqs();
         CORES[me].spurious.fetch_add(1, Ordering::Relaxed);
     }
 }

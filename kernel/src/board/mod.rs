@@ -272,6 +272,8 @@ impl Machine {
                 }
             }
             IrqChip::Aic(aic) => {
+                // The performance counters can raise FIQs too; nothing here uses them.
+                apple::mask_pmc_fiqs();
                 // The timer and fast IPIs are FIQs and need no routing; the console's
                 // receive interrupt goes to the boot core.
                 if core == 0 {

@@ -66,6 +66,10 @@ impl Platform for KernelPlatform {
         }
     }
 
+    fn memory_low(&self) -> bool {
+        crate::heap::usage().1 < SPAWN_RESERVE
+    }
+
     #[inline(always)]
     fn tracing(&self) -> bool {
         crate::trace::enabled()
@@ -75,6 +79,10 @@ impl Platform for KernelPlatform {
         crate::trace::record(event);
     }
 }
+
+/// Heap bytes kept for the processes already running (messages, links, monitors)
+/// and for the shell (`top`, `trace`): spawns are refused below this much free.
+pub const SPAWN_RESERVE: usize = 4 << 20;
 
 static ENGINE: spin::Once<Engine<KernelPlatform>> = spin::Once::new();
 static STARTED: AtomicBool = AtomicBool::new(false);

@@ -31,8 +31,11 @@ pub fn notify(e: &Engine<KernelPlatform>) {
     }
 }
 
-/// Spawns the shell on the boot core at high priority. The first prompt comes
-/// `quiet_ms` after the shell starts, so boot-time output is not mixed into it.
+/// Spawns the shell on the boot core at max priority, which no Z80 program can have
+/// (docs/ABI.md, "Limits and protection"): it answers under any program load. As a
+/// native task it is a system process, out of reach of programs' KILL, LINK and
+/// SIGNAL. The first prompt comes `quiet_ms` after the shell starts, so boot-time
+/// output is not mixed into it.
 pub fn spawn(e: &Engine<KernelPlatform>, quiet_ms: u64) {
     let task = Box::new(Shell {
         ed: LineEditor::new(),
@@ -40,7 +43,7 @@ pub fn spawn(e: &Engine<KernelPlatform>, quiet_ms: u64) {
         last_spawned: None,
         top: TopState::default(),
     });
-    if let Ok(pid) = e.spawn_native(task, Priority::High, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
+    if let Ok(pid) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         SHELL_PID.store(pid.get(), Ordering::Release);
     }
 }
@@ -58,8 +61,12 @@ commands:
   sched                        per core: run queues by priority, utilisation, reductions, steals, migrations,
                                IPIs received, wake-up IPIs sent to it and those that found no work, ticks
   top                          live view, redrawn every second until a key is pressed
-  spawn <image> [prio] [cpus]  start a Z80 program; prio max|high|normal|low, cpus like 0-1,3
+  spawn <image> [prio] [cpus] [-- args]
+                               start a Z80 program; prio high|normal|low (max is the system's),
+                               cpus like 0-1,3; the text after -- is its argument block
   kill <pid>                   stop a process ($! = the last pid spawned here)
+  stop <pid>                   freeze a process and everything it spawned (no more spawns), kill them all,
+                               and wait until they are gone
   send <pid> <text>            send <text> to a process as a message from pid 0
   fg <pid>                     give the console input to a process (its READ and CP/M input); Ctrl-] returns
   symbos <image> [args]        run a SymbOS program in the foreground (its SymShell is the console); Ctrl-] returns
@@ -78,7 +85,14 @@ enum Mode {
     Top { next: u64 },
     /// `fg`: console input goes to this process until Ctrl-] or its exit.
     Foreground { pid: u32 },
+    /// `stop`: waiting (until this time, ms) for the stopped tree to be torn down.
+    Stopping { until: u64 },
 }
+
+/// How long `stop` waits for a stopped tree's teardown before giving the prompt back.
+const STOP_WAIT_MS: u64 = 30_000;
+/// How often `stop` looks, in ms.
+const STOP_POLL_MS: u64 = 20;
 
 /// Ctrl-]: leaves `fg`, as telnet's escape character does.
 const FG_ESCAPE: u8 = 0x1d;
@@ -108,6 +122,9 @@ impl NativeTask for Shell {
     }
 
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
+        // Programs may send the shell messages; it takes none, so it drops them
+        // rather than let them pile up.
+        while cx.receive().is_some() {}
         let now = cx.now_ms();
         match self.mode {
             Mode::Starting { quiet_ms } if quiet_ms > 0 => {
@@ -127,12 +144,12 @@ impl NativeTask for Shell {
                     print!("{PROMPT}");
                     return NativeStep::Wait { until: None };
                 }
-                let next = if now >= next {
-                    self.draw_top(now);
-                    now + TOP_PERIOD_MS
-                } else {
-                    next
-                };
+                if now >= next && !self.draw_top(now) {
+                    self.mode = Mode::Prompt;
+                    print!("{PROMPT}");
+                    return NativeStep::Wait { until: None };
+                }
+                let next = if now >= next { now + TOP_PERIOD_MS } else { next };
                 self.mode = Mode::Top { next };
                 return NativeStep::Wait { until: Some(next) };
             }
@@ -169,6 +186,19 @@ impl NativeTask for Shell {
                 // Look again soon: the process may exit without any input arriving.
                 return NativeStep::Wait { until: Some(now + 100) };
             }
+            Mode::Stopping { until } => {
+                let left = engine().map_or(0, |e| e.frozen_live());
+                if left > 0 && now < until {
+                    return NativeStep::Wait { until: Some(now + STOP_POLL_MS) };
+                }
+                if left == 0 {
+                    println!("stop: the tree is gone");
+                } else {
+                    println!("stop: {left} processes still exiting");
+                }
+                self.mode = Mode::Prompt;
+                print!("{PROMPT}");
+            }
             Mode::Prompt => {}
         }
         while let Some(b) = line::pop_rx() {
@@ -190,9 +220,14 @@ impl NativeTask for Shell {
                 // not end top before its first frame.
                 while line::pop_rx().is_some() {}
                 let now = cx.now_ms();
-                self.draw_top(now);
-                self.mode = Mode::Top { next: now + TOP_PERIOD_MS };
-                return NativeStep::Wait { until: Some(now + TOP_PERIOD_MS) };
+                if self.draw_top(now) {
+                    self.mode = Mode::Top { next: now + TOP_PERIOD_MS };
+                    return NativeStep::Wait { until: Some(now + TOP_PERIOD_MS) };
+                }
+                self.mode = Mode::Prompt;
+            }
+            if let Mode::Stopping { .. } = self.mode {
+                return NativeStep::Wait { until: Some(cx.now_ms() + STOP_POLL_MS) };
             }
             if let Mode::Foreground { .. } = self.mode {
                 // The terminal's LF after the CR of `fg <pid>` is not input for the process.
@@ -299,7 +334,28 @@ impl Shell {
                 self.top = TopState::default();
                 self.mode = Mode::Top { next: 0 };
             }
-            "spawn" => self.spawn(e, args.collect(), cx),
+            "spawn" => {
+                // Everything after `--` is the program's argument block.
+                let (opts, pargs) = match rest.split_once("--") {
+                    Some((o, a)) => (o, a.trim()),
+                    None => (rest, ""),
+                };
+                self.spawn(e, opts.split_whitespace().collect(), pargs.as_bytes(), cx)
+            }
+            "stop" => match (args.next(), args.next()) {
+                (Some(w), None) => match self.pid_arg(w) {
+                    Some(pid) if pid == cx.pid() as u32 => println!("stop: {pid} is this shell"),
+                    Some(pid) => match e.stop_tree(pid) {
+                        Some(n) => {
+                            println!("stopped {n} processes: {pid} and everything it spawned");
+                            self.mode = Mode::Stopping { until: cx.now_ms() + STOP_WAIT_MS };
+                        }
+                        None => println!("stop: no process {pid}"),
+                    },
+                    None => println!("stop: '{w}' is not a pid"),
+                },
+                _ => println!("stop: usage: stop <pid>"),
+            },
             "kill" => match (args.next(), args.next()) {
                 (Some(w), None) => match self.pid_arg(w) {
                     Some(pid) if pid == cx.pid() as u32 => println!("kill: {pid} is this shell"),
@@ -366,7 +422,7 @@ impl Shell {
         w.parse::<u32>().ok()
     }
 
-    fn spawn(&mut self, e: &Engine<KernelPlatform>, words: Vec<&str>, cx: &mut NativeCx<'_>) {
+    fn spawn(&mut self, e: &Engine<KernelPlatform>, words: Vec<&str>, pargs: &[u8], cx: &mut NativeCx<'_>) {
         let n = cores_of(e);
         let Some(&name) = words.first() else {
             let names: Vec<&str> = e.images().iter().map(|i| i.name).collect();
@@ -403,8 +459,16 @@ impl Shell {
             }
         }
         let prio = prio.unwrap_or(Priority::Normal);
+        if prio == Priority::Max {
+            println!("spawn: max priority is reserved for system tasks (use high)");
+            return;
+        }
         let cpus = cpus.unwrap_or(CpuSet::first(n));
-        match cx.spawn(image, &[], prio, cpus) {
+        if pargs.len() > zbeam_engine::abi::MAX_ARGS {
+            println!("spawn: arguments longer than {} bytes", zbeam_engine::abi::MAX_ARGS);
+            return;
+        }
+        match cx.spawn(image, pargs, prio, cpus) {
             Ok(pid) => {
                 self.last_spawned = Some(pid);
                 println!("spawned {name} as pid {pid} ({}, cores {})", prio_name(prio), cpus_text(cpus, n));
@@ -446,9 +510,24 @@ impl Shell {
         }
     }
 
-    fn draw_top(&mut self, now_ms: u64) {
-        let Some(e) = engine() else { return };
+    /// Draws one frame of `top`; false (and a line saying so) if the memory for its
+    /// tables cannot be had, and `top` ends.
+    fn draw_top(&mut self, now_ms: u64) -> bool {
+        let Some(e) = engine() else { return false };
+        let procs = e.live() + 16;
+        let mut rows: Vec<(u64, u32, u64)> = Vec::new();
+        let mut proc_reds: Vec<(u32, u64)> = Vec::new();
+        let mut idle: Vec<u64> = Vec::new();
+        let mut core_reds: Vec<u64> = Vec::new();
         let n = cores_of(e);
+        if rows.try_reserve_exact(procs).is_err()
+            || proc_reds.try_reserve_exact(procs).is_err()
+            || idle.try_reserve_exact(n).is_err()
+            || core_reds.try_reserve_exact(n).is_err()
+        {
+            println!("top: no memory for a frame ({procs} processes)");
+            return false;
+        }
         let counter = cpu::counter();
         let t = &mut self.top;
         t.frame += 1;
@@ -465,8 +544,6 @@ impl Shell {
             if first { 0 } else { (messages - t.messages) * 1000 / elapsed_ms }
         );
         println!("core  busy%   reductions/s  queued(max/high/normal/low)");
-        let mut idle = Vec::with_capacity(n);
-        let mut core_reds = Vec::with_capacity(n);
         for c in 0..n {
             let s = e.sched().stats(CoreId::new(c));
             let id = super::idle_ticks(c, counter);
@@ -483,10 +560,12 @@ impl Shell {
             idle.push(id);
             core_reds.push(s.reductions);
         }
-        let mut rows: Vec<(u64, u32, u64)> = Vec::new();
-        let mut proc_reds = Vec::new();
         for pid in 1..e.capacity() as u32 {
             let Some(info) = e.proc_info(pid) else { continue };
+            if rows.len() == rows.capacity() {
+                // More processes than when the frame began: the rest wait a frame.
+                break;
+            }
             // Sorted by pid: pushed in pid order below.
             let before = t.proc_reds.binary_search_by_key(&pid, |p| p.0).map_or(0, |i| t.proc_reds[i].1);
             // A process on a core right now shows no new reductions this frame.
@@ -509,6 +588,7 @@ impl Shell {
             }
         }
         *t = TopState { frame: t.frame, at_ms: now_ms, at_counter: counter, idle, core_reds, proc_reds, messages };
+        true
     }
 }
 
@@ -565,16 +645,18 @@ fn sched(e: &Engine<KernelPlatform>) {
 fn trace(e: &Engine<KernelPlatform>, what: Option<&str>, extra: Option<&str>) {
     let n = cores_of(e);
     match (what, extra) {
-        (Some("on"), None) => {
-            crate::trace::start(n);
-            println!("trace: on ({} events kept per core)", crate::trace::CAPACITY);
-        }
+        (Some("on"), None) => match crate::trace::start(n) {
+            Ok(()) => println!("trace: on ({} events kept per core)", crate::trace::CAPACITY),
+            Err(bytes) => println!("trace: no memory for the event rings ({bytes} bytes per core): off"),
+        },
         (Some("off"), None) => {
             crate::trace::stop();
             println!("trace: off");
         }
         (Some("dump"), None) => {
-            let _ = crate::trace::dump(n);
+            if let Err(bytes) = crate::trace::dump(n) {
+                println!("trace: no memory to sort the events ({bytes} bytes)");
+            }
         }
         (None, None) => println!("trace: {}", if crate::trace::enabled() { "on" } else { "off" }),
         _ => println!("trace: usage: trace on|off|dump"),

@@ -35,6 +35,7 @@ fn every_call_and_bad_argument() {
         "trap-exit-flag",
         "signal-exit-reason",
         "kill-is-untrappable",
+        "system-processes-out-of-reach",
         "register-whereis-unregister",
         "console-read",
         "unknown-call-faults",

@@ -99,7 +99,7 @@ fn default_workload_and_shell_session() {
     }
     assert_eq!(rows.iter().filter(|r| r.1 == "relay").count(), 8, "{}", ps[0]);
     assert!(rows.iter().any(|r| r.1 == "spin" && r.2 == "low"), "{}", ps[0]);
-    assert!(rows.iter().any(|r| r.1 == "shell" && r.2 == "high" && r.3 == "run"), "{}", ps[0]);
+    assert!(rows.iter().any(|r| r.1 == "shell" && r.2 == "max" && r.3 == "run"), "{}", ps[0]);
     assert!(rows.iter().all(|r| ["run", "ready", "wait"].contains(&r.3.as_str()) && r.4 < 4), "{}", ps[0]);
 
     // spawn with a priority and a core list; the process keeps to those cores; kill $!.

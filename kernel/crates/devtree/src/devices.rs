@@ -5,8 +5,9 @@
 //! `interrupt-controller/arm,gic.yaml` (GICv2: reg = GICD, GICC[, GICH, GICV]; 3-cell
 //! specifiers `<type number flags>`, type 0 SPI, 1 PPI), `arm,gic-v3.yaml` (reg = GICD,
 //! GICR regions...; `#redistributor-regions`), `apple,aic.yaml` (3 cells `<type number
-//! flags>`, type 0 IRQ, 1 FIQ), `apple,aic2.yaml` (4 cells `<type die number flags>`,
-//! `reg-names` "core" and "event"), `timer/arm,arch_timer.yaml` (interrupts in the
+//! flags>`, type 0 IRQ, 1 FIQ), `apple,aic2.yaml` (3 cells `<type number flags>` on
+//! single-die chips, 4 cells `<type die number flags>` on multi-die ones; `reg-names`
+//! "core" and "event"), `timer/arm,arch_timer.yaml` (interrupts in the
 //! order sec-phys, phys, virt, hyp-phys, hyp-virt unless `interrupt-names` says
 //! otherwise), `arm/psci.yaml` (`method`), `reserved-memory/reserved-memory.yaml`.
 //! Devicetree Specification v0.4: 3.4 `/memory`, 3.6 `/chosen` (`stdout-path`, whose
@@ -203,11 +204,8 @@ pub(crate) fn interrupt_controller(chain: &Chain<'_>) -> Result<Intc, Error> {
     } else {
         return Err(Error::NoInterruptController);
     };
-    let needed = match controller {
-        InterruptController::AppleAic2 { .. } => 4,
-        _ => 3,
-    };
-    if cells < needed {
+    // Every binding here has at least `<type number flags>` (AIC2 may add a die cell).
+    if cells < 3 {
         return Err(Error::BadProperty { node: ROLE, property: "#interrupt-cells" });
     }
     let phandle = match prop_u32(node, "phandle", ROLE)? {

@@ -134,3 +134,29 @@ fn stdout_alias_that_does_not_exist() {
 fn more_cpus_than_capacity() {
     assert_eq!(parse(TOO_MANY_CPUS).unwrap_err(), Error::TooMany { what: "CPUs", capacity: MAX_CPUS });
 }
+
+const AIC2_3CELL: &[u8] = include_bytes!("fixtures/aic2-3cell.dtb");
+const AIC2_4CELL: &[u8] = include_bytes!("fixtures/aic2-4cell.dtb");
+
+/// The `apple,aic2` binding's 3-cell form (single-die chips) is accepted and decodes
+/// as die 0, exactly as the 4-cell form with die 0 does: the console's IRQ and the
+/// timer's FIQs.
+#[test]
+fn aic2_three_and_four_cell_specifiers_decode_alike() {
+    let three = parse(AIC2_3CELL).expect("a 3-cell AIC2 tree is accepted");
+    let four = parse(AIC2_4CELL).expect("a 4-cell AIC2 tree is accepted");
+    assert!(three.validate().is_ok(), "{:?}", three.validate());
+    assert_eq!(three.board, Board::Apple);
+    let aic = |cells| InterruptController::AppleAic2 {
+        regs: region(0x2_8e10_0000, 0xc000),
+        event: region(0x2_8e10_c000, 4),
+        cells,
+    };
+    assert_eq!(three.interrupt_controller, Some(aic(3)));
+    assert_eq!(four.interrupt_controller, Some(aic(4)));
+    let irq = Some(Irq::AicIrq { die: 0, num: 605 });
+    assert_eq!(three.console.map(|c| c.interrupt), Some(irq));
+    assert_eq!(four.console.map(|c| c.interrupt), Some(irq));
+    assert_eq!(three.timer, four.timer);
+    assert!(three.timer.is_some());
+}

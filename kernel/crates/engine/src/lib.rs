@@ -32,10 +32,12 @@ pub mod abi;
 /// CP/M 2.2 for Z80 processes: the BDOS, BIOS and in-memory disk the engine uses.
 pub use zbeam_cpm as cpm;
 mod introspect;
+pub mod limits;
 pub mod memory;
 mod proc;
 mod signals;
 pub mod supervisor;
+mod tree;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -70,6 +72,13 @@ pub trait Platform: Sync {
     fn console_from(&self, pid: u16, bytes: &[u8]) {
         let _ = pid;
         self.console(bytes)
+    }
+    /// Whether memory is down to the reserve kept for the processes already running
+    /// (their messages, links, timers): while it is, spawns are refused with
+    /// [`SpawnError::OutOfMemory`] rather than a later allocation failing. The
+    /// default never says so.
+    fn memory_low(&self) -> bool {
+        false
     }
     /// Whether [`Platform::trace`] wants events now (checked once per event site, so
     /// keep it to one relaxed load).
@@ -164,6 +173,11 @@ pub enum SpawnError {
     OutOfMemory,
     /// The affinity names no core of this machine.
     EmptyAffinity,
+    /// The parent already holds as many links or monitors as it may
+    /// ([`limits::MAX_LINKS`], [`limits::MAX_MONITORS`]).
+    Limit,
+    /// The parent is being stopped with its tree ([`Engine::stop_tree`]).
+    Frozen,
 }
 
 /// What `mem` shows of the engine's memory.
@@ -289,6 +303,8 @@ struct Slot {
     live: AtomicBool,
     /// Bumped whenever a wait ends, so a timer armed for an older wait is ignored.
     wait_gen: AtomicU32,
+    /// The one timer armed for this process's wait, if any (see [`Engine::arm_timer`]).
+    timer: Mutex<Option<Armed>>,
     body: Mutex<Option<Box<Body>>>,
     mailbox: Mailbox<Message>,
     last_exit: Mutex<Option<Exit>>,
@@ -307,6 +323,17 @@ struct Slot {
     pending_exit: Mutex<Option<Exit>>,
     /// Bytes charged to the process, and its limit (see `memory`).
     account: Account,
+    /// Who spawned the process in the slot (0 = the kernel) and that spawner's
+    /// generation then; kept after exit until the slot is reused (see `tree`).
+    parent: AtomicU32,
+    parent_gen: AtomicU32,
+    /// Frozen by a tree stop: it may not spawn (see `tree`).
+    frozen: AtomicBool,
+    /// Children (live, or dead and still held) whose parent record names this slot:
+    /// while any is, the slot is not reused, so ancestry stays walkable (see `tree`).
+    holds: AtomicU32,
+    /// Dead, and waiting for `holds` to reach 0 before going back to the free list.
+    zombie: AtomicBool,
 }
 
 /// The process runtime. Shared by every core (it is `Sync`).
@@ -342,6 +369,14 @@ pub struct Engine<P: Platform> {
 /// A core's timers: (pid, wait generation) per armed wait.
 type Wheel = TimerWheel<(u32, u32)>;
 
+/// Where a process's timer is: the wheel of core `core`, for wait generation `gen`.
+#[derive(Debug, Clone, Copy)]
+struct Armed {
+    core: usize,
+    gen: u32,
+    handle: zbeam_timerwheel::Handle,
+}
+
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
 const FIRST_PID: u32 = 1;
 
@@ -363,6 +398,7 @@ impl<P: Platform> Engine<P> {
                 generation: AtomicU32::new(0),
                 live: AtomicBool::new(false),
                 wait_gen: AtomicU32::new(0),
+                timer: Mutex::new(None),
                 body: Mutex::new(None),
                 mailbox: Mailbox::new(),
                 last_exit: Mutex::new(None),
@@ -374,6 +410,11 @@ impl<P: Platform> Engine<P> {
                 ctl: Mutex::new(Ctl::default()),
                 pending_exit: Mutex::new(None),
                 account: Account::new(),
+                parent: AtomicU32::new(0),
+                parent_gen: AtomicU32::new(0),
+                frozen: AtomicBool::new(false),
+                holds: AtomicU32::new(0),
+                zombie: AtomicBool::new(false),
             })
             .collect::<Vec<_>>()
             .into_boxed_slice();
@@ -383,13 +424,19 @@ impl<P: Platform> Engine<P> {
             images,
             slots,
             free: Mutex::new((FIRST_PID..max_procs as u32).collect()),
-            timers: (0..cores).map(|_| Mutex::new(TimerWheel::new(now))).collect::<Vec<_>>().into_boxed_slice(),
+            // A process has at most one timer (limits::TIMERS_PER_PROCESS), so a wheel
+            // with room for every slot never grows while processes run.
+            timers: (0..cores)
+                .map(|_| Mutex::new(TimerWheel::with_capacity(now, max_procs)))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
             preempt: (0..cores).map(|_| AtomicU8::new(0)).collect::<Vec<_>>().into_boxed_slice(),
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
             messages: AtomicU64::new(0),
             cpm_disk: Mutex::new(None),
-            names: Mutex::new(Vec::new()),
+            // Full size at once: the table never grows while processes run.
+            names: Mutex::new(Vec::with_capacity(limits::MAX_NAMES)),
             next_ref: AtomicU32::new(0),
             console_in: Mutex::new(VecDeque::new()),
             console_reader: AtomicU32::new(0),
@@ -534,6 +581,13 @@ impl<P: Platform> Engine<P> {
         self.slots.get(pid as usize).filter(|_| pid >= FIRST_PID)
     }
 
+    /// Whether `pid` is a live system process: a native task (the shell, supervisors,
+    /// the kernel's drivers). Z80 programs cannot KILL, LINK to or SIGNAL one.
+    pub fn is_system(&self, pid: u32) -> bool {
+        // Relaxed: `native` is published with the slot by the Acquire in is_live.
+        self.is_live(pid) && self.slot(pid).is_some_and(|s| s.native.load(Ordering::Relaxed))
+    }
+
     /// Whether `pid` names a live process.
     pub fn is_live(&self, pid: u32) -> bool {
         // Acquire: pairs with the Release in spawn, so the body is visible.
@@ -625,6 +679,21 @@ impl<P: Platform> Engine<P> {
             return Err(SpawnError::EmptyAffinity);
         }
         let body: Box<Body> = body.into();
+        // Checked before the slot is taken; a parent racing itself past the bound by
+        // one is impossible (a process makes one call at a time).
+        let refused = if !self.room_for(rel) {
+            Some(SpawnError::Limit)
+        } else if rel.parent != 0 && self.is_frozen(rel.parent as u32) {
+            Some(SpawnError::Frozen)
+        } else if self.platform.memory_low() {
+            Some(SpawnError::OutOfMemory)
+        } else {
+            None
+        };
+        if let Some(err) = refused {
+            self.discard(body, from);
+            return Err(err);
+        }
         // The last SYSTEM_SLOTS slots are kept for native tasks (the shell's helpers,
         // supervisors), so a table filled by Z80 processes still serves the system.
         let pid = {
@@ -644,7 +713,7 @@ impl<P: Platform> Engine<P> {
         // A send that raced the previous incarnation's exit may have left a message,
         // and its charge: both go.
         if let Some(mut rx) = slot.mailbox.consumer() {
-            while rx.pop().is_some() {}
+            rx.clear();
         }
         slot.account.clear(&self.budget);
         slot.account.reset(body.limit, !body.is_native());
@@ -663,6 +732,7 @@ impl<P: Platform> Engine<P> {
         *slot.last_exit.lock() = None;
         *slot.pending_exit.lock() = None;
         let mref = self.relate_at_spawn(pid as u16, rel);
+        self.set_parent(pid, rel.parent as u32);
         // Release: the body is in place before anyone sees the slot live.
         slot.live.store(true, Ordering::Release);
         self.live.fetch_add(1, Ordering::Relaxed);
@@ -673,6 +743,7 @@ impl<P: Platform> Engine<P> {
                     self.platform.trace(TraceEvent::Spawn { pid: Pid::new(pid), name, core: placed.core });
                 }
                 self.platform.wake(placed.wake);
+                self.check_spawn_race(pid, rel.parent as u32);
                 Ok((Pid::new(pid), mref))
             }
             Err(e) => {
@@ -683,7 +754,7 @@ impl<P: Platform> Engine<P> {
                 }
                 slot.account.clear(&self.budget);
                 self.live.fetch_sub(1, Ordering::Relaxed);
-                self.free.lock().push_back(pid);
+                self.release_slot(pid);
                 Err(match e {
                     SchedError::EmptyAffinity => SpawnError::EmptyAffinity,
                     _ => SpawnError::TableFull,
@@ -826,7 +897,7 @@ impl<P: Platform> Engine<P> {
             let (name, prio, source) = (self.name_of(pid), pick.prio, pick.source);
             self.platform.trace(TraceEvent::SliceStart { core, pid, name, prio, source });
         }
-        let (used, reason, arm) = {
+        let (used, reason, wait_gen) = {
             let mut guard = slot.body.lock();
             match guard.as_mut() {
                 None => (0, StopReason::Exited(ExitReason::Normal), None),
@@ -850,7 +921,7 @@ impl<P: Platform> Engine<P> {
                     }
                     body.stats.ran_on |= 1 << core.index();
                     body.stats.slices += 1;
-                    (r.used, r.reason, r.arm)
+                    (r.used, r.reason, r.wait_gen)
                 }
             }
         };
@@ -870,16 +941,69 @@ impl<P: Platform> Engine<P> {
         };
         self.platform.wake(out.wake);
         match out.action {
+            // A wait the scheduler turned into a requeue (a wake-up came while it
+            // decided) arms nothing: the process retries its call and, if it still has to
+            // wait, arms its timer then.
             OutAction::Requeued { .. } | OutAction::Parked => {}
             OutAction::Waiting { timeout } => {
-                if let (Some(deadline), Some(gen)) = (timeout, arm) {
-                    self.timers[core.index()].lock().insert(deadline, (pid.get(), gen));
+                if let (Some(deadline), Some(gen)) = (timeout, wait_gen) {
+                    self.arm_timer(core, pid, deadline, gen);
                 }
             }
             OutAction::Exited(r) => self.teardown(core, pid, exit_of(r)),
             OutAction::Faulted(FaultCode(c)) => self.teardown(core, pid, Exit::Fault(c)),
             OutAction::Killed => self.teardown(core, pid, Exit::Killed),
         }
+    }
+
+    /// Arms the timer of `pid`'s wait (generation `gen`, ending at `deadline`) in
+    /// `core`'s wheel, now that the scheduler has really parked it. A process has at most
+    /// one timer: a timer already armed for this same wait stays (the process was woken
+    /// by a message it did not want and waits on), one for an older wait is cancelled.
+    /// If the wheel cannot grow (no memory), the process is made runnable instead: it
+    /// retries its call and so polls until its deadline, late never.
+    ///
+    /// The process may have been woken, run and even ended on another core since the
+    /// scheduler parked it. Its wait generation, read under the timer lock, tells: a
+    /// wait that is over (or a newer one, whose own arming comes or came) is left
+    /// alone. A wait that ends later bumps the generation and then cancels under the
+    /// same lock, so it finds this timer.
+    fn arm_timer(&self, core: CoreId, pid: Pid, deadline: u64, gen: u32) {
+        let slot = &self.slots[pid.index()];
+        let mut armed = slot.timer.lock();
+        // Acquire: pairs with the Release bump at the end of a wait.
+        if slot.wait_gen.load(Ordering::Acquire) != gen || armed.is_some_and(|a| a.gen == gen) {
+            return;
+        }
+        if let Some(old) = armed.take() {
+            let _ = self.timers[old.core].lock().cancel(old.handle);
+        }
+        match self.timers[core.index()].lock().try_insert(deadline, (pid.get(), gen)) {
+            Ok(handle) => *armed = Some(Armed { core: core.index(), gen, handle }),
+            Err(_) => {
+                drop(armed);
+                self.act_on_wakeup(self.sched.wake(pid));
+            }
+        }
+    }
+
+    /// Cancels the timer armed for `pid`'s wait, if any (its wait is over). O(1).
+    pub(crate) fn cancel_timer(&self, pid: u32) {
+        let Some(slot) = self.slot(pid) else { return };
+        if let Some(old) = slot.timer.lock().take() {
+            let _ = self.timers[old.core].lock().cancel(old.handle);
+        }
+    }
+
+    /// Timers armed in every core's wheel (at most one per process), for tests and `stats`.
+    pub fn timers_armed(&self) -> usize {
+        self.timers.iter().map(|w| w.lock().len()).sum()
+    }
+
+    /// Timer slab entries allocated in every core's wheel: the most timers each wheel
+    /// ever held at once (they are reused, never given back).
+    pub fn timer_slab(&self) -> usize {
+        self.timers.iter().map(|w| w.lock().slab_len()).sum()
     }
 
     fn teardown(&self, core: CoreId, pid: Pid, exit: Exit) {
@@ -898,13 +1022,14 @@ impl<P: Platform> Engine<P> {
             self.discard(b, core);
         }
         if let Some(mut rx) = slot.mailbox.consumer() {
-            while rx.pop().is_some() {}
+            rx.clear();
         }
         // Everything it held is back: body, pages, messages (a send racing this exit
         // may charge the slot again; the next spawn in it returns that).
         slot.account.clear(&self.budget);
         slot.generation.fetch_add(1, Ordering::Relaxed);
         slot.wait_gen.fetch_add(1, Ordering::Release);
+        self.cancel_timer(pid.get());
         *slot.last_exit.lock() = Some(exit);
         // Links, monitors and the name go before the slot can be reused.
         self.exit_signals(pid.get() as u16, exit);
@@ -913,7 +1038,7 @@ impl<P: Platform> Engine<P> {
         }
         self.live.fetch_sub(1, Ordering::Relaxed);
         if self.sched.release(pid).is_ok() {
-            self.free.lock().push_back(pid.get());
+            self.release_slot(pid.get());
         }
     }
 }

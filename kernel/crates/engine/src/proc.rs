@@ -39,8 +39,6 @@ pub(crate) struct Z80Proc {
     pub(crate) mem: ProcMemory,
     /// The deadline of the wait in progress (receive timeout or sleep), in ms.
     deadline: Option<u64>,
-    /// The wait generation a timer was armed for, so it is armed once per wait.
-    armed: Option<u32>,
     /// CP/M state (DMA address, open searches, console line, disk), made at the first
     /// BDOS or BIOS call: processes that never call CP/M pay nothing for it.
     cpm: Option<Box<zbeam_cpm::Bdos>>,
@@ -74,20 +72,12 @@ impl Z80Proc {
         // 0x0000: returning from the top level is a warm boot, a normal exit.
         cpu.sp = abi::STACK_TOP - 2;
         cpu.set_hl(abi::ARGS);
-        Some(Z80Proc { cpu, mem: ProcMemory::Paged(mem), deadline: None, armed: None, cpm: None, symbos: None, busy: 0 })
+        Some(Z80Proc { cpu, mem: ProcMemory::Paged(mem), deadline: None, cpm: None, symbos: None, busy: 0 })
     }
 
     /// A SymbOS program's machine: flat memory prepared by its loader.
     pub(super) fn symbos(cpu: Cpu, mem: Box<[u8; 0x1_0000]>, symbos: Box<personality::Symbos>) -> Self {
-        Z80Proc {
-            cpu,
-            mem: ProcMemory::Flat(mem),
-            deadline: None,
-            armed: None,
-            cpm: None,
-            symbos: Some(symbos),
-            busy: 0,
-        }
+        Z80Proc { cpu, mem: ProcMemory::Flat(mem), deadline: None, cpm: None, symbos: Some(symbos), busy: 0 }
     }
 
     /// Writes `bytes` at `at` (wrapping at the end of the 64 KiB), copying pages from
@@ -176,7 +166,7 @@ impl NativeCx<'_> {
     /// Spawns a Z80 process from image number `image`.
     pub fn spawn(&mut self, image: usize, args: &[u8], prio: Priority, affinity: CpuSet) -> Result<u32, SpawnError> {
         self.used += CALL_COST;
-        self.ops.spawn(image, args, prio, affinity, self.core)
+        self.ops.spawn_opts(image, args, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
     }
     /// Spawns another native task.
     pub fn spawn_native(
@@ -186,7 +176,7 @@ impl NativeCx<'_> {
         affinity: CpuSet,
     ) -> Result<u32, SpawnError> {
         self.used += CALL_COST;
-        self.ops.spawn_native(task, prio, affinity, self.core)
+        self.ops.spawn_native_opts(task, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
     }
     /// Statistics of another live process.
     pub fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
@@ -281,8 +271,7 @@ impl NativeCx<'_> {
 pub(crate) trait Ops {
     fn now_ms(&self) -> u64;
     fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError>;
-    fn spawn(&self, image: usize, args: &[u8], prio: Priority, aff: CpuSet, from: CoreId) -> Result<u32, SpawnError>;
-    fn spawn_native(&self, t: Box<dyn NativeTask>, p: Priority, a: CpuSet, from: CoreId) -> Result<u32, SpawnError>;
+    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult;
     fn proc_stats(&self, pid: u32) -> Option<ProcStats>;
     fn kill(&self, pid: u32) -> bool;
     fn console(&self, bytes: &[u8]);
@@ -312,11 +301,8 @@ impl<P: Platform> Ops for Engine<P> {
     fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError> {
         Engine::send(self, from, to, data)
     }
-    fn spawn(&self, image: usize, args: &[u8], prio: Priority, aff: CpuSet, from: CoreId) -> Result<u32, SpawnError> {
-        self.spawn_image(image, args, prio, aff, from).map(|p| p.get())
-    }
-    fn spawn_native(&self, t: Box<dyn NativeTask>, p: Priority, a: CpuSet, from: CoreId) -> Result<u32, SpawnError> {
-        Engine::spawn_native(self, t, p, a, from).map(|p| p.get())
+    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult {
+        Engine::spawn_native_opts(self, t, o, parent, from).map(|(p, r)| (p.get(), r))
     }
     fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
         Engine::proc_stats(self, pid)
@@ -480,9 +466,9 @@ impl<P: Platform> RunCx<'_, P> {
 pub(crate) struct Slice {
     pub(crate) used: u64,
     pub(crate) reason: StopReason,
-    /// The wait generation to arm a timer for, when the slice ends in a timed wait
-    /// whose timer is not armed yet.
-    pub(crate) arm: Option<u32>,
+    /// The wait generation of a timed wait the slice ends in: the engine arms (or keeps)
+    /// the process's one timer for it if the scheduler really parks the process.
+    pub(crate) wait_gen: Option<u32>,
 }
 
 /// A process's memory as its bus sees it: paged (pages copied on write come from the
@@ -650,16 +636,20 @@ impl Body {
                 let step = task.step(&mut ncx);
                 let used = ncx.used.max(1);
                 match step {
-                    NativeStep::Yield => Slice { used, reason: StopReason::Yielded, arm: None },
+                    NativeStep::Yield => Slice { used, reason: StopReason::Yielded, wait_gen: None },
                     NativeStep::Wait { until } => {
                         // Every native wait is a new wait: bumping the generation makes
                         // the timers of earlier waits stale, so they cannot wake it early.
                         // Release: a timer that fires later compares against this value.
                         let gen = cx.slot_wait_gen.fetch_add(1, Ordering::Release).wrapping_add(1);
-                        Slice { used, reason: StopReason::Waiting { timeout: until }, arm: until.map(|_| gen) }
+                        Slice { used, reason: StopReason::Waiting { timeout: until }, wait_gen: until.map(|_| gen) }
                     }
-                    NativeStep::Exit(0) => Slice { used, reason: StopReason::Exited(ExitReason::Normal), arm: None },
-                    NativeStep::Exit(c) => Slice { used, reason: StopReason::Exited(ExitReason::Other(c)), arm: None },
+                    NativeStep::Exit(0) => {
+                        Slice { used, reason: StopReason::Exited(ExitReason::Normal), wait_gen: None }
+                    }
+                    NativeStep::Exit(c) => {
+                        Slice { used, reason: StopReason::Exited(ExitReason::Other(c)), wait_gen: None }
+                    }
                 }
             }
         }
@@ -672,11 +662,11 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
     loop {
         let left = budget.saturating_sub(used);
         if left == 0 {
-            return Slice { used, reason: StopReason::BudgetSpent, arm: None };
+            return Slice { used, reason: StopReason::BudgetSpent, wait_gen: None };
         }
         // Relaxed: the tick's counter on this core; a look one chunk late is harmless.
         if cx.preempt.load(Ordering::Relaxed) >= 2 {
-            return Slice { used, reason: StopReason::BudgetSpent, arm: None };
+            return Slice { used, reason: StopReason::BudgetSpent, wait_gen: None };
         }
         let chunk = left.min(PREEMPT_CHECK);
         let (low, high) = if z.symbos.is_some() { personality::SYMBOS_TRAPS } else { personality::ZBEAM_TRAPS };
@@ -687,7 +677,7 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
                     (r, true) => r,
                     // A write needed a page the process cannot pay for: it was dropped, and
                     // the process ends here, before anything else it does is seen.
-                    (r, false) => return Slice { used: used + r.instructions, reason: OUT_OF_MEMORY, arm: None },
+                    (r, false) => return Slice { used: used + r.instructions, reason: OUT_OF_MEMORY, wait_gen: None },
                 }
             }
             ProcMemory::Flat(mem) => cpu.run(&mut ProcBus { mem: &mut **mem, pool: cx.pool, low, high }, chunk),
@@ -698,11 +688,11 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
             zbeam_z80::StopReason::BudgetSpent | zbeam_z80::StopReason::BusStop => continue,
             zbeam_z80::StopReason::Halted { interrupts_enabled: true } if z.symbos.is_some() => personality::halt(z),
             zbeam_z80::StopReason::Halted { .. } => {
-                return Slice { used, reason: StopReason::Faulted(FaultCode(fault::HALT)), arm: None };
+                return Slice { used, reason: StopReason::Faulted(FaultCode(fault::HALT)), wait_gen: None };
             }
             zbeam_z80::StopReason::Trap(_) if z.symbos.is_some() => personality::trap(z, cx),
             zbeam_z80::StopReason::Trap(abi::WARM_BOOT) => {
-                return Slice { used, reason: StopReason::Exited(ExitReason::Normal), arm: None };
+                return Slice { used, reason: StopReason::Exited(ExitReason::Normal), wait_gen: None };
             }
             zbeam_z80::StopReason::Trap(abi::BDOS) => cpm(z, cx, None),
             zbeam_z80::StopReason::Trap(pc) if pc >= zbeam_cpm::BIOS_TRAPS => cpm(z, cx, Some(pc)),
@@ -715,23 +705,17 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
             }
             Call::DoneStop(cost, reason) => {
                 ret(z);
-                return Slice { used: used + cost, reason, arm: None };
+                return Slice { used: used + cost, reason, wait_gen: None };
             }
             Call::Resume(cost) => used += cost,
-            Call::ResumeStop(cost, reason) => return Slice { used: used + cost, reason, arm: None },
+            Call::ResumeStop(cost, reason) => return Slice { used: used + cost, reason, wait_gen: None },
             Call::Block(cost, reason) => {
-                let arm = match reason {
-                    StopReason::Waiting { timeout: Some(_) } => {
-                        // Acquire: pairs with the Release bump at the end of a wait.
-                        let gen = cx.slot_wait_gen.load(Ordering::Acquire);
-                        (z.armed != Some(gen)).then(|| {
-                            z.armed = Some(gen);
-                            gen
-                        })
-                    }
+                let wait_gen = match reason {
+                    // Acquire: pairs with the Release bump at the end of a wait.
+                    StopReason::Waiting { timeout: Some(_) } => Some(cx.slot_wait_gen.load(Ordering::Acquire)),
                     _ => None,
                 };
-                return Slice { used: used + cost, reason, arm };
+                return Slice { used: used + cost, reason, wait_gen };
             }
         }
     }
@@ -746,12 +730,13 @@ fn ret(z: &mut Z80Proc) {
     z.cpu.sp = sp.wrapping_add(2);
 }
 
-/// Ends the wait in progress: later timers for it are ignored.
+/// Ends the wait in progress: its timer is cancelled, and one already popped from a
+/// wheel is ignored (it carries the old generation).
 fn end_wait<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) {
-    if z.deadline.take().is_some() || z.armed.is_some() {
-        z.armed = None;
+    if z.deadline.take().is_some() {
         // Release: a timer firing later compares against the new generation.
         cx.slot_wait_gen.fetch_add(1, Ordering::Release);
+        cx.engine.cancel_timer(cx.pid as u32);
     }
 }
 
@@ -859,8 +844,8 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             } else {
                 let mut args = [0u8; abi::MAX_ARGS];
                 z.mem.read_bytes(hl, &mut args[..len]);
-                match e.spawn_image(de as usize, &args[..len], prio, aff, cx.core) {
-                    Ok(pid) => z.cpu.set_hl(pid.get() as u16),
+                match e.spawn_image_opts(de as usize, &args[..len], SpawnOpts::new(prio, aff), cx.pid, cx.core) {
+                    Ok((pid, _)) => z.cpu.set_hl(pid.get() as u16),
                     Err(SpawnError::NoSuchImage | SpawnError::BadImage) => status = status::BAD_IMAGE,
                     Err(SpawnError::ArgsTooLong) => status = status::TOO_BIG,
                     Err(_) => status = status::NO_RESOURCES,
@@ -970,11 +955,21 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 }
             }
         }
+        // System processes are out of a program's reach: LINK, SIGNAL and KILL aimed
+        // at one answer BAD_PID and do nothing.
+        func::LINK | func::SIGNAL | func::KILL if e.is_system(de as u32) => {
+            status = status::BAD_PID;
+            Call::Done(CALL_COST)
+        }
         func::LINK => match e.link_inner(cx.pid as u32, de as u32) {
             Ok(Target::Alive) => Call::Done(CALL_COST),
             // NOPROC may have killed it: end the slice so it goes now.
             Ok(Target::NoProc) => Call::DoneStop(CALL_COST, StopReason::Yielded),
-            Err(_) => {
+            Err(LinkError::Limit) => {
+                status = status::NO_RESOURCES;
+                Call::Done(CALL_COST)
+            }
+            Err(LinkError::BadPid) => {
                 status = status::BAD_PID;
                 Call::Done(CALL_COST)
             }
@@ -988,7 +983,8 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
         func::MONITOR => {
             match e.monitor(cx.pid as u32, de as u32) {
                 Ok(r) => z.cpu.set_hl(r),
-                Err(_) => status = status::BAD_PID,
+                Err(LinkError::Limit) => status = status::NO_RESOURCES,
+                Err(LinkError::BadPid) => status = status::BAD_PID,
             }
             Call::Done(CALL_COST)
         }
@@ -1116,9 +1112,12 @@ fn spawn_opt<P: Platform>(
     let b = &block;
     let args_at = u16::from_le_bytes([b[o::ARGS], b[o::ARGS + 1]]);
     let args_len = b[o::ARGS_LEN] as usize;
+    // Max is reserved for system tasks (the shell outranks every program): a program
+    // asking for it gets BAD_ARG. A program can run at max only if the kernel started
+    // it there, and then its plain SPAWNs inherit it.
     let prio = match b[o::PRIO] {
         o::INHERIT => prio,
-        p @ 0..=3 => Priority::from_index(p as usize),
+        p @ 1..=3 => Priority::from_index(p as usize),
         _ => return Err(status::BAD_ARG),
     };
     let flags = b[o::FLAGS];

@@ -21,7 +21,7 @@
 //! Cost: none of this is on the send/receive path. A process with no links, monitors
 //! or name pays one uncontended lock at exit.
 
-use crate::{abi, Engine, Exit, Platform};
+use crate::{abi, limits, Engine, Exit, Platform};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use zbeam_sched::{CpuSet, Priority};
@@ -92,6 +92,9 @@ impl SpawnOpts {
 pub enum LinkError {
     /// The pid is 0 or outside the process table, or the caller is not live.
     BadPid,
+    /// An end already holds [`limits::MAX_LINKS`] links, or the watcher
+    /// [`limits::MAX_MONITORS`] monitors.
+    Limit,
 }
 
 /// Why a name operation was refused.
@@ -185,6 +188,29 @@ impl<P: Platform> Engine<P> {
             *slot.ctl.lock() = c;
         }
         mref
+    }
+
+    /// Whether `parent` (0 = none) has room for the relations `rel` would add to it.
+    pub(crate) fn room_for(&self, rel: Relations) -> bool {
+        if rel.parent == 0 {
+            return true;
+        }
+        self.with_ctl(rel.parent as u32, |p| {
+            (!rel.link || p.links.len() < limits::MAX_LINKS)
+                && (!rel.monitor || p.watching.len() < limits::MAX_MONITORS)
+        })
+        .unwrap_or(true)
+    }
+
+    /// Relations of the live process `pid`: (links, monitors it holds as watcher,
+    /// monitors on it), or None if it is dead.
+    pub fn relation_counts(&self, pid: u32) -> Option<(usize, usize, usize)> {
+        self.with_live_ctl(pid, |c| (c.links.len(), c.watching.len(), c.monitors.len()))
+    }
+
+    /// Names registered now.
+    pub fn names_registered(&self) -> usize {
+        self.names.lock().len()
     }
 
     /// Undoes [`Engine::relate_at_spawn`] for a spawn the scheduler refused.
@@ -308,19 +334,39 @@ impl<P: Platform> Engine<P> {
             return self.is_live(me).then_some(Target::Alive).ok_or(LinkError::BadPid);
         }
         let (me16, other16) = (me as u16, other as u16);
-        self.with_live_ctl(me, |c| {
-            if !c.links.contains(&other16) {
-                c.links.push(other16);
-            }
-        })
-        .ok_or(LinkError::BadPid)?;
+        // Ok(true): this call added our half (a failure further on must take it away).
+        let added = self
+            .with_live_ctl(me, |c| {
+                if c.links.contains(&other16) {
+                    Ok(false)
+                } else if c.links.len() >= limits::MAX_LINKS {
+                    Err(LinkError::Limit)
+                } else {
+                    c.links.push(other16);
+                    Ok(true)
+                }
+            })
+            .ok_or(LinkError::BadPid)??;
         let linked = self.with_live_ctl(other, |c| {
-            if !c.links.contains(&me16) {
+            if c.links.contains(&me16) {
+                true
+            } else if c.links.len() >= limits::MAX_LINKS {
+                false
+            } else {
                 c.links.push(me16);
+                true
             }
         });
-        if linked.is_some() {
-            return Ok(Target::Alive);
+        match linked {
+            Some(true) => return Ok(Target::Alive),
+            Some(false) => {
+                // The other end is full: no link.
+                if added {
+                    self.with_ctl(me, |c| c.links.retain(|&l| l != other16));
+                }
+                return Err(LinkError::Limit);
+            }
+            None => {}
         }
         // The other side is dead: undo our half and tell ourselves. If our half was
         // already taken by its exit, its own signal came (or comes) instead.
@@ -353,7 +399,14 @@ impl<P: Platform> Engine<P> {
         }
         let r = self.new_ref();
         let (w16, t16) = (watcher as u16, target as u16);
-        self.with_live_ctl(watcher, |c| c.watching.push((r, t16))).ok_or(LinkError::BadPid)?;
+        self.with_live_ctl(watcher, |c| {
+            if c.watching.len() >= limits::MAX_MONITORS {
+                return Err(LinkError::Limit);
+            }
+            c.watching.push((r, t16));
+            Ok(())
+        })
+        .ok_or(LinkError::BadPid)??;
         if self.with_live_ctl(target, |c| c.monitors.push((r, w16))).is_none() {
             self.with_ctl(watcher, |c| c.watching.retain(|&(rr, _)| rr != r));
             let mut data = [0u8; 6];

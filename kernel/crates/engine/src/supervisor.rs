@@ -98,8 +98,17 @@ pub struct Supervisor {
     /// Restarts done since it started.
     history_total: u32,
     started: bool,
+    /// A restart could not spawn a child (no memory or slot): retried every
+    /// [`RETRY_MS`] until it can.
+    retry: bool,
     report: Arc<Mutex<SupervisorReport>>,
 }
+
+/// How often a restart that could not spawn its child (the kernel refused: no
+/// memory, no free slot) is tried again, in ms. Such retries do not count against
+/// the restart intensity, which counts crashes: a spawn bomb elsewhere filling
+/// memory for a while must not make supervisors give up.
+pub const RETRY_MS: u64 = 100;
 
 impl Supervisor {
     /// A supervisor; its report is readable through the returned handle.
@@ -119,6 +128,7 @@ impl Supervisor {
             history: VecDeque::new(),
             history_total: 0,
             started: false,
+            retry: false,
             report: report.clone(),
         };
         (Box::new(s), report)
@@ -204,10 +214,21 @@ impl Supervisor {
         };
         for j in which {
             if !self.start(cx, j) {
-                return Some(self.shutdown(cx, reason::SHUTDOWN));
+                self.retry = true;
             }
         }
         None
+    }
+
+    /// Starts again every child a restart could not spawn; true if all run now.
+    fn retry_starts(&mut self, cx: &mut NativeCx<'_>) -> bool {
+        let mut all = true;
+        for i in 0..self.specs.len() {
+            if self.pids[i] == 0 && !self.done[i] && !self.start(cx, i) {
+                all = false;
+            }
+        }
+        all
     }
 }
 
@@ -240,6 +261,13 @@ impl NativeTask for Supervisor {
                 None => {}
             }
             self.publish(None);
+        }
+        if self.retry {
+            self.retry = !self.retry_starts(cx);
+            self.publish(None);
+            if self.retry {
+                return NativeStep::Wait { until: Some(cx.now_ms() + RETRY_MS) };
+            }
         }
         NativeStep::Wait { until: None }
     }

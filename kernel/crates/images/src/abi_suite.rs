@@ -790,6 +790,21 @@ pub fn abi_cases() -> Vec<Case> {
             ],
         ),
         case(
+            "system-processes-out-of-reach",
+            probes(1),
+            vec![
+                // The suite is a native task, a system process: KILL, LINK and SIGNAL
+                // aimed at it answer BAD_PID and do nothing; a message still goes.
+                call(0, KILL).de(V::Me).want(BAD_PID).go(),
+                call(0, LINK).de(V::Me).want(BAD_PID).go(),
+                call(0, SIGNAL).de(V::Me).hl(lit(5)).want(BAD_PID).go(),
+                call(0, SIGNAL).de(V::Me).hl(lit(0x8001)).want(BAD_PID).go(),
+                call(0, MONITOR).de(V::Me).go(),
+                call(0, SEND_TAG).de(V::Me).hl(S).bc(lit(0)).ix(lit(0x33)).go(),
+                Step::Expect(0x33, vec![]),
+            ],
+        ),
+        case(
             "register-whereis-unregister",
             probes(2),
             vec![
@@ -887,6 +902,8 @@ fn spawn_opt_cases() -> Vec<Case> {
             probes(1),
             vec![
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(4, 0, 0, 0)).want(BAD_ARG).go(),
+                // Max is reserved for system tasks.
+                call(0, SPAWN_OPT).de(p).hl(S).data(&opts(0, 0, 0, 0)).want(BAD_ARG).go(),
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(2, 0x80, 0, 0)).want(BAD_ARG).go(),
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(2, 4, 0, 0)).want(BAD_ARG).go(),
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(2, 0, 0, 1 << 63)).want(BAD_ARG).go(),

@@ -7,6 +7,7 @@
 extern crate alloc;
 
 pub mod abi_suite;
+pub mod contain_suite;
 pub mod workloads;
 
 use zbeam_engine::Image;

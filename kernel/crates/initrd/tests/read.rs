@@ -7,31 +7,13 @@ use zbeam_initrd::{read, ArchiveError, CorruptDataError, Limits, Program, Reject
 
 const LIMITS: Limits = Limits { max_bytes: 1000, max_images: 3 };
 
-/// A ustar header + data blocks for a regular file (`typeflag` b'0') or directory (b'5').
-fn member(name: &str, data: &[u8], typeflag: u8) -> Vec<u8> {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name.as_bytes());
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typeflag;
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| b as u32).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    let mut out = h.to_vec();
-    out.extend_from_slice(data);
-    out.resize(out.len().next_multiple_of(512), 0);
-    out
-}
+mod common;
+use common::member;
 
 fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, data) in files {
-        out.extend(member(name, data, b'0'));
+        out.extend(member(name.as_bytes(), data, b'0'));
     }
     out.extend_from_slice(&[0u8; 1024]);
     out
@@ -76,8 +58,8 @@ fn programs_load_with_their_bytes_in_archive_order() {
 
 #[test]
 fn directories_are_skipped() {
-    let mut tar = member("./", b"", b'5');
-    tar.extend(member("./a.com", b"\xc9", b'0'));
+    let mut tar = member(b"./", b"", b'5');
+    tar.extend(member(b"./a.com", b"\xc9", b'0'));
     tar.extend_from_slice(&[0u8; 1024]);
     let v = read(&tar, LIMITS, none_taken).unwrap();
     assert_eq!(v, [Verdict::Loaded(Program { name: "a".into(), bytes: b"\xc9" })]);

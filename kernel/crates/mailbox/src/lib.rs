@@ -267,6 +267,14 @@ impl<'a, T> Consumer<'a, T> {
         None
     }
 
+    /// Drops every queued message, private and shared, and gives back the private queue's
+    /// spare room, so a mailbox that once held many messages keeps no memory for them (the
+    /// engine calls it when a process ends).
+    pub fn clear(&mut self) {
+        while self.pop().is_some() {}
+        self.side_mut().private = VecDeque::new();
+    }
+
     /// Whether both the private queue and the linked part of the shared queue are empty.
     pub fn is_empty(&self) -> bool {
         let side = self.side();

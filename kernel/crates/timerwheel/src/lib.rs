@@ -192,6 +192,13 @@ impl<T> TimerWheel<T> {
         self.len
     }
 
+    /// Slab entries allocated: armed timers plus freed entries kept for reuse. It grows only
+    /// when more timers are armed at once than ever before, so it is the high-water mark of
+    /// [`TimerWheel::len`].
+    pub fn slab_len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Whether no timer is armed.
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -201,8 +208,23 @@ impl<T> TimerWheel<T> {
     /// `now()` fires at the next `advance`. O(1); the slab may grow (amortised).
     ///
     /// # Panics
-    /// If more than `u32::MAX - 1` timers are armed at once (a broken kernel invariant).
+    /// If the slab cannot grow: more than `u32::MAX - 1` timers armed at once, or no memory
+    /// ([`TimerWheel::try_insert`] reports that instead).
     pub fn insert(&mut self, deadline: u64, payload: T) -> Handle {
+        match self.try_insert(deadline, payload) {
+            Ok(h) => h,
+            Err(_) => panic!("timer slab full"),
+        }
+    }
+
+    /// As [`TimerWheel::insert`], but a slab that cannot grow (no memory, or `u32::MAX - 1`
+    /// timers armed) gives the payload back instead of panicking. Nothing changes then.
+    pub fn try_insert(&mut self, deadline: u64, payload: T) -> Result<Handle, T> {
+        if self.free == NIL
+            && (u32::try_from(self.entries.len()).map_or(true, |i| i == NIL) || self.entries.try_reserve(1).is_err())
+        {
+            return Err(payload);
+        }
         let deadline = deadline.min(MAX_TIME);
         let index = if self.free != NIL {
             let i = self.free;
@@ -212,7 +234,8 @@ impl<T> TimerWheel<T> {
             e.payload = Some(payload);
             i
         } else {
-            let i = u32::try_from(self.entries.len()).ok().filter(|&i| i != NIL).expect("timer slab full");
+            // Room and index checked above.
+            let i = self.entries.len() as u32;
             self.entries.push(Entry {
                 generation: 0,
                 list: FREE,
@@ -238,7 +261,7 @@ impl<T> TimerWheel<T> {
             u64::MAX
         };
         self.horizon = self.horizon.min(event);
-        Handle { index, generation: self.entries[index as usize].generation }
+        Ok(Handle { index, generation: self.entries[index as usize].generation })
     }
 
     /// Arm a timer `delay` ticks after `now()`: it fires at the first `advance(t)` with

@@ -403,3 +403,28 @@ fn model_against_btreemap() {
         }
     }
 }
+
+/// Arm-then-cancel, as a receive that gets its message does, a million times: the slab
+/// stays at the most timers ever armed at once, and `try_insert` behaves as `insert`.
+#[test]
+fn cancelled_timers_are_reused_without_growth() {
+    let mut w: TimerWheel<u32> = TimerWheel::new(0);
+    let mut held = Vec::new();
+    for i in 0..4u32 {
+        held.push(w.try_insert(65_000, i).expect("room"));
+    }
+    for i in 0..1_000_000u32 {
+        let h = w.try_insert(u64::from(i % 70_000) + 1, i).expect("room");
+        assert_eq!(w.cancel(h), Some(i));
+        if i % 1000 == 0 {
+            w.advance(w.now() + 1);
+            assert!(w.pop_expired().is_none(), "a cancelled timer fired");
+        }
+    }
+    assert_eq!(w.len(), 4);
+    assert_eq!(w.slab_len(), 5, "the slab grew past the most timers armed at once");
+    for h in held {
+        assert!(w.cancel(h).is_some());
+    }
+    assert!(w.is_empty());
+}

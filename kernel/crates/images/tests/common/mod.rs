@@ -12,6 +12,8 @@ pub struct Sim {
     pub out: Mutex<Vec<u8>>,
     /// The same output kept apart per process (pid, bytes).
     pub by_pid: Mutex<Vec<(u16, Vec<u8>)>>,
+    /// Memory "low": the engine refuses spawns while it is set.
+    pub low: std::sync::atomic::AtomicBool,
 }
 
 impl Platform for Sim {
@@ -19,6 +21,9 @@ impl Platform for Sim {
         self.now.load(Ordering::Relaxed)
     }
     fn wake(&self, _cores: CpuSet) {}
+    fn memory_low(&self) -> bool {
+        self.low.load(Ordering::Relaxed)
+    }
     fn console(&self, bytes: &[u8]) {
         self.out.lock().unwrap().extend_from_slice(bytes);
     }
@@ -39,31 +44,36 @@ pub fn output_of(sim: &Sim, pid: u32) -> String {
     by.iter().find(|(p, _)| *p as u32 == pid).map(|(_, o)| String::from_utf8_lossy(o).into_owned()).unwrap_or_default()
 }
 
-/// Steps every core until `done` (at most `max_rounds` rounds); each round advances
-/// the clock by 1 ms, or to the next timer when every core is idle. Returns the
-/// rounds taken.
+/// Steps every core until `done` (at most `max_rounds` rounds); see [`round`]. Returns
+/// the rounds taken.
 pub fn drive(e: &Engine<Sim>, cores: usize, max_rounds: u64, mut done: impl FnMut() -> bool) -> u64 {
-    for round in 0..max_rounds {
+    for r in 0..max_rounds {
         if done() {
-            return round;
+            return r;
         }
-        let mut all_idle = true;
-        let mut next: Option<u64> = None;
-        for c in 0..cores {
-            match e.run_once(CoreId::new(c)) {
-                Step::Ran => all_idle = false,
-                Step::Idle { deadline } => {
-                    next = match (next, deadline) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                    e.woke(CoreId::new(c));
-                }
-            }
-        }
-        let now = e.platform().now.load(Ordering::Relaxed);
-        let to = if all_idle { next.unwrap_or(now + 1).max(now + 1) } else { now + 1 };
-        e.platform().now.store(to, Ordering::Relaxed);
+        round(e, cores);
     }
     max_rounds
+}
+
+/// One round: steps every core once, then advances the clock by 1 ms, or to the next
+/// timer when every core is idle.
+pub fn round(e: &Engine<Sim>, cores: usize) {
+    let mut all_idle = true;
+    let mut next: Option<u64> = None;
+    for c in 0..cores {
+        match e.run_once(CoreId::new(c)) {
+            Step::Ran => all_idle = false,
+            Step::Idle { deadline } => {
+                next = match (next, deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                e.woke(CoreId::new(c));
+            }
+        }
+    }
+    let now = e.platform().now.load(Ordering::Relaxed);
+    let to = if all_idle { next.unwrap_or(now + 1).max(now + 1) } else { now + 1 };
+    e.platform().now.store(to, Ordering::Relaxed);
 }

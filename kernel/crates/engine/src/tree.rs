@@ -1,0 +1,185 @@
+//! Stopping a process and everything it spawned, directly or indirectly, in a way
+//! re-spawning cannot outrun (issue 12: a linked tree whose members re-spawn on
+//! failure filled slots as fast as exits spread, and `kill` on its root never
+//! finished).
+//!
+//! What: every slot records who spawned it (pid and that process's incarnation). A
+//! *frozen* process cannot spawn (its SPAWN answers NO_RESOURCES), and a child whose
+//! spawn raced its parent's freezing is frozen and killed by the spawn itself.
+//! [`Engine::stop_tree`] freezes the root, then every live process with a frozen
+//! ancestor, until no new one is found, and kills them all. Since no frozen process
+//! can add a live process, each kill shrinks the tree for good.
+//!
+//! Ancestry survives a parent's exit: a slot whose process ended goes back to the
+//! free list only when no child's parent record names it any more (a count of
+//! holds, like a zombie in Unix waiting for its children), so a grandchild is still
+//! found when the middle of its chain has died, however full the table is.
+
+use crate::{Engine, Platform};
+use alloc::vec;
+use core::sync::atomic::{fence, Ordering};
+
+/// What the walk knows of a slot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Unknown,
+    /// In the tree being stopped (frozen).
+    In,
+    /// Not in it.
+    Out,
+}
+
+impl<P: Platform> Engine<P> {
+    /// Whether `pid`'s current (or last, if dead and not reused) incarnation is frozen.
+    pub(crate) fn is_frozen(&self, pid: u32) -> bool {
+        // SeqCst: the spawn's check after publishing its child and stop_tree's scan
+        // after freezing form a Dekker pair (one of them sees the other).
+        self.slot(pid).is_some_and(|s| s.frozen.load(Ordering::SeqCst))
+    }
+
+    /// Records `parent` (0 = none, or a live process: the caller) as the spawner of the
+    /// child in `child`'s slot; the parent's slot is held until the child's is released.
+    pub(crate) fn set_parent(&self, child: u32, parent: u32) {
+        let Some(slot) = self.slot(child) else { return };
+        let gen = match self.slot(parent) {
+            Some(p) => {
+                // SeqCst: see release_slot.
+                p.holds.fetch_add(1, Ordering::SeqCst);
+                p.generation.load(Ordering::Relaxed)
+            }
+            None => 0,
+        };
+        // Relaxed: published by the spawn's Release store of `live`.
+        slot.parent.store(parent, Ordering::Relaxed);
+        slot.parent_gen.store(gen, Ordering::Relaxed);
+        slot.frozen.store(false, Ordering::SeqCst);
+    }
+
+    /// After publishing `child`: if its parent was frozen meanwhile, the child is
+    /// frozen and killed too (stop_tree's scan may have missed it).
+    pub(crate) fn check_spawn_race(&self, child: u32, parent: u32) {
+        if parent == 0 {
+            return;
+        }
+        fence(Ordering::SeqCst);
+        if self.is_frozen(parent) {
+            if let Some(s) = self.slot(child) {
+                s.frozen.store(true, Ordering::SeqCst);
+            }
+            self.kill(child);
+        }
+    }
+
+    /// A dead process's slot goes back to the free list once no child holds it; then
+    /// its own hold on its parent's slot is let go, which may release that one too.
+    pub(crate) fn release_slot(&self, pid: u32) {
+        let mut at = pid;
+        let Some(slot) = self.slot(at) else { return };
+        // SeqCst (here and in the holds decrement below): the dying slot sets `zombie`
+        // then reads `holds`, its last child decrements `holds` then swaps `zombie`;
+        // whichever comes second sees the other, and the swap lets only one release.
+        slot.zombie.store(true, Ordering::SeqCst);
+        if slot.holds.load(Ordering::SeqCst) != 0 || !slot.zombie.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        loop {
+            let s = &self.slots[at as usize];
+            let parent = s.parent.swap(0, Ordering::Relaxed);
+            self.free.lock().push_back(at);
+            let Some(p) = self.slot(parent) else { return };
+            if p.holds.fetch_sub(1, Ordering::SeqCst) != 1 || !p.zombie.swap(false, Ordering::SeqCst) {
+                return;
+            }
+            at = parent;
+        }
+    }
+
+    /// The spawner of the incarnation in slot `pid`, if that spawner's slot still holds
+    /// the same incarnation or its remains (dead, kept while it has children).
+    fn parent_of(&self, pid: u32) -> Option<u32> {
+        let slot = self.slot(pid)?;
+        let parent = slot.parent.load(Ordering::Relaxed);
+        let gen = slot.parent_gen.load(Ordering::Relaxed);
+        let p = self.slot(parent)?;
+        let pgen = p.generation.load(Ordering::Relaxed);
+        // The same incarnation (alive, or in its teardown: `live` is cleared before the
+        // generation is bumped, and a slot is reused only after that bump), or dead
+        // once since and not reused. Requiring `live` for the first case made a scan
+        // that met a parent mid-teardown lose its children.
+        let same = pgen == gen;
+        let remains = pgen == gen.wrapping_add(1) && !p.live.load(Ordering::Acquire);
+        (same || remains).then_some(parent)
+    }
+
+    /// Freezes and kills `root` and every process it spawned, directly or indirectly
+    /// (see the module doc). `root` may have ended already (a killed root whose tree
+    /// lives on): its descendants are still found through its slot's remains. Returns
+    /// how many live processes it stopped, or None if there were none.
+    pub fn stop_tree(&self, root: u32) -> Option<usize> {
+        self.slot(root)?;
+        let n = self.slots.len();
+        let mut stopped = 0;
+        let mut mark = vec![Mark::Unknown; n];
+        let mut chain = alloc::vec::Vec::new();
+        // A child spawned while its parent was being frozen can be missed by one scan;
+        // the next scan finds it under its frozen parent. Rounds end when one freezes
+        // nobody new (bounded, in case a tree keeps the race going).
+        for _ in 0..STOP_ROUNDS {
+            mark.iter_mut().for_each(|m| *m = Mark::Unknown);
+            mark[root as usize] = Mark::In;
+            self.slots[root as usize].frozen.store(true, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            for pid in 1..n as u32 {
+                if mark[pid as usize] != Mark::Unknown || !self.is_live(pid) {
+                    continue;
+                }
+                // Walk up until a known slot, a frozen ancestor or the top.
+                chain.clear();
+                let mut at = pid;
+                let verdict = loop {
+                    match mark[at as usize] {
+                        Mark::Unknown if self.is_frozen(at) => break Mark::In,
+                        Mark::Unknown => {}
+                        known => break known,
+                    }
+                    chain.push(at);
+                    match self.parent_of(at) {
+                        // A chain longer than the table is a reuse cycle: not ours.
+                        Some(p) if chain.len() < n => at = p,
+                        _ => break Mark::Out,
+                    }
+                };
+                for &c in &chain {
+                    mark[c as usize] = verdict;
+                }
+            }
+            let mut new = 0;
+            for pid in 1..n as u32 {
+                if mark[pid as usize] == Mark::In && self.is_live(pid) {
+                    let was = self.slots[pid as usize].frozen.swap(true, Ordering::SeqCst);
+                    if !was || pid == root && stopped == 0 {
+                        new += 1;
+                    }
+                    self.kill(pid);
+                }
+            }
+            stopped += new;
+            if new == 0 {
+                break;
+            }
+        }
+        (stopped > 0).then_some(stopped)
+    }
+}
+
+impl<P: Platform> Engine<P> {
+    /// Live processes frozen by a tree stop and not yet torn down (0 once every
+    /// stopped tree is gone).
+    pub fn frozen_live(&self) -> usize {
+        // SeqCst: pairs with the freezing stores (see is_frozen).
+        self.slots.iter().skip(1).filter(|s| s.live.load(Ordering::Acquire) && s.frozen.load(Ordering::SeqCst)).count()
+    }
+}
+
+/// Most scans [`Engine::stop_tree`] makes.
+const STOP_ROUNDS: usize = 64;
