@@ -118,9 +118,9 @@ impl Template {
         self.pages[i].as_deref().unwrap_or(&ZERO_PAGE)
     }
 
-    /// Bytes the template holds (its non-zero pages).
+    /// Bytes the template holds: its non-zero pages and its own page table.
     pub fn bytes(&self) -> usize {
-        self.pages.iter().filter(|p| p.is_some()).count() * PAGE_SIZE
+        self.pages.iter().filter(|p| p.is_some()).count() * PAGE_SIZE + core::mem::size_of::<Self>()
     }
 }
 
