@@ -31,7 +31,7 @@ fn apply(blob: &[u8], muts: &[Mutation]) -> Vec<u8> {
                 b[at..at + 4].copy_from_slice(&v.to_be_bytes());
             }
             Mutation::Truncate(len) => {
-                let len = 40 + len % (b.len() - 40);
+                let len = 40 + len % (b.len() - 40).max(1);
                 b.truncate(len);
                 b[4..8].copy_from_slice(&(len as u32).to_be_bytes());
             }
