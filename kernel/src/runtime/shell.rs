@@ -695,8 +695,14 @@ fn cores() {
 /// image templates and each core's page pool.
 fn mem(e: &Engine<KernelPlatform>) {
     let (used, free) = crate::heap::usage();
-    println!("heap: {} KiB used, {} MiB free; {} processes", used / 1024, free >> 20, e.live());
     let m = e.memory_stats();
+    println!(
+        "heap: {} KiB used ({} KiB of it kept for reuse), {} MiB free; {} processes",
+        used / 1024,
+        m.kept() / 1024,
+        free >> 20,
+        e.live()
+    );
     println!("processes: {} KiB charged of a {} KiB budget", m.charged / 1024, m.budget / 1024);
     println!("templates: {} KiB shared", m.templates / 1024);
     let page_kib = zbeam_engine::memory::PAGE_SIZE / 1024;

@@ -85,10 +85,7 @@ fn kill_all_and_check(e: &Engine<Sim>, cores: usize) -> Result<(), TestCaseError
 /// and each core's pools (pages taken from the heap, recycled bodies, the pool lists).
 /// A leak is heap held beyond these.
 fn retained(e: &Engine<Sim>) -> i64 {
-    let m = e.memory_stats();
-    let pools: usize =
-        m.pools.iter().map(|p| p.made * zbeam_engine::memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes).sum();
-    (m.templates + pools) as i64
+    e.memory_stats().kept() as i64
 }
 
 /// Slots in the fuzzed engines: every slot is used (and its first-use bookkeeping
