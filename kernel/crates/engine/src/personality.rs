@@ -4,9 +4,10 @@
 //! call at `RST 30h`, plus CP/M's warm boot at 0000, BDOS at 0005 and BIOS at
 //! FFE0-FFFF, served as before: native and CP/M programs share it, unchanged) and
 //! the SymbOS one (`zbeam-symbos`: the restarts 00h-38h and the interbank stubs at
-//! FF00-FFFF). [`load`] picks it from the image: a file with SymbOS's `SymExe`
-//! identification in its header is loaded by the SymbOS loader (relocated, with its
-//! command line and start frame), anything else as before at 0x0100.
+//! FF00-FFFF). The engine's `z80_body` picks it from the image: a file with
+//! SymbOS's `SymExe` identification in its header is loaded by [`load`] (the SymbOS
+//! loader: relocated into flat memory, with its command line and start frame);
+//! anything else runs at 0x0100 over its image's shared page template.
 //!
 //! The SymbOS side ([`trap`]): the program's session (message queue, SymShell, the
 //! file manager over the engine's shared CP/M disk) performs the call. Console
