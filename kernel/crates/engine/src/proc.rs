@@ -393,13 +393,15 @@ impl Body {
             None => Box::new(Body { kind: Kind::Z80(Box::new(z)), prio, affinity, stats, name: "z80", limit }),
         }
     }
-    /// Empties a Z80 body for reuse: its pages go back to `pool`, its flat memory and
-    /// CP/M state are dropped. False for a native body (not reusable).
+    /// Empties a Z80 body for reuse: its pages go back to `pool`, its flat memory,
+    /// CP/M state and SymbOS personality state are dropped, so a body waiting in the
+    /// pool holds only itself. False for a native body (not reusable).
     pub(crate) fn recycle(&mut self, pool: &PagePool) -> bool {
         let Kind::Z80(z) = &mut self.kind else { return false };
         z.mem.release(pool);
         z.mem = ProcMemory::Paged(PagedMemory::new(&memory::ZERO_TEMPLATE));
         z.cpm = None;
+        z.symbos = None;
         true
     }
     pub(crate) fn native(t: Box<dyn NativeTask>, prio: Priority, affinity: CpuSet) -> Self {
