@@ -692,7 +692,7 @@ fn cores() {
 }
 
 /// `mem`: the heap, the bytes charged to processes against their budget, the shared
-/// image templates and each core's page pool.
+/// image templates, the run queues' room and each core's page pool.
 fn mem(e: &Engine<KernelPlatform>) {
     let (used, free) = crate::heap::usage();
     let m = e.memory_stats();
@@ -704,7 +704,7 @@ fn mem(e: &Engine<KernelPlatform>) {
         e.live()
     );
     println!("processes: {} KiB charged of a {} KiB budget", m.charged / 1024, m.budget / 1024);
-    println!("templates: {} KiB shared", m.templates / 1024);
+    println!("templates: {} KiB shared; run queues: {} KiB", m.templates / 1024, m.queues / 1024);
     let page_kib = zbeam_engine::memory::PAGE_SIZE / 1024;
     for (c, p) in m.pools.iter().enumerate() {
         println!(

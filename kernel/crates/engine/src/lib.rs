@@ -191,18 +191,21 @@ pub struct MemoryStats {
     pub templates: usize,
     /// Each core's page pool.
     pub pools: Vec<memory::PoolStats>,
+    /// Bytes of the scheduler's run queues (they keep the size a burst grew them to).
+    pub queues: usize,
 }
 
 impl MemoryStats {
     /// Bytes the engine keeps on purpose for later processes, with no process holding
-    /// them: the templates and every pool's pages, recycled bodies and lists. Pools
+    /// them: the templates, every pool's pages, recycled bodies and lists, and the run
+    /// queues' room. Pools
     /// keep what they once took (they never give pages back to the heap), so after a
     /// spawn burst the heap stays this much above its earlier size; a leak is heap
     /// held beyond it.
     pub fn kept(&self) -> usize {
         let pools: usize =
             self.pools.iter().map(|p| p.made * memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes).sum();
-        self.templates + pools
+        self.templates + pools + self.queues
     }
 }
 
@@ -481,6 +484,7 @@ impl<P: Platform> Engine<P> {
             budget: self.budget.cap(),
             templates: self.templates.iter().filter_map(|t| t.get().copied().flatten()).map(|t| t.bytes()).sum(),
             pools: self.pools.iter().map(|p| p.stats()).collect(),
+            queues: (0..self.sched.topology().len()).map(|c| self.sched.queue(CoreId::new(c)).capacity_bytes()).sum(),
         }
     }
 

@@ -118,6 +118,13 @@ impl RunQueue {
         }
     }
 
+    /// Bytes the queue's FIFOs hold (their capacity). A FIFO keeps the size it grew
+    /// to, so after a burst this stays above what an empty queue needs until reused.
+    pub fn capacity_bytes(&self) -> usize {
+        let f = self.lock();
+        f.q.iter().map(|q| q.capacity() * core::mem::size_of::<Entry>()).sum()
+    }
+
     pub(crate) fn lock(&self) -> QueueGuard<'_, Fifos> {
         self.fifos.lock()
     }
