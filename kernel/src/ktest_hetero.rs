@@ -7,7 +7,10 @@
 //!
 //! * `hetero-spin8` — 8 high-priority spinners: every core at least 90% busy, the two
 //!   P cores' queue lengths (spinners queued plus the one running) differ by at most 1
-//!   in every sample, no core takes more than 100 IPIs per second.
+//!   in at least 90% of the samples (a vCPU thread that the host deschedules for a
+//!   while can leave its queue behind until the next balance pass; the fault this
+//!   guards against, 7 spinners on one P core and 1 on the other, shows in every
+//!   sample), no core takes more than 100 IPIs per second.
 //! * `hetero-2h2l` — 2 high + 2 low: high runs on P and low on E, no spill (at most 1%
 //!   of either class's reductions on the other class: the driver itself wakes twice in
 //!   the window on core 0, and a high process whose slice ends just then finds that P
@@ -43,7 +46,8 @@ const SAMPLE_MS: u64 = 100;
 
 /// Spawns the driver for `name` (one of [`TESTS`]) on core 0.
 pub fn spawn_driver(e: &Engine<KernelPlatform>, name: &'static str) {
-    let task = Box::new(Driver { name, phase: 0, pids: Vec::new(), t0: 0, snap: Vec::new(), ok: true, samples: 0 });
+    let task =
+        Box::new(Driver { name, phase: 0, pids: Vec::new(), t0: 0, snap: Vec::new(), ok: true, samples: 0, uneven: 0 });
     if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         println!("test {name}: cannot spawn the driver: {err:?}");
         finish(7);
@@ -156,6 +160,8 @@ struct Driver {
     snap: Vec<CoreSnap>,
     ok: bool,
     samples: u32,
+    /// Samples in which the P queue lengths differed by more than one.
+    uneven: u32,
 }
 
 impl Driver {
@@ -176,7 +182,8 @@ impl Driver {
         }
     }
 
-    /// The P cores' run queues differ by at most one spinner right now. A queue is
+    /// Counts a sample in which the P cores' run queues differ by more than one spinner
+    /// (see [`Driver::uneven`]). A queue is
     /// counted with the spinner its core runs: this driver samples from P core 0, so
     /// that core's spinner is always back in its queue while the sample is taken.
     fn sample_p_queues(&mut self) {
@@ -192,7 +199,8 @@ impl Driver {
         let (lo, hi) = (lens.iter().min().copied().unwrap_or(0), lens.iter().max().copied().unwrap_or(0));
         self.samples += 1;
         if hi - lo > 1 {
-            self.check(false, format_args!("P queue lengths {lens:?} differ by more than 1"));
+            self.uneven += 1;
+            println!("test {}: P queue lengths {lens:?} differ by more than 1", self.name);
         }
     }
 
@@ -263,6 +271,11 @@ impl NativeTask for Driver {
                         );
                         self.check(max_ipis <= 100, format_args!("most IPIs on one core {max_ipis}/s <= 100/s"));
                         self.check(n >= 10, format_args!("{n} samples of the P queue lengths"));
+                        let u = self.uneven;
+                        self.check(
+                            u * 10 <= n,
+                            format_args!("P queue lengths differed by more than 1 in {u} of {n} samples (<= 10%)"),
+                        );
                         self.verdict(cx)
                     }
                     "hetero-2h2l" => {
