@@ -770,6 +770,7 @@ impl<P: Platform> Engine<P> {
                 self.release_slot(pid);
                 Err(match e {
                     SchedError::EmptyAffinity => SpawnError::EmptyAffinity,
+                    SchedError::NoMemory => SpawnError::OutOfMemory,
                     _ => SpawnError::TableFull,
                 })
             }
