@@ -1,52 +1,18 @@
-//! Run-queue growth at a full heap: this test binary's global allocator refuses every
-//! allocation made by the test thread while `refuse` is on. A spawn then fails with
+//! Run-queue growth at a full heap: this test binary's global allocator (`zbeam-allocfail`)
+//! refuses every allocation the test thread makes inside `refusing`. A spawn then fails with
 //! `SchedError::NoMemory` and changes nothing, and processes that are already accepted
 //! are still queued, each exactly once, even when the queue they are sent to is full
 //! and cannot grow. With an infallible `VecDeque::push_back` the refused allocation
 //! would abort the test binary instead.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use zbeam_allocfail::{refusing, Refusing};
 use zbeam_sched::state::flags;
 use zbeam_sched::{
     Config, CoreId, CpuSet, OutAction, Pid, Priority, Reductions, SchedError, Scheduler, StopReason, Topology,
 };
 
-thread_local! {
-    static REFUSE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The system allocator, except that it refuses this thread's allocations on demand.
-struct Refusing;
-
-// SAFETY: every call is forwarded to `System` unchanged, or answered with null, which
-// `GlobalAlloc::alloc` allows to mean "no memory".
-unsafe impl GlobalAlloc for Refusing {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if REFUSE.with(Cell::get) {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: the caller's contract is passed on to `System`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` (null is never handed out as a block).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
 static ALLOC: Refusing = Refusing;
-
-/// Runs `f` with this thread's allocations refused (nothing in `f` may panic: the
-/// panic message itself would need the heap).
-fn refusing<T>(f: impl FnOnce() -> T) -> T {
-    REFUSE.with(|r| r.set(true));
-    let out = f();
-    REFUSE.with(|r| r.set(false));
-    out
-}
 
 fn c(i: usize) -> CoreId {
     CoreId::new(i)
