@@ -30,6 +30,9 @@ use crate::stats::Counters;
 use crate::sync::{AtomicI64, AtomicU32, AtomicU64, Ordering, QueueGuard, QueueLock};
 use alloc::collections::VecDeque;
 
+/// Entries the normal/low FIFO starts with; [`RunQueue::shrink`] keeps at least this.
+const INITIAL_CAPACITY: usize = 64;
+
 /// BEAM `RESCHEDULE_LOW`: a low process runs on its 8th arrival at the queue head.
 pub const RESCHEDULE_LOW: u8 = 8;
 
@@ -112,10 +115,9 @@ pub struct RunQueue {
 impl RunQueue {
     /// An empty queue whose balance counter starts at `check_balance_reds`.
     pub(crate) fn new(check_balance_reds: i64) -> Self {
-        const INITIAL: usize = 64;
         RunQueue {
             fifos: QueueLock::new(Fifos {
-                q: [VecDeque::with_capacity(8), VecDeque::with_capacity(8), VecDeque::with_capacity(INITIAL)],
+                q: [VecDeque::with_capacity(8), VecDeque::with_capacity(8), VecDeque::with_capacity(INITIAL_CAPACITY)],
                 len: [0; 4],
                 max_len: [0; 4],
                 max_total: 0,
@@ -240,6 +242,43 @@ impl RunQueue {
             Ok(()) => f.q[fifo].capacity() - before,
             Err(_) => 0,
         }
+    }
+
+    /// Gives back most of FIFO `fifo`'s memory when its capacity exceeds `SHRINK_RATIO`
+    /// times what it holds (and its first capacity). Returns the entries of capacity it
+    /// lost; calls `take(n)` first, which must answer whether `n` entries of spare
+    /// capacity may go (and take them), and `give(n)` for any it took but kept. Never
+    /// allocates in a way that can fail with a panic: an empty FIFO just frees its
+    /// buffer; a non-empty one moves into a smaller one got with `try_reserve_exact`.
+    pub(crate) fn shrink(
+        &self,
+        f: &mut Fifos,
+        fifo: usize,
+        take: impl FnOnce(usize) -> bool,
+        give: impl FnOnce(usize),
+    ) -> usize {
+        const SHRINK_RATIO: usize = 4;
+        let q = &mut f.q[fifo];
+        let (len, cap) = (q.len(), q.capacity());
+        let keep = if len == 0 { 0 } else { (2 * len).max(INITIAL_CAPACITY) };
+        if cap <= SHRINK_RATIO * len.max(INITIAL_CAPACITY) || !take(cap - keep) {
+            return 0;
+        }
+        if len == 0 {
+            // Capacity 0 frees the buffer without allocating.
+            q.shrink_to(0);
+        } else {
+            let mut smaller = VecDeque::new();
+            if smaller.try_reserve_exact(keep).is_err() {
+                give(cap - keep);
+                return 0;
+            }
+            smaller.extend(q.drain(..));
+            *q = smaller;
+        }
+        let lost = cap - q.capacity();
+        give((cap - keep) - lost);
+        lost
     }
 
     /// Appends `pid` at `prio` (BEAM `enqueue_process`) to FIFO `fifo` (normally

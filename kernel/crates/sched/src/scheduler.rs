@@ -123,6 +123,12 @@
 //! first, then the queues of cores in the process's affinity, then any queue. Only in
 //! that last, out-of-memory case may a process wait in a FIFO of another priority
 //! (the entry keeps its own) or run once on a core outside its affinity.
+//! Queues also give memory back: when an exit leaves the slack `SHRINK_SLACK` entries
+//! (or half again, if more) above what it was at the last look or the last spawn,
+//! [`Scheduler::release`] shrinks every FIFO whose capacity is over four times what it
+//! holds, taking the slack it frees first, so the invariant holds throughout. The last
+//! exit of a burst always looks: what stays is in the order of `SHRINK_SLACK` entries
+//! of 8 bytes, plus the room the processes still alive need.
 
 use crate::balance::{Balancer, MigrationPath, PathKind};
 use crate::cpuset::CpuSet;
@@ -373,7 +379,13 @@ pub struct Scheduler {
     full_passes: AtomicU64,
     /// Spare FIFO capacity minus live processes not queued (see "Room in the queues").
     slack: AtomicI64,
+    /// Slack above which the next exit looks for FIFOs to shrink.
+    shrink_at: AtomicI64,
 }
+
+/// Slack (entries of spare run-queue capacity beyond what accepted processes may
+/// need) that makes an exit look for FIFOs to shrink: 8 KiB of entries.
+const SHRINK_SLACK: i64 = 1024;
 
 /// Queued entries per FIFO that "wake other" inspects for one it may hand to a core.
 const WAKE_SCAN: usize = 32; // the module doc quotes this number
@@ -392,6 +404,7 @@ impl Scheduler {
         let capacity: usize = queues.iter().map(|q| q.lock().capacity()).sum();
         Scheduler {
             slack: AtomicI64::new(capacity as i64),
+            shrink_at: AtomicI64::new(SHRINK_SLACK),
             active: AtomicUsize::new(topo.len()),
             topo,
             cfg,
@@ -614,17 +627,53 @@ impl Scheduler {
         self.slack.fetch_add(entries as i64, Ordering::Relaxed);
     }
 
+    /// Shrinks every FIFO much larger than what it holds (see "Room in the queues").
+    fn shrink_queues(&self) {
+        let mut capacity = 0;
+        for q in self.queues.iter() {
+            let mut f = q.lock();
+            for fifo in 0..3 {
+                q.shrink(&mut f, fifo, |n| self.take_slack(n as i64), |n| self.add_slack(n));
+            }
+            capacity += f.capacity() as i64;
+        }
+        // Relaxed: hints (see `release`). Once every process is gone the slack is the
+        // whole capacity: the look after the last exit always comes.
+        let left = self.slack.load(Ordering::Relaxed);
+        self.shrink_at.store(Self::next_look(left).min(capacity - 1).max(SHRINK_SLACK), Ordering::Relaxed);
+    }
+
+    /// The slack at which exits look for FIFOs to shrink again, when `left` is the
+    /// slack now: `SHRINK_SLACK` more, or half as much again if that is more.
+    fn next_look(left: i64) -> i64 {
+        left.saturating_add((left / 2).max(SHRINK_SLACK))
+    }
+
+    /// Takes `n` units of slack if that leaves it non-negative.
+    fn take_slack(&self, n: i64) -> bool {
+        // Relaxed: a counter (see `add_slack`); the CAS makes each unit taken once.
+        let mut cur = self.slack.load(Ordering::Relaxed);
+        while cur >= n {
+            match self.slack.compare_exchange_weak(cur, cur - n, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+        false
+    }
+
     /// Takes one unit of slack for a process about to be spawned on `core` at `prio`,
     /// growing that FIFO when none is left; `NoMemory` if the heap refuses.
     fn reserve_entry(&self, core: CoreId, prio: Priority) -> Result<(), SchedError> {
         loop {
-            // Relaxed: a counter (see `add_slack`); the CAS makes each unit taken once.
-            let cur = self.slack.load(Ordering::Relaxed);
-            if cur > 0 {
-                if self.slack.compare_exchange_weak(cur, cur - 1, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-                    return Ok(());
+            if self.take_slack(1) {
+                // Fewer spare entries: the next look for FIFOs to shrink comes sooner.
+                // Relaxed: hints (see `release`).
+                let next = Self::next_look(self.slack.load(Ordering::Relaxed));
+                if next < self.shrink_at.load(Ordering::Relaxed) {
+                    self.shrink_at.store(next, Ordering::Relaxed);
                 }
-                continue;
+                return Ok(());
             }
             let q = self.queue(core);
             let gained = q.try_grow(&mut q.lock(), prio.fifo());
@@ -1172,7 +1221,17 @@ impl Scheduler {
         ps.affinity.store(0, Ordering::Relaxed);
         // The process will never be queued again: its reserved entry is spare.
         self.add_slack(1);
+        // Relaxed: hints; `shrink_queues` takes slack with a CAS.
+        if self.slack.load(Ordering::Relaxed) > self.shrink_at.load(Ordering::Relaxed) {
+            self.shrink_queues();
+        }
         Ok(())
+    }
+
+    /// Entries `core`'s run queue can hold without allocating (its memory, for `mem`
+    /// and tests).
+    pub fn run_queue_capacity(&self, core: CoreId) -> usize {
+        self.queue(core).lock().capacity()
     }
 
     /// Statistics of `core`.

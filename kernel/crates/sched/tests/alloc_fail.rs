@@ -8,7 +8,8 @@
 use zbeam_allocfail::{refusing, Refusing};
 use zbeam_sched::state::flags;
 use zbeam_sched::{
-    Config, CoreId, CpuSet, OutAction, Pid, Priority, Reductions, SchedError, Scheduler, StopReason, Topology,
+    Config, CoreId, CpuSet, ExitReason, OutAction, Pid, Priority, Reductions, SchedError, Scheduler, StopReason,
+    Topology,
 };
 
 #[global_allocator]
@@ -96,4 +97,31 @@ fn requeue_into_a_full_queue_loses_no_process() {
         }
     }
     assert_eq!(picked, N);
+}
+
+/// A burst of processes grows a queue; once they are gone the queue gives most of its
+/// memory back (it keeps room for at most 2048 of the 5000), and what was reserved
+/// still covers every process: the next burst is accepted and queued in full.
+#[test]
+fn queues_give_memory_back_after_a_burst() {
+    const N: u32 = 5000;
+    let s = Scheduler::new(Topology::uniform(2), N as usize, Config::default());
+    let first = s.run_queue_capacity(c(0));
+    for round in 0..2 {
+        for p in 0..N {
+            let _ = s.enqueue(Pid::new(p), Priority::Normal, CpuSet::single(c(0)), c(0)).expect("spawn");
+        }
+        assert!(s.run_queue_capacity(c(0)) >= N as usize, "round {round}");
+        assert_eq!(queued(&s).len(), N as usize);
+        while let Some(p) = s.pick_next(c(0)) {
+            let out = s.schedule_out(c(0), p.pid, Reductions(1), StopReason::Exited(ExitReason::Normal)).unwrap();
+            assert!(matches!(out.action, OutAction::Exited(_)));
+            s.release(p.pid).expect("release");
+        }
+        assert!(
+            s.run_queue_capacity(c(0)) <= 2048,
+            "round {round}: {} entries kept after the burst, {first} at first",
+            s.run_queue_capacity(c(0))
+        );
+    }
 }
