@@ -11,7 +11,10 @@
 //! generation. After the threads are done, each model checks that the timeout cannot
 //! be lost (a parked process has exactly one timer, for its current wait, and firing
 //! it makes the process runnable), that a message cannot be lost (a process with mail
-//! is never left parked), and that a wait that ended leaves no timer behind.
+//! is never left parked), and that a wait that ended leaves no timer behind. Four
+//! races: a wake-up with nothing to take vs the wait (the lost-timeout repro), a message
+//! and the timer firing vs the arming, an exit vs the timer firing, and a native task
+//! woken and parked again on another core before the first core armed its older wait.
 #![cfg(loom)]
 
 use loom::sync::Arc;
@@ -90,6 +93,17 @@ impl World {
         }
     }
 
+    /// One wait of a native task, running on `core`: every native wait is a new one
+    /// (`WaitTimer::next`), armed after the scheduler parks it. Returns whether it
+    /// parked (false: the scheduler requeued it).
+    fn native_wait(&self, core: CoreId) -> bool {
+        let gen = self.wait.next();
+        let reason = StopReason::Waiting { timeout: Some(DEADLINE) };
+        let (out, _) =
+            self.wait.schedule_out(&self.sched, &self.wheels, core, PID, Reductions(1), reason, Some(gen)).unwrap();
+        matches!(out.action, OutAction::Waiting { .. })
+    }
+
     /// Fires `core`'s wheel at the deadline: a due timer of the current wait wakes the
     /// process (as `Engine::run_once` does). Returns the wake-ups it made.
     fn fire(&self, core: usize) -> Vec<Wakeup> {
@@ -128,6 +142,12 @@ impl World {
     }
 }
 
+/// Explores every interleaving of `f` (within loom's bounds) on a fresh world with
+/// `cores` cores.
+fn model(cores: usize, f: impl Fn(&Arc<World>) + Sync + Send + 'static) {
+    loom::model(move || f(&world(cores)));
+}
+
 /// Runs `a` and `b` on two threads of their own while `main` runs on this one, then
 /// joins them; returns what `main` returned.
 fn race<T>(
@@ -150,10 +170,9 @@ fn race<T>(
 /// requeue and retried, the process ends up parked with a live timer.
 #[test]
 fn wake_with_nothing_to_take_during_the_wait_keeps_the_timeout() {
-    loom::model(|| {
-        let w = world(1);
+    model(1, |w| {
         let parked = race(
-            &w,
+            w,
             |w| {
                 let _ = w.sched.wake(PID);
             },
@@ -177,10 +196,9 @@ fn wake_with_nothing_to_take_during_the_wait_keeps_the_timeout() {
 /// message no timer is left, and a second wait's timeout still fires.
 #[test]
 fn message_and_timeout_race_the_arming() {
-    loom::model(|| {
-        let w = world(2);
+    model(2, |w| {
         let mut on = race(
-            &w,
+            w,
             |w| {
                 w.mailbox.push(7);
                 let _ = w.sched.wake(PID);
@@ -209,11 +227,10 @@ fn message_and_timeout_race_the_arming() {
 /// the wait, so no timer is left and the stale one wakes nothing.
 #[test]
 fn exit_cancels_the_timer_while_it_fires() {
-    loom::model(|| {
-        let w = world(2);
+    model(2, |w| {
         assert!(w.timed_receive(c(0)).is_none());
         race(
-            &w,
+            w,
             |w| {
                 if let Wakeup::Queued { .. } = w.sched.request_exit(PID) {
                     let core = w.pick();
@@ -231,5 +248,42 @@ fn exit_cancels_the_timer_while_it_fires() {
         );
         assert_eq!(w.timers(), 0, "a timer outlived the wait");
         assert!(w.sched.state(PID).unwrap().has(flags::EXITING), "the kill was lost");
+    });
+}
+
+/// A native task parks on core 0; before core 0 arms that wait's timer, a message
+/// wakes the task and core 1 runs it: it takes the message and parks again (a newer
+/// wait), arming on core 1. Core 0's late arming must leave the newer timer alone, so
+/// the task ends parked with one live timer for its current wait (the race the soak
+/// found; `WaitTimer::arm` reads the generation under the timer lock).
+#[test]
+fn a_late_arming_leaves_the_newer_wait_alone() {
+    model(2, |w| {
+        let parked = race(
+            w,
+            |w| {
+                w.mailbox.push(1);
+                if let Wakeup::Queued { .. } = w.sched.wake(PID) {
+                    let mut core = w.pick();
+                    assert!(w.mailbox.consumer().and_then(|mut c| c.pop()).is_some());
+                    while !w.native_wait(core) {
+                        core = w.pick();
+                    }
+                }
+            },
+            |_| {},
+            |w| w.native_wait(c(0)),
+        );
+        if !w.parked() {
+            // The wake-up came while core 0 ended the slice: it was requeued and runs
+            // again, takes the message and waits anew.
+            assert!(!parked);
+            let mut core = w.pick();
+            let _ = w.mailbox.consumer().and_then(|mut c| c.pop());
+            while !w.native_wait(core) {
+                core = w.pick();
+            }
+        }
+        w.check_timeout_fires();
     });
 }
