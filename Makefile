@@ -88,11 +88,13 @@ test-host:
 	PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) cargo test --workspace --exclude zbeam-kernel --exclude zbeam-z80bench --exclude zbeam-qemu-tests \
 		--exclude zbeam-z80 --exclude zbeam-dispatch
 
-# Model-checks with loom (exhaustive interleavings, bounded): the lock-free mailbox, and the
-# scheduler's process state word with its run-queue hand-offs.
+# Model-checks with loom (exhaustive interleavings, bounded): the lock-free mailbox, the
+# scheduler's process state word with its run-queue hand-offs, and the engine's wait, wake-up
+# and timeout races.
 test-loom:
 	CARGO_TARGET_DIR=$(CURDIR)/target/loom kernel/crates/mailbox/loom.sh
 	CARGO_TARGET_DIR=$(CURDIR)/target/loom kernel/crates/sched/loom.sh
+	CARGO_TARGET_DIR=$(CURDIR)/target/loom kernel/crates/engine/loom.sh
 
 test-z80:
 	cargo test --release -p zbeam-z80

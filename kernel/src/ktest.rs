@@ -22,6 +22,7 @@
 //! * `contain`, `full-heap`, `fuzz` — the containment cases, error answers at a
 //!   full heap, random Z80 programs (see `ktest_contain`).
 //! * `soak` — churn with the shell running (see `soak`).
+//! * `stack-overflow-N` — core N overflows its stack (see `ktest_overflow`).
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -74,6 +75,7 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
         Some("full-heap") => crate::ktest_contain::full_heap(),
         Some("fuzz") => crate::ktest_contain::fuzz(),
         Some("soak") => crate::soak::main(),
+        Some(t) if t.starts_with("stack-overflow") => crate::ktest_overflow::main(t),
         Some(other) => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, hetero-spin8, hetero-2h2l, hetero-4h, ring, timers)");
             finish(4)
@@ -90,6 +92,7 @@ pub fn secondary_loop(core: usize) -> ! {
         if IPI_GO.load(Ordering::Acquire) && IPI_DONE.load(Ordering::Acquire) & (1 << core) == 0 {
             ipi_round(core);
         }
+        crate::ktest_overflow::on_secondary(core);
         cpu::wfi();
     }
 }

@@ -22,6 +22,7 @@ pub mod ktest_hetero;
 pub mod ktest_images;
 pub mod ktest_locks;
 pub mod ktest_memory;
+pub mod ktest_overflow;
 pub mod ktest_runtime;
 pub mod ktest_symbos;
 pub mod memory;

@@ -7,6 +7,9 @@
 //! The ring's lock is only ever contended by a dump, and the recording core never
 //! waits for it (`try_lock`: an event that meets a dump is counted as lost).
 //! No interrupt handler records (they never call into the engine).
+//! The rings are given back to the heap once recording is off and they have been
+//! dumped (`trace off` after a dump, or a dump after `trace off`); the next
+//! `trace on` allocates them again.
 //!
 //! Dump format (one event per line, fields separated by single spaces; the first
 //! and last lines frame the dump so a tool can find it in a console log):
@@ -66,6 +69,8 @@ impl Ring {
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// The rings were dumped since recording last started.
+static DUMPED: AtomicBool = AtomicBool::new(false);
 static RINGS: [Mutex<Ring>; MAX_CORES] = [const { Mutex::new(Ring::new()) }; MAX_CORES];
 /// Events a core could not record because a dump held its ring.
 static LOST: [AtomicU64; MAX_CORES] = [const { AtomicU64::new(0) }; MAX_CORES];
@@ -92,14 +97,29 @@ pub fn start(cores: usize) -> Result<(), usize> {
         lost.store(0, Ordering::Relaxed);
     }
     // Relaxed: the rings are behind their own locks.
+    DUMPED.store(false, Ordering::Relaxed);
     ENABLED.store(true, Ordering::Relaxed);
     Ok(())
 }
 
-/// Stops recording; what was recorded stays for [`dump`].
+/// Stops recording; what was recorded stays for [`dump`], unless it was dumped
+/// already: then the rings are given back.
 pub fn stop() {
     // Relaxed: see `enabled`.
     ENABLED.store(false, Ordering::Relaxed);
+    if DUMPED.load(Ordering::Relaxed) {
+        release();
+    }
+}
+
+/// Frees every ring. A core still recording an event that raced `stop` finds a ring
+/// without room and drops it (`Ring::push` never allocates).
+fn release() {
+    for ring in RINGS.iter() {
+        let mut r = ring.lock();
+        r.buf = Vec::new();
+        r.next = 0;
+    }
 }
 
 /// Records `event` on the calling core.
@@ -183,5 +203,10 @@ pub fn dump(cores: usize) -> Result<usize, usize> {
         }
     }
     println!("trace end");
+    // Relaxed: see `enabled`.
+    DUMPED.store(true, Ordering::Relaxed);
+    if !enabled() {
+        release();
+    }
     Ok(all.len())
 }

@@ -122,11 +122,12 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
     for part in &after_stops {
         assert!(part.contains("; 1 processes"), "only the shell left:\n{part}");
     }
-    // The `mem` answers: before, then after each stop. The first bomb's round also
-    // allocated the trace rings (4 cores x 2048 events, kept for later dumps).
+    // The `mem` answers: before, then after each stop. The trace rings the first
+    // bomb's round allocated are given back by `trace off` after the dump, and the run
+    // queues shrink once the bomb is gone (320 KiB above the start was measured).
     let answers: Vec<u64> = after_stops.iter().filter_map(|p| heap_used(p).first().copied()).collect();
     assert_eq!(answers.len(), 3, "{}", o.output);
-    assert!(answers[0] <= base + 1024, "heap {} KiB after the first stop, {base} KiB before", answers[0]);
+    assert!(answers[0] <= base + 512, "heap {} KiB after the first stop, {base} KiB before", answers[0]);
     for &m in &answers[1..] {
         assert!(m <= answers[0] + 64, "heap {m} KiB after a later stop, {} KiB after the first", answers[0]);
     }

@@ -37,19 +37,21 @@ pub mod memory;
 mod proc;
 mod signals;
 pub mod supervisor;
+pub mod sync;
 mod tree;
+pub mod waiting;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use spin::Mutex;
+use waiting::{Arm, WaitTimer, Wheel};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{
     Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, Pick, Pid, Priority, Reductions, SchedError, Scheduler,
     SleepDecision, StopReason, Topology, Wakeup,
 };
-use zbeam_timerwheel::TimerWheel;
 
 pub use introspect::{ProcInfo, RunState, SliceEnd, TraceEvent};
 use memory::{Account, Budget, PagePool};
@@ -317,10 +319,8 @@ struct Slot {
     generation: AtomicU32,
     /// Whether a process lives in this slot.
     live: AtomicBool,
-    /// Bumped whenever a wait ends, so a timer armed for an older wait is ignored.
-    wait_gen: AtomicU32,
-    /// The one timer armed for this process's wait, if any (see [`Engine::arm_timer`]).
-    timer: Mutex<Option<Armed>>,
+    /// The wait generation and the one timer armed for it (see [`waiting`]).
+    wait: WaitTimer,
     body: Mutex<Option<Box<Body>>>,
     mailbox: Mailbox<Message>,
     last_exit: Mutex<Option<Exit>>,
@@ -359,7 +359,7 @@ pub struct Engine<P: Platform> {
     images: &'static [Image],
     slots: Box<[Slot]>,
     free: Mutex<VecDeque<u32>>,
-    timers: Box<[Mutex<Wheel>]>,
+    timers: Box<[Wheel]>,
     /// Ticks seen by each core's current slice; 2 or more stops it.
     preempt: Box<[AtomicU8]>,
     live: AtomicUsize,
@@ -382,17 +382,6 @@ pub struct Engine<P: Platform> {
     templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
 }
 
-/// A core's timers: (pid, wait generation) per armed wait.
-type Wheel = TimerWheel<(u32, u32)>;
-
-/// Where a process's timer is: the wheel of core `core`, for wait generation `gen`.
-#[derive(Debug, Clone, Copy)]
-struct Armed {
-    core: usize,
-    gen: u32,
-    handle: zbeam_timerwheel::Handle,
-}
-
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
 const FIRST_PID: u32 = 1;
 
@@ -413,8 +402,7 @@ impl<P: Platform> Engine<P> {
             .map(|_| Slot {
                 generation: AtomicU32::new(0),
                 live: AtomicBool::new(false),
-                wait_gen: AtomicU32::new(0),
-                timer: Mutex::new(None),
+                wait: WaitTimer::new(),
                 body: Mutex::new(None),
                 mailbox: Mailbox::new(),
                 last_exit: Mutex::new(None),
@@ -442,10 +430,7 @@ impl<P: Platform> Engine<P> {
             free: Mutex::new((FIRST_PID..max_procs as u32).collect()),
             // A process has at most one timer (limits::TIMERS_PER_PROCESS), so a wheel
             // with room for every slot never grows while processes run.
-            timers: (0..cores)
-                .map(|_| Mutex::new(TimerWheel::with_capacity(now, max_procs)))
-                .collect::<Vec<_>>()
-                .into_boxed_slice(),
+            timers: (0..cores).map(|_| waiting::new_wheel(now, max_procs)).collect::<Vec<_>>().into_boxed_slice(),
             preempt: (0..cores).map(|_| AtomicU8::new(0)).collect::<Vec<_>>().into_boxed_slice(),
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
@@ -774,6 +759,7 @@ impl<P: Platform> Engine<P> {
                 self.release_slot(pid);
                 Err(match e {
                     SchedError::EmptyAffinity => SpawnError::EmptyAffinity,
+                    SchedError::NoMemory => SpawnError::OutOfMemory,
                     _ => SpawnError::TableFull,
                 })
             }
@@ -896,8 +882,7 @@ impl<P: Platform> Engine<P> {
         }
         for (pid, gen) in due {
             if let Some(slot) = self.slot(pid) {
-                // Acquire: see the wait generation the process stored when it waited.
-                if slot.wait_gen.load(Ordering::Acquire) == gen {
+                if slot.wait.is_current(gen) {
                     self.act_on_wakeup(self.sched.wake(Pid::new(pid)));
                 }
             }
@@ -923,7 +908,7 @@ impl<P: Platform> Engine<P> {
                     let mut cx = proc::RunCx {
                         engine: self,
                         pid: pid.get() as u16,
-                        slot_wait_gen: &slot.wait_gen,
+                        wait: &slot.wait,
                         mailbox: &slot.mailbox,
                         taken: &slot.taken,
                         preempt: &self.preempt[core.index()],
@@ -951,64 +936,28 @@ impl<P: Platform> Engine<P> {
             };
             self.platform.trace(TraceEvent::SliceEnd { core, pid, reductions: used, why });
         }
-        let out = match self.sched.schedule_out(core, pid, Reductions(used), reason) {
-            Ok(out) => out,
-            // A scheduler refusal here is a broken runtime invariant.
-            Err(e) => panic!("schedule_out({pid}) refused: {e:?}"),
-        };
+        let (out, arm) =
+            match slot.wait.schedule_out(&self.sched, &self.timers, core, pid, Reductions(used), reason, wait_gen) {
+                Ok(out) => out,
+                // A scheduler refusal here is a broken runtime invariant.
+                Err(e) => panic!("schedule_out({pid}) refused: {e:?}"),
+            };
         self.platform.wake(out.wake);
         match out.action {
             // A wait the scheduler turned into a requeue (a wake-up came while it
             // decided) arms nothing: the process retries its call and, if it still has to
-            // wait, arms its timer then.
+            // wait, arms its timer then (see `waiting`).
             OutAction::Requeued { .. } | OutAction::Parked => {}
-            OutAction::Waiting { timeout } => {
-                if let (Some(deadline), Some(gen)) = (timeout, wait_gen) {
-                    self.arm_timer(core, pid, deadline, gen);
+            // Parked: its timer is armed. If the wheel could not grow, it is made
+            // runnable instead: it retries its call and so polls until its deadline.
+            OutAction::Waiting { .. } => {
+                if arm == Arm::NoRoom {
+                    self.act_on_wakeup(self.sched.wake(pid));
                 }
             }
             OutAction::Exited(r) => self.teardown(core, pid, exit_of(r)),
             OutAction::Faulted(FaultCode(c)) => self.teardown(core, pid, Exit::Fault(c)),
             OutAction::Killed => self.teardown(core, pid, Exit::Killed),
-        }
-    }
-
-    /// Arms the timer of `pid`'s wait (generation `gen`, ending at `deadline`) in
-    /// `core`'s wheel, now that the scheduler has really parked it. A process has at most
-    /// one timer: a timer already armed for this same wait stays (the process was woken
-    /// by a message it did not want and waits on), one for an older wait is cancelled.
-    /// If the wheel cannot grow (no memory), the process is made runnable instead: it
-    /// retries its call and so polls until its deadline, late never.
-    ///
-    /// The process may have been woken, run and even ended on another core since the
-    /// scheduler parked it. Its wait generation, read under the timer lock, tells: a
-    /// wait that is over (or a newer one, whose own arming comes or came) is left
-    /// alone. A wait that ends later bumps the generation and then cancels under the
-    /// same lock, so it finds this timer.
-    fn arm_timer(&self, core: CoreId, pid: Pid, deadline: u64, gen: u32) {
-        let slot = &self.slots[pid.index()];
-        let mut armed = slot.timer.lock();
-        // Acquire: pairs with the Release bump at the end of a wait.
-        if slot.wait_gen.load(Ordering::Acquire) != gen || armed.is_some_and(|a| a.gen == gen) {
-            return;
-        }
-        if let Some(old) = armed.take() {
-            let _ = self.timers[old.core].lock().cancel(old.handle);
-        }
-        match self.timers[core.index()].lock().try_insert(deadline, (pid.get(), gen)) {
-            Ok(handle) => *armed = Some(Armed { core: core.index(), gen, handle }),
-            Err(_) => {
-                drop(armed);
-                self.act_on_wakeup(self.sched.wake(pid));
-            }
-        }
-    }
-
-    /// Cancels the timer armed for `pid`'s wait, if any (its wait is over). O(1).
-    pub(crate) fn cancel_timer(&self, pid: u32) {
-        let Some(slot) = self.slot(pid) else { return };
-        if let Some(old) = slot.timer.lock().take() {
-            let _ = self.timers[old.core].lock().cancel(old.handle);
         }
     }
 
@@ -1045,8 +994,7 @@ impl<P: Platform> Engine<P> {
         // may charge the slot again; the next spawn in it returns that).
         slot.account.clear(&self.budget);
         slot.generation.fetch_add(1, Ordering::Relaxed);
-        slot.wait_gen.fetch_add(1, Ordering::Release);
-        self.cancel_timer(pid.get());
+        slot.wait.end(&self.timers);
         *slot.last_exit.lock() = Some(exit);
         // Links, monitors and the name go before the slot can be reused.
         self.exit_signals(pid.get() as u16, exit);

@@ -4,12 +4,13 @@
 use crate::abi::{self, func, status};
 use crate::memory::{self, Account, Budget, PagePool, ProcMemory};
 use crate::signals::Target;
+use crate::waiting::WaitTimer;
 use crate::{
     fault, Engine, Exit, LinkError, Message, NameError, Platform, ProcStats, SendError, SpawnError, SpawnOpts,
 };
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{CoreId, CpuSet, ExitReason, FaultCode, Priority, StopReason, CONTEXT_REDS};
 use zbeam_z80::paged::{PagedMemory, Template, PAGE_SIZE};
@@ -443,7 +444,7 @@ impl Body {
 pub(crate) struct RunCx<'a, P: Platform> {
     pub(crate) engine: &'a Engine<P>,
     pub(crate) pid: u16,
-    pub(crate) slot_wait_gen: &'a AtomicU32,
+    pub(crate) wait: &'a WaitTimer,
     pub(crate) mailbox: &'a Mailbox<Message>,
     pub(crate) taken: &'a AtomicU64,
     pub(crate) preempt: &'a AtomicU8,
@@ -642,8 +643,7 @@ impl Body {
                     NativeStep::Wait { until } => {
                         // Every native wait is a new wait: bumping the generation makes
                         // the timers of earlier waits stale, so they cannot wake it early.
-                        // Release: a timer that fires later compares against this value.
-                        let gen = cx.slot_wait_gen.fetch_add(1, Ordering::Release).wrapping_add(1);
+                        let gen = cx.wait.next();
                         Slice { used, reason: StopReason::Waiting { timeout: until }, wait_gen: until.map(|_| gen) }
                     }
                     NativeStep::Exit(0) => {
@@ -713,8 +713,7 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
             Call::ResumeStop(cost, reason) => return Slice { used: used + cost, reason, wait_gen: None },
             Call::Block(cost, reason) => {
                 let wait_gen = match reason {
-                    // Acquire: pairs with the Release bump at the end of a wait.
-                    StopReason::Waiting { timeout: Some(_) } => Some(cx.slot_wait_gen.load(Ordering::Acquire)),
+                    StopReason::Waiting { timeout: Some(_) } => Some(cx.wait.current()),
                     _ => None,
                 };
                 return Slice { used: used + cost, reason, wait_gen };
@@ -736,9 +735,7 @@ fn ret(z: &mut Z80Proc) {
 /// wheel is ignored (it carries the old generation).
 fn end_wait<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) {
     if z.deadline.take().is_some() {
-        // Release: a timer firing later compares against the new generation.
-        cx.slot_wait_gen.fetch_add(1, Ordering::Release);
-        cx.engine.cancel_timer(cx.pid as u32);
+        cx.wait.end(&cx.engine.timers);
     }
 }
 

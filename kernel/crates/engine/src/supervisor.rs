@@ -17,6 +17,14 @@
 //! Children are stopped with an untrappable kill (OTP's `brutal_kill`); there is no
 //! shutdown timeout. The supervisor's state is published through
 //! [`SupervisorReport`] for tests and the console.
+//!
+//! Memory: a supervisor allocates when it is made (by the kernel, never at a Z80
+//! program's request): its specs, child table, report and restart history (room for
+//! `max_restarts + 1` restarts, up to [`HISTORY_PREALLOC`]). After that its restarts
+//! allocate nothing, except that a history longer than the preallocated room grows with
+//! `try_reserve`. If the heap refuses, the restart is put off as a restart whose spawn
+//! failed is: retried every [`RETRY_MS`], not counted against the intensity (with
+//! [`Strategy::OneForAll`] only the child that ended is started again then).
 
 use crate::abi::{reason, tag};
 use crate::{NativeCx, NativeStep, NativeTask, SpawnOpts};
@@ -88,15 +96,11 @@ pub struct SupervisorReport {
 /// [`crate::Engine::spawn_native_opts`]).
 pub struct Supervisor {
     strategy: Strategy,
-    intensity: Intensity,
     specs: Vec<ChildSpec>,
     pids: Vec<u32>,
     /// Children that ended and are not to run again.
     done: Vec<bool>,
-    /// Times of recent restarts (ms), oldest first.
-    history: VecDeque<u64>,
-    /// Restarts done since it started.
-    history_total: u32,
+    history: RestartHistory,
     started: bool,
     /// A restart could not spawn a child (no memory or slot): retried every
     /// [`RETRY_MS`] until it can.
@@ -110,6 +114,54 @@ pub struct Supervisor {
 /// memory for a while must not make supervisors give up.
 pub const RETRY_MS: u64 = 100;
 
+/// Restart times a supervisor makes room for when it is made (see the module doc).
+pub const HISTORY_PREALLOC: usize = 256;
+
+/// The heap refused memory for a supervisor's bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoMemory;
+
+/// Restart intensity bookkeeping: the times of recent restarts and the total.
+#[derive(Debug)]
+pub struct RestartHistory {
+    intensity: Intensity,
+    /// Times of recent restarts (ms), oldest first; never more than `max_restarts + 1`.
+    times: VecDeque<u64>,
+    /// Restarts allowed so far.
+    total: u32,
+}
+
+impl RestartHistory {
+    /// An empty history with room for `max_restarts + 1` times (at most
+    /// [`HISTORY_PREALLOC`]; if the heap refuses even that, [`Self::record`] asks again).
+    pub fn new(intensity: Intensity) -> Self {
+        let mut times = VecDeque::new();
+        let room = (intensity.max_restarts as usize).saturating_add(1).min(HISTORY_PREALLOC);
+        let _ = times.try_reserve_exact(room);
+        RestartHistory { intensity, times, total: 0 }
+    }
+
+    /// Records a restart at `now` (ms): Ok(false) if it exceeds the intensity, and
+    /// `NoMemory`, with nothing recorded, if the history must grow and the heap refuses.
+    pub fn record(&mut self, now: u64) -> Result<bool, NoMemory> {
+        self.times.try_reserve(1).map_err(|_| NoMemory)?;
+        self.times.push_back(now);
+        while self.times.front().is_some_and(|&t| t + self.intensity.period_ms <= now) {
+            self.times.pop_front();
+        }
+        let allowed = self.times.len() as u32 <= self.intensity.max_restarts;
+        if allowed {
+            self.total += 1;
+        }
+        Ok(allowed)
+    }
+
+    /// Restarts allowed so far.
+    pub fn total(&self) -> u32 {
+        self.total
+    }
+}
+
 impl Supervisor {
     /// A supervisor; its report is readable through the returned handle.
     pub fn new(
@@ -117,16 +169,15 @@ impl Supervisor {
         intensity: Intensity,
         specs: Vec<ChildSpec>,
     ) -> (Box<Self>, Arc<Mutex<SupervisorReport>>) {
-        let report = Arc::new(Mutex::new(SupervisorReport::default()));
         let n = specs.len();
+        // The report's child list has its final length now: publishing copies into it.
+        let report = Arc::new(Mutex::new(SupervisorReport { children: alloc::vec![0; n], ..Default::default() }));
         let s = Supervisor {
             strategy,
-            intensity,
             specs,
             pids: alloc::vec![0; n],
             done: alloc::vec![false; n],
-            history: VecDeque::new(),
-            history_total: 0,
+            history: RestartHistory::new(intensity),
             started: false,
             retry: false,
             report: report.clone(),
@@ -137,7 +188,7 @@ impl Supervisor {
     fn publish(&self, stopped: Option<u16>) {
         let mut r = self.report.lock();
         r.children.clone_from(&self.pids);
-        r.restarts = self.history_total;
+        r.restarts = self.history.total();
         r.stopped = stopped;
     }
 
@@ -172,19 +223,6 @@ impl Supervisor {
         NativeStep::Exit(why as u32)
     }
 
-    /// Records a restart at `now`; false if it exceeds the intensity.
-    fn allow_restart(&mut self, now: u64) -> bool {
-        self.history.push_back(now);
-        while self.history.front().is_some_and(|&t| t + self.intensity.period_ms <= now) {
-            self.history.pop_front();
-        }
-        let allowed = self.history.len() as u32 <= self.intensity.max_restarts;
-        if allowed {
-            self.history_total += 1;
-        }
-        allowed
-    }
-
     /// Child `i` ended with `why`: restart as its spec and the strategy say.
     fn child_exited(&mut self, cx: &mut NativeCx<'_>, i: usize, why: u16) -> Option<NativeStep> {
         self.pids[i] = 0;
@@ -197,11 +235,21 @@ impl Supervisor {
             self.done[i] = true;
             return None;
         }
-        if !self.allow_restart(cx.now_ms()) {
-            return Some(self.shutdown(cx, reason::SHUTDOWN));
+        match self.history.record(cx.now_ms()) {
+            Ok(true) => {}
+            Ok(false) => return Some(self.shutdown(cx, reason::SHUTDOWN)),
+            Err(NoMemory) => {
+                // Put off: `retry_starts` starts the child once memory allows.
+                self.retry = true;
+                return None;
+            }
         }
-        let which: Vec<usize> = match self.strategy {
-            Strategy::OneForOne => alloc::vec![i],
+        match self.strategy {
+            Strategy::OneForOne => {
+                if !self.start(cx, i) {
+                    self.retry = true;
+                }
+            }
             Strategy::OneForAll => {
                 for j in (0..self.pids.len()).rev() {
                     self.stop_child(cx, j);
@@ -209,12 +257,11 @@ impl Supervisor {
                         self.done[j] = true;
                     }
                 }
-                (0..self.specs.len()).filter(|&j| !self.done[j]).collect()
-            }
-        };
-        for j in which {
-            if !self.start(cx, j) {
-                self.retry = true;
+                for j in 0..self.specs.len() {
+                    if !self.done[j] && !self.start(cx, j) {
+                        self.retry = true;
+                    }
+                }
             }
         }
         None

@@ -19,12 +19,19 @@
 //! in the queue entry, which is equivalent because BEAM resets it at every enqueue.
 //! The lock is `spin::Mutex` (there is no OS to block on); no code path ever holds two
 //! queue locks at once, so there is no lock order to get wrong.
+//!
+//! Growth is fallible: [`RunQueue::push`] never allocates (it refuses a full FIFO) and
+//! [`RunQueue::try_grow`] asks the heap with `try_reserve`. How the scheduler keeps
+//! room for every process it has accepted is in `scheduler.rs` ("Room in the queues").
 
 use crate::balance::{MigrationPath, QueueSample};
 use crate::ids::{Pid, Priority};
 use crate::stats::Counters;
 use crate::sync::{AtomicI64, AtomicU32, AtomicU64, Ordering, QueueGuard, QueueLock};
 use alloc::collections::VecDeque;
+
+/// Entries the normal/low FIFO starts with; [`RunQueue::shrink`] keeps at least this.
+const INITIAL_CAPACITY: usize = 64;
 
 /// BEAM `RESCHEDULE_LOW`: a low process runs on its 8th arrival at the queue head.
 pub const RESCHEDULE_LOW: u8 = 8;
@@ -76,6 +83,16 @@ impl Fifos {
     pub fn fifo(&self, fifo: usize) -> &VecDeque<Entry> {
         &self.q[fifo]
     }
+
+    /// Entries FIFO `fifo` can take without allocating.
+    pub fn spare(&self, fifo: usize) -> usize {
+        self.q[fifo].capacity() - self.q[fifo].len()
+    }
+
+    /// Capacity of all three FIFOs together, in entries.
+    pub fn capacity(&self) -> usize {
+        self.q.iter().map(VecDeque::capacity).sum()
+    }
 }
 
 /// A run queue.
@@ -98,10 +115,9 @@ pub struct RunQueue {
 impl RunQueue {
     /// An empty queue whose balance counter starts at `check_balance_reds`.
     pub(crate) fn new(check_balance_reds: i64) -> Self {
-        const INITIAL: usize = 64;
         RunQueue {
             fifos: QueueLock::new(Fifos {
-                q: [VecDeque::with_capacity(8), VecDeque::with_capacity(8), VecDeque::with_capacity(INITIAL)],
+                q: [VecDeque::with_capacity(8), VecDeque::with_capacity(8), VecDeque::with_capacity(INITIAL_CAPACITY)],
                 len: [0; 4],
                 max_len: [0; 4],
                 max_total: 0,
@@ -224,17 +240,70 @@ impl RunQueue {
         self.paths[prio.index()].store(path.pack(), Ordering::Release);
     }
 
-    /// Appends `pid` at `prio` (BEAM `enqueue_process`); returns the flags before.
-    pub(crate) fn push(&self, f: &mut Fifos, pid: Pid, prio: Priority) -> u32 {
+    /// Grows FIFO `fifo` (amortized, as `VecDeque` grows itself) if the heap allows;
+    /// returns how many entries of capacity it gained (0: the heap refused).
+    pub(crate) fn try_grow(&self, f: &mut Fifos, fifo: usize) -> usize {
+        let before = f.q[fifo].capacity();
+        // Asking for one more than the spare room makes it grow (doubling at least).
+        match f.q[fifo].try_reserve(f.spare(fifo) + 1) {
+            Ok(()) => f.q[fifo].capacity() - before,
+            Err(_) => 0,
+        }
+    }
+
+    /// Gives back most of FIFO `fifo`'s memory when its capacity exceeds `SHRINK_RATIO`
+    /// times what it holds (and its first capacity). Returns the entries of capacity it
+    /// lost; calls `take(n)` first, which must answer whether `n` entries of spare
+    /// capacity may go (and take them), and `give(n)` for any it took but kept. Never
+    /// allocates in a way that can fail with a panic: an empty FIFO just frees its
+    /// buffer; a non-empty one moves into a smaller one got with `try_reserve_exact`.
+    pub(crate) fn shrink(
+        &self,
+        f: &mut Fifos,
+        fifo: usize,
+        take: impl FnOnce(usize) -> bool,
+        give: impl FnOnce(usize),
+    ) -> usize {
+        const SHRINK_RATIO: usize = 4;
+        let q = &mut f.q[fifo];
+        let (len, cap) = (q.len(), q.capacity());
+        let keep = if len == 0 { 0 } else { (2 * len).max(INITIAL_CAPACITY) };
+        if cap <= SHRINK_RATIO * len.max(INITIAL_CAPACITY) || !take(cap - keep) {
+            return 0;
+        }
+        if len == 0 {
+            // Capacity 0 frees the buffer without allocating.
+            q.shrink_to(0);
+        } else {
+            let mut smaller = VecDeque::new();
+            if smaller.try_reserve_exact(keep).is_err() {
+                give(cap - keep);
+                return 0;
+            }
+            smaller.extend(q.drain(..));
+            *q = smaller;
+        }
+        let lost = cap - q.capacity();
+        give((cap - keep) - lost);
+        lost
+    }
+
+    /// Appends `pid` at `prio` (BEAM `enqueue_process`) to FIFO `fifo` (normally
+    /// `prio.fifo()`) if it has room without allocating; returns the flags before, or
+    /// `None` (nothing changed) when the FIFO is full.
+    pub(crate) fn push(&self, f: &mut Fifos, fifo: usize, pid: Pid, prio: Priority) -> Option<u32> {
+        if f.spare(fifo) == 0 {
+            return None;
+        }
         let count = if prio == Priority::Low { RESCHEDULE_LOW } else { 1 };
-        f.q[prio.fifo()].push_back(Entry { pid, prio, count });
+        f.q[fifo].push_back(Entry { pid, prio, count });
         let p = prio.index();
         f.len[p] += 1;
         f.max_len[p] = f.max_len[p].max(f.len[p]);
         f.max_total = f.max_total.max(f.len.iter().sum());
         // Relaxed: the lock orders writers; lock-free readers only want a hint.
         self.len[p].store(f.len[p], Ordering::Relaxed);
-        self.set_flags(1 << p)
+        Some(self.set_flags(1 << p))
     }
 
     fn account_removal(&self, f: &mut Fifos, prio: Priority) {
@@ -323,13 +392,17 @@ mod tests {
     use super::*;
     use alloc::vec::Vec;
 
+    fn put(rq: &RunQueue, f: &mut Fifos, pid: Pid, prio: Priority) {
+        rq.push(f, prio.fifo(), pid, prio).expect("room in a new queue");
+    }
+
     fn picks(rq: &RunQueue, n: usize) -> Vec<Pid> {
         let mut out = Vec::new();
         for _ in 0..n {
             let mut f = rq.lock();
             let e = rq.pop_next(&mut f).unwrap();
             out.push(e.pid);
-            rq.push(&mut f, e.pid, e.prio);
+            put(rq, &mut f, e.pid, e.prio);
         }
         out
     }
@@ -338,10 +411,10 @@ mod tests {
     fn strict_priority_between_fifos() {
         let rq = RunQueue::new(1);
         let mut f = rq.lock();
-        rq.push(&mut f, Pid::new(3), Priority::Low);
-        rq.push(&mut f, Pid::new(2), Priority::Normal);
-        rq.push(&mut f, Pid::new(1), Priority::High);
-        rq.push(&mut f, Pid::new(0), Priority::Max);
+        put(&rq, &mut f, Pid::new(3), Priority::Low);
+        put(&rq, &mut f, Pid::new(2), Priority::Normal);
+        put(&rq, &mut f, Pid::new(1), Priority::High);
+        put(&rq, &mut f, Pid::new(0), Priority::Max);
         assert_eq!(rq.lens(), [1, 1, 1, 1]);
         assert_eq!(rq.flags() & rq_flags::NONEMPTY_MASK, 0xf);
         let order: Vec<u32> = core::iter::from_fn(|| rq.pop_next(&mut f)).map(|e| e.pid.get()).collect();
@@ -353,7 +426,7 @@ mod tests {
     #[test]
     fn lone_low_process_runs_at_once() {
         let rq = RunQueue::new(1);
-        rq.push(&mut rq.lock(), Pid::new(9), Priority::Low);
+        put(&rq, &mut rq.lock(), Pid::new(9), Priority::Low);
         assert_eq!(picks(&rq, 3), [Pid::new(9); 3]);
     }
 
@@ -363,7 +436,7 @@ mod tests {
         {
             let mut f = rq.lock();
             for i in 0..5 {
-                rq.push(&mut f, Pid::new(i), Priority::Normal);
+                put(&rq, &mut f, Pid::new(i), Priority::Normal);
             }
             for _ in 0..3 {
                 rq.pop_next(&mut f);

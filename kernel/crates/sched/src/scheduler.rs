@@ -108,6 +108,28 @@
 //! immigrated. `set_affinity` moves a queued process at once; a running one keeps its
 //! current slice and is placed by the new set at its next schedule-out.
 
+//! ## Room in the queues
+//! Queues grow with `try_reserve`, never with an allocation that can fail by panicking,
+//! and a process the scheduler has accepted is never dropped for want of room. The
+//! invariant: the spare capacity of all FIFOs together is at least the number of live
+//! processes that are not queued. `slack` counts spare capacity minus such processes;
+//! queueing and dequeueing do not change it (one entry moves between the two), growth
+//! adds what it gained, a spawn takes one and [`Scheduler::release`] gives it back.
+//! So [`Scheduler::enqueue`] is the only call that can fail for memory: when no slack is
+//! left and the heap refuses to grow the target FIFO it returns
+//! [`SchedError::NoMemory`] with nothing changed. Every other insertion goes to its
+//! target FIFO, growing it if the heap allows; otherwise it takes a spare entry in
+//! another FIFO, which the invariant guarantees exists: this queue's other FIFOs
+//! first, then the queues of cores in the process's affinity, then any queue. Only in
+//! that last, out-of-memory case may a process wait in a FIFO of another priority
+//! (the entry keeps its own) or run once on a core outside its affinity.
+//! Queues also give memory back: when an exit leaves the slack `SHRINK_SLACK` entries
+//! (or half again, if more) above what it was at the last look or the last spawn,
+//! [`Scheduler::release`] shrinks every FIFO whose capacity is over four times what it
+//! holds, taking the slack it frees first, so the invariant holds throughout. The last
+//! exit of a burst always looks: what stays is in the order of `SHRINK_SLACK` entries
+//! of 8 bytes, plus the room the processes still alive need.
+
 use crate::balance::{Balancer, MigrationPath, PathKind};
 use crate::cpuset::CpuSet;
 use crate::ids::{CoreId, Pid, Priority, Reductions};
@@ -115,7 +137,7 @@ use crate::reductions::{balance_charge, CONTEXT_REDS, MIN_CONTEXT_SWITCH_REDS};
 use crate::runqueue::{rq_flags, Entry, RunQueue};
 use crate::state::{OutKind, OutTransition, ProcState, ScheduleIn, StateError, StateSnapshot, Wake};
 use crate::stats::{Activity, CoreStats, Counters};
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use crate::topology::Topology;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -320,6 +342,9 @@ pub enum SchedError {
     EmptyAffinity,
     /// The process's state does not allow this call (runtime bug).
     State(Pid, StateError),
+    /// Spawn only: the run queues have no room for one more process and the heap
+    /// refused to grow them (see "Room in the queues"); nothing was changed.
+    NoMemory,
 }
 
 /// Counts of balance passes so far.
@@ -352,7 +377,15 @@ pub struct Scheduler {
     balancer: Mutex<Balancer>,
     halftime_passes: AtomicU64,
     full_passes: AtomicU64,
+    /// Spare FIFO capacity minus live processes not queued (see "Room in the queues").
+    slack: AtomicI64,
+    /// Slack above which the next exit looks for FIFOs to shrink.
+    shrink_at: AtomicI64,
 }
+
+/// Slack (entries of spare run-queue capacity beyond what accepted processes may
+/// need) that makes an exit look for FIFOs to shrink: 8 KiB of entries.
+const SHRINK_SLACK: i64 = 1024;
 
 /// Queued entries per FIFO that "wake other" inspects for one it may hand to a core.
 const WAKE_SCAN: usize = 32; // the module doc quotes this number
@@ -368,7 +401,10 @@ impl Scheduler {
         let queues: Vec<RunQueue> = (0..topo.len()).map(|_| RunQueue::new(reds as i64)).collect();
         let procs: Vec<ProcSched> = (0..max_procs).map(|_| ProcSched::default()).collect();
         let balancer = Balancer::new(&topo, 2 * reds);
+        let capacity: usize = queues.iter().map(|q| q.lock().capacity()).sum();
         Scheduler {
+            slack: AtomicI64::new(capacity as i64),
+            shrink_at: AtomicI64::new(SHRINK_SLACK),
             active: AtomicUsize::new(topo.len()),
             topo,
             cfg,
@@ -544,18 +580,107 @@ impl Scheduler {
         t
     }
 
-    /// Inserts a process the caller holds (won the wake-up, or removed from a queue).
+    /// Inserts a process the caller holds (won the wake-up, or removed from a queue):
+    /// into `core`'s FIFO for `prio`, grown if full and the heap allows, else wherever
+    /// there is room (see "Room in the queues"). Returns the cores to interrupt.
     fn insert(&self, core: CoreId, pid: Pid, prio: Priority) -> CpuSet {
+        if let Some(wake) = self.try_insert(core, prio.fifo(), pid, prio, true) {
+            return wake;
+        }
+        let aff = self.affinity_of_slot(&self.procs[pid.index()]);
+        let others = (0..self.topo.len()).map(CoreId::new).filter(|&c| c != core);
+        // The invariant guarantees a spare entry; passes repeat only while other cores
+        // move entries around. Not finding one in many passes is a broken invariant.
+        for _ in 0..1000 {
+            let here = (0..3).map(|fifo| (core, fifo));
+            let near = others.clone().filter(|&c| aff.contains(c)).flat_map(|c| (0..3).map(move |fifo| (c, fifo)));
+            let far = others.clone().filter(|&c| !aff.contains(c)).flat_map(|c| (0..3).map(move |fifo| (c, fifo)));
+            for (c, fifo) in here.chain(near).chain(far) {
+                if let Some(wake) = self.try_insert(c, fifo, pid, prio, false) {
+                    return wake;
+                }
+            }
+            core::hint::spin_loop();
+        }
+        panic!("run queues: no spare entry for {pid:?} although every accepted process has one")
+    }
+
+    /// Inserts into FIFO `fifo` of `core` if it has room, after growing it when `grow`.
+    fn try_insert(&self, core: CoreId, fifo: usize, pid: Pid, prio: Priority, grow: bool) -> Option<CpuSet> {
         let q = self.queue(core);
         let old = {
             let mut f = q.lock();
+            if grow && f.spare(fifo) == 0 {
+                self.add_slack(q.try_grow(&mut f, fifo));
+            }
+            if f.spare(fifo) == 0 {
+                return None;
+            }
             self.procs[pid.index()].state.set_runq(core);
-            q.push(&mut f, pid, prio)
+            q.push(&mut f, fifo, pid, prio)?
         };
-        if old & rq_flags::SLEEPING != 0 {
-            CpuSet::single(core)
-        } else {
-            CpuSet::EMPTY
+        Some(if old & rq_flags::SLEEPING != 0 { CpuSet::single(core) } else { CpuSet::EMPTY })
+    }
+
+    fn add_slack(&self, entries: usize) {
+        // Relaxed: a counter; the queue locks order the capacities it stands for.
+        self.slack.fetch_add(entries as i64, Ordering::Relaxed);
+    }
+
+    /// Shrinks every FIFO much larger than what it holds (see "Room in the queues").
+    fn shrink_queues(&self) {
+        let mut capacity = 0;
+        for q in self.queues.iter() {
+            let mut f = q.lock();
+            for fifo in 0..3 {
+                q.shrink(&mut f, fifo, |n| self.take_slack(n as i64), |n| self.add_slack(n));
+            }
+            capacity += f.capacity() as i64;
+        }
+        // Relaxed: hints (see `release`). Once every process is gone the slack is the
+        // whole capacity: the look after the last exit always comes.
+        let left = self.slack.load(Ordering::Relaxed);
+        self.shrink_at.store(Self::next_look(left).min(capacity - 1).max(SHRINK_SLACK), Ordering::Relaxed);
+    }
+
+    /// The slack at which exits look for FIFOs to shrink again, when `left` is the
+    /// slack now: `SHRINK_SLACK` more, or half as much again if that is more.
+    fn next_look(left: i64) -> i64 {
+        left.saturating_add((left / 2).max(SHRINK_SLACK))
+    }
+
+    /// Takes `n` units of slack if that leaves it non-negative.
+    fn take_slack(&self, n: i64) -> bool {
+        // Relaxed: a counter (see `add_slack`); the CAS makes each unit taken once.
+        let mut cur = self.slack.load(Ordering::Relaxed);
+        while cur >= n {
+            match self.slack.compare_exchange_weak(cur, cur - n, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+        false
+    }
+
+    /// Takes one unit of slack for a process about to be spawned on `core` at `prio`,
+    /// growing that FIFO when none is left; `NoMemory` if the heap refuses.
+    fn reserve_entry(&self, core: CoreId, prio: Priority) -> Result<(), SchedError> {
+        loop {
+            if self.take_slack(1) {
+                // Fewer spare entries: the next look for FIFOs to shrink comes sooner.
+                // Relaxed: hints (see `release`).
+                let next = Self::next_look(self.slack.load(Ordering::Relaxed));
+                if next < self.shrink_at.load(Ordering::Relaxed) {
+                    self.shrink_at.store(next, Ordering::Relaxed);
+                }
+                return Ok(());
+            }
+            let q = self.queue(core);
+            let gained = q.try_grow(&mut q.lock(), prio.fifo());
+            if gained == 0 {
+                return Err(SchedError::NoMemory);
+            }
+            self.add_slack(gained);
         }
     }
 
@@ -595,7 +720,11 @@ impl Scheduler {
         }
         let start = self.home(aff, from);
         let core = self.place(prio, aff, start, None);
-        ps.state.spawn(core, prio).map_err(|e| SchedError::State(pid, e))?;
+        self.reserve_entry(core, prio)?;
+        if let Err(e) = ps.state.spawn(core, prio) {
+            self.add_slack(1);
+            return Err(SchedError::State(pid, e));
+        }
         // Release: whoever finds the process in a queue (after the queue lock) sees it.
         ps.affinity.store(aff.bits(), Ordering::Release);
         if core != start {
@@ -1090,7 +1219,19 @@ impl Scheduler {
         ps.state.release().map_err(|e| SchedError::State(pid, e))?;
         // Relaxed: the slot is free; the next spawn's Release store publishes anew.
         ps.affinity.store(0, Ordering::Relaxed);
+        // The process will never be queued again: its reserved entry is spare.
+        self.add_slack(1);
+        // Relaxed: hints; `shrink_queues` takes slack with a CAS.
+        if self.slack.load(Ordering::Relaxed) > self.shrink_at.load(Ordering::Relaxed) {
+            self.shrink_queues();
+        }
         Ok(())
+    }
+
+    /// Entries `core`'s run queue can hold without allocating (its memory, for `mem`
+    /// and tests).
+    pub fn run_queue_capacity(&self, core: CoreId) -> usize {
+        self.queue(core).lock().capacity()
     }
 
     /// Statistics of `core`.

@@ -5,11 +5,36 @@
 //! [`zbeam_exception`]. IRQs and FIQs go to the board's interrupt dispatch; anything
 //! else is unexpected and becomes a readable report followed by a kernel panic.
 //!
+//! A synchronous exception at EL1 first checks that the interrupted stack has room for
+//! the frame (`AT S1E1W` on SP - frame size, result in PAR_EL1). When it has not (the
+//! stack ran into its guard page, see `mmu::guard_pages`), saving the frame there would
+//! fault again, forever; the vector moves SP_EL1 to this core's small exception stack
+//! ([`EXCEPTION_STACK`] bytes) first, and the fault is reported as `stack overflow on
+//! core N` through the panic path. Such an exception never returns, so the interrupted
+//! SP is not needed. The check uses TPIDRRO_EL0 and TPIDR_EL0 as scratch registers:
+//! nothing runs at EL0 and the kernel keeps no thread pointer there.
+//!
 //! ARM ARM DDI 0487: D1.10 (exception vectors, VBAR_EL1), D17.2.37 (ESR_EL1 and the
-//! exception classes), D17.2.40 (FAR_EL1).
+//! exception classes), D17.2.40 (FAR_EL1), C5.5 (AT S1E1W), D17.2.113 (PAR_EL1).
 
 use aarch64_cpu::registers::{Readable, Writeable, ESR_EL1, FAR_EL1, VBAR_EL1};
+use core::cell::UnsafeCell;
 use core::fmt;
+
+/// Bytes of each core's exception stack, used only when a synchronous exception finds
+/// no room on the interrupted stack (enough for the frame and the panic report).
+pub const EXCEPTION_STACK: usize = 16 << 10;
+
+const MAX_CORES: usize = crate::board::MAX_CORES;
+const _: () = assert!(MAX_CORES.is_power_of_two());
+
+/// One exception stack per core, in .bss; core N's top is at (N + 1) * EXCEPTION_STACK.
+#[repr(C, align(16))]
+struct ExceptionStacks(UnsafeCell<[[u8; EXCEPTION_STACK]; MAX_CORES]>);
+// SAFETY: only the vector code touches these bytes, and only as the stack of the core
+// whose id (TPIDR_EL1) selects the slot; no Rust reference to them is ever made.
+unsafe impl Sync for ExceptionStacks {}
+static EXCEPTION_STACKS: ExceptionStacks = ExceptionStacks(UnsafeCell::new([[0; EXCEPTION_STACK]; MAX_CORES]));
 
 core::arch::global_asm!(
     r#"
@@ -29,7 +54,8 @@ zbeam_vectors:
     VECTOR 1
     VECTOR 2
     VECTOR 3
-    VECTOR 4
+    .balign 0x80                    // 4: synchronous, current EL with SP_EL1
+    b       zbeam_sync_spx
     VECTOR 5
     VECTOR 6
     VECTOR 7
@@ -41,6 +67,37 @@ zbeam_vectors:
     VECTOR 13
     VECTOR 14
     VECTOR 15
+
+// Synchronous exception at EL1h: is there room for the frame on this stack?
+zbeam_sync_spx:
+    msr     tpidrro_el0, x0         // scratch (see the module doc)
+    mov     x0, sp
+    sub     x0, x0, #{frame}
+    at      s1e1w, x0               // translate the frame's lowest byte for a write
+    isb                             // PAR_EL1 holds the result after the ISB
+    mrs     x0, par_el1
+    tbnz    x0, #0, 1f              // PAR_EL1.F: it would fault (a guard page)
+    mrs     x0, tpidrro_el0
+    sub     sp, sp, #{frame}
+    stp     x0, x1, [sp, #0]
+    mov     x0, #4
+    b       zbeam_vector_common
+1:  msr     tpidr_el0, x1
+    mrs     x0, tpidr_el1           // the logical core id (cpu::core_id)
+    and     x0, x0, #{core_mask}
+    add     x0, x0, #1
+    mov     x1, #{exc_stack}
+    mul     x0, x0, x1
+    adrp    x1, {exc_stacks}
+    add     x1, x1, :lo12:{exc_stacks}
+    add     x0, x0, x1
+    mov     sp, x0                  // the top of this core's exception stack
+    mrs     x0, tpidrro_el0
+    mrs     x1, tpidr_el0
+    sub     sp, sp, #{frame}
+    stp     x0, x1, [sp, #0]
+    mov     x0, #4
+    b       zbeam_vector_common
 
 zbeam_vector_common:
     stp     x2, x3, [sp, #16]
@@ -126,6 +183,9 @@ zbeam_vector_common:
     eret
 "#,
     frame = const core::mem::size_of::<TrapFrame>(),
+    core_mask = const MAX_CORES - 1,
+    exc_stack = const EXCEPTION_STACK,
+    exc_stacks = sym EXCEPTION_STACKS,
 );
 
 /// The registers saved on exception entry, in the order the vector code stores them.
@@ -300,6 +360,15 @@ extern "C" fn zbeam_exception(kind: u64, frame: &mut TrapFrame) {
         (1, VectorKind::Fiq) => crate::board::handle_fiq(),
         _ => {
             let syn = Syndrome::read();
+            if ty == VectorKind::Sync && syn.ec() == 0x25 && super::mmu::is_guard_page(syn.far) {
+                crate::panic::fatal_exception(format_args!(
+                    "stack overflow on core {}: {} hit a stack guard page\n  {}\n{}",
+                    super::cpu::core_id(),
+                    if syn.esr & (1 << 6) != 0 { "a write" } else { "a read" },
+                    syn,
+                    frame
+                ));
+            }
             crate::panic::fatal_exception(format_args!(
                 "unexpected {:?} exception from {} on core {}\n  {}\n{}",
                 ty,

@@ -8,12 +8,19 @@
 //! write-back inner-shareable (2 MiB granularity at the edges) and everything else as
 //! Device-nGnRnE, and every core runs on it.
 //!
+//! The kernel set also leaves one 4 KiB *guard page* unmapped at the bottom of every
+//! per-core stack (see [`guard_pages`]): the 2 MiB blocks that hold the stacks are
+//! split into level-3 tables of 4 KiB pages, so a stack that grows past its end takes
+//! a translation fault instead of writing over the memory below it. The exception
+//! vectors recognise such a fault (`exception.rs`) and report a stack overflow.
+//!
 //! Coverage is the first 2 TiB of physical address space (four level-1 tables), which
 //! holds QEMU virt (RAM at 1 GiB) and Apple M1 (0x8_0000_0000) and M1 Pro/Max
 //! (0x100_0000_0000) RAM and MMIO.
 //!
 //! ARM ARM DDI 0487: D8.3 (translation table descriptors), D8.2.5 (memory attributes,
-//! MAIR_EL1), D17.2.131 (TCR_EL1), D5.9 (TLB maintenance, break-before-make).
+//! MAIR_EL1), D17.2.131 (TCR_EL1), D5.9 (TLB maintenance, break-before-make), D8.3.2
+//! (level-3 page descriptors).
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{Readable, Writeable, ID_AA64MMFR0_EL1, MAIR_EL1, SCTLR_EL1, TCR_EL1, TTBR0_EL1};
@@ -22,6 +29,11 @@ use core::cell::UnsafeCell;
 const ENTRIES: usize = 512;
 const L1_TABLES: usize = 4;
 const L2_TABLES: usize = 24;
+/// Level-3 tables for the 2 MiB blocks that hold guard pages: the boot stack (512 KiB)
+/// and the per-core stacks (4 MiB) are contiguous, so they touch at most 4 blocks.
+const L3_TABLES: usize = 4;
+/// The size of a page, and of a guard page.
+pub const PAGE: u64 = 4096;
 const GIB: u64 = 1 << 30;
 const MIB2: u64 = 2 << 20;
 /// The physical address range the tables can describe.
@@ -30,6 +42,7 @@ pub const COVERED: u64 = L1_TABLES as u64 * 512 * GIB;
 const VALID: u64 = 1;
 const TABLE: u64 = 0b11;
 const BLOCK: u64 = 0b01;
+const PAGE_DESC: u64 = 0b11; // a level-3 page descriptor
 const ATTR_DEVICE: u64 = 0 << 2; // MAIR index 0
 const ATTR_NORMAL: u64 = 1 << 2; // MAIR index 1
 const SH_INNER: u64 = 0b11 << 8;
@@ -57,6 +70,8 @@ struct TableSet {
     l1: [Table; L1_TABLES],
     l2: [Table; L2_TABLES],
     l2_used: usize,
+    l3: [Table; L3_TABLES],
+    l3_used: usize,
 }
 
 /// A table set in .bss. Written only by the boot core before any other core uses it.
@@ -74,8 +89,11 @@ static KERNEL_TABLES: Tables = Tables(UnsafeCell::new(TableSet::EMPTY));
 pub enum MapError {
     /// A RAM range lies (partly) beyond [`COVERED`]; the part beyond is left unmapped.
     BeyondCoverage,
-    /// More partial 1 GiB blocks than level-2 tables.
+    /// More partial 1 GiB blocks than level-2 tables, or more 2 MiB blocks with guard
+    /// pages than level-3 tables.
     OutOfTables,
+    /// A guard page lies outside the RAM the tables map as Normal memory.
+    GuardNotInRam,
 }
 
 impl TableSet {
@@ -84,11 +102,14 @@ impl TableSet {
         l1: [const { Table([0; ENTRIES]) }; L1_TABLES],
         l2: [const { Table([0; ENTRIES]) }; L2_TABLES],
         l2_used: 0,
+        l3: [const { Table([0; ENTRIES]) }; L3_TABLES],
+        l3_used: 0,
     };
 
     /// Device everywhere within coverage.
     fn reset_device(&mut self) {
         self.l2_used = 0;
+        self.l3_used = 0;
         self.l0.0.iter_mut().for_each(|e| *e = 0);
         for i in 0..L1_TABLES {
             let l1_addr = &self.l1[i] as *const Table as u64;
@@ -118,23 +139,7 @@ impl TableSet {
                 addr += GIB;
                 continue;
             }
-            let entry = self.l1[i].0[j];
-            let l2 = if entry & 0b11 == TABLE {
-                (entry & ADDR_MASK) as *mut Table
-            } else {
-                if self.l2_used == L2_TABLES {
-                    return Err(MapError::OutOfTables);
-                }
-                let t = &mut self.l2[self.l2_used];
-                self.l2_used += 1;
-                let attrs = entry & !ADDR_MASK;
-                for (k, e) in t.0.iter_mut().enumerate() {
-                    *e = (gib * GIB + k as u64 * MIB2) | attrs;
-                }
-                let p = t as *mut Table;
-                self.l1[i].0[j] = p as u64 | TABLE;
-                p
-            };
+            let l2 = self.l2_for(addr)?;
             let k = ((addr % GIB) / MIB2) as usize;
             // SAFETY: `l2` points into this table set (one of `self.l2`), which we
             // hold exclusively through `&mut self`.
@@ -144,9 +149,95 @@ impl TableSet {
         result
     }
 
+    /// The level-2 table under the 1 GiB block holding `addr` (< [`COVERED`]); a block
+    /// descriptor is first split into 512 2 MiB blocks with the same attributes.
+    fn l2_for(&mut self, addr: u64) -> Result<*mut Table, MapError> {
+        let gib = addr / GIB;
+        let (i, j) = ((gib as usize) / ENTRIES, (gib as usize) % ENTRIES);
+        let entry = self.l1[i].0[j];
+        if entry & 0b11 == TABLE {
+            return Ok((entry & ADDR_MASK) as *mut Table);
+        }
+        if self.l2_used == L2_TABLES {
+            return Err(MapError::OutOfTables);
+        }
+        let t = &mut self.l2[self.l2_used];
+        self.l2_used += 1;
+        let attrs = entry & !ADDR_MASK;
+        for (k, e) in t.0.iter_mut().enumerate() {
+            *e = (gib * GIB + k as u64 * MIB2) | attrs;
+        }
+        let p = t as *mut Table;
+        self.l1[i].0[j] = p as u64 | TABLE;
+        Ok(p)
+    }
+
+    /// Unmaps the 4 KiB page at `addr` (page aligned, in a 2 MiB block mapped as Normal
+    /// memory), splitting that block into a level-3 table of pages first.
+    fn unmap_page(&mut self, addr: u64) -> Result<(), MapError> {
+        if addr >= COVERED || leaf_attrs(self.leaf(addr)) != Some(ATTR_NORMAL) {
+            return Err(MapError::GuardNotInRam);
+        }
+        let l2 = self.l2_for(addr)?;
+        let k = ((addr % GIB) / MIB2) as usize;
+        // SAFETY: `l2` points into this set (one of `self.l2`), held through `&mut self`.
+        let entry = unsafe { (*l2).0[k] };
+        let l3 = if entry & 0b11 == TABLE {
+            (entry & ADDR_MASK) as *mut Table
+        } else {
+            if self.l3_used == L3_TABLES {
+                return Err(MapError::OutOfTables);
+            }
+            let t = &mut self.l3[self.l3_used];
+            self.l3_used += 1;
+            let base = addr & !(MIB2 - 1);
+            let attrs = (entry & !ADDR_MASK) & !0b11;
+            for (n, e) in t.0.iter_mut().enumerate() {
+                *e = (base + n as u64 * PAGE) | attrs | PAGE_DESC;
+            }
+            let p = t as *mut Table;
+            // SAFETY: as above; these tables are not live on any core yet.
+            unsafe { (*l2).0[k] = p as u64 | TABLE };
+            p
+        };
+        // SAFETY: `l3` points at one of this set's own level-3 tables.
+        unsafe { (*l3).0[((addr % MIB2) / PAGE) as usize] = 0 };
+        Ok(())
+    }
+
+    /// The leaf descriptor (block or page) that maps `addr` (< [`COVERED`]).
+    fn leaf(&self, addr: u64) -> u64 {
+        let gib = (addr / GIB) as usize;
+        let mut e = self.l1[gib / ENTRIES].0[gib % ENTRIES];
+        if e & 0b11 == TABLE {
+            let l2 = (e & ADDR_MASK) as *const Table;
+            // SAFETY: table descriptors point at this set's own level-2 tables.
+            e = unsafe { (*l2).0[((addr % GIB) / MIB2) as usize] };
+            if e & 0b11 == TABLE {
+                let l3 = (e & ADDR_MASK) as *const Table;
+                // SAFETY: and level-2 table descriptors at its own level-3 tables.
+                e = unsafe { (*l3).0[((addr % MIB2) / PAGE) as usize] };
+            }
+        }
+        e
+    }
+
     fn root(&self) -> u64 {
         &self.l0 as *const Table as u64
     }
+}
+
+/// The guard pages: the lowest page of the boot core's stack and of every per-core
+/// stack slot (the stacks grow down, so an overflow reaches its guard first).
+pub fn guard_pages() -> impl Iterator<Item = usize> {
+    let boot = super::boot_stack_range().0;
+    let (start, end) = super::stacks_range();
+    core::iter::once(boot).chain((start..end).step_by(super::STACK_SIZE))
+}
+
+/// Whether `addr` lies in one of the [`guard_pages`].
+pub fn is_guard_page(addr: u64) -> bool {
+    guard_pages().any(|g| (g as u64..g as u64 + PAGE).contains(&addr))
 }
 
 /// The register values a core loads to turn its MMU on.
@@ -184,7 +275,8 @@ pub unsafe fn build_boot_tables(normal: &[(u64, u64)]) -> MmuConfig {
     MmuConfig { ttbr0: set.root(), tcr: tcr() }
 }
 
-/// Builds the kernel table set from the RAM ranges of the device tree.
+/// Builds the kernel table set from the RAM ranges of the device tree, with the stack
+/// guard pages ([`guard_pages`]) left unmapped.
 ///
 /// # Safety
 /// Only the boot core may call this, before secondaries are started.
@@ -198,6 +290,11 @@ pub unsafe fn build_kernel_tables(ram: impl Iterator<Item = (u64, u64)>) -> (Mmu
             result = Err(e);
         }
     }
+    for page in guard_pages() {
+        if let Err(e) = set.unmap_page(page as u64) {
+            result = Err(e);
+        }
+    }
     (MmuConfig { ttbr0: set.root(), tcr: tcr() }, result)
 }
 
@@ -208,16 +305,12 @@ pub fn is_normal_ram(addr: u64) -> bool {
     }
     // SAFETY: read-only walk of tables that are no longer written once built.
     let set = unsafe { &*KERNEL_TABLES.0.get() };
-    let gib = (addr / GIB) as usize;
-    let e = set.l1[gib / ENTRIES].0[gib % ENTRIES];
-    let leaf = if e & 0b11 == TABLE {
-        let l2 = (e & ADDR_MASK) as *const Table;
-        // SAFETY: table descriptors point at this set's own level-2 tables.
-        unsafe { (*l2).0[((addr % GIB) / MIB2) as usize] }
-    } else {
-        e
-    };
-    leaf & VALID != 0 && leaf & (0b111 << 2) == ATTR_NORMAL
+    leaf_attrs(set.leaf(addr)) == Some(ATTR_NORMAL)
+}
+
+/// The memory attribute index of a valid leaf descriptor; None for an invalid one.
+fn leaf_attrs(leaf: u64) -> Option<u64> {
+    (leaf & VALID != 0).then_some(leaf & (0b111 << 2))
 }
 
 /// Turns the MMU on (or switches tables if it is already on) on this core.
