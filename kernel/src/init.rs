@@ -238,7 +238,7 @@ fn kernel_main(dtb: usize) -> ! {
     println!("boot: ready after {ms} ms of counter time");
 
     crate::workload::set_enabled(bootargs::get(args, "workload") != Some("off"));
-    crate::ktest::run_or_prompt(test)
+    crate::start::primary(test)
 }
 
 fn board_name(p: &Platform) -> &'static str {
@@ -351,5 +351,5 @@ fn secondary_main(core: usize) -> ! {
     timer::start();
     cpu::irq_enable();
     report_online(core);
-    crate::ktest::secondary_loop(core)
+    crate::start::secondary(core)
 }

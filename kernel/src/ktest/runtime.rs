@@ -9,7 +9,7 @@
 //!   unbound ones move around it.
 //! * `hetero` — (with the 2P+2E tree) 2 high-priority processes (one per P core) get at
 //!   least 95% of their reductions on P cores, 4 low-priority ones mostly run on E
-//!   cores. (More high work than P cores spills to E: see `ktest_hetero`.)
+//!   cores. (More high work than P cores spills to E: see `hetero`.)
 //! * `ring` — a ring of 1000 Z80 processes passes 100,000 messages, none lost or
 //!   reordered.
 //! * `timers` — sleeps and receive timeouts fire never early and within 2 ticks.
