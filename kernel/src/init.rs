@@ -199,6 +199,7 @@ fn kernel_main(dtb: usize) -> ! {
         .filter(|&h| (1..=10_000).contains(&h))
         .unwrap_or(1000);
     timer::set_rate(hz);
+    board::irq::set_handler(&crate::interrupts::KERNEL);
     if let Err(e) = machine.init_core_interrupts(0) {
         early_fail(format_args!("{e}"));
     }

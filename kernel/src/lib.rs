@@ -15,6 +15,7 @@ pub mod heap;
 pub mod hooks;
 pub mod init;
 pub mod initrd;
+pub mod interrupts;
 pub mod ktest;
 pub mod memory;
 pub mod panic;

@@ -43,6 +43,18 @@ struct Ring {
 
 static RX: Mutex<Ring> = Mutex::new(Ring { buf: [0; RX_CAP], head: 0, len: 0, dropped: 0 });
 
+/// Called from the UART interrupt: moves received bytes into the receive ring.
+pub fn on_rx_interrupt() {
+    // Acknowledge first, then drain: a byte that arrives after the FIFO reads empty
+    // raises a fresh interrupt. Acknowledging after the drain could clear that one, and
+    // QEMU's PL011 raises its receive interrupt only when the FIFO goes from empty to one
+    // byte, so the console would go deaf with bytes waiting (seen under load).
+    super::ack_rx_interrupt();
+    while let Some(b) = super::read_byte_raw() {
+        push_rx(b);
+    }
+}
+
 /// Queues a received byte (interrupt context). A full ring drops the byte.
 pub fn push_rx(b: u8) {
     let mut r = RX.lock();

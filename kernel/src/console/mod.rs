@@ -128,20 +128,14 @@ pub fn print_unlocked(args: fmt::Arguments<'_>) {
     let _ = Raw.write_fmt(args);
 }
 
-/// Called from the UART interrupt: moves received bytes into the line buffer.
-pub fn on_rx_interrupt() {
-    // Acknowledge first, then drain: a byte that arrives after the FIFO reads empty
-    // raises a fresh interrupt. Acknowledging after the drain could clear that one, and
-    // QEMU's PL011 raises its receive interrupt only when the FIFO goes from empty to one
-    // byte, so the console would go deaf with bytes waiting (seen under load).
+/// Acknowledges the UART's receive interrupts (before draining it: see
+/// `line::on_rx_interrupt`).
+pub fn ack_rx_interrupt() {
     match device() {
         // SAFETY: as for write_byte_raw.
         UartDevice::Pl011(base) => unsafe { Pl011::new(base) }.ack_interrupts(),
         UartDevice::AppleS5l(base) => s5l(base).ack_interrupts(),
         UartDevice::None => {}
-    }
-    while let Some(b) = read_byte_raw() {
-        line::push_rx(b);
     }
 }
 

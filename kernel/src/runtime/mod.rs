@@ -15,7 +15,8 @@
 //!
 //! Interrupt handlers never take the engine's locks (they may interrupt a core that
 //! holds them): console input only sets a flag that the boot core's loop turns into a
-//! wake-up of the shell task.
+//! call of the input handler the shell registers ([`set_input_handler`]), which wakes
+//! the shell task.
 
 pub mod shell;
 
@@ -179,6 +180,17 @@ pub fn started() -> bool {
     STARTED.load(Ordering::Acquire)
 }
 
+/// What core 0's loop calls when console input has arrived (the shell, once spawned).
+pub type InputHandler = fn(&Engine<KernelPlatform>);
+
+static INPUT: spin::Once<InputHandler> = spin::Once::new();
+
+/// Sets what core 0's loop calls when console input arrives (once; a later call keeps
+/// the first).
+pub fn set_input_handler(handler: InputHandler) {
+    INPUT.call_once(|| handler);
+}
+
 /// Called from the timer interrupt on this core.
 pub fn on_tick(core: usize) {
     if TICKLESS[core].load(Ordering::Relaxed) {
@@ -197,7 +209,9 @@ pub fn core_loop(core: usize) -> ! {
     let mut woken = false;
     loop {
         if core == 0 && crate::console::line::take_rx_pending() {
-            shell::notify(e);
+            if let Some(on_input) = INPUT.get() {
+                on_input(e);
+            }
         }
         match e.run_once(id) {
             Step::Ran => woken = false,

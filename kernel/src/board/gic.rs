@@ -1,0 +1,129 @@
+//! The GIC machines (QEMU virt and the like): GICv2 or GICv3 as the board's
+//! [`InterruptChip`], with the tick on the EL1 virtual timer's PPI, IPIs as SGIs 0..3
+//! and the console's receive interrupt routed to the boot core.
+
+use super::chip::{BoardError, InterruptChip};
+use super::gicv2::GicV2;
+use super::gicv3::GicV3;
+use super::irq::{self, Event, Ipi, CORES};
+use crate::arch::timer;
+use core::sync::atomic::Ordering;
+
+/// Interrupt IDs from 1020 up are special (1023: nothing pending).
+const FIRST_SPECIAL: u32 = 1020;
+
+/// The board's wiring on a GIC: the tick's and the console's interrupt IDs.
+#[derive(Clone, Copy)]
+pub struct Wiring {
+    /// The EL1 virtual timer's PPI.
+    pub timer: u32,
+    /// The console UART's SPI, if it has one.
+    pub uart: Option<u32>,
+}
+
+impl Wiring {
+    /// Reports interrupt `id` taken by `core`.
+    fn dispatch(&self, core: usize, id: u32) {
+        if id == self.timer {
+            irq::tick(core, timer::rearm());
+        } else if id < 16 {
+            irq::ipi(core, id);
+        } else if Some(id) == self.uart {
+            irq::report(core, Event::ConsoleInput);
+        } else {
+            irq::spurious(core);
+        }
+    }
+
+    /// Acknowledges, reports and ends interrupts on `core` until none is pending.
+    fn drain(&self, core: usize, ack: impl Fn() -> u32, eoi: impl Fn(u32)) {
+        loop {
+            let iar = ack();
+            let id = iar & 0x3ff;
+            if id >= FIRST_SPECIAL {
+                break;
+            }
+            self.dispatch(core, id);
+            eoi(iar);
+        }
+    }
+}
+
+/// A GICv2 machine.
+pub struct GicV2Chip {
+    /// The controller.
+    pub gic: GicV2,
+    /// Which interrupt is what.
+    pub wiring: Wiring,
+}
+
+impl InterruptChip for GicV2Chip {
+    fn init_distributor(&self) {
+        self.gic.init_distributor();
+    }
+
+    fn init_core(&self, core: usize, _mpidr: u64) -> Result<(), BoardError> {
+        let g = &self.gic;
+        g.init_cpu();
+        CORES[core].gic_mask.store(g.this_cpu_mask(), Ordering::Relaxed);
+        for sgi in Ipi::ALL {
+            g.enable(sgi as u32, false, 0);
+        }
+        g.enable(self.wiring.timer, true, 0);
+        if core == 0 {
+            if let Some(id) = self.wiring.uart {
+                g.enable(id, true, g.this_cpu_mask());
+            }
+        }
+        Ok(())
+    }
+
+    fn send_ipi(&self, target: usize, ipi: Ipi) {
+        // DSB: stores announcing the IPI (flags it will read) are visible before the
+        // distributor write that raises it.
+        // SAFETY: barrier only.
+        unsafe { core::arch::asm!("dsb ishst", options(nostack)) };
+        self.gic.send_sgi(ipi as u32, CORES[target].gic_mask.load(Ordering::Relaxed));
+    }
+
+    fn handle_irq(&self, core: usize) {
+        self.wiring.drain(core, || self.gic.ack(), |iar| self.gic.eoi(iar));
+    }
+}
+
+/// A GICv3 machine.
+pub struct GicV3Chip {
+    /// The controller.
+    pub gic: GicV3,
+    /// Which interrupt is what.
+    pub wiring: Wiring,
+}
+
+impl InterruptChip for GicV3Chip {
+    fn init_distributor(&self) {
+        self.gic.init_distributor();
+    }
+
+    fn init_core(&self, core: usize, mpidr: u64) -> Result<(), BoardError> {
+        let g = &self.gic;
+        g.init_cpu(mpidr).map_err(BoardError::GicV3)?;
+        for sgi in Ipi::ALL {
+            g.enable(sgi as u32, false, mpidr, mpidr).map_err(BoardError::GicV3)?;
+        }
+        g.enable(self.wiring.timer, true, mpidr, mpidr).map_err(BoardError::GicV3)?;
+        if core == 0 {
+            if let Some(id) = self.wiring.uart {
+                g.enable(id, true, mpidr, mpidr).map_err(BoardError::GicV3)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send_ipi(&self, target: usize, ipi: Ipi) {
+        self.gic.send_sgi(ipi as u32, CORES[target].mpidr.load(Ordering::Relaxed));
+    }
+
+    fn handle_irq(&self, core: usize) {
+        self.wiring.drain(core, || self.gic.ack(), |iar| self.gic.eoi(iar));
+    }
+}
