@@ -37,7 +37,7 @@ pub enum BoardError {
     /// No usable timer interrupt.
     NoTimerInterrupt,
     /// GICv3 redistributor problem.
-    GicV3(super::gicv3::GicV3Error),
+    GicV3(zbeam_devices::gicv3::GicV3Error),
     /// AIC probe problem.
     Aic(zbeam_devices::aic::AicError),
 }
@@ -49,7 +49,7 @@ impl core::fmt::Display for BoardError {
                 f.write_str("no supported interrupt controller (need GICv2 or GICv3)")
             }
             BoardError::NoTimerInterrupt => f.write_str("the timer node has no EL1 virtual timer interrupt"),
-            BoardError::GicV3(super::gicv3::GicV3Error::NoRedistributor(m)) => {
+            BoardError::GicV3(zbeam_devices::gicv3::GicV3Error::NoRedistributor(m)) => {
                 write!(f, "no GICv3 redistributor for MPIDR {m:#x}")
             }
             BoardError::Aic(e) => write!(f, "{e}"),

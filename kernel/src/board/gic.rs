@@ -3,11 +3,13 @@
 //! and the console's receive interrupt routed to the boot core.
 
 use super::chip::{BoardError, InterruptChip};
-use super::gicv2::GicV2;
-use super::gicv3::GicV3;
 use super::irq::{self, Event, Ipi, CORES};
+use super::mmio::Mmio;
 use crate::arch::timer;
+use core::arch::asm;
 use core::sync::atomic::Ordering;
+use zbeam_devices::gicv2::GicV2;
+use zbeam_devices::gicv3::{CpuInterface, GicV3};
 
 /// Interrupt IDs from 1020 up are special (1023: nothing pending).
 const FIRST_SPECIAL: u32 = 1020;
@@ -52,7 +54,7 @@ impl Wiring {
 /// A GICv2 machine.
 pub struct GicV2Chip {
     /// The controller.
-    pub gic: GicV2,
+    pub gic: GicV2<Mmio, Mmio>,
     /// Which interrupt is what.
     pub wiring: Wiring,
 }
@@ -94,7 +96,7 @@ impl InterruptChip for GicV2Chip {
 /// A GICv3 machine.
 pub struct GicV3Chip {
     /// The controller.
-    pub gic: GicV3,
+    pub gic: GicV3<Mmio, Mmio, Icc>,
     /// Which interrupt is what.
     pub wiring: Wiring,
 }
@@ -125,5 +127,49 @@ impl InterruptChip for GicV3Chip {
 
     fn handle_irq(&self, core: usize) {
         self.wiring.drain(core, || self.gic.ack(), |iar| self.gic.eoi(iar));
+    }
+}
+
+/// The GICv3 system-register CPU interface (ICC_*_EL1) of the core that runs.
+pub struct Icc;
+
+impl CpuInterface for Icc {
+    fn enable(&self) {
+        // SAFETY: ICC_* accesses are enabled (ICC_SRE_EL2 set by the boot stub when
+        // entered at EL2); these writes only configure this core's CPU interface.
+        unsafe {
+            asm!(
+                "mrs {t}, icc_sre_el1",
+                "orr {t}, {t}, #1",       // SRE: use the system register interface
+                "msr icc_sre_el1, {t}",
+                "isb",
+                "msr icc_pmr_el1, {pmr}",  // accept every priority
+                "msr icc_bpr1_el1, xzr",
+                "msr icc_igrpen1_el1, {one}",
+                "isb",
+                t = out(reg) _,
+                pmr = in(reg) 0xffu64,
+                one = in(reg) 1u64,
+                options(nostack)
+            );
+        }
+    }
+
+    fn ack(&self) -> u32 {
+        let iar: u64;
+        // SAFETY: reading ICC_IAR1_EL1 acknowledges an interrupt; no memory effects.
+        unsafe { asm!("mrs {}, icc_iar1_el1", out(reg) iar, options(nostack)) };
+        iar as u32
+    }
+
+    fn eoi(&self, iar: u32) {
+        // SAFETY: writing ICC_EOIR1_EL1 drops the running priority; no memory effects.
+        unsafe { asm!("msr icc_eoir1_el1, {}", "isb", in(reg) iar as u64, options(nostack)) };
+    }
+
+    fn sgi1r(&self, value: u64) {
+        // SAFETY: generating an SGI has no memory effects; the DSB makes earlier
+        // stores (the message the SGI announces) visible first.
+        unsafe { asm!("dsb ishst", "msr icc_sgi1r_el1, {}", "isb", in(reg) value, options(nostack)) };
     }
 }

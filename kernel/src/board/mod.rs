@@ -9,19 +9,17 @@
 pub mod apple;
 pub mod chip;
 pub mod gic;
-pub mod gicv2;
-pub mod gicv3;
 pub mod irq;
 pub mod mmio;
-pub mod pl011;
 pub mod psci;
 
 use crate::arch::cpu;
 use alloc::boxed::Box;
 use apple::AppleChip;
-use gic::{GicV2Chip, GicV3Chip, Wiring};
-use gicv2::GicV2;
-use gicv3::GicV3;
+use gic::{GicV2Chip, GicV3Chip, Icc, Wiring};
+use mmio::Mmio;
+use zbeam_devices::gicv2::GicV2;
+use zbeam_devices::gicv3::GicV3;
 use zbeam_devtree::{Board, CoreClass, InterruptController, Irq, Platform, PsciMethod};
 
 pub use chip::{BoardError, InterruptChip};
@@ -65,13 +63,15 @@ pub fn init(platform: Platform, boot_mpidr: u64) -> Result<&'static Machine, Boa
         Some(InterruptController::GicV2 { gicd, gicc }) => {
             let wiring = gic_wiring()?;
             // SAFETY: addresses come from the device tree and are mapped Device memory.
-            let gic = unsafe { GicV2::new(gicd.base.0 as usize, gicc.base.0 as usize) };
+            let (d, c) = unsafe { (Mmio::new(gicd.base.0 as usize), Mmio::new(gicc.base.0 as usize)) };
+            let gic = GicV2::new(d, c);
             (Box::new(GicV2Chip { gic, wiring }), Some(wiring.timer))
         }
         Some(InterruptController::GicV3 { gicd, gicr, .. }) => {
             let wiring = gic_wiring()?;
-            // SAFETY: as above.
-            let gic = unsafe { GicV3::new(gicd.base.0 as usize, gicr.base.0 as usize, gicr.size as usize) };
+            // SAFETY: as above; the redistributor window is `gicr.size` bytes.
+            let (d, r) = unsafe { (Mmio::new(gicd.base.0 as usize), Mmio::new(gicr.base.0 as usize)) };
+            let gic = GicV3::new(d, r, gicr.size as usize, Icc);
             (Box::new(GicV3Chip { gic, wiring }), Some(wiring.timer))
         }
         Some(InterruptController::AppleAic { .. } | InterruptController::AppleAic2 { .. }) if apple => {
