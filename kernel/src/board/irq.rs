@@ -8,8 +8,30 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
-/// Most cores the kernel manages (the linker script reserves a stack for each).
-pub const MAX_CORES: usize = 64;
+/// Most cores the kernel manages: the scheduler's limit, the one definition (the
+/// linker script reserves a stack for each: checked below and in build.rs).
+pub const MAX_CORES: usize = zbeam_sched::MAX_CORES;
+
+/// `MAX_CPUS` in linker.ld and the spin-table search bound in boot.S, as build.rs
+/// read them.
+const LINKER_MAX_CORES: usize = parse_usize(env!("ZBEAM_LINKER_MAX_CORES"));
+const BOOT_S_MAX_CORES: usize = parse_usize(env!("ZBEAM_BOOT_S_MAX_CORES"));
+const _: () = assert!(LINKER_MAX_CORES == MAX_CORES, "linker.ld MAX_CPUS differs from zbeam_sched::MAX_CORES");
+const _: () = assert!(BOOT_S_MAX_CORES == MAX_CORES, "boot.S spin-table bound differs from zbeam_sched::MAX_CORES");
+const _: () = assert!(zbeam_devtree::MAX_CPUS == MAX_CORES);
+
+/// A decimal number at compile time.
+const fn parse_usize(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut n = 0;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "not a decimal number");
+        n = n * 10 + (b[i] - b'0') as usize;
+        i += 1;
+    }
+    n
+}
 
 /// Software-generated interrupts used as IPIs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

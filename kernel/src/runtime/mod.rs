@@ -24,7 +24,7 @@ use crate::arch::{cpu, timer};
 use crate::board::{self, Ipi, MAX_CORES};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use zbeam_engine::{Engine, Platform, Step};
-use zbeam_sched::{CoreClass, CoreId, CoreInfo, CpuSet, Topology};
+use zbeam_sched::{CoreId, CoreInfo, CpuSet, Topology};
 
 /// The kernel's side of the engine: counter time, IPIs, the serial console.
 pub struct KernelPlatform {
@@ -141,15 +141,7 @@ pub fn start() -> &'static Engine<KernelPlatform> {
     let cores: alloc::vec::Vec<CoreInfo> = (0..m.cores)
         .map(|c| {
             let cpu = m.cpu(c);
-            let cluster = cpu.cluster.unwrap_or(0);
-            match cpu.class {
-                zbeam_devtree::CoreClass::Performance => {
-                    CoreInfo { class: CoreClass::Performance, capacity: cpu.capacity, cluster }
-                }
-                zbeam_devtree::CoreClass::Efficiency => {
-                    CoreInfo { class: CoreClass::Efficiency, capacity: cpu.capacity, cluster }
-                }
-            }
+            CoreInfo { class: cpu.class, capacity: cpu.capacity, cluster: cpu.cluster.unwrap_or(0) }
         })
         .collect();
     let topo = Topology::new(&cores).unwrap_or_else(|_| Topology::uniform(m.cores));
