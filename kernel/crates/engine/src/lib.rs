@@ -46,8 +46,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize
 use spin::Mutex;
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{
-    Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, Pick, Pid, Priority, Reductions, SchedError, Scheduler,
-    SleepDecision, StopReason, Topology, Wakeup,
+    Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, OutReason, Pick, Pid, Priority, Reductions, SchedError,
+    Scheduler, SleepDecision, Topology, Wakeup,
 };
 use zbeam_timerwheel::TimerWheel;
 
@@ -913,8 +913,8 @@ impl<P: Platform> Engine<P> {
         let (used, reason, wait_gen) = {
             let mut guard = slot.body.lock();
             match guard.as_mut() {
-                None => (0, StopReason::Exited(ExitReason::Normal), None),
-                Some(_) if pick.exiting => (0, StopReason::Exited(ExitReason::Killed), None),
+                None => (0, OutReason::Exited(ExitReason::Normal), None),
+                Some(_) if pick.exiting => (0, OutReason::Exited(ExitReason::Killed), None),
                 Some(body) => {
                     let mut cx = proc::RunCx {
                         engine: self,
@@ -940,10 +940,10 @@ impl<P: Platform> Engine<P> {
         };
         if self.tracing() {
             let why = match reason {
-                StopReason::BudgetSpent => SliceEnd::Budget,
-                StopReason::Yielded => SliceEnd::Yield,
-                StopReason::Waiting { .. } => SliceEnd::Wait,
-                StopReason::Exited(_) | StopReason::Faulted(_) => SliceEnd::Exit,
+                OutReason::BudgetSpent => SliceEnd::Budget,
+                OutReason::Yielded => SliceEnd::Yield,
+                OutReason::Waiting { .. } => SliceEnd::Wait,
+                OutReason::Exited(_) | OutReason::Faulted(_) => SliceEnd::Exit,
             };
             self.platform.trace(TraceEvent::SliceEnd { core, pid, reductions: used, why });
         }
