@@ -1,4 +1,6 @@
-//! The runtime: the mechanism that runs the scheduling engine on every core.
+//! The kernel runtime: the platform the engine runs on, on every core (the lowest of
+//! the three tiers: the scheduler decides, the engine runs processes, this gives them
+//! cores, a clock, wake-up IPIs and the console).
 //!
 //! Each core loops over [`Engine::run_once`] (pick a process, run it for its
 //! reductions, act on the policy's decision). A core with nothing to do sleeps in WFI,

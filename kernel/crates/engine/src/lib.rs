@@ -1,5 +1,7 @@
-//! zbeam-engine: the mechanism that runs Z80 processes under the `zbeam-sched` policy,
-//! shared by the kernel (cores = CPUs) and the hosted runtime (cores = Linux threads).
+//! zbeam-engine: the process runtime, the middle of the three tiers (the scheduler
+//! decides, the engine runs processes, the kernel runtime is the platform). It runs
+//! Z80 processes under the `zbeam-sched` policy, shared by the kernel (cores = CPUs)
+//! and the hosted runtime (cores = Linux threads).
 //!
 //! What: the process table (a Z80 machine with 64 KiB of memory, or a native
 //! cooperative task, plus a lock-free mailbox per slot), the system interface of
