@@ -54,7 +54,7 @@ pub use scheduler::{
     BalancePass, BalanceStats, Config, ExitReason, FaultCode, OutAction, OutReason, Pick, PickSource, Placed,
     SchedError, ScheduledOut, Scheduler, SleepDecision, StopReason, Wakeup,
 };
-pub use state::{ProcState, StateSnapshot, Wake, WakeTransition};
+pub use state::{ProcState, StateFlags, StateSnapshot, Wake, WakeTransition};
 pub use stats::{Activity, CoreStats};
 pub use sync::LockStats;
 pub use topology::{CoreClass, CoreInfo, Topology, TopologyError, CAPACITY_SCALE};

@@ -34,27 +34,55 @@
 use crate::ids::{CoreId, Priority};
 use crate::sync::{AtomicU32, Ordering};
 
-/// Bits of the state word.
-pub mod flags {
-    /// The slot holds a process (set at spawn, cleared by release).
-    pub const LIVE: u32 = 1 << 0;
-    /// The process has work: it is queued, running, or would be if not suspended.
-    pub const ACTIVE: u32 = 1 << 1;
-    /// The process is in exactly one run queue (or being carried to one).
-    pub const IN_RUNQ: u32 = 1 << 2;
-    /// A core is executing the process.
-    pub const RUNNING: u32 = 1 << 3;
-    /// The process waits for a message (or a timeout).
-    pub const WAITING: u32 = 1 << 4;
-    /// The process is suspended: it is not run even when ACTIVE.
-    pub const SUSPENDED: u32 = 1 << 5;
-    /// The process is exiting (exited, faulted or killed).
-    pub const EXITING: u32 = 1 << 6;
-    /// Woken while RUNNING: schedule-out requeues it instead of letting it wait.
-    pub const WAKE_PENDING: u32 = 1 << 7;
-    /// Mask of all flag bits.
-    pub const MASK: u32 = 0xff;
+bitflags::bitflags! {
+    /// The flag bits of the state word (bits 0..=7).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct StateFlags: u32 {
+        /// The slot holds a process (set at spawn, cleared by release).
+        const LIVE = 1 << 0;
+        /// The process has work: it is queued, running, or would be if not suspended.
+        const ACTIVE = 1 << 1;
+        /// The process is in exactly one run queue (or being carried to one).
+        const IN_RUNQ = 1 << 2;
+        /// A core is executing the process.
+        const RUNNING = 1 << 3;
+        /// The process waits for a message (or a timeout).
+        const WAITING = 1 << 4;
+        /// The process is suspended: it is not run even when ACTIVE.
+        const SUSPENDED = 1 << 5;
+        /// The process is exiting (exited, faulted or killed).
+        const EXITING = 1 << 6;
+        /// Woken while RUNNING: schedule-out requeues it instead of letting it wait.
+        const WAKE_PENDING = 1 << 7;
+    }
 }
+
+/// The bits of [`StateFlags`] as plain words, for the transitions' bit arithmetic on
+/// the raw state word (and for code written against these names).
+pub mod flags {
+    use super::StateFlags;
+
+    /// [`StateFlags::LIVE`].
+    pub const LIVE: u32 = StateFlags::LIVE.bits();
+    /// [`StateFlags::ACTIVE`].
+    pub const ACTIVE: u32 = StateFlags::ACTIVE.bits();
+    /// [`StateFlags::IN_RUNQ`].
+    pub const IN_RUNQ: u32 = StateFlags::IN_RUNQ.bits();
+    /// [`StateFlags::RUNNING`].
+    pub const RUNNING: u32 = StateFlags::RUNNING.bits();
+    /// [`StateFlags::WAITING`].
+    pub const WAITING: u32 = StateFlags::WAITING.bits();
+    /// [`StateFlags::SUSPENDED`].
+    pub const SUSPENDED: u32 = StateFlags::SUSPENDED.bits();
+    /// [`StateFlags::EXITING`].
+    pub const EXITING: u32 = StateFlags::EXITING.bits();
+    /// [`StateFlags::WAKE_PENDING`].
+    pub const WAKE_PENDING: u32 = StateFlags::WAKE_PENDING.bits();
+    /// Mask of all flag bits.
+    pub const MASK: u32 = StateFlags::all().bits();
+}
+
+const _: () = assert!(flags::MASK == 0xff, "the flags fill bits 0..=7, below the run queue");
 
 const RUNQ_SHIFT: u32 = 8;
 const RUNQ_MASK: u32 = 0xff << RUNQ_SHIFT;
@@ -78,6 +106,10 @@ impl StateSnapshot {
     pub const fn has(self, flag: u32) -> bool {
         self.0 & flag != 0
     }
+    /// The flag bits.
+    pub const fn flags(self) -> StateFlags {
+        StateFlags::from_bits_truncate(self.0)
+    }
     /// The run queue the process belongs to.
     pub const fn runq(self) -> CoreId {
         CoreId::new(((self.0 & RUNQ_MASK) >> RUNQ_SHIFT) as usize)
@@ -90,13 +122,9 @@ impl StateSnapshot {
 
 impl core::fmt::Debug for StateSnapshot {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        const NAMES: [&str; 8] =
-            ["LIVE", "ACTIVE", "IN_RUNQ", "RUNNING", "WAITING", "SUSPENDED", "EXITING", "WAKE_PENDING"];
         write!(f, "State[")?;
-        for (i, n) in NAMES.iter().enumerate() {
-            if self.0 & (1 << i) != 0 {
-                write!(f, "{n} ")?;
-            }
+        for (name, _) in self.flags().iter_names() {
+            write!(f, "{name} ")?;
         }
         write!(f, "runq={} prio={:?}]", self.runq().index(), self.prio())
     }
