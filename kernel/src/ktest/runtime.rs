@@ -25,7 +25,8 @@ use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
-use zbeam_images::workloads::{Outcome, RingController, RingResult, TimerController, TimerResult};
+use zbeam_images::slot::ResultSlot;
+use zbeam_images::workloads::{RingController, RingResult, TimerController, TimerResult};
 use zbeam_images::SPIN;
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
@@ -271,8 +272,8 @@ impl NativeTask for Hetero {
 
 /// Runs a workload controller from `zbeam_images::workloads` and waits for its result.
 enum Await {
-    Ring(Option<Outcome<RingResult>>),
-    Timers(Option<Outcome<TimerResult>>),
+    Ring(Option<ResultSlot<RingResult>>),
+    Timers(Option<ResultSlot<TimerResult>>),
 }
 
 impl NativeTask for Await {

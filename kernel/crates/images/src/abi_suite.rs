@@ -9,6 +9,7 @@
 //! processes of a case reach it as messages and never kill it. After each case it
 //! kills what is left, waits for the exits to settle and empties its mailbox.
 
+use crate::slot::ResultSlot;
 use crate::{CRASHER, PROBE};
 use alloc::boxed::Box;
 use alloc::format;
@@ -215,9 +216,6 @@ pub struct CaseResult {
     pub error: Option<String>,
 }
 
-/// Shared slot the suite fills in when it finishes.
-pub type SuiteOutcome = Arc<Mutex<Option<Vec<CaseResult>>>>;
-
 enum Progress {
     Done,
     Pending,
@@ -244,13 +242,13 @@ pub struct Suite {
     sups: Vec<(usize, Arc<Mutex<SupervisorReport>>)>,
     error: Option<String>,
     results: Vec<CaseResult>,
-    out: SuiteOutcome,
+    out: ResultSlot<Vec<CaseResult>>,
 }
 
 impl Suite {
     /// A suite of `cases`; read the results from the returned slot.
-    pub fn new(cases: Vec<Case>) -> (Box<Self>, SuiteOutcome) {
-        let out = Arc::new(Mutex::new(None));
+    pub fn new(cases: Vec<Case>) -> (Box<Self>, ResultSlot<Vec<CaseResult>>) {
+        let out = ResultSlot::new();
         let s = Suite {
             cases,
             ci: 0,
@@ -496,7 +494,7 @@ impl NativeTask for Suite {
                 continue;
             }
             let Some(case) = self.cases.get(self.ci) else {
-                *self.out.lock() = Some(core::mem::take(&mut self.results));
+                self.out.fill(core::mem::take(&mut self.results));
                 return NativeStep::Exit(0);
             };
             let Some(step) = case.steps.get(self.si).cloned() else {
