@@ -37,6 +37,26 @@ impl Wiring {
         }
     }
 
+    /// Enables, through `enable(intid, level_triggered)`, what core `core` takes: the
+    /// IPI SGIs (edge), the tick's PPI (level), and on the boot core the console's
+    /// SPI (level).
+    fn enable_lines(
+        &self,
+        core: usize,
+        mut enable: impl FnMut(u32, bool) -> Result<(), BoardError>,
+    ) -> Result<(), BoardError> {
+        for sgi in Ipi::ALL {
+            enable(sgi as u32, false)?;
+        }
+        enable(self.timer, true)?;
+        if core == 0 {
+            if let Some(id) = self.uart {
+                enable(id, true)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Acknowledges, reports and ends interrupts on `core` until none is pending.
     fn drain(&self, core: usize, ack: impl Fn() -> u32, eoi: impl Fn(u32)) {
         loop {
@@ -67,17 +87,13 @@ impl InterruptChip for GicV2Chip {
     fn init_core(&self, core: usize, _mpidr: u64) -> Result<(), BoardError> {
         let g = &self.gic;
         g.init_cpu();
-        CORES[core].gic_mask.store(g.this_cpu_mask(), Ordering::Relaxed);
-        for sgi in Ipi::ALL {
-            g.enable(sgi as u32, false, 0);
-        }
-        g.enable(self.wiring.timer, true, 0);
-        if core == 0 {
-            if let Some(id) = self.wiring.uart {
-                g.enable(id, true, g.this_cpu_mask());
-            }
-        }
-        Ok(())
+        let mask = g.this_cpu_mask();
+        CORES[core].gic_mask.store(mask, Ordering::Relaxed);
+        // SGIs and PPIs are banked per core and take no target; SPIs go to this core.
+        self.wiring.enable_lines(core, |id, level| {
+            g.enable(id, level, if id >= 32 { mask } else { 0 });
+            Ok(())
+        })
     }
 
     fn send_ipi(&self, target: usize, ipi: Ipi) {
@@ -109,16 +125,7 @@ impl InterruptChip for GicV3Chip {
     fn init_core(&self, core: usize, mpidr: u64) -> Result<(), BoardError> {
         let g = &self.gic;
         g.init_cpu(mpidr).map_err(BoardError::GicV3)?;
-        for sgi in Ipi::ALL {
-            g.enable(sgi as u32, false, mpidr, mpidr).map_err(BoardError::GicV3)?;
-        }
-        g.enable(self.wiring.timer, true, mpidr, mpidr).map_err(BoardError::GicV3)?;
-        if core == 0 {
-            if let Some(id) = self.wiring.uart {
-                g.enable(id, true, mpidr, mpidr).map_err(BoardError::GicV3)?;
-            }
-        }
-        Ok(())
+        self.wiring.enable_lines(core, |id, level| g.enable(id, level, mpidr, mpidr).map_err(BoardError::GicV3))
     }
 
     fn send_ipi(&self, target: usize, ipi: Ipi) {
