@@ -30,7 +30,7 @@ export ZBEAM_SKIP_LOG := $(SKIP_LOG)
 export ZBEAM_IMAGE    ?= $(abspath $(IMAGE))
 export SMP GIC EL2 CPU MEM DTB APPEND INITRD
 
-.PHONY: fuzz soak help prereqs testdata test-summary image kernel qemu m1n1 test test-host test-loom test-z80 test-dispatch test-qemu bench clippy lint fmt doc gdb clean
+.PHONY: fuzz soak help prereqs testdata test-summary image kernel qemu m1n1 test test-host test-loom test-z80 test-dispatch test-qemu bench clippy lint importgraph fmt doc gdb clean
 
 help:
 	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -129,9 +129,14 @@ fmt:
 	cargo fmt --all
 
 # What CI checks besides the tests: formatting and clippy (-D warnings) for the host
-# crates and the kernel target.
-lint: clippy
+# crates and the kernel target, and that no files of kernel/src import each other in a
+# circle (tools/importgraph; `cargo run -p zbeam-importgraph -- kernel/src/lib.rs --dot`
+# draws the graph).
+lint: clippy importgraph
 	cargo fmt --all --check
+
+importgraph:
+	cargo run -q -p zbeam-importgraph -- kernel/src/lib.rs
 
 doc:
 	cargo doc --no-deps -p zbeam-kernel --target $(KERNEL_TARGET)

@@ -98,7 +98,7 @@ _spin_entry:
         adrp    x2, zbeam_spin_mpidr
         add     x2, x2, :lo12:zbeam_spin_mpidr
         mov     x0, #1
-12:     cmp     x0, #64
+12:     cmp     x0, #64                 // MAX_CORES (checked by kernel/build.rs)
         b.hs    boot_fail
         ldr     x3, [x2, x0, lsl #3]
         cmp     x3, x1

@@ -199,6 +199,7 @@ fn kernel_main(dtb: usize) -> ! {
         .filter(|&h| (1..=10_000).contains(&h))
         .unwrap_or(1000);
     timer::set_rate(hz);
+    board::irq::set_handler(&crate::interrupts::KERNEL);
     if let Err(e) = machine.init_core_interrupts(0) {
         early_fail(format_args!("{e}"));
     }
@@ -238,7 +239,7 @@ fn kernel_main(dtb: usize) -> ! {
     println!("boot: ready after {ms} ms of counter time");
 
     crate::workload::set_enabled(bootargs::get(args, "workload") != Some("off"));
-    crate::ktest::run_or_prompt(test)
+    crate::start::primary(test)
 }
 
 fn board_name(p: &Platform) -> &'static str {
@@ -351,5 +352,5 @@ fn secondary_main(core: usize) -> ! {
     timer::start();
     cpu::irq_enable();
     report_online(core);
-    crate::ktest::secondary_loop(core)
+    crate::start::secondary(core)
 }

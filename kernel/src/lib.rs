@@ -3,6 +3,7 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 
@@ -12,22 +13,14 @@ pub mod board;
 pub mod bootargs;
 pub mod console;
 pub mod heap;
+pub mod hooks;
 pub mod init;
 pub mod initrd;
+pub mod interrupts;
 pub mod ktest;
-pub mod ktest_abi;
-pub mod ktest_contain;
-pub mod ktest_cpm;
-pub mod ktest_hetero;
-pub mod ktest_images;
-pub mod ktest_locks;
-pub mod ktest_memory;
-pub mod ktest_overflow;
-pub mod ktest_runtime;
-pub mod ktest_symbos;
 pub mod memory;
 pub mod panic;
 pub mod runtime;
-pub mod soak;
+pub mod start;
 pub mod trace;
 pub mod workload;

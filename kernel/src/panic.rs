@@ -13,6 +13,12 @@ use qemu_exit::QEMUExit;
 /// 0 = nobody; otherwise the panicking core's id + 1.
 static PANICKING: AtomicUsize = AtomicUsize::new(0);
 
+/// Set when a core panics: every other core halts at its next interrupt.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Number of cores that halted in answer to a panic's stop request.
+static STOPPED: AtomicUsize = AtomicUsize::new(0);
+
 /// Set for test boots: the run ends through semihosting exit codes.
 static QEMU_EXIT: AtomicBool = AtomicBool::new(false);
 
@@ -25,6 +31,26 @@ pub fn enable_qemu_exit() {
 /// Whether `core` is the one handling a panic.
 pub fn is_panicking_core(core: usize) -> bool {
     PANICKING.load(Ordering::Acquire) == core + 1
+}
+
+/// A stop IPI reached `core`: it halts, unless it is the panicking core itself.
+pub fn on_stop_ipi(core: usize) {
+    if !is_panicking_core(core) {
+        stop_this_core();
+    }
+}
+
+/// Called by `core` at the end of every interrupt: halts it if another core panicked.
+pub fn stop_if_requested(core: usize) {
+    if STOPPING.load(Ordering::Acquire) && !is_panicking_core(core) {
+        stop_this_core();
+    }
+}
+
+/// Halts this core for a panic elsewhere, counting it as stopped.
+fn stop_this_core() -> ! {
+    STOPPED.fetch_add(1, Ordering::AcqRel);
+    cpu::halt()
 }
 
 /// Ends the run: exit code `code` through semihosting in test boots, else halt.
@@ -54,14 +80,14 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         }
         Err(_) => cpu::halt(), // another core is reporting; it stops us too
     }
-    board::STOPPING.store(true, Ordering::Release);
+    STOPPING.store(true, Ordering::Release);
     if let Some(m) = board::machine() {
         for c in (0..m.cores).filter(|&c| c != me && board::CORES[c].online.load(Ordering::Relaxed)) {
             m.send_ipi(c, Ipi::Stop);
         }
         // Give the others a moment to take the IPI before we own the console.
         let others = m.cores.saturating_sub(1).min(board::ONLINE.load(Ordering::Relaxed).saturating_sub(1));
-        cpu::spin_until(100_000, || board::STOPPED.load(Ordering::Acquire) >= others);
+        cpu::spin_until(100_000, || STOPPED.load(Ordering::Acquire) >= others);
     }
     let loc = info.location();
     crate::console::print_unlocked(format_args!(
@@ -72,7 +98,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     ));
     crate::console::print_unlocked(format_args!(
         "*** stopped {} other cores; image loaded at {:#x}\n",
-        board::STOPPED.load(Ordering::Acquire),
+        STOPPED.load(Ordering::Acquire),
         crate::arch::image_range().0
     ));
     finish(1);

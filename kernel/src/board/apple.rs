@@ -15,8 +15,9 @@
 //! mask of [`Ipi`] kinds that the sender sets first. None of this has run on a Mac
 //! here: it is checked against the device trees and the documentation only.
 
+use super::chip::{BoardError, InterruptChip};
+use super::irq::{self, Ipi, CORES};
 use super::mmio::Mmio;
-use super::{Ipi, CORES};
 use crate::arch::cpu;
 use aarch64_cpu::registers::{Readable, Writeable, CNTP_CTL_EL0, CNTV_CTL_EL0};
 use core::arch::asm;
@@ -55,13 +56,6 @@ pub fn send_fast_ipi(target_mpidr: u64) {
     }
 }
 
-/// Records `ipi` as pending for `target` and sends it a fast IPI.
-pub fn send_ipi(target: usize, ipi: Ipi) {
-    // Release: the receiver's Acquire swap sees the kind along with earlier writes.
-    CORES[target].fast_ipi_pending.fetch_or(1 << ipi as u32, Ordering::Release);
-    send_fast_ipi(CORES[target].mpidr.load(Ordering::Relaxed));
-}
-
 /// Turns off this core's performance-counter FIQs, as Linux's AIC driver does at
 /// each core's bring-up: PMCR0_EL1 (s3_1_c15_c0_0) interrupt mode (bits 10:8) off
 /// and its interrupt-active flag (bit 11) cleared, and UPMCR0_EL1 (s3_7_c15_c0_4,
@@ -86,64 +80,92 @@ fn timer_firing(ctl: u64) -> bool {
     ctl & 0b111 == 0b101
 }
 
-/// The FIQ handler: checks every source the Apple board can raise.
-pub fn handle_fiq(m: &super::Machine) {
-    let me = cpu::core_id();
-    let mut handled = false;
-    // Fast IPI.
-    let sr: u64;
-    // SAFETY: reading IPI_SR_EL1 has no side effects.
-    unsafe { asm!("mrs {}, s3_5_c15_c1_1", out(reg) sr, options(nomem, nostack)) };
-    if sr & 1 != 0 {
-        // SAFETY: writing 1 acknowledges the fast IPI.
-        unsafe { asm!("msr s3_5_c15_c1_1, {}", "isb", in(reg) 1u64, options(nostack)) };
-        // Acquire: pairs with the sender's Release fetch_or.
-        let kinds = CORES[me].fast_ipi_pending.swap(0, Ordering::Acquire);
-        for kind in [Ipi::Wake, Ipi::Stop, Ipi::Ping, Ipi::Pong] {
-            if kinds & (1 << kind as u32) != 0 {
-                CORES[me].ipis.fetch_add(1, Ordering::Relaxed);
-                super::handle_ipi(m, me, kind as u32);
-            }
-        }
-        handled = true;
-    }
-    // The tick: the EL1 virtual timer.
-    if timer_firing(CNTV_CTL_EL0.get()) {
-        let n = crate::arch::timer::rearm();
-        CORES[me].ticks.fetch_add(n, Ordering::Relaxed);
-        crate::runtime::on_tick(me);
-        handled = true;
-    }
-    // The EL1 physical timer is not used; if firmware left it armed, silence it.
-    if timer_firing(CNTP_CTL_EL0.get()) {
-        CNTP_CTL_EL0.set(CNTP_CTL_EL0.get() | 0b10);
-        handled = true;
-    }
-    if !handled {
-        // No source we use: stop the counters' FIQs at their source (firmware may have
-        // left them on), or this FIQ would be taken again as soon as it returns.
-        mask_pmc_fiqs();
-        CORES[me].spurious.fetch_add(1, Ordering::Relaxed);
-    }
+/// The Apple board: the AIC or AIC2 for device IRQs (the console), FIQs for the tick
+/// and fast IPIs.
+pub struct AppleChip {
+    /// The interrupt controller.
+    pub aic: Aic<Mmio>,
+    /// The console UART's AIC interrupt (die, number), if it has one.
+    pub uart: Option<(u32, u32)>,
 }
 
-/// The IRQ handler for the AIC: device interrupts (the console) and AIC IPIs.
-pub fn handle_irq(aic: &Aic<Mmio>, m: &super::Machine) {
-    let me = cpu::core_id();
-    while let Some(ev) = aic.ack() {
-        match ev {
-            Event::Hw { die, num } => {
-                if m.uart_aic == Some((die, num)) {
-                    crate::console::on_rx_interrupt();
-                } else {
-                    CORES[me].spurious.fetch_add(1, Ordering::Relaxed);
-                }
-                // Auto-masked on delivery; unmask once serviced.
-                let _ = aic.unmask(die, num);
-            }
-            Event::Ipi(_) | Event::Other(_) => {
-                CORES[me].spurious.fetch_add(1, Ordering::Relaxed);
+impl InterruptChip for AppleChip {
+    fn init_distributor(&self) {} // probing masked every IRQ
+
+    fn init_core(&self, core: usize, _mpidr: u64) -> Result<(), BoardError> {
+        // The performance counters can raise FIQs too; nothing here uses them.
+        mask_pmc_fiqs();
+        // The timer and fast IPIs are FIQs and need no routing; the console's
+        // receive interrupt goes to the boot core.
+        if core == 0 {
+            if let Some((die, num)) = self.uart {
+                let mask = self.aic.whoami().map_or(1, |w| 1u32 << (w & 31));
+                self.aic.enable(die, num, mask).map_err(BoardError::Aic)?;
             }
         }
+        Ok(())
+    }
+
+    /// Records `ipi` as pending for `target` and sends it a fast IPI.
+    fn send_ipi(&self, target: usize, ipi: Ipi) {
+        // Release: the receiver's Acquire swap sees the kind along with earlier writes.
+        CORES[target].fast_ipi_pending.fetch_or(1 << ipi as u32, Ordering::Release);
+        send_fast_ipi(CORES[target].mpidr.load(Ordering::Relaxed));
+    }
+
+    /// Device interrupts (the console) and AIC IPIs.
+    fn handle_irq(&self, core: usize) {
+        while let Some(ev) = self.aic.ack() {
+            match ev {
+                Event::Hw { die, num } => {
+                    if self.uart == Some((die, num)) {
+                        irq::report(core, irq::Event::ConsoleInput);
+                    } else {
+                        irq::spurious(core);
+                    }
+                    // Auto-masked on delivery; unmask once serviced.
+                    let _ = self.aic.unmask(die, num);
+                }
+                Event::Ipi(_) | Event::Other(_) => irq::spurious(core),
+            }
+        }
+    }
+
+    /// Checks every source the Apple board can raise as a FIQ.
+    fn handle_fiq(&self, core: usize) -> bool {
+        let mut handled = false;
+        // Fast IPI.
+        let sr: u64;
+        // SAFETY: reading IPI_SR_EL1 has no side effects.
+        unsafe { asm!("mrs {}, s3_5_c15_c1_1", out(reg) sr, options(nomem, nostack)) };
+        if sr & 1 != 0 {
+            // SAFETY: writing 1 acknowledges the fast IPI.
+            unsafe { asm!("msr s3_5_c15_c1_1, {}", "isb", in(reg) 1u64, options(nostack)) };
+            // Acquire: pairs with the sender's Release fetch_or.
+            let kinds = CORES[core].fast_ipi_pending.swap(0, Ordering::Acquire);
+            for kind in Ipi::ALL {
+                if kinds & (1 << kind as u32) != 0 {
+                    irq::ipi(core, kind as u32);
+                }
+            }
+            handled = true;
+        }
+        // The tick: the EL1 virtual timer.
+        if timer_firing(CNTV_CTL_EL0.get()) {
+            irq::tick(core, crate::arch::timer::rearm());
+            handled = true;
+        }
+        // The EL1 physical timer is not used; if firmware left it armed, silence it.
+        if timer_firing(CNTP_CTL_EL0.get()) {
+            CNTP_CTL_EL0.set(CNTP_CTL_EL0.get() | 0b10);
+            handled = true;
+        }
+        if !handled {
+            // No source we use: stop the counters' FIQs at their source (firmware may
+            // have left them on), or this FIQ would be taken again as soon as it returns.
+            mask_pmc_fiqs();
+            irq::spurious(core);
+        }
+        true
     }
 }

@@ -49,20 +49,6 @@ impl Mmio {
         // SAFETY: as for read32.
         unsafe { core::ptr::write_volatile((self.base + off) as *mut u64, v) }
     }
-
-    /// Writes one byte of a byte-addressable register array.
-    #[inline]
-    pub fn write8(&self, off: usize, v: u8) {
-        // SAFETY: as for read32.
-        unsafe { core::ptr::write_volatile((self.base + off) as *mut u8, v) }
-    }
-
-    /// Reads one byte of a byte-addressable register array.
-    #[inline]
-    pub fn read8(&self, off: usize) -> u8 {
-        // SAFETY: as for read32.
-        unsafe { core::ptr::read_volatile((self.base + off) as *const u8) }
-    }
 }
 
 impl zbeam_devices::RegisterBus for Mmio {
@@ -71,5 +57,11 @@ impl zbeam_devices::RegisterBus for Mmio {
     }
     fn write32(&self, offset: usize, value: u32) {
         Mmio::write32(self, offset, value)
+    }
+    fn read64(&self, offset: usize) -> u64 {
+        Mmio::read64(self, offset)
+    }
+    fn write64(&self, offset: usize, value: u64) {
+        Mmio::write64(self, offset, value)
     }
 }

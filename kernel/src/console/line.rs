@@ -10,9 +10,8 @@
 //! `O` and one byte), with a bound on their length, so garbage cannot hang the editor.
 
 use crate::arch::cpu;
-use alloc::collections::VecDeque;
-use alloc::string::String;
 use core::sync::atomic::{AtomicBool, Ordering};
+use heapless::{Deque, String, Vec};
 use spin::Mutex;
 
 /// Set by the receive interrupt; the boot core's loop turns it into a wake-up of the
@@ -35,24 +34,31 @@ const RX_CAP: usize = 256;
 pub const LINE_CAP: usize = 128;
 
 struct Ring {
-    buf: [u8; RX_CAP],
-    head: usize,
-    len: usize,
+    bytes: Deque<u8, RX_CAP>,
     dropped: u64,
 }
 
-static RX: Mutex<Ring> = Mutex::new(Ring { buf: [0; RX_CAP], head: 0, len: 0, dropped: 0 });
+static RX: Mutex<Ring> = Mutex::new(Ring { bytes: Deque::new(), dropped: 0 });
+
+/// Called from the UART interrupt: moves received bytes into the receive ring.
+pub fn on_rx_interrupt() {
+    // Acknowledge first, then drain: a byte that arrives after the FIFO reads empty
+    // raises a fresh interrupt. Acknowledging after the drain could clear that one, and
+    // QEMU's PL011 raises its receive interrupt only when the FIFO goes from empty to one
+    // byte, so the console would go deaf with bytes waiting (seen under load).
+    super::ack_rx_interrupt();
+    while let Some(b) = super::read_byte_raw() {
+        push_rx(b);
+    }
+}
 
 /// Queues a received byte (interrupt context). A full ring drops the byte.
 pub fn push_rx(b: u8) {
     let mut r = RX.lock();
-    if r.len == RX_CAP {
+    if r.bytes.push_back(b).is_err() {
         r.dropped += 1;
         return;
     }
-    let tail = (r.head + r.len) % RX_CAP;
-    r.buf[tail] = b;
-    r.len += 1;
     // Release: the byte is queued before the flag announces it.
     RX_PENDING.store(true, Ordering::Release);
 }
@@ -60,17 +66,7 @@ pub fn push_rx(b: u8) {
 /// Takes one received byte.
 pub fn pop_rx() -> Option<u8> {
     let saved = cpu::irq_save();
-    let out = {
-        let mut r = RX.lock();
-        if r.len == 0 {
-            None
-        } else {
-            let b = r.buf[r.head];
-            r.head = (r.head + 1) % RX_CAP;
-            r.len -= 1;
-            Some(b)
-        }
-    };
+    let out = RX.lock().bytes.pop_front();
     cpu::irq_restore(saved);
     out
 }
@@ -78,10 +74,7 @@ pub fn pop_rx() -> Option<u8> {
 /// The next received byte, left in place.
 pub fn peek_rx() -> Option<u8> {
     let saved = cpu::irq_save();
-    let out = {
-        let r = RX.lock();
-        (r.len > 0).then(|| r.buf[r.head])
-    };
+    let out = RX.lock().bytes.front().copied();
     cpu::irq_restore(saved);
     out
 }
@@ -106,14 +99,16 @@ enum Escape {
 
 /// An editable line with history.
 pub struct LineEditor {
-    buf: [u8; LINE_CAP],
-    len: usize,
+    /// The line being edited (printable ASCII only).
+    buf: Vec<u8, LINE_CAP>,
+    /// The last complete line, which [`Event::Line`] lends out.
+    done: String<LINE_CAP>,
     /// Characters were dropped because the line was full.
     overflow: bool,
     escape: Escape,
     /// The previous byte was CR (a following LF is the same line end).
     after_cr: bool,
-    history: VecDeque<String>,
+    history: Deque<String<LINE_CAP>, HISTORY>,
     /// Position while browsing the history (None = editing a new line).
     browsing: Option<usize>,
 }
@@ -140,12 +135,12 @@ impl LineEditor {
     /// An empty line, no history.
     pub const fn new() -> Self {
         LineEditor {
-            buf: [0; LINE_CAP],
-            len: 0,
+            buf: Vec::new(),
+            done: String::new(),
             overflow: false,
             escape: Escape::None,
             after_cr: false,
-            history: VecDeque::new(),
+            history: Deque::new(),
             browsing: None,
         }
     }
@@ -187,28 +182,29 @@ impl LineEditor {
             b'\r' | b'\n' => {
                 crate::print!("\n");
                 self.browsing = None;
-                let n = core::mem::take(&mut self.len);
+                self.done.clear();
+                // Only printable ASCII is ever stored, so this is valid UTF-8, and it
+                // fits: both hold LINE_CAP bytes.
+                let _ = self.done.push_str(core::str::from_utf8(&self.buf).unwrap_or(""));
+                self.buf.clear();
                 if core::mem::take(&mut self.overflow) {
                     return Event::TooLong;
                 }
-                // Only printable ASCII is ever stored, so this is valid UTF-8.
-                let line = core::str::from_utf8(&self.buf[..n]).unwrap_or("");
-                let trimmed = line.trim();
+                let trimmed = self.done.trim();
                 if !trimmed.is_empty() && self.history.back().map(String::as_str) != Some(trimmed) {
-                    if self.history.len() == HISTORY {
+                    if self.history.is_full() {
                         self.history.pop_front();
                     }
-                    self.history.push_back(String::from(trimmed));
+                    let _ = self.history.push_back(String::try_from(trimmed).unwrap_or_default());
                 }
-                Event::Line(core::str::from_utf8(&self.buf[..n]).unwrap_or(""))
+                Event::Line(self.done.as_str())
             }
             0x1b => {
                 self.escape = Escape::Start;
                 Event::Pending
             }
             0x08 | 0x7f => {
-                if self.len > 0 {
-                    self.len -= 1;
+                if self.buf.pop().is_some() {
                     crate::print!("\x08 \x08");
                 }
                 Event::Pending
@@ -220,15 +216,13 @@ impl LineEditor {
             }
             0x03 => {
                 crate::print!("^C\n");
-                self.len = 0;
+                self.buf.clear();
                 self.overflow = false;
                 self.browsing = None;
                 Event::Cancelled
             }
             0x20..=0x7e => {
-                if self.len < LINE_CAP {
-                    self.buf[self.len] = b;
-                    self.len += 1;
+                if self.buf.push(b).is_ok() {
                     crate::print!("{}", b as char);
                 } else {
                     if !self.overflow {
@@ -244,8 +238,7 @@ impl LineEditor {
 
     /// Erases the line on the terminal and in the buffer.
     fn erase(&mut self) {
-        while self.len > 0 {
-            self.len -= 1;
+        while self.buf.pop().is_some() {
             crate::print!("\x08 \x08");
         }
     }
@@ -264,12 +257,10 @@ impl LineEditor {
         self.erase();
         self.overflow = false;
         self.browsing = next;
-        if let Some(i) = next {
-            let bytes = self.history[i].as_bytes();
-            let len = bytes.len().min(LINE_CAP);
-            self.buf[..len].copy_from_slice(&bytes[..len]);
-            self.len = len;
-            crate::print!("{}", &self.history[i][..len]);
+        if let Some(line) = next.and_then(|i| self.history.iter().nth(i)) {
+            // A history line came from the buffer, so it fits.
+            let _ = self.buf.extend_from_slice(line.as_bytes());
+            crate::print!("{}", line.as_str());
         }
     }
 }

@@ -9,10 +9,10 @@ pub mod line;
 
 use crate::arch::cpu;
 use crate::board::mmio::Mmio;
-use crate::board::pl011::Pl011;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
+use zbeam_devices::pl011::Pl011;
 use zbeam_devices::s5l::S5lUart;
 
 /// Which UART driver the console uses, with its register base.
@@ -38,9 +38,7 @@ pub fn set_device(dev: UartDevice) {
     let encoded = match dev {
         UartDevice::None => 0,
         UartDevice::Pl011(base) => {
-            // SAFETY: the device tree (or the documented QEMU fallback) names a PL011
-            // here, and the MMU maps it Device-nGnRnE.
-            unsafe { Pl011::new(base) }.init();
+            pl011(base).init();
             base | KIND_PL011
         }
         UartDevice::AppleS5l(base) => {
@@ -63,6 +61,12 @@ pub fn device() -> UartDevice {
     }
 }
 
+fn pl011(base: usize) -> Pl011<Mmio> {
+    // SAFETY: the device tree (or the documented QEMU fallback) names a PL011 here,
+    // mapped Device-nGnRnE.
+    Pl011::new(unsafe { Mmio::new(base) })
+}
+
 fn s5l(base: usize) -> S5lUart<Mmio> {
     // SAFETY: the device tree names an s5l UART here, mapped Device-nGnRnE.
     S5lUart::new(unsafe { Mmio::new(base) })
@@ -70,8 +74,7 @@ fn s5l(base: usize) -> S5lUart<Mmio> {
 
 fn write_byte_raw(b: u8) {
     match device() {
-        // SAFETY: set_device checked and initialised this PL011.
-        UartDevice::Pl011(base) => unsafe { Pl011::new(base) }.write_byte(b),
+        UartDevice::Pl011(base) => pl011(base).write_byte(b),
         UartDevice::AppleS5l(base) => s5l(base).write_byte(b),
         UartDevice::None => {}
     }
@@ -80,8 +83,7 @@ fn write_byte_raw(b: u8) {
 /// Reads one received byte straight from the UART, if any.
 pub fn read_byte_raw() -> Option<u8> {
     match device() {
-        // SAFETY: as for write_byte_raw.
-        UartDevice::Pl011(base) => unsafe { Pl011::new(base) }.read_byte(),
+        UartDevice::Pl011(base) => pl011(base).read_byte(),
         UartDevice::AppleS5l(base) => s5l(base).read_byte(),
         UartDevice::None => None,
     }
@@ -128,20 +130,13 @@ pub fn print_unlocked(args: fmt::Arguments<'_>) {
     let _ = Raw.write_fmt(args);
 }
 
-/// Called from the UART interrupt: moves received bytes into the line buffer.
-pub fn on_rx_interrupt() {
-    // Acknowledge first, then drain: a byte that arrives after the FIFO reads empty
-    // raises a fresh interrupt. Acknowledging after the drain could clear that one, and
-    // QEMU's PL011 raises its receive interrupt only when the FIFO goes from empty to one
-    // byte, so the console would go deaf with bytes waiting (seen under load).
+/// Acknowledges the UART's receive interrupts (before draining it: see
+/// `line::on_rx_interrupt`).
+pub fn ack_rx_interrupt() {
     match device() {
-        // SAFETY: as for write_byte_raw.
-        UartDevice::Pl011(base) => unsafe { Pl011::new(base) }.ack_interrupts(),
+        UartDevice::Pl011(base) => pl011(base).ack_interrupts(),
         UartDevice::AppleS5l(base) => s5l(base).ack_interrupts(),
         UartDevice::None => {}
-    }
-    while let Some(b) = read_byte_raw() {
-        line::push_rx(b);
     }
 }
 

@@ -1,4 +1,6 @@
-//! The runtime: the mechanism that runs the scheduling engine on every core.
+//! The kernel runtime: the platform the engine runs on, on every core (the lowest of
+//! the three tiers: the scheduler decides, the engine runs processes, this gives them
+//! cores, a clock, wake-up IPIs and the console).
 //!
 //! Each core loops over [`Engine::run_once`] (pick a process, run it for its
 //! reductions, act on the policy's decision). A core with nothing to do sleeps in WFI,
@@ -15,7 +17,8 @@
 //!
 //! Interrupt handlers never take the engine's locks (they may interrupt a core that
 //! holds them): console input only sets a flag that the boot core's loop turns into a
-//! wake-up of the shell task.
+//! call of the input handler the shell registers ([`set_input_handler`]), which wakes
+//! the shell task.
 
 pub mod shell;
 
@@ -23,7 +26,7 @@ use crate::arch::{cpu, timer};
 use crate::board::{self, Ipi, MAX_CORES};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use zbeam_engine::{Engine, Platform, Step};
-use zbeam_sched::{CoreClass, CoreId, CoreInfo, CpuSet, Topology};
+use zbeam_sched::{CoreId, CoreInfo, CpuSet, Topology};
 
 /// The kernel's side of the engine: counter time, IPIs, the serial console.
 pub struct KernelPlatform {
@@ -61,7 +64,7 @@ impl Platform for KernelPlatform {
     }
 
     fn console_from(&self, pid: u16, bytes: &[u8]) {
-        if !crate::ktest_images::capture(pid, bytes) {
+        if !crate::hooks::output().is_some_and(|take| take(pid, bytes)) {
             crate::console::write_bytes(bytes);
         }
     }
@@ -140,15 +143,7 @@ pub fn start() -> &'static Engine<KernelPlatform> {
     let cores: alloc::vec::Vec<CoreInfo> = (0..m.cores)
         .map(|c| {
             let cpu = m.cpu(c);
-            let cluster = cpu.cluster.unwrap_or(0);
-            match cpu.class {
-                zbeam_devtree::CoreClass::Performance => {
-                    CoreInfo { class: CoreClass::Performance, capacity: cpu.capacity, cluster }
-                }
-                zbeam_devtree::CoreClass::Efficiency => {
-                    CoreInfo { class: CoreClass::Efficiency, capacity: cpu.capacity, cluster }
-                }
-            }
+            CoreInfo { class: cpu.class, capacity: cpu.capacity, cluster: cpu.cluster.unwrap_or(0) }
         })
         .collect();
     let topo = Topology::new(&cores).unwrap_or_else(|_| Topology::uniform(m.cores));
@@ -179,6 +174,17 @@ pub fn started() -> bool {
     STARTED.load(Ordering::Acquire)
 }
 
+/// What core 0's loop calls when console input has arrived (the shell, once spawned).
+pub type InputHandler = fn(&Engine<KernelPlatform>);
+
+static INPUT: spin::Once<InputHandler> = spin::Once::new();
+
+/// Sets what core 0's loop calls when console input arrives (once; a later call keeps
+/// the first).
+pub fn set_input_handler(handler: InputHandler) {
+    INPUT.call_once(|| handler);
+}
+
 /// Called from the timer interrupt on this core.
 pub fn on_tick(core: usize) {
     if TICKLESS[core].load(Ordering::Relaxed) {
@@ -197,7 +203,9 @@ pub fn core_loop(core: usize) -> ! {
     let mut woken = false;
     loop {
         if core == 0 && crate::console::line::take_rx_pending() {
-            shell::notify(e);
+            if let Some(on_input) = INPUT.get() {
+                on_input(e);
+            }
         }
         match e.run_once(id) {
             Step::Ran => woken = false,

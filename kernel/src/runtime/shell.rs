@@ -45,6 +45,7 @@ pub fn spawn(e: &Engine<KernelPlatform>, quiet_ms: u64) {
     });
     if let Ok(pid) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         SHELL_PID.store(pid.get(), Ordering::Release);
+        super::set_input_handler(notify);
     }
 }
 

@@ -1,5 +1,5 @@
 //! The Z80 system interface and supervision in QEMU (the in-kernel driver is
-//! kernel/src/ktest_abi.rs; the cases are zbeam_images::abi_suite, which the host
+//! kernel/src/ktest/abi.rs; the cases are zbeam_images::abi_suite, which the host
 //! also runs). Each case prints `case NAME ok` or `case NAME FAIL: why`.
 
 use zbeam_qemu_tests::{run, Machine, Outcome};

@@ -77,7 +77,7 @@ fn data_abort_is_reported() {
 fn panic_stops_all_cores() {
     let o = run(&Machine { append: "test=panic".into(), ..Machine::default() });
     o.expect_code(1)
-        .expect("*** kernel panic on core 0 at kernel/src/ktest.rs")
+        .expect("*** kernel panic on core 0 at kernel/src/ktest/mod.rs")
         .expect("deliberate test panic")
         .expect("*** stopped 3 other cores");
 }

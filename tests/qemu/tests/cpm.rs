@@ -1,5 +1,5 @@
 //! CP/M 2.2 programs as Z80 processes in QEMU (the in-kernel driver is
-//! kernel/src/ktest_cpm.rs): unmodified CP/M programs from programs/cpm/ copy a file
+//! kernel/src/ktest/cpm.rs): unmodified CP/M programs from programs/cpm/ copy a file
 //! the kernel put on the in-memory disk, list the directory and do random-access I/O,
 //! each printing exactly what it did (the runner sees the console with CR LF as LF);
 //! the driver then checks the files on the disk.

@@ -1,5 +1,5 @@
 //! Program images from an initrd (kernel/src/initrd.rs, kernel/crates/initrd) and the
-//! Z80 exercisers as kernel processes (kernel/src/ktest_images.rs), in QEMU. The
+//! Z80 exercisers as kernel processes (kernel/src/ktest/images.rs), in QEMU. The
 //! in-kernel driver prints each process's exit and its captured output, escaped on
 //! one line (`\n`, `\r`), which these tests compare byte for byte.
 

@@ -1,7 +1,7 @@
 //! Memory limits and exhaustion in QEMU: mailbox floods end the flooding or flooded
 //! process by its memory limit (reason MEMORY) and nothing else; spawning until
 //! refusal is refused cleanly; memory comes back. The in-kernel driver is
-//! kernel/src/ktest_memory.rs; the shell session shows the same as a user sees it.
+//! kernel/src/ktest/memory.rs; the shell session shows the same as a user sees it.
 
 use std::time::Duration;
 use zbeam_qemu_tests::{run, run_interactive, Machine};

@@ -1,5 +1,5 @@
 //! The schedulers running Z80 processes on every core, in QEMU (the in-kernel drivers
-//! are in kernel/src/ktest_runtime.rs; each prints its figures and exits 0 on pass).
+//! are in kernel/src/ktest/runtime.rs; each prints its figures and exits 0 on pass).
 
 use zbeam_qemu_tests::{run, Machine, Outcome};
 
@@ -54,7 +54,7 @@ fn ring_on_gicv3_8_cores_el2() {
     runtime_test("ring", Machine { smp: 8, gic: 3, el2: true, cpu: "max", ..Machine::default() });
 }
 
-/// P/E scheduling on the 2P+2E tree: the drivers in kernel/src/ktest_hetero.rs check
+/// P/E scheduling on the 2P+2E tree: the drivers in kernel/src/ktest/hetero.rs check
 /// the thresholds (busy cores, balanced P queues, bounded IPIs, no spill when the
 /// classes have room, spill-over and return) and print the figures. Busy time and IPI
 /// rates are in guest time (WFI vs not over the guest's counter), so a loaded host

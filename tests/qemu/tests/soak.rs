@@ -1,4 +1,4 @@
-//! The soak (kernel/src/soak.rs): churn of spawns, kills, links, monitors,
+//! The soak (kernel/src/ktest/soak.rs): churn of spawns, kills, links, monitors,
 //! supervisor restarts, message floods and spawn bombs stopped by tree, with the
 //! shell running. `make test` runs it for 60 s; `make soak MINUTES=n` sets
 //! SOAK_SECONDS. The shell must answer a command typed after every report of the

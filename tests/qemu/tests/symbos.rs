@@ -1,5 +1,5 @@
 //! SymbOS programs as Z80 processes in QEMU: the in-kernel driver
-//! (kernel/src/ktest_symbos.rs) runs several at once on every core beside a CP/M and
+//! (kernel/src/ktest/symbos.rs) runs several at once on every core beside a CP/M and
 //! a native program, one answers a native zbeam task's message, and a supervisor
 //! restarts a crashing one; the shell's `symbos` command gives one the console; the
 //! initrd recognises SymbOS programs by their header and refuses a malformed one with

@@ -8,32 +8,11 @@
 //! Every controller keeps to its slice: it yields once it has used
 //! [`CONTEXT_REDS`] in a step.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zbeam_engine::{NativeCx, NativeStep, NativeTask};
+use zbeam_images::slot::ResultSlot;
 use zbeam_images::{ACK, PONG, TIMEHIST, WORKER};
 use zbeam_sched::{CpuSet, Priority, CONTEXT_REDS};
-
-/// A result slot a controller fills once.
-pub type Slot<T> = Arc<Mutex<Option<T>>>;
-
-fn slot<T>() -> Slot<T> {
-    Arc::new(Mutex::new(None))
-}
-
-fn fill<T>(s: &Slot<T>, v: T) {
-    *s.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
-}
-
-/// Takes the result out of a slot (None while the controller runs).
-pub fn take<T>(s: &Slot<T>) -> Option<T> {
-    s.lock().unwrap_or_else(|e| e.into_inner()).take()
-}
-
-/// Whether a slot is filled.
-pub fn is_filled<T>(s: &Slot<T>) -> bool {
-    s.lock().unwrap_or_else(|e| e.into_inner()).is_some()
-}
 
 fn over_budget(cx: &NativeCx<'_>) -> bool {
     cx.used >= CONTEXT_REDS as u64
@@ -67,13 +46,13 @@ pub struct PingPong {
     received: u32,
     errors: u32,
     t0: Option<Instant>,
-    out: Slot<PingPongResult>,
+    out: ResultSlot<PingPongResult>,
 }
 
 impl PingPong {
     /// A controller and its result slot.
-    pub fn new(rounds: u32, warmup: u32, pong_affinity: CpuSet) -> (Box<Self>, Slot<PingPongResult>) {
-        let out = slot();
+    pub fn new(rounds: u32, warmup: u32, pong_affinity: CpuSet) -> (Box<Self>, ResultSlot<PingPongResult>) {
+        let out = ResultSlot::new();
         let c = PingPong {
             rounds: rounds.max(1),
             warmup,
@@ -93,7 +72,7 @@ impl PingPong {
         }
         let elapsed = self.t0.map_or(Duration::ZERO, |t| t.elapsed());
         let r = PingPongResult { rounds: self.rounds, errors: self.errors, elapsed, spawn_failed };
-        fill(&self.out, r);
+        self.out.fill(r);
         NativeStep::Exit(u32::from(spawn_failed || self.errors > 0))
     }
 }
@@ -151,13 +130,13 @@ pub struct SpawnStorm {
     acked: u32,
     refused: u32,
     t0: Option<Instant>,
-    out: Slot<SpawnResult>,
+    out: ResultSlot<SpawnResult>,
 }
 
 impl SpawnStorm {
     /// A controller and its result slot.
-    pub fn new(n: u32, window: u32) -> (Box<Self>, Slot<SpawnResult>) {
-        let out = slot();
+    pub fn new(n: u32, window: u32) -> (Box<Self>, ResultSlot<SpawnResult>) {
+        let out = ResultSlot::new();
         let c = SpawnStorm { n, window: window.max(1), spawned: 0, acked: 0, refused: 0, t0: None, out: out.clone() };
         (Box::new(c), out)
     }
@@ -180,7 +159,7 @@ impl NativeTask for SpawnStorm {
             }
         }
         if self.acked >= self.n || (self.acked == self.spawned && self.refused > 0) {
-            fill(&self.out, SpawnResult { acked: self.acked, refused: self.refused, elapsed: t0.elapsed() });
+            self.out.fill(SpawnResult { acked: self.acked, refused: self.refused, elapsed: t0.elapsed() });
             return NativeStep::Exit(0);
         }
         NativeStep::Wait { until: None }
@@ -205,13 +184,13 @@ pub struct Workers {
     pids: Vec<u32>,
     finished: u32,
     t0: Option<Instant>,
-    out: Slot<WorkersResult>,
+    out: ResultSlot<WorkersResult>,
 }
 
 impl Workers {
     /// A controller and its result slot.
-    pub fn new(n: u32, rounds: u16, affinity: CpuSet) -> (Box<Self>, Slot<WorkersResult>) {
-        let out = slot();
+    pub fn new(n: u32, rounds: u16, affinity: CpuSet) -> (Box<Self>, ResultSlot<WorkersResult>) {
+        let out = ResultSlot::new();
         let c = Workers { n, rounds, affinity, pids: Vec::new(), finished: 0, t0: None, out: out.clone() };
         (Box::new(c), out)
     }
@@ -235,7 +214,7 @@ impl NativeTask for Workers {
         }
         if self.finished as usize >= self.pids.len() {
             let elapsed = self.t0.map_or(Duration::ZERO, |t| t.elapsed());
-            fill(&self.out, WorkersResult { finished: self.finished, elapsed });
+            self.out.fill(WorkersResult { finished: self.finished, elapsed });
             return NativeStep::Exit(u32::from(self.finished < self.n));
         }
         NativeStep::Wait { until: None }
@@ -292,13 +271,13 @@ pub struct TimerStorm {
     spawned: u32,
     t0: Option<Instant>,
     stats: TimerStats,
-    out: Slot<TimerStats>,
+    out: ResultSlot<TimerStats>,
 }
 
 impl TimerStorm {
     /// A controller and its result slot.
-    pub fn new(procs: u32, rounds: u16) -> (Box<Self>, Slot<TimerStats>) {
-        let out = slot();
+    pub fn new(procs: u32, rounds: u16) -> (Box<Self>, ResultSlot<TimerStats>) {
+        let out = ResultSlot::new();
         let stats = TimerStats { early: 0, hist: [0; 32], reports: 0, spawn_failures: 0, elapsed: Duration::ZERO };
         let c = TimerStorm { procs, rounds: rounds.max(1), spawned: 0, t0: None, stats, out: out.clone() };
         (Box::new(c), out)
@@ -339,7 +318,7 @@ impl NativeTask for TimerStorm {
         }
         if self.stats.reports >= self.spawned {
             self.stats.elapsed = t0.elapsed();
-            fill(&self.out, self.stats);
+            self.out.fill(self.stats);
             return NativeStep::Exit(u32::from(self.stats.early > 0));
         }
         NativeStep::Wait { until: None }
@@ -354,13 +333,13 @@ pub struct Producer {
     count: u32,
     batch: u32,
     sent: u32,
-    failed: Slot<u32>,
+    failed: ResultSlot<u32>,
 }
 
 impl Producer {
     /// A producer; its slot is filled with the number of refused sends when it ends.
-    pub fn new(consumer: u32, index: u32, count: u32, batch: u32) -> (Box<Self>, Slot<u32>) {
-        let failed = slot();
+    pub fn new(consumer: u32, index: u32, count: u32, batch: u32) -> (Box<Self>, ResultSlot<u32>) {
+        let failed = ResultSlot::new();
         let p = Producer { consumer, index, count, batch: batch.max(1), sent: 0, failed: failed.clone() };
         (Box::new(p), failed)
     }
@@ -382,7 +361,7 @@ impl NativeTask for Producer {
             self.sent += 1;
         }
         if self.sent == self.count || refused > 0 {
-            fill(&self.failed, refused);
+            self.failed.fill(refused);
             return NativeStep::Exit(refused);
         }
         NativeStep::Yield
@@ -409,13 +388,13 @@ pub struct Consumer {
     ran_on: u64,
     /// Messages taken per step at most, so the mailbox really fills up meanwhile.
     per_step: u32,
-    out: Slot<ConsumerResult>,
+    out: ResultSlot<ConsumerResult>,
 }
 
 impl Consumer {
     /// A consumer and its result slot.
-    pub fn new(producers: u32, count: u32, per_step: u32) -> (Box<Self>, Slot<ConsumerResult>) {
-        let out = slot();
+    pub fn new(producers: u32, count: u32, per_step: u32) -> (Box<Self>, ResultSlot<ConsumerResult>) {
+        let out = ResultSlot::new();
         let c = Consumer {
             expected: vec![0; producers as usize],
             count,
@@ -455,7 +434,7 @@ impl NativeTask for Consumer {
                 out_of_order: self.out_of_order,
                 ran_on: self.ran_on,
             };
-            fill(&self.out, r);
+            self.out.fill(r);
             return NativeStep::Exit(0);
         }
         if taken == self.per_step {

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 use zbeam_engine::{Engine, Exit};
-use zbeam_hosted::controllers::{self, Consumer, PingPong, Producer, SpawnStorm, TimerStorm};
+use zbeam_hosted::controllers::{Consumer, PingPong, Producer, SpawnStorm, TimerStorm};
 use zbeam_hosted::{engine, run, Console, HostPlatform, Options, Report};
 use zbeam_images::workloads::{RingController, TimerController};
 use zbeam_images::{HELLO, SPIN};
@@ -93,7 +93,7 @@ fn sleeps_and_receive_timeouts_are_never_early_under_load() {
     e.spawn_native(small, Priority::Normal, CpuSet::ALL, C0).unwrap();
     let (storm, storm_out) = TimerStorm::new(1000, 10);
     e.spawn_native(storm, Priority::Normal, CpuSet::ALL, C1).unwrap();
-    let r = run(&e, &opts(), || small_out.lock().is_some() && controllers::is_filled(&storm_out));
+    let r = run(&e, &opts(), || small_out.lock().is_some() && storm_out.is_filled());
     assert!(r.completed, "{r:?}");
     for p in spinners {
         e.kill(p);
@@ -108,7 +108,7 @@ fn sleeps_and_receive_timeouts_are_never_early_under_load() {
     // is lost (one that would end only with the run's own timeout).
     assert!(small.max_late_ms <= 2_000, "a wait ended seconds late: {small:?}");
 
-    let s = controllers::take(&storm_out).expect("filled");
+    let s = storm_out.take().expect("filled");
     eprintln!(
         "timers: {small:?}; storm p50 {} p99 {} max {} ms: {s:?}",
         s.quantile_ms(0.5),
@@ -199,14 +199,14 @@ fn many_producers_one_consumer_keeps_per_producer_order() {
         e.spawn_native(p, Priority::Normal, CpuSet::ALL, CoreId::new(i as usize % 2)).unwrap();
         refused.push(slot);
     }
-    let r = run(&e, &opts(), || controllers::is_filled(&out));
+    let r = run(&e, &opts(), || out.is_filled());
     assert!(r.completed, "{r:?}");
     run_to_empty(&e);
-    let res = controllers::take(&out).expect("filled");
+    let res = out.take().expect("filled");
     assert_eq!(res.out_of_order, 0, "{res:?}");
     assert_eq!(res.received, vec![COUNT; PRODUCERS as usize]);
     for s in &refused {
-        assert_eq!(controllers::take(s), Some(0), "a send was refused");
+        assert_eq!(s.take(), Some(0), "a send was refused");
     }
     assert!(e.messages() >= (PRODUCERS * COUNT) as u64);
 }
@@ -219,12 +219,12 @@ fn ping_pong_across_cores_and_spawn_storm_complete() {
     e.spawn_native(pp, Priority::Normal, CpuSet::single(C0), C0).unwrap();
     let (storm, storm_out) = SpawnStorm::new(5000, 500);
     e.spawn_native(storm, Priority::Normal, CpuSet::ALL, C1).unwrap();
-    let r = run(&e, &opts(), || controllers::is_filled(&pp_out) && controllers::is_filled(&storm_out));
+    let r = run(&e, &opts(), || pp_out.is_filled() && storm_out.is_filled());
     assert!(r.completed, "{r:?}");
     run_to_empty(&e);
-    let pp = controllers::take(&pp_out).expect("filled");
+    let pp = pp_out.take().expect("filled");
     assert!(!pp.spawn_failed && pp.errors == 0, "{pp:?}");
-    let st = controllers::take(&storm_out).expect("filled");
+    let st = storm_out.take().expect("filled");
     assert_eq!((st.acked, st.refused), (5000, 0), "{st:?}");
     assert!(e.spawned() >= 5002);
 }

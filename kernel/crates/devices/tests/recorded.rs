@@ -1,52 +1,12 @@
 //! Each driver's register sequence against a recorded expectation, on a fake bus that
 //! logs every access and answers reads from a script.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+mod common;
+
+use common::Access::{R, W};
+use common::FakeBus;
 use zbeam_devices::aic::{Aic, AicError, Event, Layout};
 use zbeam_devices::s5l::{self, S5lUart};
-use zbeam_devices::RegisterBus;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Access {
-    R(usize, u32),
-    W(usize, u32),
-}
-use Access::{R, W};
-
-#[derive(Default)]
-struct FakeBus {
-    log: RefCell<Vec<Access>>,
-    reads: RefCell<HashMap<usize, VecDeque<u32>>>,
-    sticky: RefCell<HashMap<usize, u32>>,
-}
-
-impl FakeBus {
-    /// Reads of `off` return `values` in turn, then keep returning the last one.
-    fn script(self, off: usize, values: &[u32]) -> Self {
-        self.reads.borrow_mut().insert(off, values.iter().copied().collect());
-        self
-    }
-    fn take_log(&self) -> Vec<Access> {
-        std::mem::take(&mut *self.log.borrow_mut())
-    }
-}
-
-impl RegisterBus for FakeBus {
-    fn read32(&self, off: usize) -> u32 {
-        let v = match self.reads.borrow_mut().get_mut(&off) {
-            Some(q) if q.len() > 1 => q.pop_front().unwrap(),
-            Some(q) => *q.front().unwrap_or(&0),
-            None => *self.sticky.borrow().get(&off).unwrap_or(&0),
-        };
-        self.log.borrow_mut().push(R(off, v));
-        v
-    }
-    fn write32(&self, off: usize, v: u32) {
-        self.sticky.borrow_mut().insert(off, v);
-        self.log.borrow_mut().push(W(off, v));
-    }
-}
 
 #[test]
 fn s5l_init_keeps_line_settings_and_enables_rx_interrupts() {

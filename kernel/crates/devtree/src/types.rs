@@ -10,8 +10,9 @@ use core::fmt;
 use crate::bounded::{BoundedStr, List};
 use crate::error::Error;
 
-/// Most CPUs kept (Apple M1 Ultra has 20; QEMU virt with GICv3 up to 512, we keep 64).
-pub const MAX_CPUS: usize = 64;
+/// Most CPUs kept (Apple M1 Ultra has 20; QEMU virt with GICv3 up to 512, we keep 64):
+/// the kernel's one core limit, [`zbeam_sched::MAX_CORES`].
+pub const MAX_CPUS: usize = zbeam_sched::MAX_CORES;
 /// Most RAM ranges kept from `/memory*` nodes.
 pub const MAX_MEMORY: usize = 16;
 /// Most reserved regions kept (`/memreserve/` plus `/reserved-memory` children).
@@ -142,15 +143,9 @@ pub enum EnableMethod {
     Unsupported,
 }
 
-/// Performance or efficiency core, derived by [`crate::parse`] (see `cpus.rs`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum CoreClass {
-    /// The fastest cores (or all cores, on a homogeneous machine).
-    #[default]
-    Performance,
-    /// Slower, lower-power cores.
-    Efficiency,
-}
+/// Performance or efficiency core, derived by [`crate::parse`] (see `cpus.rs`): the
+/// scheduler's type, so the kernel hands the tree's classes over as they are.
+pub use zbeam_sched::CoreClass;
 
 /// One CPU from `/cpus/cpu@*`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,5 +1,7 @@
-//! zbeam-engine: the mechanism that runs Z80 processes under the `zbeam-sched` policy,
-//! shared by the kernel (cores = CPUs) and the hosted runtime (cores = Linux threads).
+//! zbeam-engine: the process runtime, the middle of the three tiers (the scheduler
+//! decides, the engine runs processes, the kernel runtime is the platform). It runs
+//! Z80 processes under the `zbeam-sched` policy, shared by the kernel (cores = CPUs)
+//! and the hosted runtime (cores = Linux threads).
 //!
 //! What: the process table (a Z80 machine with 64 KiB of memory, or a native
 //! cooperative task, plus a lock-free mailbox per slot), the system interface of
@@ -49,8 +51,8 @@ use spin::Mutex;
 use waiting::{Arm, WaitTimer, Wheel};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{
-    Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, Pick, Pid, Priority, Reductions, SchedError, Scheduler,
-    SleepDecision, StopReason, Topology, Wakeup,
+    Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, OutReason, Pick, Pid, Priority, Reductions, SchedError,
+    Scheduler, SleepDecision, Topology, Wakeup,
 };
 
 pub use introspect::{ProcInfo, RunState, SliceEnd, TraceEvent};
@@ -902,8 +904,8 @@ impl<P: Platform> Engine<P> {
         let (used, reason, wait_gen) = {
             let mut guard = slot.body.lock();
             match guard.as_mut() {
-                None => (0, StopReason::Exited(ExitReason::Normal), None),
-                Some(_) if pick.exiting => (0, StopReason::Exited(ExitReason::Killed), None),
+                None => (0, OutReason::Exited(ExitReason::Normal), None),
+                Some(_) if pick.exiting => (0, OutReason::Exited(ExitReason::Killed), None),
                 Some(body) => {
                     let mut cx = proc::RunCx {
                         engine: self,
@@ -929,10 +931,10 @@ impl<P: Platform> Engine<P> {
         };
         if self.tracing() {
             let why = match reason {
-                StopReason::BudgetSpent => SliceEnd::Budget,
-                StopReason::Yielded => SliceEnd::Yield,
-                StopReason::Waiting { .. } => SliceEnd::Wait,
-                StopReason::Exited(_) | StopReason::Faulted(_) => SliceEnd::Exit,
+                OutReason::BudgetSpent => SliceEnd::Budget,
+                OutReason::Yielded => SliceEnd::Yield,
+                OutReason::Waiting { .. } => SliceEnd::Wait,
+                OutReason::Exited(_) | OutReason::Faulted(_) => SliceEnd::Exit,
             };
             self.platform.trace(TraceEvent::SliceEnd { core, pid, reductions: used, why });
         }

@@ -29,8 +29,8 @@ use crate::{fault, Platform, SendError, SpawnError};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use zbeam_sched::{ExitReason, FaultCode, StopReason};
-use zbeam_symbos::session::{self, Exit, Peers, Session, Step};
+use zbeam_sched::{ExitReason, FaultCode, OutReason};
+use zbeam_symbos::session::{self, Exit, Peers, Session, TrapEnd};
 use zbeam_symbos::{exe, machine, Fault, Key};
 
 /// The trap set of the zbeam (native and CP/M) personality, as a mask of page-zero
@@ -174,7 +174,7 @@ fn fault_code(f: Fault) -> u32 {
 pub(super) fn trap<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> Call {
     // A SymbOS program's memory is flat from its load on (see [`load`]).
     let (Some(s), ProcMemory::Flat(mem)) = (z.symbos.as_deref_mut(), &mut z.mem) else {
-        return Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BAD_CALL)));
+        return Call::Block(CALL_COST, OutReason::Faulted(FaultCode(fault::BAD_CALL)));
     };
     let mut cost = CALL_COST;
     if matches!(z.cpu.pc, session::rst::MSGSLP | session::rst::MSGGET) {
@@ -187,11 +187,11 @@ pub(super) fn trap<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> Call {
     cost += others.sent;
     machine::set_regs(&mut z.cpu, &r);
     match step {
-        Step::Continue => Call::Resume(cost),
-        Step::Yield => Call::ResumeStop(cost, StopReason::Yielded),
-        Step::Wait { .. } => Call::Block(cost, StopReason::Waiting { timeout: None }),
-        Step::Exit(Exit::Normal) => Call::Block(cost, StopReason::Exited(ExitReason::Normal)),
-        Step::Exit(Exit::Fault(f)) => Call::Block(cost, StopReason::Faulted(FaultCode(fault_code(f)))),
+        TrapEnd::Continue => Call::Resume(cost),
+        TrapEnd::Yield => Call::ResumeStop(cost, OutReason::Yielded),
+        TrapEnd::Wait { .. } => Call::Block(cost, OutReason::Waiting { timeout: None }),
+        TrapEnd::Exit(Exit::Normal) => Call::Block(cost, OutReason::Exited(ExitReason::Normal)),
+        TrapEnd::Exit(Exit::Fault(f)) => Call::Block(cost, OutReason::Faulted(FaultCode(fault_code(f)))),
     }
 }
 
@@ -200,7 +200,7 @@ pub(super) fn trap<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>) -> Call {
 pub(super) fn halt(z: &mut Z80Proc) -> Call {
     z.cpu.set_halted(false);
     z.cpu.pc = z.cpu.pc.wrapping_add(1);
-    Call::ResumeStop(CALL_COST, StopReason::Yielded)
+    Call::ResumeStop(CALL_COST, OutReason::Yielded)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use zbeam_mailbox::Mailbox;
-use zbeam_sched::{CoreId, CpuSet, ExitReason, FaultCode, Priority, StopReason, CONTEXT_REDS};
+use zbeam_sched::{CoreId, CpuSet, ExitReason, FaultCode, OutReason, Priority, CONTEXT_REDS};
 use zbeam_z80::paged::{PagedMemory, Template, PAGE_SIZE};
 use zbeam_z80::{Bus, Cpu};
 
@@ -468,7 +468,7 @@ impl<P: Platform> RunCx<'_, P> {
 /// The outcome of one slice.
 pub(crate) struct Slice {
     pub(crate) used: u64,
-    pub(crate) reason: StopReason,
+    pub(crate) reason: OutReason,
     /// The wait generation of a timed wait the slice ends in: the engine arms (or keeps)
     /// the process's one timer for it if the scheduler really parks the process.
     pub(crate) wait_gen: Option<u32>,
@@ -544,7 +544,7 @@ impl<M: Ram + ?Sized> Bus for ProcBus<'_, M> {
 
 /// The reason a process ends with when its memory limit (or the engine's budget)
 /// refuses memory it needs.
-const OUT_OF_MEMORY: StopReason = StopReason::Exited(ExitReason::Other(abi::reason::MEMORY as u32));
+const OUT_OF_MEMORY: OutReason = OutReason::Exited(ExitReason::Other(abi::reason::MEMORY as u32));
 
 /// Runs `f` on the paged memory with an allowance of the pages the account can still
 /// pay for, then charges the pages it copied. The flag is false if a copy was refused
@@ -595,13 +595,13 @@ enum Call {
     /// Done: return to the caller (emulated RET) and go on.
     Done(u64),
     /// Done, and the slice ends for this reason (after the RET).
-    DoneStop(u64, StopReason),
+    DoneStop(u64, OutReason),
     /// Not done: stop here and retry the call when the process runs again.
-    Block(u64, StopReason),
+    Block(u64, OutReason),
     /// Done, and the call has set the PC itself (a SymbOS restart returns by itself).
     Resume(u64),
     /// Done with the PC set, and the slice ends for this reason.
-    ResumeStop(u64, StopReason),
+    ResumeStop(u64, OutReason),
 }
 
 impl Body {
@@ -620,7 +620,7 @@ impl Body {
                 }
                 let slice = run_z80(z, cx, budget, prio, affinity);
                 z.busy = match slice.reason {
-                    StopReason::BudgetSpent => z.busy.saturating_add(1),
+                    OutReason::BudgetSpent => z.busy.saturating_add(1),
                     _ => 0,
                 };
                 slice
@@ -639,18 +639,18 @@ impl Body {
                 let step = task.step(&mut ncx);
                 let used = ncx.used.max(1);
                 match step {
-                    NativeStep::Yield => Slice { used, reason: StopReason::Yielded, wait_gen: None },
+                    NativeStep::Yield => Slice { used, reason: OutReason::Yielded, wait_gen: None },
                     NativeStep::Wait { until } => {
                         // Every native wait is a new wait: bumping the generation makes
                         // the timers of earlier waits stale, so they cannot wake it early.
                         let gen = cx.wait.next();
-                        Slice { used, reason: StopReason::Waiting { timeout: until }, wait_gen: until.map(|_| gen) }
+                        Slice { used, reason: OutReason::Waiting { timeout: until }, wait_gen: until.map(|_| gen) }
                     }
                     NativeStep::Exit(0) => {
-                        Slice { used, reason: StopReason::Exited(ExitReason::Normal), wait_gen: None }
+                        Slice { used, reason: OutReason::Exited(ExitReason::Normal), wait_gen: None }
                     }
                     NativeStep::Exit(c) => {
-                        Slice { used, reason: StopReason::Exited(ExitReason::Other(c)), wait_gen: None }
+                        Slice { used, reason: OutReason::Exited(ExitReason::Other(c)), wait_gen: None }
                     }
                 }
             }
@@ -664,11 +664,11 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
     loop {
         let left = budget.saturating_sub(used);
         if left == 0 {
-            return Slice { used, reason: StopReason::BudgetSpent, wait_gen: None };
+            return Slice { used, reason: OutReason::BudgetSpent, wait_gen: None };
         }
         // Relaxed: the tick's counter on this core; a look one chunk late is harmless.
         if cx.preempt.load(Ordering::Relaxed) >= 2 {
-            return Slice { used, reason: StopReason::BudgetSpent, wait_gen: None };
+            return Slice { used, reason: OutReason::BudgetSpent, wait_gen: None };
         }
         let chunk = left.min(PREEMPT_CHECK);
         let (low, high) = if z.symbos.is_some() { personality::SYMBOS_TRAPS } else { personality::ZBEAM_TRAPS };
@@ -690,11 +690,11 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
             zbeam_z80::StopReason::BudgetSpent | zbeam_z80::StopReason::BusStop => continue,
             zbeam_z80::StopReason::Halted { interrupts_enabled: true } if z.symbos.is_some() => personality::halt(z),
             zbeam_z80::StopReason::Halted { .. } => {
-                return Slice { used, reason: StopReason::Faulted(FaultCode(fault::HALT)), wait_gen: None };
+                return Slice { used, reason: OutReason::Faulted(FaultCode(fault::HALT)), wait_gen: None };
             }
             zbeam_z80::StopReason::Trap(_) if z.symbos.is_some() => personality::trap(z, cx),
             zbeam_z80::StopReason::Trap(abi::WARM_BOOT) => {
-                return Slice { used, reason: StopReason::Exited(ExitReason::Normal), wait_gen: None };
+                return Slice { used, reason: OutReason::Exited(ExitReason::Normal), wait_gen: None };
             }
             zbeam_z80::StopReason::Trap(abi::BDOS) => cpm(z, cx, None),
             zbeam_z80::StopReason::Trap(pc) if pc >= zbeam_cpm::BIOS_TRAPS => cpm(z, cx, Some(pc)),
@@ -713,7 +713,7 @@ fn run_z80<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, budget: u64, pri
             Call::ResumeStop(cost, reason) => return Slice { used: used + cost, reason, wait_gen: None },
             Call::Block(cost, reason) => {
                 let wait_gen = match reason {
-                    StopReason::Waiting { timeout: Some(_) } => Some(cx.wait.current()),
+                    OutReason::Waiting { timeout: Some(_) } => Some(cx.wait.current()),
                     _ => None,
                 };
                 return Slice { used: used + cost, reason, wait_gen };
@@ -774,14 +774,14 @@ fn await_message<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, timeout: u16, 
         return Call::Done(cost);
     }
     if timeout == abi::INFINITY {
-        return Call::Block(cost, StopReason::Waiting { timeout: None });
+        return Call::Block(cost, OutReason::Waiting { timeout: None });
     }
     let (done, deadline) = wait_done(z, cx, timeout as u64);
     if done {
         end_wait(z, cx);
         Call::Done(cost)
     } else {
-        Call::Block(cost, StopReason::Waiting { timeout: Some(deadline) })
+        Call::Block(cost, OutReason::Waiting { timeout: Some(deadline) })
     }
 }
 
@@ -794,7 +794,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
         func::EXIT => {
             let code = z.cpu.e as u32;
             let reason = if code == 0 { ExitReason::Normal } else { ExitReason::Other(code) };
-            return Call::Block(CALL_COST, StopReason::Exited(reason));
+            return Call::Block(CALL_COST, OutReason::Exited(reason));
         }
         func::SELF => {
             z.cpu.set_hl(cx.pid);
@@ -852,14 +852,14 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             }
             Call::Done(CALL_COST)
         }
-        func::YIELD => Call::DoneStop(CALL_COST, StopReason::Yielded),
+        func::YIELD => Call::DoneStop(CALL_COST, OutReason::Yielded),
         func::SLEEP => {
             let (done, deadline) = wait_done(z, cx, hl as u64);
             if done {
                 end_wait(z, cx);
                 Call::Done(CALL_COST)
             } else {
-                return Call::Block(CALL_COST, StopReason::Waiting { timeout: Some(deadline) });
+                return Call::Block(CALL_COST, OutReason::Waiting { timeout: Some(deadline) });
             }
         }
         func::TIME => {
@@ -963,7 +963,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
         func::LINK => match e.link_inner(cx.pid as u32, de as u32) {
             Ok(Target::Alive) => Call::Done(CALL_COST),
             // NOPROC may have killed it: end the slice so it goes now.
-            Ok(Target::NoProc) => Call::DoneStop(CALL_COST, StopReason::Yielded),
+            Ok(Target::NoProc) => Call::DoneStop(CALL_COST, OutReason::Yielded),
             Err(LinkError::Limit) => {
                 status = status::NO_RESOURCES;
                 Call::Done(CALL_COST)
@@ -1004,7 +1004,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
         }
         func::SIGNAL => match e.exit_signal(cx.pid, de as u32, hl) {
             // A signal to itself may have killed it: end the slice so it goes now.
-            Ok(()) if de == cx.pid => Call::DoneStop(CALL_COST, StopReason::Yielded),
+            Ok(()) if de == cx.pid => Call::DoneStop(CALL_COST, OutReason::Yielded),
             Ok(()) => Call::Done(CALL_COST),
             Err(_) => {
                 status = status::BAD_PID;
@@ -1016,7 +1016,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 status = status::BAD_PID;
                 Call::Done(CALL_COST)
             } else if de == cx.pid {
-                Call::DoneStop(CALL_COST, StopReason::Yielded)
+                Call::DoneStop(CALL_COST, OutReason::Yielded)
             } else {
                 Call::Done(CALL_COST)
             }
@@ -1062,7 +1062,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 status = status::TIMEOUT;
                 Call::Done(CALL_COST)
             } else if hl == abi::INFINITY {
-                return Call::Block(CALL_COST, StopReason::Waiting { timeout: None });
+                return Call::Block(CALL_COST, OutReason::Waiting { timeout: None });
             } else {
                 let (done, deadline) = wait_done(z, cx, hl as u64);
                 if done {
@@ -1070,13 +1070,13 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                     status = status::TIMEOUT;
                     Call::Done(CALL_COST)
                 } else {
-                    return Call::Block(CALL_COST, StopReason::Waiting { timeout: Some(deadline) });
+                    return Call::Block(CALL_COST, OutReason::Waiting { timeout: Some(deadline) });
                 }
             }
         }
         _ => {
             // An unknown function is a fault (let it crash); its links see the reason.
-            return Call::Block(CALL_COST, StopReason::Faulted(FaultCode(fault::BAD_CALL)));
+            return Call::Block(CALL_COST, OutReason::Faulted(FaultCode(fault::BAD_CALL)));
         }
     };
     z.cpu.a = status;
@@ -1175,9 +1175,9 @@ fn cpm<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, bios: Option<u16>) -
     z.cpu.set_hl(regs.hl);
     match outcome {
         zbeam_cpm::Outcome::Done => Call::Done(cost),
-        zbeam_cpm::Outcome::WaitForInput => Call::Block(cost, StopReason::Waiting { timeout: None }),
-        zbeam_cpm::Outcome::Exit => Call::Block(cost, StopReason::Exited(ExitReason::Normal)),
-        zbeam_cpm::Outcome::Error(_) => Call::Block(cost, StopReason::Faulted(FaultCode(fault::BDOS))),
+        zbeam_cpm::Outcome::WaitForInput => Call::Block(cost, OutReason::Waiting { timeout: None }),
+        zbeam_cpm::Outcome::Exit => Call::Block(cost, OutReason::Exited(ExitReason::Normal)),
+        zbeam_cpm::Outcome::Error(_) => Call::Block(cost, OutReason::Faulted(FaultCode(fault::BDOS))),
     }
 }
 

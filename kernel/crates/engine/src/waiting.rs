@@ -24,7 +24,7 @@
 
 use crate::sync::{AtomicU32, Mutex};
 use core::sync::atomic::Ordering;
-use zbeam_sched::{CoreId, OutAction, Pid, Reductions, SchedError, ScheduledOut, Scheduler, StopReason};
+use zbeam_sched::{CoreId, OutAction, OutReason, Pid, Reductions, SchedError, ScheduledOut, Scheduler};
 use zbeam_timerwheel::{Handle, TimerWheel};
 
 /// A core's timers: (pid, wait generation) per armed wait.
@@ -138,7 +138,7 @@ impl WaitTimer {
         core: CoreId,
         pid: Pid,
         used: Reductions,
-        reason: StopReason,
+        reason: OutReason,
         gen: Option<u32>,
     ) -> Result<(ScheduledOut, Arm), SchedError> {
         let out = sched.schedule_out(core, pid, used, reason)?;

@@ -23,7 +23,7 @@ use zbeam_engine::waiting::{new_wheel, Arm, WaitTimer, Wheel};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::state::flags;
 use zbeam_sched::{
-    Config, CoreId, CpuSet, ExitReason, OutAction, Pid, Priority, Reductions, Scheduler, StopReason, Topology, Wakeup,
+    Config, CoreId, CpuSet, ExitReason, OutAction, OutReason, Pid, Priority, Reductions, Scheduler, Topology, Wakeup,
 };
 
 const PID: Pid = Pid::new(0);
@@ -74,7 +74,7 @@ impl World {
                 return Some(core);
             }
             let gen = self.wait.current();
-            let reason = StopReason::Waiting { timeout: Some(DEADLINE) };
+            let reason = OutReason::Waiting { timeout: Some(DEADLINE) };
             let (out, arm) = self
                 .wait
                 .schedule_out(&self.sched, &self.wheels, c(core.index()), PID, Reductions(1), reason, Some(gen))
@@ -98,7 +98,7 @@ impl World {
     /// parked (false: the scheduler requeued it).
     fn native_wait(&self, core: CoreId) -> bool {
         let gen = self.wait.next();
-        let reason = StopReason::Waiting { timeout: Some(DEADLINE) };
+        let reason = OutReason::Waiting { timeout: Some(DEADLINE) };
         let (out, _) =
             self.wait.schedule_out(&self.sched, &self.wheels, core, PID, Reductions(1), reason, Some(gen)).unwrap();
         matches!(out.action, OutAction::Waiting { .. })
@@ -236,7 +236,7 @@ fn exit_cancels_the_timer_while_it_fires() {
                     let core = w.pick();
                     // As the engine does: the slice ends as killed, then the teardown
                     // ends the wait.
-                    let killed = StopReason::Exited(ExitReason::Killed);
+                    let killed = OutReason::Exited(ExitReason::Killed);
                     assert!(w.sched.schedule_out(core, PID, Reductions(1), killed).is_ok());
                     w.wait.end(&w.wheels);
                 }

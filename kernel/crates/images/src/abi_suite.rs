@@ -5,10 +5,11 @@
 //! (`tests/abi.rs`, deterministic driver) and the kernel's `test=abi` /
 //! `test=supervise` (QEMU) run the same cases.
 //!
-//! A case is a list of [`Step`]s. The suite traps exits, so exit signals from the
+//! A case is a list of [`CaseStep`]s. The suite traps exits, so exit signals from the
 //! processes of a case reach it as messages and never kill it. After each case it
 //! kills what is left, waits for the exits to settle and empties its mailbox.
 
+use crate::slot::ResultSlot;
 use crate::{CRASHER, PROBE};
 use alloc::boxed::Box;
 use alloc::format;
@@ -141,22 +142,22 @@ impl CallStep {
         self
     }
     /// Send the command and check the reply.
-    pub fn go(self) -> Step {
-        Step::Call(Box::new(self))
+    pub fn go(self) -> CaseStep {
+        CaseStep::Call(Box::new(self))
     }
     /// Only send the command (a call that does not return, or returns later).
-    pub fn start(self) -> Step {
-        Step::Start(Box::new(self))
+    pub fn start(self) -> CaseStep {
+        CaseStep::Start(Box::new(self))
     }
     /// Only check the reply of an earlier [`CallStep::start`].
-    pub fn reply(self) -> Step {
-        Step::Reply(Box::new(self))
+    pub fn reply(self) -> CaseStep {
+        CaseStep::Reply(Box::new(self))
     }
 }
 
 /// One step of a case.
 #[derive(Clone, Debug)]
-pub enum Step {
+pub enum CaseStep {
     /// Spawns process k from `probe`.
     Probe(usize),
     /// Makes process k the pid saved as value i.
@@ -203,7 +204,7 @@ pub struct Case {
     /// Name printed with the result.
     pub name: &'static str,
     /// What it does.
-    pub steps: Vec<Step>,
+    pub steps: Vec<CaseStep>,
 }
 
 /// The result of one case.
@@ -214,9 +215,6 @@ pub struct CaseResult {
     /// None if it passed, else what went wrong.
     pub error: Option<String>,
 }
-
-/// Shared slot the suite fills in when it finishes.
-pub type SuiteOutcome = Arc<Mutex<Option<Vec<CaseResult>>>>;
 
 enum Progress {
     Done,
@@ -244,13 +242,13 @@ pub struct Suite {
     sups: Vec<(usize, Arc<Mutex<SupervisorReport>>)>,
     error: Option<String>,
     results: Vec<CaseResult>,
-    out: SuiteOutcome,
+    out: ResultSlot<Vec<CaseResult>>,
 }
 
 impl Suite {
     /// A suite of `cases`; read the results from the returned slot.
-    pub fn new(cases: Vec<Case>) -> (Box<Self>, SuiteOutcome) {
-        let out = Arc::new(Mutex::new(None));
+    pub fn new(cases: Vec<Case>) -> (Box<Self>, ResultSlot<Vec<CaseResult>>) {
+        let out = ResultSlot::new();
         let s = Suite {
             cases,
             ci: 0,
@@ -327,48 +325,48 @@ impl Suite {
         self.sups.iter().find(|(kk, _)| *kk == k).map(|(_, r)| r.lock().clone())
     }
 
-    fn step(&mut self, cx: &mut NativeCx<'_>, step: &Step) -> Progress {
+    fn step(&mut self, cx: &mut NativeCx<'_>, step: &CaseStep) -> Progress {
         let first = !self.step_started;
         self.step_started = true;
         match step {
-            Step::Probe(k) => match cx.spawn(PROBE, &[], Priority::Normal, CpuSet::ALL) {
+            CaseStep::Probe(k) => match cx.spawn(PROBE, &[], Priority::Normal, CpuSet::ALL) {
                 Ok(p) => {
                     self.procs[*k] = p;
                     Progress::Done
                 }
                 Err(e) => Progress::Fail(format!("spawn probe: {e:?}")),
             },
-            Step::Adopt(k, i) => {
+            CaseStep::Adopt(k, i) => {
                 self.procs[*k] = self.saved[*i] as u32;
                 Progress::Done
             }
-            Step::Call(c) | Step::Start(c) | Step::Reply(c) => {
-                if first && !matches!(step, Step::Reply(_)) {
+            CaseStep::Call(c) | CaseStep::Start(c) | CaseStep::Reply(c) => {
+                if first && !matches!(step, CaseStep::Reply(_)) {
                     if let Err(e) = self.send_cmd(cx, c) {
                         return Progress::Fail(e);
                     }
                 }
-                if matches!(step, Step::Start(_)) {
+                if matches!(step, CaseStep::Start(_)) {
                     return Progress::Done;
                 }
                 self.check_reply(cx, c)
             }
-            Step::Halt(k) | Step::Return(k) => {
-                let op = if matches!(step, Step::Halt(_)) { 1 } else { 2 };
+            CaseStep::Halt(k) | CaseStep::Return(k) => {
+                let op = if matches!(step, CaseStep::Halt(_)) { 1 } else { 2 };
                 match cx.send_tagged(self.procs[*k], CMD_TAG, &[op, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) {
                     Ok(()) => Progress::Done,
                     Err(e) => Progress::Fail(format!("command to process {k}: {e:?}")),
                 }
             }
-            Step::Send(k, t, d) => match cx.send_tagged(self.procs[*k], *t, d) {
+            CaseStep::Send(k, t, d) => match cx.send_tagged(self.procs[*k], *t, d) {
                 Ok(()) => Progress::Done,
                 Err(e) => Progress::Fail(format!("send to process {k}: {e:?}")),
             },
-            Step::Signal(k, r) => match cx.exit_signal(self.procs[*k], *r) {
+            CaseStep::Signal(k, r) => match cx.exit_signal(self.procs[*k], *r) {
                 Ok(()) => Progress::Done,
                 Err(e) => Progress::Fail(format!("signal to process {k}: {e:?}")),
             },
-            Step::Exits(k, want) => {
+            CaseStep::Exits(k, want) => {
                 let pid = self.procs[*k];
                 if cx.is_live(pid) {
                     return Progress::Pending;
@@ -379,7 +377,7 @@ impl Suite {
                     None => Progress::Pending,
                 }
             }
-            Step::Expect(t, words) => {
+            CaseStep::Expect(t, words) => {
                 let Some(m) = cx.receive_tagged(Some(*t)) else { return Progress::Pending };
                 let want: Vec<u8> = words.iter().flat_map(|&v| self.val(cx, v).to_le_bytes()).collect();
                 if *m.data == want[..] {
@@ -388,7 +386,7 @@ impl Suite {
                     Progress::Fail(format!("message tag {t:#x} from {}: {:?}, want {want:?}", m.from, m.data))
                 }
             }
-            Step::Sleep(ms) => {
+            CaseStep::Sleep(ms) => {
                 if first {
                     self.deadline = cx.now_ms() + ms;
                 }
@@ -398,18 +396,18 @@ impl Suite {
                     Progress::Pending
                 }
             }
-            Step::Reader(k) => {
+            CaseStep::Reader(k) => {
                 cx.set_console_reader(self.procs[*k]);
                 Progress::Done
             }
-            Step::Input(b) => {
+            CaseStep::Input(b) => {
                 if cx.console_input(b) == b.len() {
                     Progress::Done
                 } else {
                     Progress::Fail(String::from("console input queue full"))
                 }
             }
-            Step::Supervise(k, strategy, intensity, specs) => {
+            CaseStep::Supervise(k, strategy, intensity, specs) => {
                 let (sup, report) = Supervisor::new(*strategy, *intensity, specs.clone());
                 match cx.spawn_native(sup, Priority::Normal, CpuSet::ALL) {
                     Ok(p) => {
@@ -423,12 +421,12 @@ impl Suite {
                     Err(e) => Progress::Fail(format!("spawn supervisor: {e:?}")),
                 }
             }
-            Step::Restarts(k, n) => match self.report(*k) {
+            CaseStep::Restarts(k, n) => match self.report(*k) {
                 Some(r) if r.restarts >= *n => Progress::Done,
                 Some(_) => Progress::Pending,
                 None => Progress::Fail(format!("process {k} is no supervisor")),
             },
-            Step::Report(k, n, running) => match self.report(*k) {
+            CaseStep::Report(k, n, running) => match self.report(*k) {
                 Some(r) => {
                     let now: Vec<bool> = r.children.iter().map(|&p| p != 0 && cx.is_live(p)).collect();
                     if r.restarts == *n && now == *running {
@@ -441,7 +439,7 @@ impl Suite {
                 }
                 None => Progress::Fail(format!("process {k} is no supervisor")),
             },
-            Step::Child(j, k, i) => match self.report(*k) {
+            CaseStep::Child(j, k, i) => match self.report(*k) {
                 Some(r) if r.children.get(*i).is_some_and(|&p| p != 0 && cx.is_live(p)) => {
                     self.procs[*j] = r.children[*i];
                     Progress::Done
@@ -449,7 +447,7 @@ impl Suite {
                 Some(_) => Progress::Pending,
                 None => Progress::Fail(format!("process {k} is no supervisor")),
             },
-            Step::Differ(i, j) => {
+            CaseStep::Differ(i, j) => {
                 if self.procs[*i] != self.procs[*j] {
                     Progress::Done
                 } else {
@@ -496,7 +494,7 @@ impl NativeTask for Suite {
                 continue;
             }
             let Some(case) = self.cases.get(self.ci) else {
-                *self.out.lock() = Some(core::mem::take(&mut self.results));
+                self.out.fill(core::mem::take(&mut self.results));
                 return NativeStep::Exit(0);
             };
             let Some(step) = case.steps.get(self.si).cloned() else {
@@ -506,7 +504,7 @@ impl NativeTask for Suite {
             if !self.step_started {
                 self.deadline = now + STEP_TIMEOUT_MS;
             }
-            let timeout = if matches!(step, Step::Sleep(_)) { u64::MAX } else { self.deadline };
+            let timeout = if matches!(step, CaseStep::Sleep(_)) { u64::MAX } else { self.deadline };
             match self.step(cx, &step) {
                 Progress::Done => {
                     self.si += 1;
@@ -537,18 +535,18 @@ fn lit(x: u16) -> V {
     V::Lit(x)
 }
 
-fn probes(n: usize) -> Vec<Step> {
-    (0..n).map(Step::Probe).collect()
+fn probes(n: usize) -> Vec<CaseStep> {
+    (0..n).map(CaseStep::Probe).collect()
 }
 
-fn case(name: &'static str, mut setup: Vec<Step>, steps: Vec<Step>) -> Case {
+fn case(name: &'static str, mut setup: Vec<CaseStep>, steps: Vec<CaseStep>) -> Case {
     setup.extend(steps);
     Case { name, steps: setup }
 }
 
 /// A dead pid as process `k`: a probe spawned and ended normally.
-fn dead(k: usize) -> Vec<Step> {
-    vec![Step::Probe(k), Step::Return(k), Step::Exits(k, Exit::Normal)]
+fn dead(k: usize) -> Vec<CaseStep> {
+    vec![CaseStep::Probe(k), CaseStep::Return(k), CaseStep::Exits(k, Exit::Normal)]
 }
 
 const S: V = V::Lit(SCRATCH);
@@ -594,7 +592,7 @@ pub fn abi_cases() -> Vec<Case> {
                 call(0, RECEIVE).de(S).bc(lit(4)).hl(lit(0)).want(TIMEOUT).go(),
                 call(0, RECEIVE).de(S).bc(lit(4)).hl(lit(20)).want(TIMEOUT).go(),
                 call(0, RECEIVE).de(lit(0xffff)).bc(lit(2)).hl(lit(0)).want(BAD_BUFFER).go(),
-                Step::Send(0, 0, b"0123456789".to_vec()),
+                CaseStep::Send(0, 0, b"0123456789".to_vec()),
                 call(0, RECEIVE).de(S).bc(lit(4)).hl(lit(0)).want(TRUNCATED).bc_is(lit(10)).de_is(V::Me).go(),
             ],
         ),
@@ -603,7 +601,7 @@ pub fn abi_cases() -> Vec<Case> {
             probes(1),
             vec![
                 call(0, SPAWN).de(lit(PROBE as u16)).hl(S).bc(lit(2)).data(b"xy").save_hl(0).go(),
-                Step::Adopt(1, 0),
+                CaseStep::Adopt(1, 0),
                 call(1, SELF).hl_is(V::Saved(0)).go(),
                 call(0, SPAWN).de(lit(999)).hl(S).bc(lit(0)).want(BAD_IMAGE).go(),
                 call(0, SPAWN).de(lit(PROBE as u16)).hl(S).bc(lit(128)).want(TOO_BIG).go(),
@@ -633,7 +631,7 @@ pub fn abi_cases() -> Vec<Case> {
                 call(0, SEND_TAG).de(V::Pid(1)).hl(S).bc(lit(1025)).ix(lit(1)).want(TOO_BIG).go(),
                 call(0, SEND_TAG).de(lit(0)).hl(S).bc(lit(1)).ix(lit(1)).want(BAD_PID).go(),
                 call(1, RECV_TAG).de(S).bc(lit(8)).hl(lit(0)).ix(lit(0x11)).want(TIMEOUT).go(),
-                Step::Send(1, 0x12, b"s".to_vec()),
+                CaseStep::Send(1, 0x12, b"s".to_vec()),
                 call(1, RECV_TAG).de(S).bc(lit(8)).hl(lit(0)).ix(lit(0x12)).hl_is(lit(0x12)).de_is(V::Me).go(),
                 call(1, RECEIVE).de(S).bc(lit(8)).hl(lit(0)).de_is(V::Pid(0)).bc_is(lit(2)).go(),
                 call(1, RECV_TAG).de(S).bc(lit(8)).hl(lit(0)).ix(lit(0x1234)).want(BAD_ARG).go(),
@@ -647,8 +645,8 @@ pub fn abi_cases() -> Vec<Case> {
             vec![
                 call(0, TRAP_EXIT).de(lit(1)).de_is(lit(0)).go(),
                 call(0, LINK).de(V::Pid(1)).go(),
-                Step::Halt(1),
-                Step::Exits(1, Exit::Fault(1)),
+                CaseStep::Halt(1),
+                CaseStep::Exits(1, Exit::Fault(1)),
                 call(0, RECV_TAG)
                     .de(S)
                     .bc(lit(8))
@@ -668,9 +666,9 @@ pub fn abi_cases() -> Vec<Case> {
                 call(2, TRAP_EXIT).de(lit(1)).go(),
                 call(2, LINK).de(V::Pid(0)).go(),
                 call(0, LINK).de(V::Pid(1)).go(),
-                Step::Halt(1),
-                Step::Exits(1, Exit::Fault(1)),
-                Step::Exits(0, Exit::Fault(1)),
+                CaseStep::Halt(1),
+                CaseStep::Exits(1, Exit::Fault(1)),
+                CaseStep::Exits(0, Exit::Fault(1)),
                 call(2, RECV_TAG).de(S).bc(lit(8)).hl(lit(2000)).ix(lit(0xff)).scratch(&[V::Pid(0), lit(0x8101)]).go(),
             ],
         ),
@@ -679,13 +677,13 @@ pub fn abi_cases() -> Vec<Case> {
             probes(3),
             vec![
                 call(0, LINK).de(V::Pid(1)).go(),
-                Step::Return(1),
-                Step::Exits(1, Exit::Normal),
+                CaseStep::Return(1),
+                CaseStep::Exits(1, Exit::Normal),
                 call(0, SELF).go(),
                 call(0, LINK).de(V::Pid(2)).go(),
                 call(0, UNLINK).de(V::Pid(2)).go(),
-                Step::Halt(2),
-                Step::Exits(2, Exit::Fault(1)),
+                CaseStep::Halt(2),
+                CaseStep::Exits(2, Exit::Fault(1)),
                 call(0, SELF).go(),
                 call(0, UNLINK).de(lit(0)).want(BAD_PID).go(),
             ],
@@ -700,7 +698,7 @@ pub fn abi_cases() -> Vec<Case> {
                 call(0, LINK).de(V::Pid(2)).go(),
                 call(0, RECV_TAG).de(S).bc(lit(8)).hl(lit(2000)).ix(lit(0xff)).scratch(&[V::Pid(2), lit(0x8002)]).go(),
                 call(1, LINK).de(V::Pid(2)).start(),
-                Step::Exits(1, Exit::NoProc),
+                CaseStep::Exits(1, Exit::NoProc),
             ],
         ),
         case(
@@ -708,8 +706,8 @@ pub fn abi_cases() -> Vec<Case> {
             [probes(2), dead(2)].concat(),
             vec![
                 call(0, MONITOR).de(V::Pid(1)).save_hl(0).go(),
-                Step::Halt(1),
-                Step::Exits(1, Exit::Fault(1)),
+                CaseStep::Halt(1),
+                CaseStep::Exits(1, Exit::Fault(1)),
                 call(0, RECV_TAG)
                     .de(S)
                     .bc(lit(8))
@@ -737,13 +735,13 @@ pub fn abi_cases() -> Vec<Case> {
                 call(0, MONITOR).de(V::Pid(1)).save_hl(0).go(),
                 call(0, DEMONITOR).de(V::Saved(0)).go(),
                 call(0, DEMONITOR).de(V::Saved(0)).want(NOT_FOUND).go(),
-                Step::Halt(1),
-                Step::Exits(1, Exit::Fault(1)),
+                CaseStep::Halt(1),
+                CaseStep::Exits(1, Exit::Fault(1)),
                 call(0, RECV_TAG).de(S).bc(lit(8)).hl(lit(30)).ix(lit(0xfe)).want(TIMEOUT).go(),
                 call(0, MONITOR).de(V::Pid(2)).save_hl(1).go(),
-                Step::Return(2),
-                Step::Exits(2, Exit::Normal),
-                Step::Sleep(10),
+                CaseStep::Return(2),
+                CaseStep::Exits(2, Exit::Normal),
+                CaseStep::Sleep(10),
                 call(0, DEMONITOR).de(V::Saved(1)).go(),
                 call(0, RECV_TAG).de(S).bc(lit(8)).hl(lit(0)).ix(lit(0xfe)).want(TIMEOUT).go(),
                 call(0, DEMONITOR).de(lit(0x7777)).want(NOT_FOUND).go(),
@@ -764,7 +762,7 @@ pub fn abi_cases() -> Vec<Case> {
             probes(4),
             vec![
                 call(0, SIGNAL).de(V::Pid(1)).hl(lit(5)).go(),
-                Step::Exits(1, Exit::Code(5)),
+                CaseStep::Exits(1, Exit::Code(5)),
                 call(2, TRAP_EXIT).de(lit(1)).go(),
                 call(0, SIGNAL).de(V::Pid(2)).hl(lit(9)).go(),
                 call(2, RECV_TAG).de(S).bc(lit(8)).hl(lit(2000)).ix(lit(0xff)).scratch(&[V::Pid(0), lit(9)]).go(),
@@ -772,7 +770,7 @@ pub fn abi_cases() -> Vec<Case> {
                 call(3, SELF).go(),
                 call(0, SIGNAL).de(lit(0)).hl(lit(1)).want(BAD_PID).go(),
                 call(3, EXIT).de(lit(42)).start(),
-                Step::Exits(3, Exit::Code(42)),
+                CaseStep::Exits(3, Exit::Code(42)),
             ],
         ),
         case(
@@ -783,7 +781,7 @@ pub fn abi_cases() -> Vec<Case> {
                 call(1, TRAP_EXIT).de(lit(1)).go(),
                 call(0, LINK).de(V::Pid(1)).go(),
                 call(0, KILL).de(V::Pid(1)).go(),
-                Step::Exits(1, Exit::Killed),
+                CaseStep::Exits(1, Exit::Killed),
                 call(0, RECV_TAG).de(S).bc(lit(8)).hl(lit(2000)).ix(lit(0xff)).scratch(&[V::Pid(1), lit(0x8001)]).go(),
                 call(0, KILL).de(V::Pid(2)).want(BAD_PID).go(),
                 call(0, KILL).de(lit(0)).want(BAD_PID).go(),
@@ -801,7 +799,7 @@ pub fn abi_cases() -> Vec<Case> {
                 call(0, SIGNAL).de(V::Me).hl(lit(0x8001)).want(BAD_PID).go(),
                 call(0, MONITOR).de(V::Me).go(),
                 call(0, SEND_TAG).de(V::Me).hl(S).bc(lit(0)).ix(lit(0x33)).go(),
-                Step::Expect(0x33, vec![]),
+                CaseStep::Expect(0x33, vec![]),
             ],
         ),
         case(
@@ -816,8 +814,8 @@ pub fn abi_cases() -> Vec<Case> {
                 call(1, REGISTER).hl(S).bc(lit(0)).want(BAD_ARG).go(),
                 call(1, REGISTER).hl(S).bc(lit(17)).want(BAD_ARG).go(),
                 call(1, REGISTER).hl(lit(0xfffe)).bc(lit(5)).want(BAD_BUFFER).go(),
-                Step::Return(0),
-                Step::Exits(0, Exit::Normal),
+                CaseStep::Return(0),
+                CaseStep::Exits(0, Exit::Normal),
                 call(1, WHEREIS).hl(S).bc(lit(5)).data(b"alpha").want(NOT_FOUND).go(),
                 call(1, REGISTER).hl(S).bc(lit(5)).data(b"alpha").go(),
                 call(1, UNREGISTER).hl(S).bc(lit(5)).data(b"alpha").go(),
@@ -829,15 +827,15 @@ pub fn abi_cases() -> Vec<Case> {
             probes(2),
             vec![
                 call(0, READ).hl(lit(0)).want(TIMEOUT).go(),
-                Step::Reader(0),
-                Step::Input(b"hi"),
+                CaseStep::Reader(0),
+                CaseStep::Input(b"hi"),
                 call(1, READ).hl(lit(0)).want(TIMEOUT).go(),
                 call(0, READ).hl(lit(0)).de_is(lit(b'h' as u16)).go(),
                 call(0, READ).hl(lit(INFINITY)).de_is(lit(b'i' as u16)).go(),
                 call(0, READ).hl(lit(10)).want(TIMEOUT).go(),
                 call(0, READ).hl(lit(INFINITY)).start(),
-                Step::Sleep(20),
-                Step::Input(b"z"),
+                CaseStep::Sleep(20),
+                CaseStep::Input(b"z"),
                 call(0, READ).de_is(lit(b'z' as u16)).reply(),
             ],
         ),
@@ -848,11 +846,11 @@ pub fn abi_cases() -> Vec<Case> {
                 call(1, TRAP_EXIT).de(lit(1)).go(),
                 call(1, LINK).de(V::Pid(0)).go(),
                 call(0, 200).start(),
-                Step::Exits(0, Exit::Fault(3)),
+                CaseStep::Exits(0, Exit::Fault(3)),
                 call(1, RECV_TAG).de(S).bc(lit(8)).hl(lit(2000)).ix(lit(0xff)).scratch(&[V::Pid(0), lit(0x8103)]).go(),
             ],
         ),
-        case("halt-faults", probes(1), vec![Step::Halt(0), Step::Exits(0, Exit::Fault(1))]),
+        case("halt-faults", probes(1), vec![CaseStep::Halt(0), CaseStep::Exits(0, Exit::Fault(1))]),
     ]);
     all
 }
@@ -873,11 +871,11 @@ fn spawn_opt_cases() -> Vec<Case> {
             probes(1),
             vec![
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(3, 1, 0, 1)).save_hl(0).go(),
-                Step::Adopt(1, 0),
+                CaseStep::Adopt(1, 0),
                 call(1, SELF).hl_is(V::Saved(0)).go(),
-                Step::Halt(1),
-                Step::Exits(1, Exit::Fault(1)),
-                Step::Exits(0, Exit::Fault(1)),
+                CaseStep::Halt(1),
+                CaseStep::Exits(1, Exit::Fault(1)),
+                CaseStep::Exits(0, Exit::Fault(1)),
             ],
         ),
         case(
@@ -885,9 +883,9 @@ fn spawn_opt_cases() -> Vec<Case> {
             probes(1),
             vec![
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(0xff, 2, 0, 0)).save_hl(0).save_de(1).go(),
-                Step::Adopt(1, 0),
-                Step::Return(1),
-                Step::Exits(1, Exit::Normal),
+                CaseStep::Adopt(1, 0),
+                CaseStep::Return(1),
+                CaseStep::Exits(1, Exit::Normal),
                 call(0, RECV_TAG)
                     .de(S)
                     .bc(lit(8))
@@ -940,67 +938,67 @@ pub fn supervise_cases() -> Vec<Case> {
             "supervisor-restarts-crashed-child",
             vec![],
             vec![
-                Step::Supervise(0, Strategy::OneForOne, lots, vec![crasher(2, 0, Restart::Permanent)]),
-                Step::Child(1, 0, 0),
-                Step::Signal(1, 5),
-                Step::Exits(1, Exit::Code(5)),
-                Step::Restarts(0, 1),
-                Step::Child(2, 0, 0),
-                Step::Differ(1, 2),
-                Step::Report(0, 1, vec![true]),
+                CaseStep::Supervise(0, Strategy::OneForOne, lots, vec![crasher(2, 0, Restart::Permanent)]),
+                CaseStep::Child(1, 0, 0),
+                CaseStep::Signal(1, 5),
+                CaseStep::Exits(1, Exit::Code(5)),
+                CaseStep::Restarts(0, 1),
+                CaseStep::Child(2, 0, 0),
+                CaseStep::Differ(1, 2),
+                CaseStep::Report(0, 1, vec![true]),
             ],
         ),
         case(
             "supervisor-restarts-faulting-child",
             vec![],
             vec![
-                Step::Supervise(0, Strategy::OneForOne, lots, vec![crasher(0, 30, Restart::Permanent)]),
-                Step::Child(1, 0, 0),
-                Step::Exits(1, Exit::Fault(1)),
-                Step::Restarts(0, 2),
+                CaseStep::Supervise(0, Strategy::OneForOne, lots, vec![crasher(0, 30, Restart::Permanent)]),
+                CaseStep::Child(1, 0, 0),
+                CaseStep::Exits(1, Exit::Fault(1)),
+                CaseStep::Restarts(0, 2),
             ],
         ),
         case(
             "supervisor-intensity-exceeded-stops-it",
             vec![],
             vec![
-                Step::Supervise(
+                CaseStep::Supervise(
                     0,
                     Strategy::OneForOne,
                     Intensity { max_restarts: 3, period_ms: 60_000 },
                     vec![crasher(3, 5, Restart::Permanent)],
                 ),
-                Step::Exits(0, Exit::Shutdown),
-                Step::Expect(tag::EXIT, vec![V::Pid(0), lit(reason::SHUTDOWN)]),
-                Step::Report(0, 3, vec![false]),
+                CaseStep::Exits(0, Exit::Shutdown),
+                CaseStep::Expect(tag::EXIT, vec![V::Pid(0), lit(reason::SHUTDOWN)]),
+                CaseStep::Report(0, 3, vec![false]),
             ],
         ),
         case(
             "supervisor-one-for-all",
             vec![],
             vec![
-                Step::Supervise(
+                CaseStep::Supervise(
                     0,
                     Strategy::OneForAll,
                     lots,
                     vec![crasher(2, 0, Restart::Permanent), crasher(2, 0, Restart::Permanent)],
                 ),
-                Step::Child(1, 0, 0),
-                Step::Child(2, 0, 1),
-                Step::Signal(1, 5),
-                Step::Restarts(0, 1),
-                Step::Exits(2, Exit::Killed),
-                Step::Child(3, 0, 0),
-                Step::Child(4, 0, 1),
-                Step::Differ(1, 3),
-                Step::Differ(2, 4),
+                CaseStep::Child(1, 0, 0),
+                CaseStep::Child(2, 0, 1),
+                CaseStep::Signal(1, 5),
+                CaseStep::Restarts(0, 1),
+                CaseStep::Exits(2, Exit::Killed),
+                CaseStep::Child(3, 0, 0),
+                CaseStep::Child(4, 0, 1),
+                CaseStep::Differ(1, 3),
+                CaseStep::Differ(2, 4),
             ],
         ),
         case(
             "supervisor-restart-types",
             vec![],
             vec![
-                Step::Supervise(
+                CaseStep::Supervise(
                     0,
                     Strategy::OneForOne,
                     lots,
@@ -1010,27 +1008,27 @@ pub fn supervise_cases() -> Vec<Case> {
                         crasher(2, 0, Restart::Transient),
                     ],
                 ),
-                Step::Sleep(100),
-                Step::Report(0, 0, vec![false, false, true]),
-                Step::Child(1, 0, 2),
-                Step::Signal(1, 5),
-                Step::Exits(1, Exit::Code(5)),
-                Step::Restarts(0, 1),
-                Step::Child(2, 0, 2),
-                Step::Differ(1, 2),
-                Step::Report(0, 1, vec![false, false, true]),
+                CaseStep::Sleep(100),
+                CaseStep::Report(0, 0, vec![false, false, true]),
+                CaseStep::Child(1, 0, 2),
+                CaseStep::Signal(1, 5),
+                CaseStep::Exits(1, Exit::Code(5)),
+                CaseStep::Restarts(0, 1),
+                CaseStep::Child(2, 0, 2),
+                CaseStep::Differ(1, 2),
+                CaseStep::Report(0, 1, vec![false, false, true]),
             ],
         ),
         case(
             "supervisor-stops-when-parent-exits",
             vec![],
             vec![
-                Step::Supervise(0, Strategy::OneForOne, lots, vec![crasher(2, 0, Restart::Permanent)]),
-                Step::Child(1, 0, 0),
-                Step::Signal(0, 9),
-                Step::Exits(0, Exit::Code(9)),
-                Step::Exits(1, Exit::Killed),
-                Step::Expect(tag::EXIT, vec![V::Pid(0), lit(9)]),
+                CaseStep::Supervise(0, Strategy::OneForOne, lots, vec![crasher(2, 0, Restart::Permanent)]),
+                CaseStep::Child(1, 0, 0),
+                CaseStep::Signal(0, 9),
+                CaseStep::Exits(0, Exit::Code(9)),
+                CaseStep::Exits(1, Exit::Killed),
+                CaseStep::Expect(tag::EXIT, vec![V::Pid(0), lit(9)]),
             ],
         ),
     ]

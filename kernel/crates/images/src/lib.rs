@@ -8,6 +8,7 @@ extern crate alloc;
 
 pub mod abi_suite;
 pub mod contain_suite;
+pub mod slot;
 pub mod workloads;
 
 use zbeam_engine::Image;

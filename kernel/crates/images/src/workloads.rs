@@ -2,11 +2,10 @@
 //! and the benches: native controller tasks that spawn Z80 programs, feed them and
 //! collect what they report.
 
+use crate::slot::ResultSlot;
 use crate::{RING, SLEEPER};
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
-use spin::Mutex;
 use zbeam_engine::{NativeCx, NativeStep, NativeTask};
 use zbeam_sched::{CpuSet, Priority};
 
@@ -23,9 +22,6 @@ pub struct RingResult {
     pub spawn_failures: u32,
 }
 
-/// Shared slot a controller fills in when it finishes.
-pub type Outcome<T> = Arc<Mutex<Option<T>>>;
-
 /// Spawns a ring of `n` Z80 `ring` nodes, sends one token round it until the
 /// sequence reaches `total` hops, then stops every node.
 pub struct RingController {
@@ -35,13 +31,13 @@ pub struct RingController {
     affinity: CpuSet,
     pids: Vec<u32>,
     started: u64,
-    out: Outcome<RingResult>,
+    out: ResultSlot<RingResult>,
 }
 
 impl RingController {
     /// A controller; read the result from the returned slot.
-    pub fn new(n: u16, total: u32, affinity: CpuSet) -> (Box<Self>, Outcome<RingResult>) {
-        let out = Arc::new(Mutex::new(None));
+    pub fn new(n: u16, total: u32, affinity: CpuSet) -> (Box<Self>, ResultSlot<RingResult>) {
+        let out = ResultSlot::new();
         let c = RingController {
             n: n.max(1),
             total,
@@ -58,7 +54,7 @@ impl RingController {
         for &p in &self.pids {
             let _ = cx.send(p, b"S");
         }
-        *self.out.lock() = Some(result);
+        self.out.fill(result);
         NativeStep::Exit(if result.errors == 0 && result.reached == self.total { 0 } else { 1 })
     }
 }
@@ -124,13 +120,13 @@ pub struct TimerController {
     expected: u32,
     spawned: bool,
     result: TimerResult,
-    out: Outcome<TimerResult>,
+    out: ResultSlot<TimerResult>,
 }
 
 impl TimerController {
     /// A controller; read the result from the returned slot.
-    pub fn new(delays: &[u16], rounds: u16) -> (Box<Self>, Outcome<TimerResult>) {
-        let out = Arc::new(Mutex::new(None));
+    pub fn new(delays: &[u16], rounds: u16) -> (Box<Self>, ResultSlot<TimerResult>) {
+        let out = ResultSlot::new();
         let c = TimerController {
             delays: delays.to_vec(),
             rounds: rounds.max(1),
@@ -175,7 +171,7 @@ impl NativeTask for TimerController {
             self.result.reports += 1;
         }
         if self.result.reports >= self.expected {
-            *self.out.lock() = Some(self.result);
+            self.out.fill(self.result);
             return NativeStep::Exit(u32::from(self.result.early > 0));
         }
         NativeStep::Wait { until: None }

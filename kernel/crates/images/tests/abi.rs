@@ -54,7 +54,7 @@ fn supervision() {
 /// The scripts' checks do fail: a case that expects the wrong status is reported.
 #[test]
 fn a_wrong_expectation_is_reported() {
-    use zbeam_images::abi_suite::{call, Step as S};
+    use zbeam_images::abi_suite::{call, CaseStep as S};
     let bad =
         Case { name: "wrong", steps: vec![S::Probe(0), call(0, abi::func::SELF).want(abi::status::BAD_PID).go()] };
     let e = engine(1);

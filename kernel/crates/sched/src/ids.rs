@@ -12,8 +12,12 @@
 use core::fmt;
 use core::ops::{Add, AddAssign};
 
-/// Most cores one scheduler instance supports (one bit each in a [`crate::CpuSet`]).
+/// Most cores one scheduler instance supports (one bit each in a [`crate::CpuSet`]):
+/// the kernel's one core limit. The device-tree crate keeps at most this many CPUs,
+/// and the kernel checks at build time that `linker.ld` reserves a stack for each and
+/// `boot.S` searches this many spin-table slots (kernel/build.rs).
 pub const MAX_CORES: usize = 64;
+const _: () = assert!(MAX_CORES <= u64::BITS as usize, "a CpuSet is one u64");
 
 /// A process id: the index of the process's slot in the scheduler's table.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

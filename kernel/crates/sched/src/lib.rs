@@ -51,10 +51,10 @@ pub use ids::{CoreId, Pid, Priority, Reductions, MAX_CORES};
 pub use reductions::{Budget, Cost, CONTEXT_REDS};
 pub use runqueue::RunQueue;
 pub use scheduler::{
-    BalancePass, BalanceStats, Config, ExitReason, FaultCode, OutAction, Pick, PickSource, Placed, SchedError,
-    ScheduledOut, Scheduler, SleepDecision, StopReason, Wakeup,
+    BalancePass, BalanceStats, Config, ExitReason, FaultCode, OutAction, OutReason, Pick, PickSource, Placed,
+    SchedError, ScheduledOut, Scheduler, SleepDecision, StopReason, Wakeup,
 };
-pub use state::{ProcState, StateSnapshot, Wake};
+pub use state::{ProcState, StateFlags, StateSnapshot, Wake, WakeTransition};
 pub use stats::{Activity, CoreStats};
 pub use sync::LockStats;
 pub use topology::{CoreClass, CoreInfo, Topology, TopologyError, CAPACITY_SCALE};

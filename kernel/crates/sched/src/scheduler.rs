@@ -18,7 +18,7 @@
 //! 1. [`Scheduler::enqueue`] at spawn: metadata stored, process queued.
 //! 2. A core calls [`Scheduler::pick_next`], runs the [`Pick`] for at most
 //!    [`Pick::budget`] reductions (see [`crate::Budget`]), then calls
-//!    [`Scheduler::schedule_out`] with the reductions used and a [`StopReason`].
+//!    [`Scheduler::schedule_out`] with the reductions used and a [`OutReason`].
 //! 3. A message or timeout for a waiting process: [`Scheduler::wake`].
 //! 4. After [`OutAction::Exited`], [`OutAction::Faulted`] or [`OutAction::Killed`] the
 //!    runtime tears the process down and calls [`Scheduler::release`].
@@ -35,7 +35,7 @@
 //! unbound process from the head of a victim's highest non-empty priority, inactive
 //! victims first (`try_steal_task`), protecting its own queue meanwhile. An idle
 //! core records OUT_OF_WORK for balancing. Schedule-out charges the queue's balance
-//! counter (at least 400) and the first queue to exhaust it runs the pass. "Wake
+//! counter (at least 400) and the first queue to exhaust it runs the pass. "WakeTransition
 //! other" (`wakeup_other_check`, medium = 40 000) wakes a sleeping core when work
 //! piles up on a busy one; with none left it re-activates an inactive queue.
 //!
@@ -85,7 +85,7 @@
 //!   whose core sleeps with work queued is skipped: an IPI is on its way to it for
 //!   exactly that work.
 //! * **Compaction** keeps P cores active first.
-//! * **Wake other** (and re-activating an inactive queue) only interrupts a core that
+//! * **WakeTransition other** (and re-activating an inactive queue) only interrupts a core that
 //!   may take something queued on the busy queue right now (checked under that
 //!   queue's lock, the first 32 entries of each FIFO), trying the preferred class
 //!   of the most urgent queued work first. So a core is never woken for work its
@@ -135,7 +135,7 @@ use crate::cpuset::CpuSet;
 use crate::ids::{CoreId, Pid, Priority, Reductions};
 use crate::reductions::{balance_charge, CONTEXT_REDS, MIN_CONTEXT_SWITCH_REDS};
 use crate::runqueue::{rq_flags, Entry, RunQueue};
-use crate::state::{OutKind, OutTransition, ProcState, ScheduleIn, StateError, StateSnapshot, Wake};
+use crate::state::{OutKind, OutTransition, ProcState, ScheduleIn, StateError, StateSnapshot, WakeTransition};
 use crate::stats::{Activity, CoreStats, Counters};
 use crate::sync::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use crate::topology::Topology;
@@ -155,7 +155,7 @@ pub struct Config {
     /// Reductions between balance passes on the first queue to get there (BEAM
     /// `1000·CONTEXT_REDS`); a full pass happens every second pass.
     pub check_balance_reds: u64,
-    /// "Wake other" threshold (BEAM `+swt medium` = 40 000).
+    /// "WakeTransition other" threshold (BEAM `+swt medium` = 40 000).
     pub wakeup_other_threshold: i64,
 }
 
@@ -173,7 +173,7 @@ impl Default for Config {
 
 /// Why a process left the CPU (what the interpreter returned).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StopReason {
+pub enum OutReason {
     /// The reduction budget ran out.
     BudgetSpent,
     /// Blocked in a receive with an empty mailbox; `timeout` is passed back unchanged
@@ -189,6 +189,11 @@ pub enum StopReason {
     /// Crashed: the runtime turns the fault into an exit signal for links and monitors.
     Faulted(FaultCode),
 }
+
+/// The former name of [`OutReason`], kept so code written against it (a loom model,
+/// other branches) still builds; new code uses `OutReason`, which does not collide
+/// with the Z80 core's `zbeam_z80::StopReason` (why the CPU stopped).
+pub type StopReason = OutReason;
 
 /// How a process exited.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -282,7 +287,7 @@ pub enum OutAction {
     },
     /// Waiting for a message: arm `timeout` if any.
     Waiting {
-        /// From [`StopReason::Waiting`].
+        /// From [`OutReason::Waiting`].
         timeout: Option<u64>,
     },
     /// Suspended while running; not queued.
@@ -697,16 +702,16 @@ impl Scheduler {
         (target, self.insert(target, pid, prio))
     }
 
-    fn wakeup_from(&self, pid: Pid, w: Wake) -> Wakeup {
+    fn wakeup_from(&self, pid: Pid, w: WakeTransition) -> Wakeup {
         match w {
-            Wake::Enqueue { runq, prio } => {
+            WakeTransition::Enqueue { runq, prio } => {
                 let (core, wake) = self.requeue(pid, prio, runq, false);
                 Wakeup::Queued { core, wake }
             }
-            Wake::AlreadyActive => Wakeup::AlreadyRunnable,
-            Wake::NotedWhileRunning => Wakeup::NotedWhileRunning,
-            Wake::Suspended => Wakeup::Suspended,
-            Wake::Dead => Wakeup::Dead,
+            WakeTransition::AlreadyActive => Wakeup::AlreadyRunnable,
+            WakeTransition::NotedWhileRunning => Wakeup::NotedWhileRunning,
+            WakeTransition::Suspended => Wakeup::Suspended,
+            WakeTransition::Dead => Wakeup::Dead,
         }
     }
 
@@ -1000,14 +1005,14 @@ impl Scheduler {
         core: CoreId,
         pid: Pid,
         used: Reductions,
-        reason: StopReason,
+        reason: OutReason,
     ) -> Result<ScheduledOut, SchedError> {
         self.check_core(core)?;
         let ps = self.proc(pid)?;
         let kind = match reason {
-            StopReason::BudgetSpent | StopReason::Yielded => OutKind::Runnable,
-            StopReason::Waiting { .. } => OutKind::Wait,
-            StopReason::Exited(_) | StopReason::Faulted(_) => OutKind::Exit,
+            OutReason::BudgetSpent | OutReason::Yielded => OutKind::Runnable,
+            OutReason::Waiting { .. } => OutKind::Wait,
+            OutReason::Exited(_) | OutReason::Faulted(_) => OutKind::Exit,
         };
         let tr = ps.state.schedule_out(kind).map_err(|e| SchedError::State(pid, e))?;
         let q = self.queue(core);
@@ -1029,14 +1034,14 @@ impl Scheduler {
             }
             OutTransition::Wait => OutAction::Waiting {
                 timeout: match reason {
-                    StopReason::Waiting { timeout } => timeout,
+                    OutReason::Waiting { timeout } => timeout,
                     _ => None,
                 },
             },
             OutTransition::Parked => OutAction::Parked,
             OutTransition::Exit => match reason {
-                StopReason::Faulted(f) => OutAction::Faulted(f),
-                StopReason::Exited(r) => OutAction::Exited(r),
+                OutReason::Faulted(f) => OutAction::Faulted(f),
+                OutReason::Exited(r) => OutAction::Exited(r),
                 _ => OutAction::Exited(ExitReason::Normal),
             },
             OutTransition::Killed => OutAction::Killed,

@@ -9,7 +9,7 @@
 //! scheduler is taking it off the CPU. Exactly one of them must enqueue it, and a
 //! wake-up that races with "going to wait" must never be lost. With one word the
 //! CAS order decides both: [`ProcState::try_make_runnable`] returns
-//! [`Wake::Enqueue`] to exactly one caller per wait.
+//! [`WakeTransition::Enqueue`] to exactly one caller per wait.
 //!
 //! BEAM (`erl_process.h` `ERTS_PSFLG_*`, `erl_process.c` `change_proc_schedule_state`,
 //! `schedule_out_process`, `erts_try_change_runq_proc`): the same idea; there the run
@@ -34,27 +34,55 @@
 use crate::ids::{CoreId, Priority};
 use crate::sync::{AtomicU32, Ordering};
 
-/// Bits of the state word.
-pub mod flags {
-    /// The slot holds a process (set at spawn, cleared by release).
-    pub const LIVE: u32 = 1 << 0;
-    /// The process has work: it is queued, running, or would be if not suspended.
-    pub const ACTIVE: u32 = 1 << 1;
-    /// The process is in exactly one run queue (or being carried to one).
-    pub const IN_RUNQ: u32 = 1 << 2;
-    /// A core is executing the process.
-    pub const RUNNING: u32 = 1 << 3;
-    /// The process waits for a message (or a timeout).
-    pub const WAITING: u32 = 1 << 4;
-    /// The process is suspended: it is not run even when ACTIVE.
-    pub const SUSPENDED: u32 = 1 << 5;
-    /// The process is exiting (exited, faulted or killed).
-    pub const EXITING: u32 = 1 << 6;
-    /// Woken while RUNNING: schedule-out requeues it instead of letting it wait.
-    pub const WAKE_PENDING: u32 = 1 << 7;
-    /// Mask of all flag bits.
-    pub const MASK: u32 = 0xff;
+bitflags::bitflags! {
+    /// The flag bits of the state word (bits 0..=7).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct StateFlags: u32 {
+        /// The slot holds a process (set at spawn, cleared by release).
+        const LIVE = 1 << 0;
+        /// The process has work: it is queued, running, or would be if not suspended.
+        const ACTIVE = 1 << 1;
+        /// The process is in exactly one run queue (or being carried to one).
+        const IN_RUNQ = 1 << 2;
+        /// A core is executing the process.
+        const RUNNING = 1 << 3;
+        /// The process waits for a message (or a timeout).
+        const WAITING = 1 << 4;
+        /// The process is suspended: it is not run even when ACTIVE.
+        const SUSPENDED = 1 << 5;
+        /// The process is exiting (exited, faulted or killed).
+        const EXITING = 1 << 6;
+        /// Woken while RUNNING: schedule-out requeues it instead of letting it wait.
+        const WAKE_PENDING = 1 << 7;
+    }
 }
+
+/// The bits of [`StateFlags`] as plain words, for the transitions' bit arithmetic on
+/// the raw state word (and for code written against these names).
+pub mod flags {
+    use super::StateFlags;
+
+    /// [`StateFlags::LIVE`].
+    pub const LIVE: u32 = StateFlags::LIVE.bits();
+    /// [`StateFlags::ACTIVE`].
+    pub const ACTIVE: u32 = StateFlags::ACTIVE.bits();
+    /// [`StateFlags::IN_RUNQ`].
+    pub const IN_RUNQ: u32 = StateFlags::IN_RUNQ.bits();
+    /// [`StateFlags::RUNNING`].
+    pub const RUNNING: u32 = StateFlags::RUNNING.bits();
+    /// [`StateFlags::WAITING`].
+    pub const WAITING: u32 = StateFlags::WAITING.bits();
+    /// [`StateFlags::SUSPENDED`].
+    pub const SUSPENDED: u32 = StateFlags::SUSPENDED.bits();
+    /// [`StateFlags::EXITING`].
+    pub const EXITING: u32 = StateFlags::EXITING.bits();
+    /// [`StateFlags::WAKE_PENDING`].
+    pub const WAKE_PENDING: u32 = StateFlags::WAKE_PENDING.bits();
+    /// Mask of all flag bits.
+    pub const MASK: u32 = StateFlags::all().bits();
+}
+
+const _: () = assert!(flags::MASK == 0xff, "the flags fill bits 0..=7, below the run queue");
 
 const RUNQ_SHIFT: u32 = 8;
 const RUNQ_MASK: u32 = 0xff << RUNQ_SHIFT;
@@ -78,6 +106,10 @@ impl StateSnapshot {
     pub const fn has(self, flag: u32) -> bool {
         self.0 & flag != 0
     }
+    /// The flag bits.
+    pub const fn flags(self) -> StateFlags {
+        StateFlags::from_bits_truncate(self.0)
+    }
     /// The run queue the process belongs to.
     pub const fn runq(self) -> CoreId {
         CoreId::new(((self.0 & RUNQ_MASK) >> RUNQ_SHIFT) as usize)
@@ -90,22 +122,18 @@ impl StateSnapshot {
 
 impl core::fmt::Debug for StateSnapshot {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        const NAMES: [&str; 8] =
-            ["LIVE", "ACTIVE", "IN_RUNQ", "RUNNING", "WAITING", "SUSPENDED", "EXITING", "WAKE_PENDING"];
         write!(f, "State[")?;
-        for (i, n) in NAMES.iter().enumerate() {
-            if self.0 & (1 << i) != 0 {
-                write!(f, "{n} ")?;
-            }
+        for (name, _) in self.flags().iter_names() {
+            write!(f, "{name} ")?;
         }
         write!(f, "runq={} prio={:?}]", self.runq().index(), self.prio())
     }
 }
 
-/// Result of a wake-up attempt. Exactly one caller per wait gets [`Wake::Enqueue`].
-#[must_use = "the caller that gets Wake::Enqueue must put the process in a run queue"]
+/// Result of a wake-up attempt. Exactly one caller per wait gets [`WakeTransition::Enqueue`].
+#[must_use = "the caller that gets WakeTransition::Enqueue must put the process in a run queue"]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Wake {
+pub enum WakeTransition {
     /// This caller won: the process is now ACTIVE|IN_RUNQ and the caller must insert it
     /// (normally into `runq`, at `prio`).
     Enqueue {
@@ -123,6 +151,12 @@ pub enum Wake {
     /// Not live, or exiting: nothing to do.
     Dead,
 }
+
+/// The former name of [`WakeTransition`], kept so code written against it (a loom
+/// model, other branches) still builds; new code uses `WakeTransition`, which no other
+/// type shares (the board's `Ipi::Wake` and the scheduler's `Wakeup` are different
+/// things).
+pub type Wake = WakeTransition;
 
 /// Result of taking a dequeued process onto a core.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -219,28 +253,28 @@ impl ProcState {
     }
 
     /// A message (or timeout, or resume request) makes the process runnable.
-    /// Exactly one concurrent caller gets [`Wake::Enqueue`] per WAITING period.
-    pub fn try_make_runnable(&self) -> Wake {
-        let r: Result<Wake, ()> = self.transition(|s| {
+    /// Exactly one concurrent caller gets [`WakeTransition::Enqueue`] per WAITING period.
+    pub fn try_make_runnable(&self) -> WakeTransition {
+        let r: Result<WakeTransition, ()> = self.transition(|s| {
             let snap = StateSnapshot(s);
             if s & flags::LIVE == 0 || s & flags::EXITING != 0 {
-                Ok((s, Wake::Dead))
+                Ok((s, WakeTransition::Dead))
             } else if s & flags::RUNNING != 0 {
                 if s & flags::WAKE_PENDING != 0 {
-                    Ok((s, Wake::AlreadyActive))
+                    Ok((s, WakeTransition::AlreadyActive))
                 } else {
-                    Ok((s | flags::WAKE_PENDING, Wake::NotedWhileRunning))
+                    Ok((s | flags::WAKE_PENDING, WakeTransition::NotedWhileRunning))
                 }
             } else if s & flags::ACTIVE != 0 {
-                Ok((s, Wake::AlreadyActive))
+                Ok((s, WakeTransition::AlreadyActive))
             } else if s & flags::SUSPENDED != 0 {
-                Ok(((s | flags::ACTIVE) & !flags::WAITING, Wake::Suspended))
+                Ok(((s | flags::ACTIVE) & !flags::WAITING, WakeTransition::Suspended))
             } else {
                 let new = (s | flags::ACTIVE | flags::IN_RUNQ) & !flags::WAITING;
-                Ok((new, Wake::Enqueue { runq: snap.runq(), prio: snap.prio() }))
+                Ok((new, WakeTransition::Enqueue { runq: snap.runq(), prio: snap.prio() }))
             }
         });
-        r.unwrap_or(Wake::Dead)
+        r.unwrap_or(WakeTransition::Dead)
     }
 
     /// A dequeued process goes onto `core`: IN_RUNQ -> RUNNING and its run queue
@@ -299,44 +333,44 @@ impl ProcState {
         .is_ok()
     }
 
-    /// Resumes a suspended process; [`Wake::Enqueue`] if it has work and is neither
+    /// Resumes a suspended process; [`WakeTransition::Enqueue`] if it has work and is neither
     /// queued nor running.
-    pub fn resume(&self) -> Wake {
-        let r: Result<Wake, ()> = self.transition(|s| {
+    pub fn resume(&self) -> WakeTransition {
+        let r: Result<WakeTransition, ()> = self.transition(|s| {
             if s & flags::LIVE == 0 || s & flags::SUSPENDED == 0 {
-                return Ok((s, Wake::AlreadyActive));
+                return Ok((s, WakeTransition::AlreadyActive));
             }
             let s2 = s & !flags::SUSPENDED;
             if s2 & flags::ACTIVE != 0 && s2 & (flags::RUNNING | flags::IN_RUNQ) == 0 {
                 let snap = StateSnapshot(s2);
-                Ok((s2 | flags::IN_RUNQ, Wake::Enqueue { runq: snap.runq(), prio: snap.prio() }))
+                Ok((s2 | flags::IN_RUNQ, WakeTransition::Enqueue { runq: snap.runq(), prio: snap.prio() }))
             } else {
-                Ok((s2, Wake::AlreadyActive))
+                Ok((s2, WakeTransition::AlreadyActive))
             }
         });
-        r.unwrap_or(Wake::Dead)
+        r.unwrap_or(WakeTransition::Dead)
     }
 
     /// Asks the process to exit. Running: its core sees it at schedule-out
     /// ([`OutTransition::Killed`]). Queued: it is picked with `exiting`. Waiting or
-    /// suspended: it is made ACTIVE|IN_RUNQ ([`Wake::Enqueue`]) so a core runs its exit.
-    pub fn request_exit(&self) -> Wake {
-        let r: Result<Wake, ()> = self.transition(|s| {
+    /// suspended: it is made ACTIVE|IN_RUNQ ([`WakeTransition::Enqueue`]) so a core runs its exit.
+    pub fn request_exit(&self) -> WakeTransition {
+        let r: Result<WakeTransition, ()> = self.transition(|s| {
             if s & flags::LIVE == 0 || s & flags::EXITING != 0 {
-                return Ok((s, Wake::Dead));
+                return Ok((s, WakeTransition::Dead));
             }
             let s2 = s | flags::EXITING;
             if s & flags::RUNNING != 0 {
-                Ok((s2, Wake::NotedWhileRunning))
+                Ok((s2, WakeTransition::NotedWhileRunning))
             } else if s & flags::IN_RUNQ != 0 {
-                Ok((s2, Wake::AlreadyActive))
+                Ok((s2, WakeTransition::AlreadyActive))
             } else {
                 let snap = StateSnapshot(s2);
                 let new = (s2 | flags::ACTIVE | flags::IN_RUNQ) & !(flags::WAITING | flags::SUSPENDED);
-                Ok((new, Wake::Enqueue { runq: snap.runq(), prio: snap.prio() }))
+                Ok((new, WakeTransition::Enqueue { runq: snap.runq(), prio: snap.prio() }))
             }
         });
-        r.unwrap_or(Wake::Dead)
+        r.unwrap_or(WakeTransition::Dead)
     }
 
     /// Sets the run queue field (the caller holds the process: it is carrying it
@@ -383,7 +417,7 @@ mod tests {
         let st = ProcState::new();
         st.spawn(c(2), Priority::High).unwrap();
         assert_eq!(st.spawn(c(2), Priority::High), Err(StateError::InUse));
-        assert_eq!(st.try_make_runnable(), Wake::AlreadyActive);
+        assert_eq!(st.try_make_runnable(), WakeTransition::AlreadyActive);
         assert_eq!(st.schedule_in(c(3)), ScheduleIn::Run { exiting: false });
         assert_eq!(st.load().runq(), c(3));
         assert_eq!(st.load().prio(), Priority::High);
@@ -392,11 +426,11 @@ mod tests {
         assert_eq!(st.schedule_in(c(3)), ScheduleIn::Run { exiting: false });
         assert_eq!(st.schedule_out(OutKind::Wait), Ok(OutTransition::Wait));
         assert!(st.load().has(flags::WAITING) && !st.load().has(flags::ACTIVE));
-        assert_eq!(st.try_make_runnable(), Wake::Enqueue { runq: c(3), prio: Priority::High });
-        assert_eq!(st.try_make_runnable(), Wake::AlreadyActive);
+        assert_eq!(st.try_make_runnable(), WakeTransition::Enqueue { runq: c(3), prio: Priority::High });
+        assert_eq!(st.try_make_runnable(), WakeTransition::AlreadyActive);
         assert_eq!(st.schedule_in(c(3)), ScheduleIn::Run { exiting: false });
         assert_eq!(st.schedule_out(OutKind::Exit), Ok(OutTransition::Exit));
-        assert_eq!(st.try_make_runnable(), Wake::Dead);
+        assert_eq!(st.try_make_runnable(), WakeTransition::Dead);
         assert_eq!(st.schedule_out(OutKind::Exit), Err(StateError::NotRunning));
         st.release().unwrap();
         assert_eq!(st.load().raw(), 0);
@@ -409,8 +443,8 @@ mod tests {
         let st = ProcState::new();
         st.spawn(c(0), Priority::Normal).unwrap();
         let _ = st.schedule_in(c(0));
-        assert_eq!(st.try_make_runnable(), Wake::NotedWhileRunning);
-        assert_eq!(st.try_make_runnable(), Wake::AlreadyActive);
+        assert_eq!(st.try_make_runnable(), WakeTransition::NotedWhileRunning);
+        assert_eq!(st.try_make_runnable(), WakeTransition::AlreadyActive);
         assert_eq!(st.schedule_out(OutKind::Wait), Ok(OutTransition::Requeue { prio: Priority::Normal }));
         // schedule_in clears the pending bit: the process reads its mailbox from here on.
         assert_eq!(st.schedule_in(c(0)), ScheduleIn::Run { exiting: false });
@@ -426,13 +460,13 @@ mod tests {
         assert!(!st.suspend());
         assert_eq!(st.schedule_in(c(1)), ScheduleIn::Skip);
         assert!(st.load().has(flags::ACTIVE) && !st.load().has(flags::IN_RUNQ));
-        assert_eq!(st.try_make_runnable(), Wake::AlreadyActive);
-        assert_eq!(st.resume(), Wake::Enqueue { runq: c(1), prio: Priority::Low });
+        assert_eq!(st.try_make_runnable(), WakeTransition::AlreadyActive);
+        assert_eq!(st.resume(), WakeTransition::Enqueue { runq: c(1), prio: Priority::Low });
         let _ = st.schedule_in(c(1));
         assert_eq!(st.schedule_out(OutKind::Wait), Ok(OutTransition::Wait));
         assert!(st.suspend());
-        assert_eq!(st.try_make_runnable(), Wake::Suspended);
-        assert_eq!(st.request_exit(), Wake::Enqueue { runq: c(1), prio: Priority::Low });
+        assert_eq!(st.try_make_runnable(), WakeTransition::Suspended);
+        assert_eq!(st.request_exit(), WakeTransition::Enqueue { runq: c(1), prio: Priority::Low });
         assert_eq!(st.schedule_in(c(1)), ScheduleIn::Run { exiting: true });
         assert_eq!(st.schedule_out(OutKind::Runnable), Ok(OutTransition::Killed));
         assert!(st.release().is_ok());
@@ -457,7 +491,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for _ in 0..ROUNDS {
                         start.wait();
-                        if let Wake::Enqueue { .. } = st.try_make_runnable() {
+                        if let WakeTransition::Enqueue { .. } = st.try_make_runnable() {
                             winners.fetch_add(1, Ordering::Relaxed);
                         }
                         done.wait();
@@ -496,7 +530,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for _ in 0..ROUNDS {
                         start.wait();
-                        if let Wake::Enqueue { .. } = st.try_make_runnable() {
+                        if let WakeTransition::Enqueue { .. } = st.try_make_runnable() {
                             winners.fetch_add(1, Ordering::Relaxed);
                         }
                         done.wait();

@@ -28,10 +28,13 @@ use alloc::vec::Vec;
 /// Capacity of the fastest core class (Linux `SCHED_CAPACITY_SCALE`).
 pub const CAPACITY_SCALE: u32 = 1024;
 
-/// Performance or efficiency core.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+/// Performance or efficiency core: the one definition, which the device-tree crate
+/// (`zbeam_devtree::CoreClass`, derived from the tree) re-exports.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
 pub enum CoreClass {
-    /// A big core (e.g. `apple,firestorm`, or the largest `capacity-dmips-mhz`).
+    /// A big core (e.g. `apple,firestorm`, or the largest `capacity-dmips-mhz`); all
+    /// cores of a homogeneous machine.
+    #[default]
     Performance,
     /// A little core (e.g. `apple,icestorm`).
     Efficiency,

@@ -8,7 +8,7 @@
 use zbeam_allocfail::{refusing, Refusing};
 use zbeam_sched::state::flags;
 use zbeam_sched::{
-    Config, CoreId, CpuSet, ExitReason, OutAction, Pid, Priority, Reductions, SchedError, Scheduler, StopReason,
+    Config, CoreId, CpuSet, ExitReason, OutAction, OutReason, Pid, Priority, Reductions, SchedError, Scheduler,
     Topology,
 };
 
@@ -75,7 +75,7 @@ fn requeue_into_a_full_queue_loses_no_process() {
         let mut requeued = 0;
         for &pid in &running {
             let _ = s.set_affinity(pid, CpuSet::single(c(0)));
-            if let Ok(out) = s.schedule_out(c(1), pid, Reductions(1), StopReason::BudgetSpent) {
+            if let Ok(out) = s.schedule_out(c(1), pid, Reductions(1), OutReason::BudgetSpent) {
                 if matches!(out.action, OutAction::Requeued { .. }) {
                     requeued += 1;
                 }
@@ -114,7 +114,7 @@ fn queues_give_memory_back_after_a_burst() {
         assert!(s.run_queue_capacity(c(0)) >= N as usize, "round {round}");
         assert_eq!(queued(&s).len(), N as usize);
         while let Some(p) = s.pick_next(c(0)) {
-            let out = s.schedule_out(c(0), p.pid, Reductions(1), StopReason::Exited(ExitReason::Normal)).unwrap();
+            let out = s.schedule_out(c(0), p.pid, Reductions(1), OutReason::Exited(ExitReason::Normal)).unwrap();
             assert!(matches!(out.action, OutAction::Exited(_)));
             s.release(p.pid).expect("release");
         }

@@ -5,8 +5,8 @@
 mod common;
 
 use zbeam_sched::{
-    Config, CoreId, CoreInfo, CpuSet, ExitReason, OutAction, Pick, PickSource, Pid, Priority, Reductions, Scheduler,
-    SleepDecision, StopReason, Topology, Wakeup,
+    Config, CoreId, CoreInfo, CpuSet, ExitReason, OutAction, OutReason, Pick, PickSource, Pid, Priority, Reductions,
+    Scheduler, SleepDecision, Topology, Wakeup,
 };
 
 fn c(i: usize) -> CoreId {
@@ -19,7 +19,7 @@ fn one_core() -> Scheduler {
 
 fn run_slice(s: &Scheduler, core: usize) -> Pick {
     let p = s.pick_next(c(core)).expect("something to run");
-    let out = s.schedule_out(c(core), p.pid, Reductions(4000), StopReason::BudgetSpent).unwrap();
+    let out = s.schedule_out(c(core), p.pid, Reductions(4000), OutReason::BudgetSpent).unwrap();
     assert!(matches!(out.action, OutAction::Requeued { .. }));
     p
 }
@@ -43,7 +43,7 @@ fn priorities_run_max_high_normal_low() {
     let mut order = Vec::new();
     while let Some(p) = s.pick_next(c(0)) {
         order.push(p.prio);
-        let out = s.schedule_out(c(0), p.pid, Reductions(10), StopReason::Exited(ExitReason::Normal)).unwrap();
+        let out = s.schedule_out(c(0), p.pid, Reductions(10), OutReason::Exited(ExitReason::Normal)).unwrap();
         assert_eq!(out.action, OutAction::Exited(ExitReason::Normal));
         s.release(p.pid).unwrap();
     }
@@ -213,9 +213,9 @@ fn class_preference_with_spill_over_and_return() {
     // The high process on the P core h0 exits: that core frees up (its queue is
     // empty), so the spilled one returns to it at its next schedule-out.
     let (p_core, p_pid) = running.iter().copied().find(|&(core, _)| c(core) == h0.core).unwrap();
-    let _ = s.schedule_out(c(p_core), p_pid, Reductions(4000), StopReason::Exited(ExitReason::Normal)).unwrap();
+    let _ = s.schedule_out(c(p_core), p_pid, Reductions(4000), OutReason::Exited(ExitReason::Normal)).unwrap();
     let q_here = s.run_queue_lengths(c(p_core));
-    let out = s.schedule_out(h2.core, Pid::new(3), Reductions(4000), StopReason::BudgetSpent).unwrap();
+    let out = s.schedule_out(h2.core, Pid::new(3), Reductions(4000), OutReason::BudgetSpent).unwrap();
     if q_here == [0; 4] {
         assert_eq!(out.action, OutAction::Requeued { core: c(p_core) });
     } else {
@@ -276,7 +276,7 @@ fn wake_ups_sleep_and_exits() {
         zbeam_sched::SchedError::NoSuchPid(Pid::new(9))
     });
     let p = s.pick_next(c(1)).unwrap();
-    let out = s.schedule_out(c(1), pid, Reductions(100), StopReason::Waiting { timeout: Some(50) }).unwrap();
+    let out = s.schedule_out(c(1), pid, Reductions(100), OutReason::Waiting { timeout: Some(50) }).unwrap();
     assert_eq!(out.action, OutAction::Waiting { timeout: Some(50) });
     assert_eq!(p.pid, pid);
     // Core 1 goes to sleep; the wake-up queues the process and asks for an IPI.
@@ -288,7 +288,7 @@ fn wake_ups_sleep_and_exits() {
     let _ = s.pick_next(c(1)).unwrap();
     // A message while running: the "wait" becomes a requeue.
     assert_eq!(s.wake(pid), Wakeup::NotedWhileRunning);
-    let out = s.schedule_out(c(1), pid, Reductions(100), StopReason::Waiting { timeout: None }).unwrap();
+    let out = s.schedule_out(c(1), pid, Reductions(100), OutReason::Waiting { timeout: None }).unwrap();
     assert_eq!(out.action, OutAction::Requeued { core: c(1) });
     // Work queued before the core sleeps: prepare_sleep says retry.
     assert_eq!(s.prepare_sleep(c(1)), SleepDecision::Retry);
@@ -296,11 +296,11 @@ fn wake_ups_sleep_and_exits() {
     assert_eq!(s.request_exit(pid), Wakeup::AlreadyRunnable);
     let p = s.pick_next(c(1)).unwrap();
     assert!(p.exiting);
-    let out = s.schedule_out(c(1), pid, Reductions(0), StopReason::Exited(ExitReason::Killed)).unwrap();
+    let out = s.schedule_out(c(1), pid, Reductions(0), OutReason::Exited(ExitReason::Killed)).unwrap();
     assert_eq!(out.action, OutAction::Exited(ExitReason::Killed));
     assert_eq!(s.wake(pid), Wakeup::Dead);
     s.release(pid).unwrap();
-    assert!(s.schedule_out(c(1), pid, Reductions(0), StopReason::BudgetSpent).is_err());
+    assert!(s.schedule_out(c(1), pid, Reductions(0), OutReason::BudgetSpent).is_err());
     assert_eq!(s.stats(c(1)).context_switches, 3);
     assert_eq!(s.stats(c(1)).reductions, 200);
 }
@@ -317,7 +317,7 @@ fn set_affinity_moves_a_queued_process_at_once() {
     // While running, the next requeue honours it.
     let _ = s.pick_next(c(3)).unwrap();
     let _ = s.set_affinity(pid, CpuSet::from_bits(0b0100)).unwrap();
-    let out = s.schedule_out(c(3), pid, Reductions(4000), StopReason::BudgetSpent).unwrap();
+    let out = s.schedule_out(c(3), pid, Reductions(4000), OutReason::BudgetSpent).unwrap();
     assert_eq!(out.action, OutAction::Requeued { core: c(2) });
     assert!(s.set_affinity(pid, CpuSet::from_bits(0b1_0000)).is_err());
 }

@@ -10,7 +10,7 @@ use common::{check_queues, Rng};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use zbeam_sched::{
-    Config, CoreId, CpuSet, OutAction, Pid, Priority, Reductions, Scheduler, StopReason, Topology, Wakeup,
+    Config, CoreId, CpuSet, OutAction, OutReason, Pid, Priority, Reductions, Scheduler, Topology, Wakeup,
 };
 
 #[test]
@@ -37,11 +37,8 @@ fn threads_as_cores_lose_and_duplicate_nothing() {
                         picks.fetch_add(1, Ordering::Relaxed);
                         let st = s.state(p.pid).unwrap();
                         assert!(st.has(zbeam_sched::state::flags::RUNNING) && st.runq() == core, "{st:?}");
-                        let reason = if rng.chance(50) {
-                            StopReason::Waiting { timeout: None }
-                        } else {
-                            StopReason::BudgetSpent
-                        };
+                        let reason =
+                            if rng.chance(50) { OutReason::Waiting { timeout: None } } else { OutReason::BudgetSpent };
                         let out = s.schedule_out(core, p.pid, Reductions(rng.below(4000) as u64), reason).unwrap();
                         assert!(matches!(out.action, OutAction::Requeued { .. } | OutAction::Waiting { .. }));
                     }

@@ -16,7 +16,7 @@ use loom::sync::Arc;
 use loom::thread;
 use zbeam_sched::state::flags;
 use zbeam_sched::{
-    Config, CoreId, CpuSet, OutAction, Pick, Pid, Priority, Reductions, Scheduler, StopReason, Topology, Wakeup,
+    Config, CoreId, CpuSet, OutAction, OutReason, Pick, Pid, Priority, Reductions, Scheduler, Topology, Wakeup,
 };
 
 fn c(i: usize) -> CoreId {
@@ -57,7 +57,7 @@ fn race_with_wait(other: fn(&Scheduler, Pid) -> Wakeup) -> (Arc<Scheduler>, OutA
     let _ = s.pick_next(c(0)).expect("runs");
     let s1 = s.clone();
     let owner = thread::spawn(move || {
-        s1.schedule_out(c(0), pid, Reductions(10), StopReason::Waiting { timeout: None }).unwrap().action
+        s1.schedule_out(c(0), pid, Reductions(10), OutReason::Waiting { timeout: None }).unwrap().action
     });
     let s2 = s.clone();
     let racer = thread::spawn(move || other(&s2, pid));
@@ -125,7 +125,7 @@ fn requeue_vs_steal_vs_wake() {
         assert_eq!(first.pid, p0);
         let s1 = s.clone();
         let owner =
-            thread::spawn(move || s1.schedule_out(c(0), p0, Reductions(4000), StopReason::BudgetSpent).unwrap().action);
+            thread::spawn(move || s1.schedule_out(c(0), p0, Reductions(4000), OutReason::BudgetSpent).unwrap().action);
         let s2 = s.clone();
         let thief = thread::spawn(move || s2.pick_next(c(1)));
         let s3 = s.clone();
@@ -175,7 +175,7 @@ fn wake_onto_a_core_going_to_sleep() {
         let pid = Pid::new(0);
         let _ = s.enqueue(pid, Priority::Normal, CpuSet::single(c(1)), c(1)).expect("spawn");
         let _ = s.pick_next(c(1)).expect("runs");
-        let out = s.schedule_out(c(1), pid, Reductions(10), StopReason::Waiting { timeout: None }).unwrap();
+        let out = s.schedule_out(c(1), pid, Reductions(10), OutReason::Waiting { timeout: None }).unwrap();
         assert_eq!(out.action, OutAction::Waiting { timeout: None });
         let s1 = s.clone();
         let sleeper = thread::spawn(move || match s1.pick_next(c(1)) {

@@ -9,8 +9,8 @@ mod common;
 
 use common::{check_queues, Rng};
 use zbeam_sched::{
-    Config, CoreId, CoreInfo, CpuSet, ExitReason, OutAction, PickSource, Pid, Priority, Reductions, Scheduler,
-    StopReason, Topology,
+    Config, CoreId, CoreInfo, CpuSet, ExitReason, OutAction, OutReason, PickSource, Pid, Priority, Reductions,
+    Scheduler, Topology,
 };
 
 const PROCS: usize = 96;
@@ -98,10 +98,10 @@ fn run(seed: u64, ops: usize, t: &mut Tally) {
             45..=69 => {
                 if let Some(p) = running[core.index()].take() {
                     let reason = match rng.below(10) {
-                        0..=3 => StopReason::BudgetSpent,
-                        4 => StopReason::Yielded,
-                        5..=8 => StopReason::Waiting { timeout: None },
-                        _ => StopReason::Exited(ExitReason::Normal),
+                        0..=3 => OutReason::BudgetSpent,
+                        4 => OutReason::Yielded,
+                        5..=8 => OutReason::Waiting { timeout: None },
+                        _ => OutReason::Exited(ExitReason::Normal),
                     };
                     let used = Reductions(rng.below(4001) as u64);
                     let out = s.schedule_out(core, p, used, reason).expect("schedule_out of a running process");

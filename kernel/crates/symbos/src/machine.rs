@@ -11,7 +11,7 @@
 //! program with [`Fault::Deadlock`].
 
 use crate::exe::{self, Layout, LoadError};
-use crate::session::{self, Exit, NoPeers, Session, Step};
+use crate::session::{self, Exit, NoPeers, Session, TrapEnd};
 use crate::{pid, Console, Fault, Memory, Regs, APP_ID};
 use alloc::boxed::Box;
 use zbeam_cpm::SharedDisk;
@@ -129,33 +129,33 @@ impl Machine {
                     let mut r = regs_of(&self.cpu);
                     let step = self.session.trap(&mut r, &mut self.bus.mem, con, &mut NoPeers);
                     set_regs(&mut self.cpu, &r);
-                    if step != (Step::Wait { input: true }) {
+                    if step != (TrapEnd::Wait { input: true }) {
                         left = left.saturating_sub(1);
                         self.instructions += 1;
                     }
                     step
                 }
                 StopReason::BudgetSpent => return Stop::Budget,
-                StopReason::BusStop => Step::Continue,
+                StopReason::BusStop => TrapEnd::Continue,
                 StopReason::Halted { interrupts_enabled: true } => {
                     self.cpu.set_halted(false);
                     self.cpu.pc = self.cpu.pc.wrapping_add(1);
-                    Step::Yield
+                    TrapEnd::Yield
                 }
                 StopReason::Halted { interrupts_enabled: false } => {
                     self.session.finish();
-                    Step::Exit(Exit::Fault(Fault::Halted(self.cpu.pc)))
+                    TrapEnd::Exit(Exit::Fault(Fault::Halted(self.cpu.pc)))
                 }
             };
             match step {
-                Step::Continue | Step::Yield => {}
-                Step::Wait { input: true } => return Stop::Input,
-                Step::Wait { input: false } => {
+                TrapEnd::Continue | TrapEnd::Yield => {}
+                TrapEnd::Wait { input: true } => return Stop::Input,
+                TrapEnd::Wait { input: false } => {
                     self.session.finish();
                     self.exit = Some(Exit::Fault(Fault::Deadlock));
                     return Stop::Exited(Exit::Fault(Fault::Deadlock));
                 }
-                Step::Exit(e) => {
+                TrapEnd::Exit(e) => {
                     self.exit = Some(e);
                     return Stop::Exited(e);
                 }

@@ -8,7 +8,7 @@
 //!
 //! | restart | here |
 //! |---|---|
-//! | RST 08h MSGSLP | receive (IXH = sender or -1); with nothing there the program waits ([`Step::Wait`]) and retries |
+//! | RST 08h MSGSLP | receive (IXH = sender or -1); with nothing there the program waits ([`TrapEnd::Wait`]) and retries |
 //! | RST 10h MSGSND | send 14 bytes at IY from IXL (-1 = self) to IXH; status 1 sent, 0 queue full, 2 no such process |
 //! | RST 18h MSGGET | receive without waiting: IXL = 1 and IXH = sender, or IXL = 0 |
 //! | RST 20h BNKSCL, 28h BNKFCL | the kernel functions below, in the program's own bank only |
@@ -134,7 +134,7 @@ impl Peers for NoPeers {
 
 /// How a trap ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub enum TrapEnd {
     /// Done: continue at the (already set) program counter.
     Continue,
     /// Yield the processor (RST 30h): continue later.
@@ -243,12 +243,12 @@ impl Session {
     }
 
     /// Performs the trap at `r.pc`.
-    pub fn trap(&mut self, r: &mut Regs, mem: &mut Memory, con: &mut dyn Console, peers: &mut dyn Peers) -> Step {
+    pub fn trap(&mut self, r: &mut Regs, mem: &mut Memory, con: &mut dyn Console, peers: &mut dyn Peers) -> TrapEnd {
         let step = match self.dispatch(r, mem, con, peers) {
             Ok(s) => s,
-            Err(f) => Step::Exit(Exit::Fault(f)),
+            Err(f) => TrapEnd::Exit(Exit::Fault(f)),
         };
-        if let Step::Exit(_) = step {
+        if let TrapEnd::Exit(_) = step {
             self.finish();
         }
         step
@@ -260,7 +260,7 @@ impl Session {
         mem: &mut Memory,
         con: &mut dyn Console,
         peers: &mut dyn Peers,
-    ) -> Result<Step, Fault> {
+    ) -> Result<TrapEnd, Fault> {
         match r.pc {
             rst::MSGSLP | rst::MSGGET => {
                 if let Some(m) = self.shell.poll(mem, con)? {
@@ -274,11 +274,11 @@ impl Session {
                         mem_write(mem, r.iy, &m);
                         r.ix = (sender as u16) << 8 | 1;
                     }
-                    None if r.pc == rst::MSGSLP => return Ok(Step::Wait { input: self.shell.waits_for_input() }),
+                    None if r.pc == rst::MSGSLP => return Ok(TrapEnd::Wait { input: self.shell.waits_for_input() }),
                     None => r.ix &= 0xff00,
                 }
                 ret(r, mem);
-                Ok(Step::Continue)
+                Ok(TrapEnd::Continue)
             }
             rst::MSGSND => {
                 let mut m = [0u8; 14];
@@ -293,7 +293,7 @@ impl Session {
                 let ended = status == SENT_AND_ENDED;
                 r.ix = (r.ix & 0xff00) | if ended { 1 } else { status as u16 };
                 ret(r, mem);
-                Ok(if ended { Step::Exit(Exit::Normal) } else { Step::Continue })
+                Ok(if ended { TrapEnd::Exit(Exit::Normal) } else { TrapEnd::Continue })
             }
             rst::BNKSCL => {
                 let back = word(mem, r.sp);
@@ -301,17 +301,17 @@ impl Session {
                 self.kernel(target, r, mem, con)?;
                 set_word(mem, r.sp, back.wrapping_add(2));
                 ret(r, mem);
-                Ok(Step::Continue)
+                Ok(TrapEnd::Continue)
             }
             rst::BNKFCL => {
                 let target = r.hl;
                 self.kernel(target, r, mem, con)?;
                 ret(r, mem);
-                Ok(Step::Continue)
+                Ok(TrapEnd::Continue)
             }
             rst::MTSOFT | rst::MTHARD => {
                 ret(r, mem);
-                Ok(Step::Yield)
+                Ok(TrapEnd::Yield)
             }
             0 => Err(Fault::Reset),
             pc => Err(Fault::Interbank(pc)),

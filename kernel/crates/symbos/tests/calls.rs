@@ -5,7 +5,7 @@
 use zbeam_cpm::{Disk, SharedDisk};
 use zbeam_symbos::files::{err, func};
 use zbeam_symbos::machine::Script;
-use zbeam_symbos::session::{kfn, rst, Exit, NoPeers, Session, Step};
+use zbeam_symbos::session::{kfn, rst, Exit, NoPeers, Session, TrapEnd};
 use zbeam_symbos::{exe, pid, Fault, Memory, Message, Regs, FLAG_C, FLAG_Z};
 
 const RET_TO: u16 = 0x1234;
@@ -36,7 +36,7 @@ fn t_with(input: &'static [u8]) -> T {
 
 impl T {
     /// Traps at `pc` with `r` (SP and the return address set here).
-    fn trap(&mut self, pc: u16, mut r: Regs) -> (Step, Regs) {
+    fn trap(&mut self, pc: u16, mut r: Regs) -> (TrapEnd, Regs) {
         r.pc = pc;
         r.sp = SP;
         self.mem[SP as usize..SP as usize + 2].copy_from_slice(&RET_TO.to_le_bytes());
@@ -46,13 +46,13 @@ impl T {
 
     /// A kernel function through RST 20h (the address after the RST), or through
     /// RST 28h (the address in HL) for those that take no HL.
-    fn bank_call(&mut self, target: u16, r: Regs) -> (Step, Regs) {
+    fn bank_call(&mut self, target: u16, r: Regs) -> (TrapEnd, Regs) {
         if matches!(target, kfn::MTGPID | kfn::BNKGET | kfn::MEMSUM) {
             return self.trap(rst::BNKFCL, Regs { hl: target, ..r });
         }
         self.mem[RET_TO as usize..RET_TO as usize + 2].copy_from_slice(&target.to_le_bytes());
         let (step, r) = self.trap(rst::BNKSCL, r);
-        if step == Step::Continue {
+        if step == TrapEnd::Continue {
             assert_eq!(r.pc, RET_TO + 2, "returns behind the address");
         }
         (step, r)
@@ -64,11 +64,11 @@ impl T {
         self.mem[MSG as usize..MSG as usize + m.len()].copy_from_slice(m);
         let (step, r) =
             self.trap(rst::MSGSND, Regs { ix: (to as u16) << 8 | pid::APP as u16, iy: MSG, ..Regs::default() });
-        assert_eq!(step, Step::Continue);
+        assert_eq!(step, TrapEnd::Continue);
         assert_eq!((r.pc, r.sp), (RET_TO, SP + 2), "returns as a RET");
         let status = r.ix as u8;
         let (step, r) = self.trap(rst::MSGGET, Regs { ix: (to as u16) << 8 | 0xff, iy: MSG, ..Regs::default() });
-        assert_eq!(step, Step::Continue);
+        assert_eq!(step, TrapEnd::Continue);
         let got = (r.ix as u8 == 1).then(|| self.mem[MSG as usize..MSG as usize + 14].try_into().unwrap());
         (status, got)
     }
@@ -108,11 +108,11 @@ fn err_of(r: &Regs) -> Option<u8> {
 #[test]
 fn restarts_that_end_the_program() {
     let mut x = t();
-    assert_eq!(x.trap(0, Regs::default()).0, Step::Exit(Exit::Fault(Fault::Reset)));
-    assert_eq!(x.trap(0xff03, Regs::default()).0, Step::Exit(Exit::Fault(Fault::Interbank(0xff03))));
-    assert_eq!(x.bank_call(0x8103, Regs::default()).0, Step::Exit(Exit::Fault(Fault::Unserved(0x8103))));
-    assert_eq!(x.trap(rst::MTSOFT, Regs::default()).0, Step::Yield);
-    assert_eq!(x.trap(rst::MTHARD, Regs::default()).0, Step::Yield);
+    assert_eq!(x.trap(0, Regs::default()).0, TrapEnd::Exit(Exit::Fault(Fault::Reset)));
+    assert_eq!(x.trap(0xff03, Regs::default()).0, TrapEnd::Exit(Exit::Fault(Fault::Interbank(0xff03))));
+    assert_eq!(x.bank_call(0x8103, Regs::default()).0, TrapEnd::Exit(Exit::Fault(Fault::Unserved(0x8103))));
+    assert_eq!(x.trap(rst::MTSOFT, Regs::default()).0, TrapEnd::Yield);
+    assert_eq!(x.trap(rst::MTHARD, Regs::default()).0, TrapEnd::Yield);
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn messages_wait_poll_filter_and_bound() {
     let mut x = t();
     // Nothing there: MSGSLP waits (not for input), MSGGET answers 0.
     let (step, _) = x.trap(rst::MSGSLP, Regs { ix: 0xffff, iy: MSG, ..Regs::default() });
-    assert_eq!(step, Step::Wait { input: false });
+    assert_eq!(step, TrapEnd::Wait { input: false });
     assert_eq!(x.send(pid::APP, b"x").0, 1, "to itself");
     // To processes that are not there: the desktop, an unknown id.
     assert_eq!(x.send(pid::DESKTOP, b"x").0, 2);
@@ -157,11 +157,11 @@ fn kernel_and_system_manager_commands() {
     // PRGEND of our own application id, and MTDELP of our own process, end it.
     x.mem[MSG as usize..MSG as usize + 2].copy_from_slice(&[17, zbeam_symbos::APP_ID]);
     let ix = (pid::SYSTEM as u16) << 8 | 0xff;
-    assert_eq!(x.trap(rst::MSGSND, Regs { ix, iy: MSG, ..Regs::default() }).0, Step::Exit(Exit::Normal));
+    assert_eq!(x.trap(rst::MSGSND, Regs { ix, iy: MSG, ..Regs::default() }).0, TrapEnd::Exit(Exit::Normal));
     let mut y = t();
     y.mem[MSG as usize..MSG as usize + 2].copy_from_slice(&[2, pid::APP]);
     let ix = (pid::KERNEL as u16) << 8 | 0xff;
-    assert_eq!(y.trap(rst::MSGSND, Regs { ix, iy: MSG, ..Regs::default() }).0, Step::Exit(Exit::Normal));
+    assert_eq!(y.trap(rst::MSGSND, Regs { ix, iy: MSG, ..Regs::default() }).0, TrapEnd::Exit(Exit::Normal));
 }
 
 #[test]
@@ -223,7 +223,7 @@ fn bank_functions() {
         [(kfn::BNKRBT, 0u16), (kfn::BNKWBT, 2), (kfn::BNKCOP, 0x01), (kfn::BNKCOP, 0x10), (kfn::MEMGET, 3)]
     {
         let (step, _) = t().bank_call(target, Regs { af: a << 8, bc: 1, ..Regs::default() });
-        assert!(matches!(step, Step::Exit(Exit::Fault(Fault::ForeignBank(_)))), "{target:#x} bank {a:#x}: {step:?}");
+        assert!(matches!(step, TrapEnd::Exit(Exit::Fault(Fault::ForeignBank(_)))), "{target:#x} bank {a:#x}: {step:?}");
     }
 }
 
@@ -264,7 +264,7 @@ fn symshell_messages() {
     y.mem[MSG as usize..MSG as usize + 5].copy_from_slice(&[65, 0, 0, 0, 0xd0]);
     let ix = (pid::SHELL as u16) << 8 | 0xff;
     let (step, _) = y.trap(rst::MSGSND, Regs { ix, iy: MSG, ..Regs::default() });
-    assert_eq!(step, Step::Exit(Exit::Fault(Fault::ForeignBank(0))));
+    assert_eq!(step, TrapEnd::Exit(Exit::Fault(Fault::ForeignBank(0))));
 }
 
 #[test]

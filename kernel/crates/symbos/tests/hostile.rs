@@ -93,7 +93,7 @@ fn mutated_executables_are_refused_or_load_within_the_bank_and_run_safely() {
 /// every trap returns a step, never panics, and files stay on the disk's terms.
 #[test]
 fn random_calls_never_panic() {
-    use zbeam_symbos::session::{rst, NoPeers, Session, Step};
+    use zbeam_symbos::session::{rst, NoPeers, Session, TrapEnd};
     use zbeam_symbos::{pid, Regs};
     let mut rng = Rng(0x0123_4567_89ab_cdef);
     let file = exe("hello");
@@ -154,7 +154,7 @@ fn random_calls_never_panic() {
             }
             steps += 1;
             // A call after an exit still answers (the host stops calling; here it goes on).
-            if let Step::Exit(_) = s.trap(&mut r, &mut mem, &mut con, &mut NoPeers) {
+            if let TrapEnd::Exit(_) = s.trap(&mut r, &mut mem, &mut con, &mut NoPeers) {
                 ended += 1;
             }
         }

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use zbeam_hosted::controllers::{self, PingPong, SpawnStorm, TimerStats, TimerStorm, Workers};
+use zbeam_hosted::controllers::{PingPong, SpawnStorm, TimerStats, TimerStorm, Workers};
 use zbeam_hosted::{engine, run, Console, Options};
 use zbeam_images::workloads::RingController;
 use zbeam_sched::{CoreId, CpuSet, Priority};
@@ -90,8 +90,8 @@ fn zb_spawn(cores: usize, s: &Sizes) -> f64 {
     let e = engine(cores, s.spawn_window as usize + 16, Console::Discard);
     let (ctl, out) = SpawnStorm::new(s.spawns, s.spawn_window);
     e.spawn_native(ctl, Priority::Normal, CpuSet::single(C0), C0).expect("spawn the controller");
-    let r = run(&e, &opts(), || controllers::is_filled(&out));
-    match controllers::take(&out) {
+    let r = run(&e, &opts(), || out.is_filled());
+    match out.take() {
         Some(res) if r.completed && res.acked == s.spawns => res.elapsed.as_secs_f64() * 1e6 / s.spawns as f64,
         other => {
             eprintln!("beambench: spawn on {cores} failed: {other:?}");
@@ -105,8 +105,8 @@ fn zb_pingpong(pong_core: usize, s: &Sizes) -> f64 {
     let e = engine(2, 16, Console::Discard);
     let (ctl, out) = PingPong::new(s.pp_rounds, s.pp_warmup, CpuSet::single(CoreId::new(pong_core)));
     e.spawn_native(ctl, Priority::Normal, CpuSet::single(C0), C0).expect("spawn the controller");
-    let r = run(&e, &opts(), || controllers::is_filled(&out));
-    match controllers::take(&out) {
+    let r = run(&e, &opts(), || out.is_filled());
+    match out.take() {
         Some(res) if r.completed && res.errors == 0 && !res.spawn_failed => {
             res.elapsed.as_secs_f64() * 1e6 / res.rounds as f64
         }
@@ -122,8 +122,8 @@ fn zb_workers(n: u32, s: &Sizes) -> f64 {
     let e = engine(2, 64, Console::Discard);
     let (ctl, out) = Workers::new(n, s.worker_rounds, CpuSet::ALL);
     e.spawn_native(ctl, Priority::Normal, CpuSet::single(C0), C0).expect("spawn the controller");
-    let r = run(&e, &opts(), || controllers::is_filled(&out));
-    match controllers::take(&out) {
+    let r = run(&e, &opts(), || out.is_filled());
+    match out.take() {
         Some(res) if r.completed && res.finished == n => res.elapsed.as_secs_f64() * 1e3,
         other => {
             eprintln!("beambench: {n} workers failed: {other:?}");
@@ -136,8 +136,8 @@ fn zb_timers(s: &Sizes) -> Option<TimerStats> {
     let e = engine(2, s.timer_procs as usize + 16, Console::Discard);
     let (ctl, out) = TimerStorm::new(s.timer_procs, s.timer_rounds);
     e.spawn_native(ctl, Priority::Normal, CpuSet::single(C0), C0).expect("spawn the controller");
-    let r = run(&e, &opts(), || controllers::is_filled(&out));
-    let res = controllers::take(&out).filter(|t| r.completed && t.spawn_failures == 0);
+    let r = run(&e, &opts(), || out.is_filled());
+    let res = out.take().filter(|t| r.completed && t.spawn_failures == 0);
     match &res {
         None => eprintln!("beambench: timers failed"),
         Some(t) => eprintln!(

@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use zbeam_sched::{
-    CoreId, CpuSet, ExitReason, OutAction, Pid, Priority, Reductions, Scheduler, SleepDecision, StopReason, Wakeup,
+    CoreId, CpuSet, ExitReason, OutAction, OutReason, Pid, Priority, Reductions, Scheduler, SleepDecision, Wakeup,
     CAPACITY_SCALE, CONTEXT_REDS,
 };
 
@@ -223,20 +223,20 @@ impl Sim {
                 p.reds_on[core] += run as u64;
                 self.reds[core] += run as u64;
                 let reason = match p.behaviour {
-                    Behaviour::CpuBound { total } if p.done >= total => Some(StopReason::Exited(ExitReason::Normal)),
+                    Behaviour::CpuBound { total } if p.done >= total => Some(OutReason::Exited(ExitReason::Normal)),
                     Behaviour::Bursty { burst, sleep } => {
                         p.burst_left -= run;
                         if p.burst_left == 0 {
                             p.burst_left = burst;
                             p.wake_at = Some(self.step + sleep);
-                            Some(StopReason::Waiting { timeout: None })
+                            Some(OutReason::Waiting { timeout: None })
                         } else if used == CONTEXT_REDS {
-                            Some(StopReason::BudgetSpent)
+                            Some(OutReason::BudgetSpent)
                         } else {
                             None
                         }
                     }
-                    _ if used == CONTEXT_REDS => Some(StopReason::BudgetSpent),
+                    _ if used == CONTEXT_REDS => Some(OutReason::BudgetSpent),
                     _ => None,
                 };
                 match reason {

@@ -15,7 +15,8 @@ use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
-use zbeam_images::workloads::{Outcome, RingController, RingResult};
+use zbeam_images::slot::ResultSlot;
+use zbeam_images::workloads::{RingController, RingResult};
 use zbeam_images::SPIN;
 use zbeam_sched::{CoreId, CpuSet, LockStats, Priority};
 
@@ -63,7 +64,7 @@ fn report(load: &str, before: &[LockStats]) {
 struct Locks {
     phase: u8,
     before: Vec<LockStats>,
-    rings: Vec<Outcome<RingResult>>,
+    rings: Vec<ResultSlot<RingResult>>,
     pids: Vec<u32>,
 }
 

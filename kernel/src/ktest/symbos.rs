@@ -13,7 +13,7 @@
 //! one escaped line (the host test, tests/qemu/tests/symbos.rs, compares them byte
 //! for byte) and ends QEMU with 0 (pass) or 7 (fail).
 
-use crate::ktest_images::{capture_on, escaped, take_output};
+use super::images::{capture_on, escaped, take_output};
 use crate::panic::finish;
 use crate::println;
 use alloc::boxed::Box;

@@ -48,6 +48,7 @@ pub fn main(test: &str) -> ! {
     if core == 0 {
         overflow_here(0);
     }
+    crate::hooks::set_secondary_idle(on_secondary);
     // Release: the target core sees the request before the wake-up IPI.
     TARGET.store(core, Ordering::Release);
     if let Some(m) = board::machine() {
@@ -59,7 +60,8 @@ pub fn main(test: &str) -> ! {
     finish(7)
 }
 
-/// Every other core, from its idle loop: overflows its stack when it is the target.
+/// Every other core, from its idle loop (the secondary-idle hook `main` installs):
+/// overflows its stack when it is the target.
 pub fn on_secondary(core: usize) {
     if TARGET.load(Ordering::Acquire) == core {
         overflow_here(core);

@@ -9,7 +9,7 @@
 //!   unbound ones move around it.
 //! * `hetero` — (with the 2P+2E tree) 2 high-priority processes (one per P core) get at
 //!   least 95% of their reductions on P cores, 4 low-priority ones mostly run on E
-//!   cores. (More high work than P cores spills to E: see `ktest_hetero`.)
+//!   cores. (More high work than P cores spills to E: see `hetero`.)
 //! * `ring` — a ring of 1000 Z80 processes passes 100,000 messages, none lost or
 //!   reordered.
 //! * `timers` — sleeps and receive timeouts fire never early and within 2 ticks.
@@ -25,7 +25,8 @@ use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
-use zbeam_images::workloads::{Outcome, RingController, RingResult, TimerController, TimerResult};
+use zbeam_images::slot::ResultSlot;
+use zbeam_images::workloads::{RingController, RingResult, TimerController, TimerResult};
 use zbeam_images::SPIN;
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
@@ -271,8 +272,8 @@ impl NativeTask for Hetero {
 
 /// Runs a workload controller from `zbeam_images::workloads` and waits for its result.
 enum Await {
-    Ring(Option<Outcome<RingResult>>),
-    Timers(Option<Outcome<TimerResult>>),
+    Ring(Option<ResultSlot<RingResult>>),
+    Timers(Option<ResultSlot<TimerResult>>),
 }
 
 impl NativeTask for Await {

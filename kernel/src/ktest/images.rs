@@ -24,21 +24,14 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
 use zbeam_engine::{abi, Engine, Exit, NativeCx, NativeStep, NativeTask};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
-static CAPTURING: AtomicBool = AtomicBool::new(false);
 static CAPTURED: spin::Mutex<BTreeMap<u16, Vec<u8>>> = spin::Mutex::new(BTreeMap::new());
 
-/// Keeps the output of process `pid` instead of printing it, while a test captures.
-/// Returns false when nothing captures (the caller prints it).
-pub fn capture(pid: u16, bytes: &[u8]) -> bool {
-    // Relaxed: set once before the test spawns anything; a process started after the
-    // store sees it through the spawn's own synchronisation.
-    if !CAPTURING.load(Ordering::Relaxed) {
-        return false;
-    }
+/// Keeps the output of process `pid` instead of printing it: the output hook
+/// [`capture_on`] installs. Always takes the bytes.
+fn capture(pid: u16, bytes: &[u8]) -> bool {
     let mut all = CAPTURED.lock();
     let kept = all.entry(pid).or_default();
     // Bounded per process; the rest is dropped.
@@ -47,10 +40,10 @@ pub fn capture(pid: u16, bytes: &[u8]) -> bool {
     true
 }
 
-/// Starts keeping each process's output (for a test driver in another module).
+/// Starts keeping each process's output (installs [`capture`] as the output hook;
+/// called before the test spawns anything).
 pub fn capture_on() {
-    // Relaxed: see `capture`.
-    CAPTURING.store(true, Ordering::Relaxed);
+    crate::hooks::set_output(capture);
 }
 
 /// Takes what process `pid` wrote while captured.
@@ -84,9 +77,11 @@ fn verdict(name: &str, ok: bool) -> ! {
     finish(if ok { 0 } else { 7 })
 }
 
-/// Starts the runtime with the driver for `name` (called by `ktest` on core 0).
+/// Starts the runtime with the driver for `name` (called by [`super::run`] on core 0).
 pub fn main(name: &str) -> ! {
-    CAPTURING.store(matches!(name, "images" | "zex"), Ordering::Relaxed);
+    if matches!(name, "images" | "zex") {
+        capture_on();
+    }
     let e = crate::runtime::start();
     let task: Box<dyn NativeTask> = match name {
         "images" => Box::new(Images { phase: 0, pids: Vec::new() }),

@@ -13,7 +13,8 @@ use crate::panic::finish;
 use crate::println;
 use alloc::boxed::Box;
 use zbeam_engine::{NativeCx, NativeStep, NativeTask};
-use zbeam_images::abi_suite::{abi_cases, supervise_cases, Suite, SuiteOutcome};
+use zbeam_images::abi_suite::{abi_cases, supervise_cases, CaseResult, Suite};
+use zbeam_images::slot::ResultSlot;
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// Starts the runtime with the suite for test `name` (`abi` or `supervise`).
@@ -40,12 +41,12 @@ pub fn main(name: &str) -> ! {
 /// Waits for the suite's results and reports them.
 struct Watch {
     name: &'static str,
-    out: SuiteOutcome,
+    out: ResultSlot<alloc::vec::Vec<CaseResult>>,
 }
 
 impl NativeTask for Watch {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
-        let Some(results) = self.out.lock().take() else {
+        let Some(results) = self.out.take() else {
             return NativeStep::Wait { until: Some(cx.now_ms() + 20) };
         };
         let name = self.name;

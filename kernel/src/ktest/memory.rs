@@ -16,7 +16,7 @@
 //! It prints the figures (processes, spawn time, bytes charged and heap per process)
 //! and ends QEMU with 0 when every check held.
 
-use crate::ktest_images::engine;
+use super::images::engine;
 use crate::panic::finish;
 use crate::println;
 use alloc::boxed::Box;

@@ -1,5 +1,5 @@
-//! In-kernel tests selected by `test=NAME` on the kernel command line, and the boot
-//! prompt otherwise.
+//! In-kernel tests selected by `test=NAME` on the kernel command line (the boot path
+//! reaches them only then, through `start::primary`).
 //!
 //! Each test prints what it checked and ends QEMU through qemu-exit: code 0 on
 //! success, non-zero on failure (a panic exits with 1). Host tests in
@@ -12,17 +12,29 @@
 //! * `abort` — a deliberate data abort, whose report must be printed.
 //! * `panic` — a deliberate panic.
 //! * `spread`, `pinned`, `hetero`, `ring`, `timers` — the scheduler running Z80
-//!   processes on every core (see `ktest_runtime`).
+//!   processes on every core (see `runtime`).
 //! * `hetero-spin8`, `hetero-2h2l`, `hetero-4h` — P/E scheduling on the 2P+2E tree
-//!   (see `ktest_hetero`).
+//!   (see `hetero`).
 //! * `bench-locks` — run-queue lock contention under a send storm and a skewed load
-//!   (see `ktest_locks`).
+//!   (see `locks`).
 //! * `memory` — floods and memory exhaustion end processes, never the kernel (see
-//!   `ktest_memory`).
+//!   `memory`).
 //! * `contain`, `full-heap`, `fuzz` — the containment cases, error answers at a
-//!   full heap, random Z80 programs (see `ktest_contain`).
+//!   full heap, random Z80 programs (see `contain`).
 //! * `soak` — churn with the shell running (see `soak`).
-//! * `stack-overflow-N` — core N overflows its stack (see `ktest_overflow`).
+//! * `stack-overflow-N` — core N overflows its stack (see `overflow`).
+
+pub mod abi;
+pub mod contain;
+pub mod cpm;
+pub mod hetero;
+pub mod images;
+pub mod locks;
+pub mod memory;
+pub mod overflow;
+pub mod runtime;
+pub mod soak;
+pub mod symbos;
 
 use crate::arch::cpu;
 use crate::board::{self, Ipi, CORES, ONLINE};
@@ -44,16 +56,16 @@ static IPI_PAIRS: AtomicU64 = AtomicU64::new(0);
 /// An address no table maps (level-0 index 511 of the 48-bit space).
 const UNMAPPED: usize = 0xffff_0000_0000;
 
-/// Core 0 after bring-up: run the selected test, or the prompt.
-pub fn run_or_prompt(test: Option<&str>) -> ! {
+/// Core 0 after bring-up in a test boot (`test=NAME`): runs the test, which ends the
+/// run through [`finish`].
+pub fn run(test: &str) -> ! {
     match test {
-        None => runtime_main(None),
-        Some("boot") => {
+        "boot" => {
             println!("test boot: {} cores online", ONLINE.load(Ordering::Acquire));
             finish(0)
         }
-        Some("smp") => test_smp(),
-        Some("abort") => {
+        "smp" => test_smp(),
+        "abort" => {
             println!("test abort: reading {UNMAPPED:#x}, which no table maps");
             // SAFETY: deliberately faults: the data abort is the test. Nothing is
             // read; the exception handler reports and ends the run.
@@ -61,66 +73,46 @@ pub fn run_or_prompt(test: Option<&str>) -> ! {
             println!("test abort: the read returned {v:#x} instead of faulting");
             finish(5)
         }
-        Some("panic") => panic!("deliberate test panic"),
-        Some(t @ ("spread" | "pinned" | "hetero" | "ring" | "timers" | "bench-share" | "bench-skew")) => {
-            runtime_main(Some(t))
-        }
-        Some(t) if crate::ktest_hetero::TESTS.contains(&t) || t == "bench-locks" => runtime_main(Some(t)),
-        Some(t @ ("images" | "zex" | "bench-runtime" | "bench-procs")) => crate::ktest_images::main(t),
-        Some("cpm") => crate::ktest_cpm::main(),
-        Some("symbos") => crate::ktest_symbos::main(),
-        Some("memory") => crate::ktest_memory::main(),
-        Some(t @ ("abi" | "supervise")) => crate::ktest_abi::main(t),
-        Some("contain") => crate::ktest_contain::main(),
-        Some("full-heap") => crate::ktest_contain::full_heap(),
-        Some("fuzz") => crate::ktest_contain::fuzz(),
-        Some("soak") => crate::soak::main(),
-        Some(t) if t.starts_with("stack-overflow") => crate::ktest_overflow::main(t),
-        Some(other) => {
+        "panic" => panic!("deliberate test panic"),
+        t @ ("spread" | "pinned" | "hetero" | "ring" | "timers" | "bench-share" | "bench-skew") => runtime_test(t),
+        t if hetero::TESTS.contains(&t) || t == "bench-locks" => runtime_test(t),
+        t @ ("images" | "zex" | "bench-runtime" | "bench-procs") => images::main(t),
+        "cpm" => cpm::main(),
+        "symbos" => symbos::main(),
+        "memory" => memory::main(),
+        t @ ("abi" | "supervise") => abi::main(t),
+        "contain" => contain::main(),
+        "full-heap" => contain::full_heap(),
+        "fuzz" => contain::fuzz(),
+        "soak" => soak::main(),
+        t if t.starts_with("stack-overflow") => overflow::main(t),
+        other => {
             println!("unknown test '{other}' (known: boot, smp, abort, panic, spread, pinned, hetero, hetero-spin8, hetero-2h2l, hetero-4h, ring, timers)");
             finish(4)
         }
     }
 }
 
-/// Every other core after bring-up: idle, taking part in tests when asked.
-pub fn secondary_loop(core: usize) -> ! {
-    loop {
-        if crate::runtime::started() {
-            crate::runtime::core_loop(core);
-        }
-        if IPI_GO.load(Ordering::Acquire) && IPI_DONE.load(Ordering::Acquire) & (1 << core) == 0 {
-            ipi_round(core);
-        }
-        crate::ktest_overflow::on_secondary(core);
-        cpu::wfi();
-    }
-}
-
-/// The shell's first prompt waits this long after boot so the workload's first output
-/// (hello's line) comes before it.
-const SHELL_QUIET_MS: u64 = 200;
-
-/// Starts the scheduler on every core with the shell and the default workload (unless
-/// `workload=off`), or with a runtime test's driver.
-fn runtime_main(test: Option<&str>) -> ! {
+/// Starts the scheduler on every core with a runtime test's driver.
+fn runtime_test(test: &str) -> ! {
     let e = crate::runtime::start();
-    let workload = crate::workload::enabled();
     match test {
-        None => {
-            crate::runtime::shell::spawn(e, if workload { SHELL_QUIET_MS } else { 0 });
-            if workload {
-                crate::workload::start(e);
-            }
-        }
-        Some("bench-locks") => crate::ktest_locks::spawn_driver(e),
-        Some(t) => match crate::ktest_hetero::TESTS.iter().find(|&&h| h == t) {
-            Some(h) => crate::ktest_hetero::spawn_driver(e, h),
-            None => crate::ktest_runtime::spawn_driver(e, t),
+        "bench-locks" => locks::spawn_driver(e),
+        t => match hetero::TESTS.iter().find(|&&h| h == t) {
+            Some(h) => hetero::spawn_driver(e, h),
+            None => self::runtime::spawn_driver(e, t),
         },
     }
     crate::runtime::release_cores();
     crate::runtime::core_loop(0)
+}
+
+/// A secondary core's part in the IPI self-test, run from its idle loop once core 0
+/// has started the round.
+fn secondary_ipi_round(core: usize) {
+    if IPI_GO.load(Ordering::Acquire) && IPI_DONE.load(Ordering::Acquire) & (1 << core) == 0 {
+        ipi_round(core);
+    }
 }
 
 fn online_cores() -> usize {
@@ -151,6 +143,7 @@ fn test_smp() -> ! {
     }
 
     // IPI round trip between every ordered pair.
+    crate::hooks::set_secondary_idle(secondary_ipi_round);
     IPI_GO.store(true, Ordering::Release);
     for c in 1..n {
         m.send_ipi(c, Ipi::Wake);
