@@ -96,7 +96,10 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
     script.push(("zbeam> ", "halt\r".into()));
     let script: Vec<(&str, &str)> = script.iter().map(|(w, i)| (*w, i.as_str())).collect();
     let o = zbeam_qemu_tests::run_interactive(
+        // 128 MiB: the bombs fill the heap (the process table, one slot per 3 KiB of
+        // heap, no longer stops them first), about 20,000 processes each.
         &Machine {
+            mem: "128M",
             append: "workload=off".into(),
             until: Some("halting"),
             timeout: std::time::Duration::from_secs(120),
@@ -123,10 +126,12 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
         assert!(part.contains("; 1 processes"), "only the shell left:\n{part}");
     }
     // The `mem` answers: before, then after each stop. The first bomb's round also
-    // allocated the trace rings (4 cores x 2048 events, kept for later dumps).
+    // allocated the trace rings (4 cores x 2048 events, kept for later dumps), and
+    // grew the run queues and the timer wheels (which start at 4096 entries a core)
+    // to hold its tens of thousands of sleeping processes; they keep that capacity.
     let answers: Vec<u64> = after_stops.iter().filter_map(|p| heap_used(p).first().copied()).collect();
     assert_eq!(answers.len(), 3, "{}", o.output);
-    assert!(answers[0] <= base + 1024, "heap {} KiB after the first stop, {base} KiB before", answers[0]);
+    assert!(answers[0] <= base + 2048, "heap {} KiB after the first stop, {base} KiB before\n{}", answers[0], o.output);
     for &m in &answers[1..] {
         assert!(m <= answers[0] + 64, "heap {m} KiB after a later stop, {} KiB after the first", answers[0]);
     }

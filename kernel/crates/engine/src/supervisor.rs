@@ -18,7 +18,7 @@
 //! shutdown timeout. The supervisor's state is published through
 //! [`SupervisorReport`] for tests and the console.
 
-use crate::abi::{reason, tag};
+use crate::abi::reason;
 use crate::{NativeCx, NativeStep, NativeTask, SpawnOpts};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -236,7 +236,7 @@ impl NativeTask for Supervisor {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
         if !self.started {
             self.started = true;
-            self.report.lock().pid = cx.pid() as u32;
+            self.report.lock().pid = cx.pid();
             cx.trap_exit(true);
             for i in 0..self.specs.len() {
                 if !self.start(cx, i) {
@@ -246,11 +246,7 @@ impl NativeTask for Supervisor {
             self.publish(None);
         }
         while let Some(m) = cx.receive() {
-            if m.tag != tag::EXIT || m.data.len() != 4 {
-                continue;
-            }
-            let pid = u16::from_le_bytes([m.data[0], m.data[1]]) as u32;
-            let why = u16::from_le_bytes([m.data[2], m.data[3]]);
+            let Some((pid, why)) = crate::abi::parse_exit_message(&m) else { continue };
             match self.pids.iter().position(|&p| p == pid) {
                 Some(i) => {
                     if let Some(stop) = self.child_exited(cx, i, why) {
