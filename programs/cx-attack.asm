@@ -2,7 +2,7 @@
 ; (then exits with a reason, which a link would carry to the shell), SIGNAL with a
 ; reason and SIGNAL with the kill reason. Prints each call's status digit
 ; ("attack: 2222" = BAD_PID four times: all refused), then exits with code 5.
-; The target pid is an argument word (at ARGS+1), else 1 (the shell when the
+; The target pid is an argument (4 bytes at ARGS+1), else 1 (the shell when the
 ; workload is off).
         include "zbeam.inc"
         org     100h
@@ -11,7 +11,10 @@
         jr      c,go
         ld      hl,(ARGS+1)
         ld      (target),hl
-go:     ld      a,F_KILL
+        ld      hl,(ARGS+3)
+        ld      (target+2),hl
+go:     ld      iy,(target+2)   ; the pid's high half for every call
+        ld      a,F_KILL
         ld      de,(target)
         rst     SYS
         ld      (digits+0),a
@@ -43,7 +46,7 @@ dig:    ld      a,(hl)
         ld      e,5
         ld      a,F_EXIT
         rst     SYS
-target: dw      1               ; the pid attacked
+target: dw      1,0             ; the pid attacked
 msg:    db      "attack: "
 digits: ds      4
         db      13,10

@@ -69,7 +69,7 @@ tree:   ld      a,F_TRAP_EXIT
         call    child
 wait:   ld      a,F_RECV_TAG
         ld      de,buf
-        ld      bc,4
+        ld      bc,6
         ld      hl,INFINITY
         ld      ix,T_EXIT
         rst     SYS
@@ -98,4 +98,4 @@ optlen: db      0
         db      1               ; linked,
         db      0
         dw      0,0,0,0         ; the caller's cores
-buf:    ds      4
+buf:    ds      6

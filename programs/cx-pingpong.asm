@@ -3,8 +3,8 @@
 ; message ends must not pile up). Arguments 'A', image number of cx-pingpong,
 ; rounds (2 bytes): spawns its partner, sends it a byte and awaits the echo, rounds
 ; times, then sends it an empty message and exits normally (code 1 on an error or a
-; timeout). Arguments 'B', pid (2 bytes): echoes every message to that pid until an
-; empty one. Arguments 'T', pid (2 bytes), timeout ms (2 bytes): the same echo with
+; timeout). Arguments 'B', pid (4 bytes): echoes every message to that pid until an
+; empty one. Arguments 'T', pid (4 bytes), timeout ms (2 bytes): the same echo with
 ; that receive timeout, and each timeout reported to the pid as a 2-byte message
 ; (the host's model test of wait, wake and timeout races).
         include "zbeam.inc"
@@ -16,6 +16,7 @@ WAIT    equ     65000
         ld      a,F_SELF
         rst     SYS
         ld      (bpid),hl
+        ld      (bpid+2),iy
         ld      hl,(ARGS+3)
         ld      (rounds),hl
         ld      a,(ARGS+2)
@@ -23,13 +24,15 @@ WAIT    equ     65000
         ld      d,0
         ld      a,F_SPAWN
         ld      hl,bargs
-        ld      bc,3
+        ld      bc,5
         rst     SYS
         or      a
         jr      nz,fail
         ld      (peer),hl
+        ld      (peer+2),iy
 ping:   ld      a,F_SEND
         ld      de,(peer)
+        ld      iy,(peer+2)
         ld      hl,buf
         ld      bc,1
         rst     SYS
@@ -46,6 +49,7 @@ ping:   ld      a,F_SEND
         jr      nz,ping
         ld      a,F_SEND        ; empty: the partner's end
         ld      de,(peer)
+        ld      iy,(peer+2)
         ld      bc,0
         rst     SYS
         ret
@@ -63,10 +67,12 @@ recv:   ld      a,F_RECV
 
 echo:   ld      hl,(ARGS+2)
         ld      (peer),hl
+        ld      hl,(ARGS+4)
+        ld      (peer+2),hl
         ld      a,(ARGS+1)
         cp      'T'
         jr      nz,eloop
-        ld      hl,(ARGS+4)
+        ld      hl,(ARGS+6)
         ld      (limit),hl
 eloop:  call    recv
         cp      S_TIMEOUT
@@ -79,6 +85,7 @@ eloop:  call    recv
         ld      bc,1            ; echo: one byte
 reply:  ld      a,F_SEND
         ld      de,(peer)
+        ld      iy,(peer+2)
         ld      hl,buf
         rst     SYS
         jr      eloop
@@ -89,8 +96,8 @@ tmo:    ld      a,(ARGS+1)
         jr      reply
 
 bargs:  db      'B'
-bpid:   dw      0               ; own pid, passed to the partner
-peer:   dw      0               ; the partner's pid
+bpid:   dw      0,0             ; own pid, passed to the partner
+peer:   dw      0,0             ; the partner's pid
 rounds: dw      0
 limit:  dw      WAIT            ; receive timeout in ms
 buf:    ds      4

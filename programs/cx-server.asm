@@ -3,7 +3,7 @@
 ; many clients and counts their messages; each RECEIVE waits at most 200 ms. When a
 ; receive times out after every message came (10 per client), it exits normally;
 ; after 50 timeouts short of that, with code 2; on an error status, code 1.
-; Arguments 'C', pid (2 bytes): a client sends the server 10 one-byte messages,
+; Arguments 'C', pid (4 bytes): a client sends the server 10 one-byte messages,
 ; sleeping 3, 6, 9 ... ms between them, then exits.
         include "zbeam.inc"
         org     100h
@@ -14,6 +14,7 @@ NMSG    equ     10
         ld      a,F_SELF
         rst     SYS
         ld      (cpid),hl       ; the clients' argument: the server's pid
+        ld      (cpid+2),iy
         ld      a,(ARGS+3)
         ld      b,a
         ld      hl,0
@@ -29,7 +30,7 @@ spawn:  push    bc
         ld      d,0
         ld      a,F_SPAWN
         ld      hl,cargs
-        ld      bc,3
+        ld      bc,5
         rst     SYS
         pop     bc
         or      a
@@ -65,10 +66,13 @@ quit:   ld      a,F_EXIT
 
 client: ld      hl,(ARGS+2)
         ld      (server),hl
+        ld      hl,(ARGS+4)
+        ld      (server+2),hl
         ld      b,NMSG
 send:   push    bc
         ld      a,F_SEND
         ld      de,(server)
+        ld      iy,(server+2)
         ld      hl,buf
         ld      bc,1
         rst     SYS
@@ -86,8 +90,8 @@ send:   push    bc
         ret
 
 cargs:  db      'C'
-cpid:   dw      0               ; server pid, passed to the clients
-server: dw      0               ; (client) the server's pid
+cpid:   dw      0,0             ; server pid, passed to the clients
+server: dw      0,0             ; (client) the server's pid
 left:   dw      0
 tmos:   db      0
 buf:    ds      4

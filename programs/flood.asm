@@ -10,10 +10,10 @@ start:  ld      hl,sink
         ld      a,F_WHEREIS
         rst     SYS
         or      a
-        jr      z,have          ; HL = the sink's pid
+        jr      z,have          ; HL and IY = the sink's pid
         ld      a,F_SELF
         rst     SYS
-have:   ld      (target),hl
+have:   ld      (target),hl     ; IY keeps the high half
 loop:   ld      de,(target)
         ld      hl,0            ; 1 KiB of whatever is at 0000h
         ld      bc,1024

@@ -7,7 +7,7 @@ loop:   ld      a,F_RECV
         ld      bc,16
         ld      hl,INFINITY
         rst     SYS
-        ld      a,b             ; BC = length, DE = sender
+        ld      a,b             ; BC = length, DE and IY = sender
         or      c
         ret     z               ; empty: a normal exit
         ld      a,F_SEND        ; back to the sender, same length

@@ -1,5 +1,6 @@
 ; ring: one node of a message ring.
-; First message (setup, 10 bytes): next pid, controller pid, ring size n, total (u32).
+; First message (setup, 14 bytes): next pid (4), controller pid (4), ring size n (2),
+; total (4).
 ; Then tokens (4 bytes: a 32-bit sequence number). Each node checks that every token
 ; it sees is exactly n after the previous one it saw (nothing lost or reordered),
 ; adds one and forwards it to the next node. The node that makes the sequence reach
@@ -10,7 +11,7 @@
         org     100h
 start:  ld      a,F_RECV
         ld      de,setup
-        ld      bc,10
+        ld      bc,14
         ld      hl,INFINITY
         rst     SYS
         ld      a,1
@@ -76,6 +77,7 @@ nocarry: ld     hl,(token)      ; reached the total?
         jr      tell
 forward: ld     a,F_SEND
         ld      de,(next)
+        ld      iy,(next+2)
         ld      hl,token
         ld      bc,4
         rst     SYS
@@ -91,13 +93,14 @@ tell:   ld      (report),a
         ld      (report+3),hl
         ld      a,F_SEND
         ld      de,(ctl)
+        ld      iy,(ctl+2)
         ld      hl,report
         ld      bc,5
         rst     SYS
         jp      loop
 setup:
-next:   dw      0
-ctl:    dw      0
+next:   dw      0,0
+ctl:    dw      0,0
 n:      dw      0
 total:  dw      0, 0
 first:  db      0

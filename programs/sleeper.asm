@@ -1,5 +1,5 @@
-; sleeper: measures how late timeouts fire. Arguments (7 bytes): d (ms), k (rounds),
-; controller pid, mode (0 = SLEEP d, 1 = RECEIVE with timeout d and no sender).
+; sleeper: measures how late timeouts fire. Arguments (9 bytes): d (ms), k (rounds),
+; controller pid (4 bytes), mode (0 = SLEEP d, 1 = RECEIVE with timeout d and no sender).
 ; Each round times the wait with TIME; at the end it sends the controller 8 bytes:
 ; min elapsed, max elapsed, d, mode (16-bit each). A correct kernel never reports
 ; min < d (early) and keeps max - d within its tick.
@@ -14,7 +14,7 @@ start:  ld      hl,0FFFFh
 round:  ld      a,F_TIME
         rst     SYS
         ld      (t0),hl
-        ld      a,(ARGS+7)
+        ld      a,(ARGS+9)
         or      a
         jr      nz,byrecv
         ld      a,F_SLEEP
@@ -50,10 +50,11 @@ notmax: ld      hl,(rounds)
         jr      nz,round
         ld      hl,(ARGS+1)
         ld      (delay),hl
-        ld      a,(ARGS+7)
+        ld      a,(ARGS+9)
         ld      (mode),a
         ld      a,F_SEND
         ld      de,(ARGS+5)
+        ld      iy,(ARGS+7)
         ld      hl,min
         ld      bc,8
         rst     SYS

@@ -1,6 +1,6 @@
-; timehist: a histogram of timer lateness. Arguments (9 bytes): first delay d
-; (ARGS+1, 1..100 ms), step (ARGS+3), rounds (ARGS+5), controller pid (ARGS+7),
-; mode (ARGS+9: 0 = SLEEP d, else RECEIVE with timeout d and no sender).
+; timehist: a histogram of timer lateness. Arguments (11 bytes): first delay d
+; (ARGS+1, 1..100 ms), step (ARGS+3), rounds (ARGS+5), controller pid (ARGS+7, 4
+; bytes), mode (ARGS+11: 0 = SLEEP d, else RECEIVE with timeout d and no sender).
 ; Each round times one wait with TIME and counts it as early (elapsed < d) or in
 ; bucket min(elapsed - d, 31) of a 32-entry 16-bit histogram; then d += step,
 ; wrapped into 1..100. At the end it sends the controller 66 bytes: the early count
@@ -14,7 +14,7 @@
 round:  ld      a,F_TIME
         rst     SYS
         ld      (t0),hl
-        ld      a,(ARGS+9)
+        ld      a,(ARGS+11)
         or      a
         jr      nz,byrecv
         ld      a,F_SLEEP
@@ -73,6 +73,7 @@ setd:   ld      (delay),hl
         jr      nz,round
         ld      a,F_SEND
         ld      de,(ARGS+7)
+        ld      iy,(ARGS+9)
         ld      hl,early
         ld      bc,66
         rst     SYS

@@ -1,5 +1,5 @@
-; worker: a CPU-bound job of known size. Arguments (4 bytes): rounds N (ARGS+1),
-; controller pid (ARGS+3). Runs N rounds of a 65536-iteration counting loop
+; worker: a CPU-bound job of known size. Arguments (6 bytes): rounds N (ARGS+1),
+; controller pid (ARGS+3, 4 bytes). Runs N rounds of a 65536-iteration counting loop
 ; (4 instructions each, as spin does), then sends the controller one byte and exits.
         include "zbeam.inc"
         org     100h
@@ -19,6 +19,7 @@ inner:  dec     bc
         jr      outer
 done:   ld      a,F_SEND
         ld      de,(ARGS+3)
+        ld      iy,(ARGS+5)
         ld      hl,ARGS+1
         ld      bc,1
         rst     SYS

@@ -7,7 +7,7 @@
 //!   (the IPI self-test's rounds).
 
 /// Takes the console output of process `pid`; returns false to let it print.
-pub type OutputHook = fn(pid: u16, bytes: &[u8]) -> bool;
+pub type OutputHook = fn(pid: u32, bytes: &[u8]) -> bool;
 
 /// Work for an idle secondary core `core`, called after each wake-up.
 pub type SecondaryIdleHook = fn(core: usize);

@@ -77,7 +77,7 @@ pub fn start(e: &Engine<KernelPlatform>) {
         }
     }
     for (i, &pid) in ring.iter().enumerate() {
-        let next = ring[(i + 1) % ring.len()] as u16;
+        let next = ring[(i + 1) % ring.len()];
         let _ = e.send(0, pid, &next.to_le_bytes());
     }
     for t in 0..RING_TOKENS.min(ring.len()) {

@@ -27,11 +27,11 @@ use alloc::vec::Vec;
 use zbeam_engine::{abi, Engine, Exit, NativeCx, NativeStep, NativeTask};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
-static CAPTURED: spin::Mutex<BTreeMap<u16, Vec<u8>>> = spin::Mutex::new(BTreeMap::new());
+static CAPTURED: spin::Mutex<BTreeMap<u32, Vec<u8>>> = spin::Mutex::new(BTreeMap::new());
 
 /// Keeps the output of process `pid` instead of printing it: the output hook
 /// [`capture_on`] installs. Always takes the bytes.
-fn capture(pid: u16, bytes: &[u8]) -> bool {
+fn capture(pid: u32, bytes: &[u8]) -> bool {
     let mut all = CAPTURED.lock();
     let kept = all.entry(pid).or_default();
     // Bounded per process; the rest is dropped.
@@ -48,7 +48,7 @@ pub fn capture_on() {
 
 /// Takes what process `pid` wrote while captured.
 pub fn take_output(pid: u32) -> Vec<u8> {
-    CAPTURED.lock().remove(&(pid as u16)).unwrap_or_default()
+    CAPTURED.lock().remove(&pid).unwrap_or_default()
 }
 
 /// `bytes` as one printable line: `\n`, `\r`, `\\` and other controls escaped.
@@ -91,7 +91,7 @@ pub fn main(name: &str) -> ! {
             Box::new(Zex { k, phase: 0, procs: Vec::new() })
         }
         "bench-runtime" => Box::new(Overhead { phase: 0, rep: 0, pids: Vec::new(), t0: 0, best: [0; 3] }),
-        _ => Box::new(Procs { pids: 0, used0: 0, why: None }),
+        _ => Box::new(Procs { pids: 0, used0: 0, why: None, t0: 0 }),
     };
     if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         println!("test {name}: cannot spawn the driver: {err:?}");
@@ -441,6 +441,8 @@ struct Procs {
     pids: usize,
     used0: usize,
     why: Option<String>,
+    /// When spawning began (ms).
+    t0: u64,
 }
 
 impl NativeTask for Procs {
@@ -449,6 +451,7 @@ impl NativeTask for Procs {
         let e = engine();
         if self.pids == 0 && self.why.is_none() {
             self.used0 = crate::heap::usage().0;
+            self.t0 = now;
             println!("bench procs: table of {} slots; spawning pong until refused", e.capacity());
         }
         if self.why.is_none() {
@@ -468,6 +471,7 @@ impl NativeTask for Procs {
             if self.why.is_none() {
                 return NativeStep::Yield;
             }
+            println!("bench procs: {} spawned in {} ms", self.pids, now - self.t0);
             return NativeStep::Wait { until: Some(now + 500) };
         }
         // Let every process reach its receive, then count.
@@ -485,6 +489,11 @@ impl NativeTask for Procs {
             used / live.max(1),
             (used - self.used0) / self.pids.max(1)
         );
+        // The console's answers at this count: a page of `ps` and `stats`.
+        let t = cx.now_ms();
+        crate::runtime::shell::ps(e, 1, 8);
+        crate::runtime::shell::stats(e);
+        println!("bench procs: ps (8 rows) and stats answered in {} ms", cx.now_ms() - t);
         verdict("bench-procs", live == self.pids && live > 0)
     }
 }

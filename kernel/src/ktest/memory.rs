@@ -11,7 +11,7 @@
 //! 5. the bytes charged are back at the baseline again, and the heap used is back to
 //!    its baseline within 1% of the heap's size, once the pools' free pages and bodies
 //!    (kept for reuse, not returned to the heap) are counted; the rest is capacity the
-//!    run queues grew to (about 0.6 MiB after 65,535 processes on 4 cores).
+//!    run queues and timer wheels grew to (bounded by the table's size).
 //!
 //! It prints the figures (processes, spawn time, bytes charged and heap per process)
 //! and ends QEMU with 0 when every check held.
@@ -245,8 +245,8 @@ impl NativeTask for Driver {
                     drift >> 10
                 );
                 self.check("memory charged is back at its baseline", m.charged == self.base);
-                // What else stays is capacity the kernel's structures grew to hold 65,535
-                // processes (the scheduler's run queues): bounded by the table size, so
+                // What else stays is capacity the kernel's structures grew to hold every
+                // pong (the scheduler's run queues): bounded by the table size, so
                 // it is checked against the heap, not against the baseline's use.
                 let heap = used + crate::heap::usage().1;
                 self.check(

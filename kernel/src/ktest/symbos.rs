@@ -132,8 +132,8 @@ impl NativeTask for Driver {
             self.start(cx);
         }
         if let Some(m) = cx.receive() {
-            if self.answer.is_none() && m.from as u32 == self.echo {
-                self.answer = Some((m.from as u32, m.data.to_vec()));
+            if self.answer.is_none() && m.from == self.echo {
+                self.answer = Some((m.from, m.data.to_vec()));
                 let _ = cx.send(self.echo, b"q");
             }
         }

@@ -63,7 +63,7 @@ impl Platform for KernelPlatform {
         crate::console::write_bytes(bytes);
     }
 
-    fn console_from(&self, pid: u16, bytes: &[u8]) {
+    fn console_from(&self, pid: u32, bytes: &[u8]) {
         if !crate::hooks::output().is_some_and(|take| take(pid, bytes)) {
             crate::console::write_bytes(bytes);
         }
@@ -120,15 +120,20 @@ pub fn engine() -> Option<&'static Engine<KernelPlatform>> {
     ENGINE.get()
 }
 
-/// Most processes the kernel's table can hold (pids are 16-bit in the Z80 interface).
-pub const MAX_PROCS: usize = 65_535;
+/// Most processes the kernel's table can hold: what a pid's 21 index bits address,
+/// less the slots the engine keeps for system tasks (and slot 0, the kernel's).
+pub const MAX_PROCS: usize = zbeam_engine::pid::MAX_SLOTS - zbeam_engine::SYSTEM_SLOTS - 1;
 
-/// The process table's size: one slot per 8 KiB of heap (an idle Z80 process holds
-/// its body and a page or two of its own, its image's pages are shared), at most
-/// [`MAX_PROCS`].
+/// Heap per slot of the process table: an idle Z80 process costs about 2.5 KiB with
+/// its slot (its body and a page or two of its own; its image's pages are shared).
+pub const HEAP_PER_SLOT: usize = 3 << 10;
+
+/// The process table's size: one slot per [`HEAP_PER_SLOT`] bytes of heap, at most
+/// [`MAX_PROCS`]. A slot costs about 380 bytes whether or not a process holds it, so
+/// the table takes about an eighth of the heap, whatever the machine's size.
 pub fn table_size() -> usize {
     let (used, free) = crate::heap::usage();
-    ((used + free) >> 13).clamp(256, MAX_PROCS)
+    ((used + free) / HEAP_PER_SLOT).clamp(256, MAX_PROCS)
 }
 
 /// Heap kept back from Z80 processes for the kernel, the shell and supervisors: the

@@ -58,7 +58,8 @@ const TOP_ROWS: usize = 12;
 const HELP: &str = "\
 commands:
   help                         this list
-  ps                           processes: pid, name, priority, state, core, reductions, queue, memory
+  ps [from] [rows]             processes: pid, name, priority, state, core, reductions, queue, memory;
+                               a page of 64 rows (or rows) from slot 1 (or from the slot of pid from)
   sched                        per core: run queues by priority, utilisation, reductions, steals, migrations,
                                IPIs received, wake-up IPIs sent to it and those that found no work, ticks
   top                          live view, redrawn every second until a key is pressed
@@ -329,7 +330,10 @@ impl Shell {
         match word {
             "" => {}
             "help" => println!("{HELP}"),
-            "ps" => ps(e),
+            "ps" => match (args.next().map(|w| self.pid_arg(w)), args.next().map(str::parse::<usize>)) {
+                (Some(None), _) | (_, Some(Err(_))) => println!("ps: usage: ps [from] [rows]"),
+                (from, rows) => ps(e, from.flatten().unwrap_or(1), rows.and_then(Result::ok).unwrap_or(PS_ROWS)),
+            },
             "sched" => sched(e),
             "top" => {
                 self.top = TopState::default();
@@ -345,7 +349,7 @@ impl Shell {
             }
             "stop" => match (args.next(), args.next()) {
                 (Some(w), None) => match self.pid_arg(w) {
-                    Some(pid) if pid == cx.pid() as u32 => println!("stop: {pid} is this shell"),
+                    Some(pid) if pid == cx.pid() => println!("stop: {pid} is this shell"),
                     Some(pid) => match e.stop_tree(pid) {
                         Some(n) => {
                             println!("stopped {n} processes: {pid} and everything it spawned");
@@ -359,7 +363,7 @@ impl Shell {
             },
             "kill" => match (args.next(), args.next()) {
                 (Some(w), None) => match self.pid_arg(w) {
-                    Some(pid) if pid == cx.pid() as u32 => println!("kill: {pid} is this shell"),
+                    Some(pid) if pid == cx.pid() => println!("kill: {pid} is this shell"),
                     Some(pid) if cx.kill(pid) => println!("killed {pid}"),
                     Some(pid) => println!("kill: no process {pid}"),
                     None => println!("kill: '{w}' is not a pid"),
@@ -382,7 +386,7 @@ impl Shell {
             }
             "fg" => match (args.next(), args.next()) {
                 (Some(w), None) => match self.pid_arg(w) {
-                    Some(pid) if pid == cx.pid() as u32 => println!("fg: {pid} is this shell"),
+                    Some(pid) if pid == cx.pid() => println!("fg: {pid} is this shell"),
                     Some(pid) if cx.is_live(pid) => {
                         println!("console input goes to pid {pid} (Ctrl-] returns to the shell)");
                         cx.set_console_reader(pid);
@@ -561,7 +565,7 @@ impl Shell {
             idle.push(id);
             core_reds.push(s.reductions);
         }
-        for pid in 1..e.capacity() as u32 {
+        for pid in e.live_pids() {
             let Some(info) = e.proc_info(pid) else { continue };
             if rows.len() == rows.capacity() {
                 // More processes than when the frame began: the rest wait a frame.
@@ -593,11 +597,21 @@ impl Shell {
     }
 }
 
-fn ps(e: &Engine<KernelPlatform>) {
+/// Rows `ps` shows at most unless told otherwise (a million processes are paged).
+const PS_ROWS: usize = 64;
+
+/// `ps`: up to `rows` live processes from the slot of pid `from` on (its index bits).
+pub(crate) fn ps(e: &Engine<KernelPlatform>, from: u32, rows: usize) {
     println!("  pid name         prio   state core  reductions  msgq     mem");
+    let first = zbeam_engine::Pid::from_raw(from).index();
     let mut shown = 0;
-    for pid in 1..e.capacity() as u32 {
+    let mut more = None;
+    for pid in e.live_pids().skip_while(|&p| zbeam_engine::Pid::from_raw(p).index() < first) {
         let Some(info) = e.proc_info(pid) else { continue };
+        if shown == rows {
+            more = Some(zbeam_engine::Pid::from_raw(pid).index());
+            break;
+        }
         shown += 1;
         let reds = match info.stats {
             Some(s) => alloc::format!("{}", s.reductions),
@@ -614,6 +628,9 @@ fn ps(e: &Engine<KernelPlatform>) {
         );
     }
     println!("{shown} shown, {} live, {} spawned since boot", e.live(), e.spawned());
+    if let Some(next) = more {
+        println!("more: ps {next}");
+    }
 }
 
 fn sched(e: &Engine<KernelPlatform>) {
@@ -664,7 +681,7 @@ fn trace(e: &Engine<KernelPlatform>, what: Option<&str>, extra: Option<&str>) {
     }
 }
 
-fn stats(e: &Engine<KernelPlatform>) {
+pub(crate) fn stats(e: &Engine<KernelPlatform>) {
     let (used, free) = crate::heap::usage();
     let live = e.live() as u64;
     let spawned = e.spawned();

@@ -96,7 +96,10 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
     script.push(("zbeam> ", "halt\r".into()));
     let script: Vec<(&str, &str)> = script.iter().map(|(w, i)| (*w, i.as_str())).collect();
     let o = zbeam_qemu_tests::run_interactive(
+        // 128 MiB: the bombs fill the heap (the process table, one slot per 3 KiB of
+        // heap, no longer stops them first), about 20,000 processes each.
         &Machine {
+            mem: "128M",
             append: "workload=off".into(),
             until: Some("halting"),
             timeout: std::time::Duration::from_secs(120),
@@ -123,11 +126,13 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
         assert!(part.contains("; 1 processes"), "only the shell left:\n{part}");
     }
     // The `mem` answers: before, then after each stop. The trace rings the first
-    // bomb's round allocated are given back by `trace off` after the dump, and the run
-    // queues shrink once the bomb is gone (320 KiB above the start was measured).
+    // bomb's round allocated are given back by `trace off` after the dump and the run
+    // queues shrink once the bomb is gone, but the timer wheels (which start at 4096
+    // entries a core) keep the room they grew to for its tens of thousands of sleeping
+    // processes.
     let answers: Vec<u64> = after_stops.iter().filter_map(|p| heap_used(p).first().copied()).collect();
     assert_eq!(answers.len(), 3, "{}", o.output);
-    assert!(answers[0] <= base + 512, "heap {} KiB after the first stop, {base} KiB before", answers[0]);
+    assert!(answers[0] <= base + 2048, "heap {} KiB after the first stop, {base} KiB before\n{}", answers[0], o.output);
     for &m in &answers[1..] {
         assert!(m <= answers[0] + 64, "heap {m} KiB after a later stop, {} KiB after the first", answers[0]);
     }

@@ -91,7 +91,7 @@ impl NativeTask for PingPong {
             return NativeStep::Wait { until: None };
         }
         while let Some(m) = cx.receive() {
-            if u32::from(m.from) != self.pong || *m.data != self.received.to_le_bytes() {
+            if m.from != self.pong || *m.data != self.received.to_le_bytes() {
                 self.errors += 1;
             }
             self.received += 1;
@@ -200,9 +200,9 @@ impl NativeTask for Workers {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
         if self.t0.is_none() {
             self.t0 = Some(Instant::now());
-            let mut args = [0u8; 4];
+            let mut args = [0u8; 6];
             args[0..2].copy_from_slice(&self.rounds.to_le_bytes());
-            args[2..4].copy_from_slice(&cx.pid().to_le_bytes());
+            args[2..6].copy_from_slice(&cx.pid().to_le_bytes());
             for _ in 0..self.n {
                 if let Ok(p) = cx.spawn(WORKER, &args, Priority::Normal, self.affinity) {
                     self.pids.push(p);
@@ -289,14 +289,14 @@ impl NativeTask for TimerStorm {
         let t0 = *self.t0.get_or_insert_with(Instant::now);
         while self.spawned + self.stats.spawn_failures < self.procs {
             let i = self.spawned + self.stats.spawn_failures;
-            let mut args = [0u8; 9];
+            let mut args = [0u8; 11];
             let first = 1 + (i * 37 % 100) as u16;
             let step = 1 + (i * 13 % 97) as u16;
             args[0..2].copy_from_slice(&first.to_le_bytes());
             args[2..4].copy_from_slice(&step.to_le_bytes());
             args[4..6].copy_from_slice(&self.rounds.to_le_bytes());
-            args[6..8].copy_from_slice(&cx.pid().to_le_bytes());
-            args[8] = (i % 2) as u8;
+            args[6..10].copy_from_slice(&cx.pid().to_le_bytes());
+            args[10] = (i % 2) as u8;
             match cx.spawn(TIMEHIST, &args, Priority::Normal, CpuSet::ALL) {
                 Ok(_) => self.spawned += 1,
                 Err(_) => self.stats.spawn_failures += 1,

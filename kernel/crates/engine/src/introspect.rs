@@ -6,7 +6,7 @@
 //! on the hot path; events are built only when the platform asks for them, so a run
 //! with tracing off costs one call to an inlined `tracing()` per slice.
 
-use crate::{Engine, Exit, Platform, ProcStats, FIRST_PID};
+use crate::{Engine, Exit, Platform, ProcStats};
 use core::sync::atomic::Ordering;
 use zbeam_sched::{state::flags, CoreId, PickSource, Pid, Priority};
 
@@ -135,15 +135,10 @@ impl<P: Platform> Engine<P> {
     /// Details of the live process `pid`, or None if there is none. Never blocks: a
     /// process on a core right now is shown without its statistics.
     pub fn proc_info(&self, pid: u32) -> Option<ProcInfo> {
-        if pid < FIRST_PID {
-            return None;
-        }
-        let slot = self.slots.get(pid as usize)?;
-        // Acquire: pairs with spawn's Release, so the name and body are the new process's.
-        if !slot.live.load(Ordering::Acquire) {
-            return None;
-        }
-        let st = self.sched.state(Pid::new(pid)).ok()?;
+        // Acquire (in live_slot): pairs with spawn's Release, so the name and body are
+        // the new process's.
+        let slot = self.live_slot(pid)?;
+        let st = self.sched.state(crate::Pid::from_raw(pid).sched()).ok()?;
         let state = if st.has(flags::EXITING) {
             RunState::Exiting
         } else if st.has(flags::RUNNING) {

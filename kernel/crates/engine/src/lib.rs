@@ -36,6 +36,7 @@ pub use zbeam_cpm as cpm;
 mod introspect;
 pub mod limits;
 pub mod memory;
+pub mod pid;
 mod proc;
 mod signals;
 pub mod supervisor;
@@ -51,12 +52,14 @@ use spin::Mutex;
 use waiting::{Arm, WaitTimer, Wheel};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{
-    Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, OutReason, Pick, Pid, Priority, Reductions, SchedError,
+    Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, OutReason, Pick, Priority, Reductions, SchedError,
     Scheduler, SleepDecision, Topology, Wakeup,
 };
 
 pub use introspect::{ProcInfo, RunState, SliceEnd, TraceEvent};
 use memory::{Account, Budget, PagePool};
+pub use pid::Pid;
+use pid::INDEX_MASK;
 use proc::{Body, Z80Proc};
 pub use proc::{NativeCx, NativeStep, NativeTask};
 use signals::{Ctl, Relations};
@@ -73,7 +76,7 @@ pub trait Platform: Sync {
     /// Writes the output of process `pid` (its BDOS and WRITE calls). The default
     /// forwards to [`Platform::console`]; a platform may keep each process's output
     /// apart (the kernel's tests compare it per process).
-    fn console_from(&self, pid: u16, bytes: &[u8]) {
+    fn console_from(&self, pid: u32, bytes: &[u8]) {
         let _ = pid;
         self.console(bytes)
     }
@@ -107,8 +110,8 @@ pub struct Image {
 /// A message between processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// Sender pid (0 = the kernel itself).
-    pub from: u16,
+    /// Sender pid, raw (0 = the kernel itself).
+    pub from: u32,
     /// Tag for selective receive: 0 for plain sends, [`abi::tag`] for system messages.
     pub tag: u8,
     /// Payload, at most [`abi::MAX_MESSAGE`] bytes.
@@ -141,6 +144,21 @@ impl core::ops::Deref for Payload {
             Payload::Inline { len, bytes } => &bytes[..*len as usize],
             Payload::Boxed(b) => b,
         }
+    }
+}
+
+impl Payload {
+    /// `data` as a payload; None if a payload too long to keep inline cannot get
+    /// memory for its box.
+    pub fn try_from_slice(data: &[u8]) -> Option<Payload> {
+        if data.len() <= INLINE_PAYLOAD {
+            return Some(data.into());
+        }
+        let mut v = Vec::new();
+        v.try_reserve_exact(data.len()).ok()?;
+        v.extend_from_slice(data);
+        // The capacity is exactly the length: no reallocation.
+        Some(Payload::Boxed(v.into_boxed_slice()))
     }
 }
 
@@ -316,6 +334,9 @@ pub mod fault {
 }
 
 struct Slot {
+    /// The raw pid of the slot's current process, or of its last one until the slot
+    /// is reused: a pid names a process only while this holds it (see [`pid`]).
+    pid: AtomicU32,
     /// Incarnation count, bumped at every exit (stale pids are detected by users that
     /// keep it).
     generation: AtomicU32,
@@ -370,7 +391,7 @@ pub struct Engine<P: Platform> {
     /// The CP/M disk processes share from their first BDOS call (None: each has its own).
     cpm_disk: Mutex<Option<zbeam_cpm::SharedDisk>>,
     /// Registered names: (name bytes, length, pid); a small table (see `signals`).
-    names: Mutex<Vec<([u8; abi::MAX_NAME], u8, u16)>>,
+    names: Mutex<Vec<([u8; abi::MAX_NAME], u8, u32)>>,
     /// The last monitor reference handed out.
     next_ref: AtomicU32,
     /// Console input not yet read, and the pid allowed to read it (0 = none).
@@ -387,21 +408,28 @@ pub struct Engine<P: Platform> {
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
 const FIRST_PID: u32 = 1;
 
+/// Bodies a spawn that finds memory at the reserve gives back from the pools to the
+/// heap (about 1.4 MiB), before it looks again.
+const BODIES_GIVEN_BACK: usize = 2048;
+
+/// Timer slab entries each core's wheel is built with.
+const TIMERS_AT_START: usize = 4096;
+
 /// Process-table slots only native tasks may take (see `spawn_body`), on top of the
 /// table size asked for.
 pub const SYSTEM_SLOTS: usize = 16;
 
 impl<P: Platform> Engine<P> {
     /// An engine for `topology` with room for `max_procs` processes, plus
-    /// [`SYSTEM_SLOTS`] kept for native tasks (at most 65535 in all: pids are 16-bit
-    /// in the Z80 interface).
+    /// [`SYSTEM_SLOTS`] kept for native tasks (at most [`pid::MAX_SLOTS`] in all).
     pub fn new(topology: Topology, max_procs: usize, images: &'static [Image], platform: P) -> Self {
-        let max_procs = max_procs.saturating_add(SYSTEM_SLOTS).clamp(2, 0xffff);
+        let max_procs = max_procs.saturating_add(SYSTEM_SLOTS).clamp(2, pid::MAX_SLOTS);
         let cores = topology.len();
         let now = platform.now_ms();
         let sched = Scheduler::new(topology, max_procs, zbeam_sched::Config::default());
         let slots = (0..max_procs)
             .map(|_| Slot {
+                pid: AtomicU32::new(0),
                 generation: AtomicU32::new(0),
                 live: AtomicBool::new(false),
                 wait: WaitTimer::new(),
@@ -430,9 +458,14 @@ impl<P: Platform> Engine<P> {
             images,
             slots,
             free: Mutex::new((FIRST_PID..max_procs as u32).collect()),
-            // A process has at most one timer (limits::TIMERS_PER_PROCESS), so a wheel
-            // with room for every slot never grows while processes run.
-            timers: (0..cores).map(|_| waiting::new_wheel(now, max_procs)).collect::<Vec<_>>().into_boxed_slice(),
+            // A process has at most one timer (limits::TIMERS_PER_PROCESS). A wheel starts
+            // with room for a few thousand and grows fallibly beyond (see
+            // waiting::WaitTimer::arm): room for every slot on every core would cost a
+            // million-slot table more than its processes.
+            timers: (0..cores)
+                .map(|_| waiting::new_wheel(now, max_procs.min(TIMERS_AT_START)))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
             preempt: (0..cores).map(|_| AtomicU8::new(0)).collect::<Vec<_>>().into_boxed_slice(),
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
@@ -482,6 +515,20 @@ impl<P: Platform> Engine<P> {
         if body.recycle(self.pool(core)) {
             self.pool(core).give_body(body);
         }
+    }
+
+    /// Memory is at the platform's reserve: gives bodies the pools keep back to the
+    /// heap, [`BODIES_GIVEN_BACK`] at most (those of `core`'s pool first), and
+    /// answers whether memory is above the reserve again. Without it, a spawn bomb
+    /// that filled the heap would leave its memory in the pools for good, and every
+    /// later spawn refused.
+    fn give_back_bodies(&self, core: CoreId) -> bool {
+        let mut left = BODIES_GIVEN_BACK;
+        left -= self.pool(core).drop_bodies(left);
+        for pool in self.pools.iter() {
+            left -= pool.drop_bodies(left);
+        }
+        left < BODIES_GIVEN_BACK && !self.platform.memory_low()
     }
 
     /// The page pool of `core` (core 0's for a core outside the topology).
@@ -546,6 +593,12 @@ impl<P: Platform> Engine<P> {
         self.slots.len()
     }
 
+    /// The pids of the live processes, in slot order (each slot looked at once, as
+    /// the walk reaches it).
+    pub fn live_pids(&self) -> impl Iterator<Item = u32> + '_ {
+        (FIRST_PID as usize..self.slots.len()).map(|i| self.pid_at(i)).filter(|&p| self.is_live(p))
+    }
+
     /// Live processes.
     pub fn live(&self) -> usize {
         self.live.load(Ordering::Relaxed)
@@ -581,8 +634,32 @@ impl<P: Platform> Engine<P> {
         }
     }
 
+    /// The slot `pid`'s index names, whatever process it holds (None for pid 0's
+    /// slot or an index beyond the table).
+    fn slot_at(&self, pid: u32) -> Option<&Slot> {
+        let index = pid & INDEX_MASK;
+        self.slots.get(index as usize).filter(|_| index >= FIRST_PID)
+    }
+
+    /// The slot of process `pid`: while it lives, or after its exit until the slot is
+    /// reused (a pid of an earlier process in the slot gives None).
     fn slot(&self, pid: u32) -> Option<&Slot> {
-        self.slots.get(pid as usize).filter(|_| pid >= FIRST_PID)
+        // Acquire: pairs with the Release store of `pid` in spawn_body.
+        self.slot_at(pid).filter(|s| s.pid.load(Ordering::Acquire) == pid)
+    }
+
+    /// The slot of `pid` if that process lives.
+    fn live_slot(&self, pid: u32) -> Option<&Slot> {
+        // `live` first (Acquire: pairs with spawn's Release, which comes after the
+        // slot's new pid is stored), then the pid: a later process in the slot that we
+        // saw live shows its own pid, so a stale pid never passes.
+        self.slot_at(pid).filter(|s| s.live.load(Ordering::Acquire) && s.pid.load(Ordering::Acquire) == pid)
+    }
+
+    /// The raw pid of the process in slot `index` (its last one if dead).
+    fn pid_at(&self, index: usize) -> u32 {
+        // Acquire: pairs with the Release store in spawn_body.
+        self.slots[index].pid.load(Ordering::Acquire)
     }
 
     /// Whether `pid` is a live system process: a native task (the shell, supervisors,
@@ -594,8 +671,7 @@ impl<P: Platform> Engine<P> {
 
     /// Whether `pid` names a live process.
     pub fn is_live(&self, pid: u32) -> bool {
-        // Acquire: pairs with the Release in spawn, so the body is visible.
-        self.slot(pid).is_some_and(|s| s.live.load(Ordering::Acquire))
+        self.live_slot(pid).is_some()
     }
 
     /// How the last process in slot `pid` ended (None while it lives or if none ran).
@@ -613,7 +689,7 @@ impl<P: Platform> Engine<P> {
     /// flag, e.g. console input), without sending it anything.
     pub fn notify(&self, pid: u32) {
         if self.is_live(pid) {
-            self.act_on_wakeup(self.sched.wake(Pid::new(pid)));
+            self.act_on_wakeup(self.sched.wake(Pid::from_raw(pid).sched()));
         }
     }
 
@@ -687,9 +763,9 @@ impl<P: Platform> Engine<P> {
         // one is impossible (a process makes one call at a time).
         let refused = if !self.room_for(rel) {
             Some(SpawnError::Limit)
-        } else if rel.parent != 0 && self.is_frozen(rel.parent as u32) {
+        } else if rel.parent != 0 && self.is_frozen(rel.parent) {
             Some(SpawnError::Frozen)
-        } else if self.platform.memory_low() {
+        } else if self.platform.memory_low() && !self.give_back_bodies(from) {
             Some(SpawnError::OutOfMemory)
         } else {
             None
@@ -709,11 +785,14 @@ impl<P: Platform> Engine<P> {
                 None
             }
         };
-        let Some(pid) = pid else {
+        let Some(index) = pid else {
             self.discard(body, from);
             return Err(SpawnError::TableFull);
         };
-        let slot = &self.slots[pid as usize];
+        let slot = &self.slots[index as usize];
+        // The slot's generation counts its processes (bumped at each exit), so the new
+        // pid differs from every recent one of this slot.
+        let pid = Pid::new(index, slot.generation.load(Ordering::Relaxed));
         // A send that raced the previous incarnation's exit may have left a message,
         // and its charge: both go.
         if let Some(mut rx) = slot.mailbox.consumer() {
@@ -723,9 +802,11 @@ impl<P: Platform> Engine<P> {
         slot.account.reset(body.limit, !body.is_native());
         if slot.account.charge(body.memory(), &self.budget).is_err() {
             self.discard(body, from);
-            self.free.lock().push_front(pid);
+            self.free.lock().push_front(index);
             return Err(SpawnError::OutOfMemory);
         }
+        // Release: pairs with the Acquire loads in `slot`; from here the old pid is stale.
+        slot.pid.store(pid.get(), Ordering::Release);
         let name = body.name;
         *slot.name.lock() = name;
         // Relaxed: published by the Release store of `live` below.
@@ -735,30 +816,32 @@ impl<P: Platform> Engine<P> {
         *slot.body.lock() = Some(body);
         *slot.last_exit.lock() = None;
         *slot.pending_exit.lock() = None;
-        let mref = self.relate_at_spawn(pid as u16, rel);
-        self.set_parent(pid, rel.parent as u32);
+        let mref = self.relate_at_spawn(pid.get(), rel);
+        self.set_parent(pid.get(), rel.parent);
         // Release: the body is in place before anyone sees the slot live.
         slot.live.store(true, Ordering::Release);
         self.live.fetch_add(1, Ordering::Relaxed);
         self.spawned.fetch_add(1, Ordering::Relaxed);
-        match self.sched.enqueue(Pid::new(pid), prio, affinity, from) {
+        match self.sched.enqueue(pid.sched(), prio, affinity, from) {
             Ok(placed) => {
                 if self.tracing() {
-                    self.platform.trace(TraceEvent::Spawn { pid: Pid::new(pid), name, core: placed.core });
+                    self.platform.trace(TraceEvent::Spawn { pid: pid.sched(), name, core: placed.core });
                 }
                 self.platform.wake(placed.wake);
-                self.check_spawn_race(pid, rel.parent as u32);
-                Ok((Pid::new(pid), mref))
+                self.check_spawn_race(pid.get(), rel.parent);
+                Ok((pid, mref))
             }
             Err(e) => {
-                self.unrelate_failed_spawn(pid as u16, rel, mref);
+                self.unrelate_failed_spawn(pid.get(), rel, mref);
                 slot.live.store(false, Ordering::Release);
                 if let Some(b) = slot.body.lock().take() {
                     self.discard(b, from);
                 }
                 slot.account.clear(&self.budget);
                 self.live.fetch_sub(1, Ordering::Relaxed);
-                self.release_slot(pid);
+                // This pid was seen by no one: the slot's generation moves on anyway.
+                slot.generation.fetch_add(1, Ordering::Relaxed);
+                self.release_slot(index);
                 Err(match e {
                     SchedError::EmptyAffinity => SpawnError::EmptyAffinity,
                     SchedError::NoMemory => SpawnError::OutOfMemory,
@@ -769,22 +852,18 @@ impl<P: Platform> Engine<P> {
     }
 
     /// Sends `data` to `to` as `from` (tag 0); makes `to` runnable if it waits.
-    pub fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError> {
+    pub fn send(&self, from: u32, to: u32, data: &[u8]) -> Result<(), SendError> {
         self.send_tagged(from, to, abi::tag::PLAIN, data)
     }
 
     /// Sends `data` with `tag` to `to` as `from`; makes `to` runnable if it waits. Any
     /// tag is accepted here (the kernel may send system tags); the Z80 interface refuses
     /// the reserved ones.
-    pub fn send_tagged(&self, from: u16, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
+    pub fn send_tagged(&self, from: u32, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
         if data.len() > abi::MAX_MESSAGE {
             return Err(SendError::TooBig);
         }
-        let slot = self.slot(to).ok_or(SendError::NoSuchProcess)?;
-        // Acquire: pairs with spawn's Release.
-        if !slot.live.load(Ordering::Acquire) {
-            return Err(SendError::NoSuchProcess);
-        }
+        let slot = self.live_slot(to).ok_or(SendError::NoSuchProcess)?;
         // The message is charged to the receiver. Past its limit a Z80 receiver ends
         // with reason MEMORY and the message is dropped (the send itself succeeded, as
         // a send to a process that dies meanwhile does); a native receiver (the shell,
@@ -792,8 +871,8 @@ impl<P: Platform> Engine<P> {
         // Past the budget the send is refused.
         let cost = memory::message_bytes(data.len());
         // Relaxed: set before the slots were published live.
-        let native_to_native = slot.native.load(Ordering::Relaxed)
-            && self.slot(from as u32).is_none_or(|f| f.native.load(Ordering::Relaxed));
+        let native_to_native =
+            slot.native.load(Ordering::Relaxed) && self.slot(from).is_none_or(|f| f.native.load(Ordering::Relaxed));
         if tag >= abi::RESERVED_TAGS || native_to_native {
             // System messages, and messages between the system's own tasks (trusted
             // code, which may keep many in flight), are charged but never refused.
@@ -810,14 +889,25 @@ impl<P: Platform> Engine<P> {
                 Err(memory::Refused::Budget) => return Err(SendError::NoMemory),
             }
         }
+        // The payload's box and the mailbox node are allocated fallibly: a heap that
+        // cannot give them makes the send answer NoMemory (NO_RESOURCES to a Z80
+        // sender); the charge is taken back and nothing else changes. Exit signals and
+        // DOWN fit inline and need only the node.
         // The scheduler's state word decides who wakes the owner (its WAKE_PENDING bit
         // covers a process that is just deciding to wait), so the mailbox's own
         // waiting flag is never set and its answer carries nothing.
-        slot.mailbox.push(Message { from, tag, data: data.into() });
+        let queued = match Payload::try_from_slice(data) {
+            Some(data) => slot.mailbox.try_push(Message { from, tag, data }).is_ok(),
+            None => false,
+        };
+        if !queued {
+            slot.account.uncharge(cost, &self.budget);
+            return Err(SendError::NoMemory);
+        }
         // Relaxed: statistics.
         slot.delivered.fetch_add(1, Ordering::Relaxed);
         self.messages.fetch_add(1, Ordering::Relaxed);
-        self.act_on_wakeup(self.sched.wake(Pid::new(to)));
+        self.act_on_wakeup(self.sched.wake(Pid::from_raw(to).sched()));
         Ok(())
     }
 
@@ -829,12 +919,9 @@ impl<P: Platform> Engine<P> {
 
     /// Asks `pid` to exit with `exit` as its reason (the first reason asked for wins).
     fn kill_with(&self, pid: u32, exit: Exit) -> bool {
-        let Some(slot) = self.slot(pid) else { return false };
-        if !self.is_live(pid) {
-            return false;
-        }
+        let Some(slot) = self.live_slot(pid) else { return false };
         slot.pending_exit.lock().get_or_insert(exit);
-        self.act_on_wakeup(self.sched.request_exit(Pid::new(pid)));
+        self.act_on_wakeup(self.sched.request_exit(Pid::from_raw(pid).sched()));
         true
     }
 
@@ -883,9 +970,9 @@ impl<P: Platform> Engine<P> {
             }
         }
         for (pid, gen) in due {
-            if let Some(slot) = self.slot(pid) {
+            if let Some(slot) = self.slot_at(pid) {
                 if slot.wait.is_current(gen) {
-                    self.act_on_wakeup(self.sched.wake(Pid::new(pid)));
+                    self.act_on_wakeup(self.sched.wake(zbeam_sched::Pid::new(pid & INDEX_MASK)));
                 }
             }
         }
@@ -909,7 +996,7 @@ impl<P: Platform> Engine<P> {
                 Some(body) => {
                     let mut cx = proc::RunCx {
                         engine: self,
-                        pid: pid.get() as u16,
+                        pid: self.pid_at(pid.index()),
                         wait: &slot.wait,
                         mailbox: &slot.mailbox,
                         taken: &slot.taken,
@@ -974,8 +1061,9 @@ impl<P: Platform> Engine<P> {
         self.timers.iter().map(|w| w.lock().slab_len()).sum()
     }
 
-    fn teardown(&self, core: CoreId, pid: Pid, exit: Exit) {
+    fn teardown(&self, core: CoreId, pid: zbeam_sched::Pid, exit: Exit) {
         let slot = &self.slots[pid.index()];
+        let raw = self.pid_at(pid.index());
         // A kill carries the reason the killer (or an exit signal) asked for.
         let pending = slot.pending_exit.lock().take();
         let exit = match (exit, pending) {
@@ -999,7 +1087,7 @@ impl<P: Platform> Engine<P> {
         slot.wait.end(&self.timers);
         *slot.last_exit.lock() = Some(exit);
         // Links, monitors and the name go before the slot can be reused.
-        self.exit_signals(pid.get() as u16, exit);
+        self.exit_signals(raw, exit);
         if self.tracing() {
             self.platform.trace(TraceEvent::Exit { pid, exit });
         }

@@ -109,7 +109,7 @@ impl<P: Platform> zbeam_symbos::Console for Con<'_, '_, P> {
         self.cx.engine.platform.console_from(self.cx.pid, bytes);
     }
     fn read(&mut self) -> Key {
-        match self.cx.engine.console_take(self.cx.pid as u32) {
+        match self.cx.engine.console_take(self.cx.pid) {
             Some(b) => Key::Byte(b),
             None => Key::Empty,
         }
@@ -150,7 +150,7 @@ fn take_mail<P: Platform>(s: &mut Symbos, cx: &RunCx<'_, P>) -> u64 {
         if m.tag != 0 {
             continue;
         }
-        if let Some(id) = s.ids.id(m.from as u32) {
+        if let Some(id) = s.ids.id(m.from) {
             let mut msg = [0u8; 14];
             let n = m.data.len().min(14);
             msg[..n].copy_from_slice(&m.data[..n]);

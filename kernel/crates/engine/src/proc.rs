@@ -125,15 +125,15 @@ pub struct NativeCx<'a> {
     taken: &'a AtomicU64,
     account: &'a Account,
     budget: &'a Budget,
-    pid: u16,
+    pid: u32,
     core: CoreId,
     /// Reductions used so far in this step (add to it for work done).
     pub used: u64,
 }
 
 impl NativeCx<'_> {
-    /// Own pid.
-    pub fn pid(&self) -> u16 {
+    /// Own pid (raw).
+    pub fn pid(&self) -> u32 {
         self.pid
     }
     /// The core running this step.
@@ -214,27 +214,27 @@ impl NativeCx<'_> {
     /// Links to `pid` (NOPROC comes as an exit signal if it is dead).
     pub fn link(&mut self, pid: u32) -> Result<(), LinkError> {
         self.used += CALL_COST;
-        self.ops.link(self.pid as u32, pid)
+        self.ops.link(self.pid, pid)
     }
     /// Removes the link to `pid`.
     pub fn unlink(&mut self, pid: u32) -> Result<(), LinkError> {
         self.used += CALL_COST;
-        self.ops.unlink(self.pid as u32, pid)
+        self.ops.unlink(self.pid, pid)
     }
     /// Monitors `pid`; returns the reference its DOWN message will carry.
     pub fn monitor(&mut self, pid: u32) -> Result<u16, LinkError> {
         self.used += CALL_COST;
-        self.ops.monitor(self.pid as u32, pid)
+        self.ops.monitor(self.pid, pid)
     }
     /// Ends a monitor (a DOWN already queued for it is removed).
     pub fn demonitor(&mut self, mref: u16) -> bool {
         self.used += CALL_COST;
-        self.ops.demonitor(self.pid as u32, mref)
+        self.ops.demonitor(self.pid, mref)
     }
     /// Sets whether this task traps exits; returns the previous setting.
     pub fn trap_exit(&mut self, on: bool) -> bool {
         self.used += CALL_COST;
-        self.ops.set_trap_exit(self.pid as u32, on).unwrap_or(false)
+        self.ops.set_trap_exit(self.pid, on).unwrap_or(false)
     }
     /// Sends an exit signal with `reason` to `pid` (see [`Engine::exit_signal`]).
     pub fn exit_signal(&mut self, pid: u32, reason: u16) -> Result<(), LinkError> {
@@ -244,7 +244,7 @@ impl NativeCx<'_> {
     /// Registers `name` for this task.
     pub fn register(&mut self, name: &[u8]) -> Result<(), NameError> {
         self.used += CALL_COST;
-        self.ops.register(name, self.pid as u32)
+        self.ops.register(name, self.pid)
     }
     /// The pid registered under `name`.
     pub fn whereis(&self, name: &[u8]) -> Option<u32> {
@@ -271,19 +271,19 @@ impl NativeCx<'_> {
 /// The engine seen without its platform type, for native tasks.
 pub(crate) trait Ops {
     fn now_ms(&self) -> u64;
-    fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError>;
-    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult;
+    fn send(&self, from: u32, to: u32, data: &[u8]) -> Result<(), SendError>;
+    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult;
     fn proc_stats(&self, pid: u32) -> Option<ProcStats>;
     fn kill(&self, pid: u32) -> bool;
     fn console(&self, bytes: &[u8]);
-    fn send_tagged(&self, from: u16, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError>;
-    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult;
+    fn send_tagged(&self, from: u32, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError>;
+    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult;
     fn link(&self, me: u32, other: u32) -> Result<(), LinkError>;
     fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError>;
     fn monitor(&self, me: u32, other: u32) -> Result<u16, LinkError>;
     fn demonitor(&self, me: u32, mref: u16) -> bool;
     fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool>;
-    fn exit_signal(&self, from: u16, to: u32, reason: u16) -> Result<(), LinkError>;
+    fn exit_signal(&self, from: u32, to: u32, reason: u16) -> Result<(), LinkError>;
     fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError>;
     fn whereis(&self, name: &[u8]) -> Option<u32>;
     fn is_live(&self, pid: u32) -> bool;
@@ -299,10 +299,10 @@ impl<P: Platform> Ops for Engine<P> {
     fn now_ms(&self) -> u64 {
         self.platform.now_ms()
     }
-    fn send(&self, from: u16, to: u32, data: &[u8]) -> Result<(), SendError> {
+    fn send(&self, from: u32, to: u32, data: &[u8]) -> Result<(), SendError> {
         Engine::send(self, from, to, data)
     }
-    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult {
+    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult {
         Engine::spawn_native_opts(self, t, o, parent, from).map(|(p, r)| (p.get(), r))
     }
     fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
@@ -314,10 +314,10 @@ impl<P: Platform> Ops for Engine<P> {
     fn console(&self, bytes: &[u8]) {
         self.platform.console(bytes)
     }
-    fn send_tagged(&self, from: u16, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
+    fn send_tagged(&self, from: u32, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
         Engine::send_tagged(self, from, to, tag, data)
     }
-    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u16, from: CoreId) -> SpawnResult {
+    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult {
         self.spawn_image_opts(image, args, o, parent, from).map(|(p, r)| (p.get(), r))
     }
     fn link(&self, me: u32, other: u32) -> Result<(), LinkError> {
@@ -335,7 +335,7 @@ impl<P: Platform> Ops for Engine<P> {
     fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool> {
         Engine::set_trap_exit(self, pid, on)
     }
-    fn exit_signal(&self, from: u16, to: u32, reason: u16) -> Result<(), LinkError> {
+    fn exit_signal(&self, from: u32, to: u32, reason: u16) -> Result<(), LinkError> {
         Engine::exit_signal(self, from, to, reason)
     }
     fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError> {
@@ -443,7 +443,7 @@ impl Body {
 /// What the engine lends a body for one slice.
 pub(crate) struct RunCx<'a, P: Platform> {
     pub(crate) engine: &'a Engine<P>,
-    pub(crate) pid: u16,
+    pub(crate) pid: u32,
     pub(crate) wait: &'a WaitTimer,
     pub(crate) mailbox: &'a Mailbox<Message>,
     pub(crate) taken: &'a AtomicU64,
@@ -749,7 +749,7 @@ fn wait_done<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, ms: u64) -> (bool,
 }
 
 /// Hands a received message to the program: copies what fits into the buffer at
-/// `buf` (capacity `cap`), BC = its full length, DE = the sender; ends the wait.
+/// `buf` (capacity `cap`), BC = its full length, DE and IY = the sender; ends the wait.
 /// Returns OK, or TRUNCATED when the buffer was too small; None if the buffer's pages
 /// could not be had (the process must end with [`OUT_OF_MEMORY`]).
 fn deliver<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, msg: &Message, buf: u16, cap: usize) -> Option<u8> {
@@ -762,7 +762,8 @@ fn deliver<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, msg: &Message, buf: 
         return None;
     }
     z.cpu.set_bc(msg.data.len() as u16);
-    z.cpu.set_de(msg.from);
+    z.cpu.set_de(msg.from as u16);
+    z.cpu.iy = (msg.from >> 16) as u16;
     Some(if msg.data.len() > cap { status::TRUNCATED } else { status::OK })
 }
 
@@ -785,9 +786,23 @@ fn await_message<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, timeout: u16, 
     }
 }
 
+/// A 32-bit pid in the Z80 registers: the low half in a register pair (DE or HL),
+/// the high half in IY (docs/ABI.md, "Pids").
+fn join_pid(low: u16, iy: u16) -> u32 {
+    u32::from(low) | u32::from(iy) << 16
+}
+
+/// Returns `pid` in HL (low half) and IY (high half).
+fn set_hl_pid(z: &mut Z80Proc, pid: u32) {
+    z.cpu.set_hl(pid as u16);
+    z.cpu.iy = (pid >> 16) as u16;
+}
+
 fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, aff: CpuSet) -> Call {
     let e = cx.engine;
     let (bc, de, hl) = (z.cpu.bc(), z.cpu.de(), z.cpu.hl());
+    // The pid argument of the calls that take one (DE and IY).
+    let target = join_pid(de, z.cpu.iy);
     let f = z.cpu.a;
     let mut status = status::OK;
     let call = match f {
@@ -797,7 +812,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             return Call::Block(CALL_COST, OutReason::Exited(reason));
         }
         func::SELF => {
-            z.cpu.set_hl(cx.pid);
+            set_hl_pid(z, cx.pid);
             Call::Done(CALL_COST)
         }
         func::SEND => {
@@ -809,7 +824,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             } else {
                 let mut buf = [0u8; abi::MAX_MESSAGE];
                 z.mem.read_bytes(hl, &mut buf[..len]);
-                status = send_status(e.send(cx.pid, de as u32, &buf[..len]));
+                status = send_status(e.send(cx.pid, target, &buf[..len]));
             }
             Call::Done(SEND_COST + (len as u64 / 512))
         }
@@ -844,7 +859,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 let mut args = [0u8; abi::MAX_ARGS];
                 z.mem.read_bytes(hl, &mut args[..len]);
                 match e.spawn_image_opts(de as usize, &args[..len], SpawnOpts::new(prio, aff), cx.pid, cx.core) {
-                    Ok((pid, _)) => z.cpu.set_hl(pid.get() as u16),
+                    Ok((pid, _)) => set_hl_pid(z, pid.get()),
                     Err(SpawnError::NoSuchImage | SpawnError::BadImage) => status = status::BAD_IMAGE,
                     Err(SpawnError::ArgsTooLong) => status = status::TOO_BIG,
                     Err(_) => status = status::NO_RESOURCES,
@@ -891,7 +906,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             status = match spawn_opt(z, cx, de, hl, prio, aff) {
                 Ok((pid, r)) => {
                     mref = r;
-                    z.cpu.set_hl(pid);
+                    set_hl_pid(z, pid);
                     status::OK
                 }
                 Err(s) => s,
@@ -913,7 +928,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             } else {
                 let mut buf = [0u8; abi::MAX_MESSAGE];
                 z.mem.read_bytes(hl, &mut buf[..len]);
-                status = send_status(e.send_tagged(cx.pid, de as u32, tag as u8, &buf[..len]));
+                status = send_status(e.send_tagged(cx.pid, target, tag as u8, &buf[..len]));
             }
             Call::Done(SEND_COST + (len as u64 / 512))
         }
@@ -956,11 +971,11 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
         }
         // System processes are out of a program's reach: LINK, SIGNAL and KILL aimed
         // at one answer BAD_PID and do nothing.
-        func::LINK | func::SIGNAL | func::KILL if e.is_system(de as u32) => {
+        func::LINK | func::SIGNAL | func::KILL if e.is_system(target) => {
             status = status::BAD_PID;
             Call::Done(CALL_COST)
         }
-        func::LINK => match e.link_inner(cx.pid as u32, de as u32) {
+        func::LINK => match e.link_inner(cx.pid, target) {
             Ok(Target::Alive) => Call::Done(CALL_COST),
             // NOPROC may have killed it: end the slice so it goes now.
             Ok(Target::NoProc) => Call::DoneStop(CALL_COST, OutReason::Yielded),
@@ -974,13 +989,13 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             }
         },
         func::UNLINK => {
-            if e.unlink(cx.pid as u32, de as u32).is_err() {
+            if e.unlink(cx.pid, target).is_err() {
                 status = status::BAD_PID;
             }
             Call::Done(CALL_COST)
         }
         func::MONITOR => {
-            match e.monitor(cx.pid as u32, de as u32) {
+            match e.monitor(cx.pid, target) {
                 Ok(r) => z.cpu.set_hl(r),
                 Err(LinkError::Limit) => status = status::NO_RESOURCES,
                 Err(LinkError::BadPid) => status = status::BAD_PID,
@@ -988,7 +1003,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             Call::Done(CALL_COST)
         }
         func::DEMONITOR => {
-            if !e.demonitor(cx.pid as u32, de) {
+            if !e.demonitor(cx.pid, de) {
                 status = status::NOT_FOUND;
             }
             Call::Done(CALL_COST)
@@ -997,14 +1012,14 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             if z.cpu.e > 1 {
                 status = status::BAD_ARG;
             } else {
-                let old = e.set_trap_exit(cx.pid as u32, z.cpu.e == 1).unwrap_or(false);
+                let old = e.set_trap_exit(cx.pid, z.cpu.e == 1).unwrap_or(false);
                 z.cpu.e = old as u8;
             }
             Call::Done(CALL_COST)
         }
-        func::SIGNAL => match e.exit_signal(cx.pid, de as u32, hl) {
+        func::SIGNAL => match e.exit_signal(cx.pid, target, hl) {
             // A signal to itself may have killed it: end the slice so it goes now.
-            Ok(()) if de == cx.pid => Call::DoneStop(CALL_COST, OutReason::Yielded),
+            Ok(()) if target == cx.pid => Call::DoneStop(CALL_COST, OutReason::Yielded),
             Ok(()) => Call::Done(CALL_COST),
             Err(_) => {
                 status = status::BAD_PID;
@@ -1012,10 +1027,10 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             }
         },
         func::KILL => {
-            if !e.kill(de as u32) {
+            if !e.kill(target) {
                 status = status::BAD_PID;
                 Call::Done(CALL_COST)
-            } else if de == cx.pid {
+            } else if target == cx.pid {
                 Call::DoneStop(CALL_COST, OutReason::Yielded)
             } else {
                 Call::Done(CALL_COST)
@@ -1032,11 +1047,11 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
                 z.mem.read_bytes(hl, &mut name_buf[..len]);
                 let name = &name_buf[..len];
                 let r = match f {
-                    func::REGISTER => e.register(name, cx.pid as u32),
+                    func::REGISTER => e.register(name, cx.pid),
                     func::UNREGISTER => e.unregister(name),
                     _ => match e.whereis(name) {
                         Some(p) => {
-                            z.cpu.set_hl(p as u16);
+                            set_hl_pid(z, p);
                             Ok(())
                         }
                         None => Err(NameError::NotFound),
@@ -1054,7 +1069,7 @@ fn syscall<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, 
             Call::Done(CALL_COST)
         }
         func::READ => {
-            if let Some(b) = e.console_take(cx.pid as u32) {
+            if let Some(b) = e.console_take(cx.pid) {
                 end_wait(z, cx);
                 z.cpu.set_de(b as u16);
                 Call::Done(CALL_COST)
@@ -1101,7 +1116,7 @@ fn spawn_opt<P: Platform>(
     at: u16,
     prio: Priority,
     aff: CpuSet,
-) -> Result<(u16, u16), u8> {
+) -> Result<(u32, u16), u8> {
     use abi::spawn_opts as o;
     if !abi::buffer_ok(at, abi::SPAWN_OPTS_LEN) {
         return Err(status::BAD_BUFFER);
@@ -1142,7 +1157,7 @@ fn spawn_opt<P: Platform>(
     let args = &args[..args_len];
     let opts = SpawnOpts { prio, affinity, link: flags & o::LINK != 0, monitor: flags & o::MONITOR != 0, memory_limit };
     match cx.engine.spawn_image_opts(image as usize, args, opts, cx.pid, cx.core) {
-        Ok((pid, r)) => Ok((pid.get() as u16, r)),
+        Ok((pid, r)) => Ok((pid.get(), r)),
         Err(SpawnError::NoSuchImage | SpawnError::BadImage) => Err(status::BAD_IMAGE),
         Err(SpawnError::ArgsTooLong) => Err(status::TOO_BIG),
         Err(SpawnError::EmptyAffinity) => Err(status::BAD_ARG),
@@ -1237,6 +1252,6 @@ impl<P: Platform> zbeam_cpm::ConsoleIo for CpmConsole<'_, '_, P> {
         self.cx.engine.platform.console_from(self.cx.pid, bytes);
     }
     fn read(&mut self) -> Option<u8> {
-        self.cx.engine.console_take(self.cx.pid as u32)
+        self.cx.engine.console_take(self.cx.pid)
     }
 }

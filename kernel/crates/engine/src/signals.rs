@@ -33,12 +33,12 @@ pub(crate) struct Ctl {
     pub(crate) dead: bool,
     /// Traps exits: exit signals arrive as messages.
     pub(crate) trap: bool,
-    /// Linked pids.
-    pub(crate) links: Vec<u16>,
+    /// Linked pids (raw).
+    pub(crate) links: Vec<u32>,
     /// Who monitors this process: (reference, watcher).
-    pub(crate) monitors: Vec<(u16, u16)>,
+    pub(crate) monitors: Vec<(u16, u32)>,
     /// Whom this process monitors: (reference, target).
-    pub(crate) watching: Vec<(u16, u16)>,
+    pub(crate) watching: Vec<(u16, u32)>,
     /// It may hold a registered name (set before registering; cleared at exit).
     pub(crate) named: bool,
 }
@@ -52,8 +52,8 @@ impl Default for Ctl {
 /// Relations a spawn establishes before the child can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Relations {
-    /// The spawning process (0 = none).
-    pub(crate) parent: u16,
+    /// The spawning process, raw pid (0 = none).
+    pub(crate) parent: u32,
     /// Link parent and child.
     pub(crate) link: bool,
     /// The parent monitors the child.
@@ -122,9 +122,15 @@ pub(crate) enum Target {
 }
 
 impl<P: Platform> Engine<P> {
-    /// Whether `pid` is in the process table's range (it may be dead).
+    /// Whether `pid` was ever given to a process (it may be dead, or an earlier one of
+    /// its slot): its slot is in the table and holds it, or has held it (its
+    /// generation is below the slot's count of processes). Others are bogus.
     fn pid_in_range(&self, pid: u32) -> bool {
-        self.slot(pid).is_some()
+        self.slot_at(pid).is_some_and(|s| {
+            // Acquire: pairs with the Release store of `pid` in spawn_body.
+            let gen = crate::Pid::from_raw(pid).generation();
+            s.pid.load(Ordering::Acquire) == pid || gen < s.generation.load(Ordering::Relaxed)
+        })
     }
 
     /// Locks `pid`'s control block and runs `f` on it.
@@ -139,8 +145,9 @@ impl<P: Platform> Engine<P> {
         let slot = self.slot(pid)?;
         let mut c = slot.ctl.lock();
         // Acquire: pairs with spawn's Release store; checked under the lock that
-        // `exit_signals` takes after clearing `live`.
-        if c.dead || !slot.live.load(Ordering::Acquire) {
+        // `exit_signals` takes after clearing `live`. The pid is checked again under
+        // the lock: the slot may have been reused since `slot` looked.
+        if c.dead || !slot.live.load(Ordering::Acquire) || slot.pid.load(Ordering::Acquire) != pid {
             return None;
         }
         Some(f(&mut c))
@@ -158,14 +165,14 @@ impl<P: Platform> Engine<P> {
 
     /// Sets up the child's control block (and the parent's half of any relation)
     /// before the child is visible. Returns the monitor reference (0 = none).
-    pub(crate) fn relate_at_spawn(&self, child: u16, rel: Relations) -> u16 {
+    pub(crate) fn relate_at_spawn(&self, child: u32, rel: Relations) -> u16 {
         let mut c = Ctl { dead: false, ..Ctl::default() };
         let mut mref = 0;
         if rel.parent != 0 && (rel.link || rel.monitor) {
             if rel.monitor {
                 mref = self.new_ref();
             }
-            let done = self.with_live_ctl(rel.parent as u32, |p| {
+            let done = self.with_live_ctl(rel.parent, |p| {
                 if rel.link {
                     p.links.push(child);
                 }
@@ -184,7 +191,7 @@ impl<P: Platform> Engine<P> {
                 mref = 0;
             }
         }
-        if let Some(slot) = self.slot(child as u32) {
+        if let Some(slot) = self.slot(child) {
             *slot.ctl.lock() = c;
         }
         mref
@@ -195,7 +202,7 @@ impl<P: Platform> Engine<P> {
         if rel.parent == 0 {
             return true;
         }
-        self.with_ctl(rel.parent as u32, |p| {
+        self.with_ctl(rel.parent, |p| {
             (!rel.link || p.links.len() < limits::MAX_LINKS)
                 && (!rel.monitor || p.watching.len() < limits::MAX_MONITORS)
         })
@@ -214,14 +221,14 @@ impl<P: Platform> Engine<P> {
     }
 
     /// Undoes [`Engine::relate_at_spawn`] for a spawn the scheduler refused.
-    pub(crate) fn unrelate_failed_spawn(&self, child: u16, rel: Relations, mref: u16) {
+    pub(crate) fn unrelate_failed_spawn(&self, child: u32, rel: Relations, mref: u16) {
         if rel.parent != 0 {
-            self.with_ctl(rel.parent as u32, |p| {
+            self.with_ctl(rel.parent, |p| {
                 p.links.retain(|&l| l != child);
                 p.watching.retain(|&(r, t)| !(r == mref && t == child));
             });
         }
-        self.with_ctl(child as u32, |c| *c = Ctl::default());
+        self.with_ctl(child, |c| *c = Ctl::default());
     }
 
     /// Spawns a Z80 process from image `image` with `args`, linked to and/or
@@ -232,9 +239,9 @@ impl<P: Platform> Engine<P> {
         image: usize,
         args: &[u8],
         opts: SpawnOpts,
-        parent: u16,
+        parent: u32,
         from: zbeam_sched::CoreId,
-    ) -> Result<(zbeam_sched::Pid, u16), crate::SpawnError> {
+    ) -> Result<(crate::Pid, u16), crate::SpawnError> {
         let body = self.z80_body(image, args, opts.prio, opts.affinity, from)?.limited(opts.memory_limit);
         let rel = Relations { parent, link: opts.link, monitor: opts.monitor };
         self.spawn_body(body, opts.prio, opts.affinity, from, rel)
@@ -246,9 +253,9 @@ impl<P: Platform> Engine<P> {
         &self,
         task: alloc::boxed::Box<dyn crate::NativeTask>,
         opts: SpawnOpts,
-        parent: u16,
+        parent: u32,
         from: zbeam_sched::CoreId,
-    ) -> Result<(zbeam_sched::Pid, u16), crate::SpawnError> {
+    ) -> Result<(crate::Pid, u16), crate::SpawnError> {
         let body = crate::Body::native(task, opts.prio, opts.affinity);
         let rel = Relations { parent, link: opts.link, monitor: opts.monitor };
         self.spawn_body(body, opts.prio, opts.affinity, from, rel)
@@ -258,7 +265,7 @@ impl<P: Platform> Engine<P> {
     /// the exit of a linked process: it is dropped unless the link still stands, and
     /// the link goes. A process trapping exits gets an EXIT message; otherwise a
     /// reason other than NORMAL kills it with that reason.
-    fn deliver_exit(&self, from: u16, to: u32, reason: u16, link: bool) {
+    fn deliver_exit(&self, from: u32, to: u32, reason: u16, link: bool) {
         let trap = self.with_live_ctl(to, |c| {
             if link {
                 let i = c.links.iter().position(|&l| l == from)?;
@@ -268,10 +275,7 @@ impl<P: Platform> Engine<P> {
         });
         match trap.flatten() {
             Some(true) => {
-                let mut data = [0u8; 4];
-                data[0..2].copy_from_slice(&from.to_le_bytes());
-                data[2..4].copy_from_slice(&reason.to_le_bytes());
-                let _ = self.send_tagged(from, to, abi::tag::EXIT, &data);
+                let _ = self.send_tagged(from, to, abi::tag::EXIT, &abi::exit_message(from, reason));
             }
             Some(false) if reason != abi::reason::NORMAL => {
                 self.kill_with(to, Exit::from_reason(reason as u32));
@@ -282,8 +286,8 @@ impl<P: Platform> Engine<P> {
 
     /// Sends the exits of process `pid` (torn down with `exit`) to its links and
     /// monitors, drops its name and its claim on the console.
-    pub(crate) fn exit_signals(&self, pid: u16, exit: Exit) {
-        let Some(slot) = self.slot(pid as u32) else { return };
+    pub(crate) fn exit_signals(&self, pid: u32, exit: Exit) {
+        let Some(slot) = self.slot(pid) else { return };
         let (links, monitors, watching, named) = {
             let mut c = slot.ctl.lock();
             c.dead = true;
@@ -293,30 +297,26 @@ impl<P: Platform> Engine<P> {
         };
         let reason = exit.reason();
         for l in links {
-            self.deliver_exit(pid, l as u32, reason, true);
+            self.deliver_exit(pid, l, reason, true);
         }
         for (r, w) in monitors {
-            let still = self.with_ctl(w as u32, |c| {
+            let still = self.with_ctl(w, |c| {
                 let i = c.watching.iter().position(|&(rr, t)| rr == r && t == pid)?;
                 c.watching.swap_remove(i);
                 Some(())
             });
             if still.flatten().is_some() {
-                let mut data = [0u8; 6];
-                data[0..2].copy_from_slice(&r.to_le_bytes());
-                data[2..4].copy_from_slice(&pid.to_le_bytes());
-                data[4..6].copy_from_slice(&reason.to_le_bytes());
-                let _ = self.send_tagged(pid, w as u32, abi::tag::DOWN, &data);
+                let _ = self.send_tagged(pid, w, abi::tag::DOWN, &abi::down_message(r, pid, reason));
             }
         }
         for (r, t) in watching {
-            self.with_ctl(t as u32, |c| c.monitors.retain(|&(rr, w)| !(rr == r && w == pid)));
+            self.with_ctl(t, |c| c.monitors.retain(|&(rr, w)| !(rr == r && w == pid)));
         }
         if named {
             self.names.lock().retain(|&(_, _, p)| p != pid);
         }
         // Relaxed: a claim word; the console reader only compares against its own pid.
-        let _ = self.console_reader.compare_exchange(pid as u32, 0, Ordering::Relaxed, Ordering::Relaxed);
+        let _ = self.console_reader.compare_exchange(pid, 0, Ordering::Relaxed, Ordering::Relaxed);
     }
 
     /// Links `me` (a live process, normally the caller) and `other`. If `other` is dead,
@@ -333,27 +333,26 @@ impl<P: Platform> Engine<P> {
         if me == other {
             return self.is_live(me).then_some(Target::Alive).ok_or(LinkError::BadPid);
         }
-        let (me16, other16) = (me as u16, other as u16);
         // Ok(true): this call added our half (a failure further on must take it away).
         let added = self
             .with_live_ctl(me, |c| {
-                if c.links.contains(&other16) {
+                if c.links.contains(&other) {
                     Ok(false)
                 } else if c.links.len() >= limits::MAX_LINKS {
                     Err(LinkError::Limit)
                 } else {
-                    c.links.push(other16);
+                    c.links.push(other);
                     Ok(true)
                 }
             })
             .ok_or(LinkError::BadPid)??;
         let linked = self.with_live_ctl(other, |c| {
-            if c.links.contains(&me16) {
+            if c.links.contains(&me) {
                 true
             } else if c.links.len() >= limits::MAX_LINKS {
                 false
             } else {
-                c.links.push(me16);
+                c.links.push(me);
                 true
             }
         });
@@ -362,7 +361,7 @@ impl<P: Platform> Engine<P> {
             Some(false) => {
                 // The other end is full: no link.
                 if added {
-                    self.with_ctl(me, |c| c.links.retain(|&l| l != other16));
+                    self.with_ctl(me, |c| c.links.retain(|&l| l != other));
                 }
                 return Err(LinkError::Limit);
             }
@@ -371,12 +370,12 @@ impl<P: Platform> Engine<P> {
         // The other side is dead: undo our half and tell ourselves. If our half was
         // already taken by its exit, its own signal came (or comes) instead.
         let ours = self.with_ctl(me, |c| {
-            let i = c.links.iter().position(|&l| l == other16)?;
+            let i = c.links.iter().position(|&l| l == other)?;
             c.links.swap_remove(i);
             Some(())
         });
         if ours.flatten().is_some() {
-            self.deliver_exit(other16, me, abi::reason::NOPROC, false);
+            self.deliver_exit(other, me, abi::reason::NOPROC, false);
         }
         Ok(Target::NoProc)
     }
@@ -386,8 +385,8 @@ impl<P: Platform> Engine<P> {
         if !self.pid_in_range(other) || !self.is_live(me) {
             return Err(LinkError::BadPid);
         }
-        self.with_ctl(me, |c| c.links.retain(|&l| l != other as u16));
-        self.with_ctl(other, |c| c.links.retain(|&l| l != me as u16));
+        self.with_ctl(me, |c| c.links.retain(|&l| l != other));
+        self.with_ctl(other, |c| c.links.retain(|&l| l != me));
         Ok(())
     }
 
@@ -398,22 +397,18 @@ impl<P: Platform> Engine<P> {
             return Err(LinkError::BadPid);
         }
         let r = self.new_ref();
-        let (w16, t16) = (watcher as u16, target as u16);
         self.with_live_ctl(watcher, |c| {
             if c.watching.len() >= limits::MAX_MONITORS {
                 return Err(LinkError::Limit);
             }
-            c.watching.push((r, t16));
+            c.watching.push((r, target));
             Ok(())
         })
         .ok_or(LinkError::BadPid)??;
-        if self.with_live_ctl(target, |c| c.monitors.push((r, w16))).is_none() {
+        if self.with_live_ctl(target, |c| c.monitors.push((r, watcher))).is_none() {
             self.with_ctl(watcher, |c| c.watching.retain(|&(rr, _)| rr != r));
-            let mut data = [0u8; 6];
-            data[0..2].copy_from_slice(&r.to_le_bytes());
-            data[2..4].copy_from_slice(&t16.to_le_bytes());
-            data[4..6].copy_from_slice(&abi::reason::NOPROC.to_le_bytes());
-            let _ = self.send_tagged(t16, watcher, abi::tag::DOWN, &data);
+            let _ =
+                self.send_tagged(target, watcher, abi::tag::DOWN, &abi::down_message(r, target, abi::reason::NOPROC));
         }
         Ok(r)
     }
@@ -429,7 +424,7 @@ impl<P: Platform> Engine<P> {
             })
             .flatten();
         if let Some(t) = target {
-            self.with_ctl(t as u32, |c| c.monitors.retain(|&(r, w)| !(r == mref && w == watcher as u16)));
+            self.with_ctl(t, |c| c.monitors.retain(|&(r, w)| !(r == mref && w == watcher)));
             return true;
         }
         // Its DOWN may be queued: take it out.
@@ -453,7 +448,7 @@ impl<P: Platform> Engine<P> {
     /// exit would (a trapping target gets a message; otherwise NORMAL is ignored and
     /// anything else kills it with that reason). Use [`Engine::kill`] for an
     /// untrappable kill.
-    pub fn exit_signal(&self, from: u16, to: u32, reason: u16) -> Result<(), LinkError> {
+    pub fn exit_signal(&self, from: u32, to: u32, reason: u16) -> Result<(), LinkError> {
         if !self.pid_in_range(to) {
             return Err(LinkError::BadPid);
         }
@@ -472,17 +467,17 @@ impl<P: Platform> Engine<P> {
         let len = name.len() as u8;
         {
             let mut names = self.names.lock();
-            if names.iter().any(|&(k, l, p)| (k == key && l == len) || p == pid as u16) {
+            if names.iter().any(|&(k, l, p)| (k == key && l == len) || p == pid) {
                 return Err(NameError::Taken);
             }
             if names.len() >= abi::MAX_NAMES {
                 return Err(NameError::Full);
             }
-            names.push((key, len, pid as u16));
+            names.push((key, len, pid));
         }
         // It may have exited meanwhile, after its exit looked at the table.
         if !self.is_live(pid) {
-            self.names.lock().retain(|&(_, _, p)| p != pid as u16);
+            self.names.lock().retain(|&(_, _, p)| p != pid);
             return Err(NameError::BadPid);
         }
         Ok(())
@@ -502,7 +497,7 @@ impl<P: Platform> Engine<P> {
     /// The pid registered under `name`.
     pub fn whereis(&self, name: &[u8]) -> Option<u32> {
         let names = self.names.lock();
-        names.iter().find(|(k, l, _)| &k[..*l as usize] == name).map(|&(_, _, p)| p as u32)
+        names.iter().find(|(k, l, _)| &k[..*l as usize] == name).map(|&(_, _, p)| p)
     }
 
     /// Console input from the platform: queued (up to [`abi::CONSOLE_QUEUE`] bytes; the

@@ -26,7 +26,7 @@
 //! failed is: retried every [`RETRY_MS`], not counted against the intensity (with
 //! [`Strategy::OneForAll`] only the child that ended is started again then).
 
-use crate::abi::{reason, tag};
+use crate::abi::reason;
 use crate::{NativeCx, NativeStep, NativeTask, SpawnOpts};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -283,7 +283,7 @@ impl NativeTask for Supervisor {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
         if !self.started {
             self.started = true;
-            self.report.lock().pid = cx.pid() as u32;
+            self.report.lock().pid = cx.pid();
             cx.trap_exit(true);
             for i in 0..self.specs.len() {
                 if !self.start(cx, i) {
@@ -293,11 +293,7 @@ impl NativeTask for Supervisor {
             self.publish(None);
         }
         while let Some(m) = cx.receive() {
-            if m.tag != tag::EXIT || m.data.len() != 4 {
-                continue;
-            }
-            let pid = u16::from_le_bytes([m.data[0], m.data[1]]) as u32;
-            let why = u16::from_le_bytes([m.data[2], m.data[3]]);
+            let Some((pid, why)) = crate::abi::parse_exit_message(&m) else { continue };
             match self.pids.iter().position(|&p| p == pid) {
                 Some(i) => {
                     if let Some(stop) = self.child_exited(cx, i, why) {

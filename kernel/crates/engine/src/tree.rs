@@ -15,7 +15,7 @@
 //! holds, like a zombie in Unix waiting for its children), so a grandchild is still
 //! found when the middle of its chain has died, however full the table is.
 
-use crate::{Engine, Platform};
+use crate::{pid::INDEX_MASK, Engine, Platform};
 use alloc::vec;
 use core::sync::atomic::{fence, Ordering};
 
@@ -70,11 +70,12 @@ impl<P: Platform> Engine<P> {
         }
     }
 
-    /// A dead process's slot goes back to the free list once no child holds it; then
-    /// its own hold on its parent's slot is let go, which may release that one too.
-    pub(crate) fn release_slot(&self, pid: u32) {
-        let mut at = pid;
-        let Some(slot) = self.slot(at) else { return };
+    /// A dead process's slot (index `index`) goes back to the free list once no child
+    /// holds it; then its own hold on its parent's slot is let go, which may release
+    /// that one too.
+    pub(crate) fn release_slot(&self, index: u32) {
+        let mut at = index;
+        let Some(slot) = self.slot_at(at) else { return };
         // SeqCst (here and in the holds decrement below): the dying slot sets `zombie`
         // then reads `holds`, its last child decrements `holds` then swaps `zombie`;
         // whichever comes second sees the other, and the swap lets only one release.
@@ -86,11 +87,12 @@ impl<P: Platform> Engine<P> {
             let s = &self.slots[at as usize];
             let parent = s.parent.swap(0, Ordering::Relaxed);
             self.free.lock().push_back(at);
+            // The parent's slot still holds its pid: our hold kept it from reuse.
             let Some(p) = self.slot(parent) else { return };
             if p.holds.fetch_sub(1, Ordering::SeqCst) != 1 || !p.zombie.swap(false, Ordering::SeqCst) {
                 return;
             }
-            at = parent;
+            at = parent & INDEX_MASK;
         }
     }
 
@@ -117,6 +119,7 @@ impl<P: Platform> Engine<P> {
     /// how many live processes it stopped, or None if there were none.
     pub fn stop_tree(&self, root: u32) -> Option<usize> {
         self.slot(root)?;
+        let root = root & INDEX_MASK;
         let n = self.slots.len();
         let mut stopped = 0;
         let mut mark = vec![Mark::Unknown; n];
@@ -129,15 +132,16 @@ impl<P: Platform> Engine<P> {
             mark[root as usize] = Mark::In;
             self.slots[root as usize].frozen.store(true, Ordering::SeqCst);
             fence(Ordering::SeqCst);
-            for pid in 1..n as u32 {
-                if mark[pid as usize] != Mark::Unknown || !self.is_live(pid) {
+            for index in 1..n {
+                let pid = self.pid_at(index);
+                if mark[index] != Mark::Unknown || !self.is_live(pid) {
                     continue;
                 }
                 // Walk up until a known slot, a frozen ancestor or the top.
                 chain.clear();
                 let mut at = pid;
                 let verdict = loop {
-                    match mark[at as usize] {
+                    match mark[(at & INDEX_MASK) as usize] {
                         Mark::Unknown if self.is_frozen(at) => break Mark::In,
                         Mark::Unknown => {}
                         known => break known,
@@ -150,14 +154,15 @@ impl<P: Platform> Engine<P> {
                     }
                 };
                 for &c in &chain {
-                    mark[c as usize] = verdict;
+                    mark[(c & INDEX_MASK) as usize] = verdict;
                 }
             }
             let mut new = 0;
-            for pid in 1..n as u32 {
-                if mark[pid as usize] == Mark::In && self.is_live(pid) {
-                    let was = self.slots[pid as usize].frozen.swap(true, Ordering::SeqCst);
-                    if !was || pid == root && stopped == 0 {
+            for (index, &m) in mark.iter().enumerate().skip(1) {
+                let pid = self.pid_at(index);
+                if m == Mark::In && self.is_live(pid) {
+                    let was = self.slots[index].frozen.swap(true, Ordering::SeqCst);
+                    if !was || index == root as usize && stopped == 0 {
                         new += 1;
                     }
                     self.kill(pid);

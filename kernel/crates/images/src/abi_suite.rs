@@ -41,8 +41,18 @@ pub enum V {
     Pid(usize),
     /// The suite's own pid.
     Me,
-    /// A value saved by an earlier step.
+    /// A value saved by an earlier step (its low 16 bits: a reference, a count).
     Saved(usize),
+    /// A pid saved by an earlier step (all 32 bits).
+    SavedPid(usize),
+}
+
+impl V {
+    /// Whether the value is a pid: 32 bits, passed in DE and IY, compared with the
+    /// IY half of a result, and 4 bytes in messages and memory.
+    fn is_pid(self) -> bool {
+        matches!(self, V::Pid(_) | V::Me | V::SavedPid(_))
+    }
 }
 
 /// One call made by probe `k`, and what its reply must show.
@@ -238,7 +248,7 @@ pub struct Suite {
     step_started: bool,
     deadline: u64,
     procs: [u32; PROCS],
-    saved: [u16; PROCS],
+    saved: [u32; PROCS],
     sups: Vec<(usize, Arc<Mutex<SupervisorReport>>)>,
     error: Option<String>,
     results: Vec<CaseResult>,
@@ -267,20 +277,33 @@ impl Suite {
         (Box::new(s), out)
     }
 
-    fn val(&self, cx: &NativeCx<'_>, v: V) -> u16 {
+    fn val(&self, cx: &NativeCx<'_>, v: V) -> u32 {
         match v {
-            V::Lit(x) => x,
-            V::Pid(k) => self.procs[k] as u16,
+            V::Lit(x) => x as u32,
+            V::Pid(k) => self.procs[k],
             V::Me => cx.pid(),
-            V::Saved(i) => self.saved[i],
+            V::Saved(i) => self.saved[i] & 0xffff,
+            V::SavedPid(i) => self.saved[i],
+        }
+    }
+
+    /// `v` as it is laid out in memory and messages (4 bytes for a pid, else 2).
+    fn bytes(&self, cx: &NativeCx<'_>, v: V) -> Vec<u8> {
+        let x = self.val(cx, v);
+        if v.is_pid() {
+            x.to_le_bytes().to_vec()
+        } else {
+            (x as u16).to_le_bytes().to_vec()
         }
     }
 
     fn send_cmd(&self, cx: &mut NativeCx<'_>, c: &CallStep) -> Result<(), String> {
         let mut cmd = vec![c.op, c.a];
         for r in c.regs {
-            cmd.extend_from_slice(&self.val(cx, r).to_le_bytes());
+            cmd.extend_from_slice(&(self.val(cx, r) as u16).to_le_bytes());
         }
+        // IY: the high half of a pid in DE.
+        cmd.extend_from_slice(&((self.val(cx, c.regs[1]) >> 16) as u16).to_le_bytes());
         cmd.push(c.data.len() as u8);
         cmd.extend_from_slice(&c.data);
         cx.send_tagged(self.procs[c.k], CMD_TAG, &cmd).map_err(|e| format!("command to process {}: {e:?}", c.k))
@@ -288,35 +311,35 @@ impl Suite {
 
     fn check_reply(&mut self, cx: &mut NativeCx<'_>, c: &CallStep) -> Progress {
         let Some(m) = cx.receive_tagged(Some(tag::PLAIN)) else { return Progress::Pending };
-        if m.from as u32 != self.procs[c.k] || m.data.len() != 23 {
+        if m.from != self.procs[c.k] || m.data.len() != 25 {
             return Progress::Fail(format!("unexpected message from {} ({} bytes)", m.from, m.data.len()));
         }
         let d = &m.data;
-        let w = |i: usize| u16::from_le_bytes([d[i], d[i + 1]]);
-        let (bc, de, hl) = (w(1), w(3), w(5));
-        let what = format!("call {} by process {}: A={} BC={bc:#x} DE={de:#x} HL={hl:#x}", c.a, c.k, d[0]);
+        let w = |i: usize| u16::from_le_bytes([d[i], d[i + 1]]) as u32;
+        let (bc, de, hl, iy) = (w(1), w(3), w(5), w(7));
+        let what = format!("call {} by process {}: A={} BC={bc:#x} DE={de:#x} HL={hl:#x} IY={iy:#x}", c.a, c.k, d[0]);
         if d[0] != c.want {
             return Progress::Fail(format!("{what}, want A={}", c.want));
         }
         for (name, got, want) in [("BC", bc, c.bc_is), ("DE", de, c.de_is), ("HL", hl, c.hl_is)] {
             if let Some(v) = want {
+                // A pid comes back whole: the register's half and IY's.
+                let got = if v.is_pid() { got | iy << 16 } else { got };
                 let v = self.val(cx, v);
                 if got != v {
                     return Progress::Fail(format!("{what}, want {name}={v:#x}"));
                 }
             }
         }
-        for (i, &v) in c.scratch.iter().enumerate() {
-            let (got, want) = (w(7 + 2 * i), self.val(cx, v));
-            if got != want {
-                return Progress::Fail(format!("{what}: scratch word {i} is {got:#x}, want {want:#x}"));
-            }
+        let want: Vec<u8> = c.scratch.iter().flat_map(|&v| self.bytes(cx, v)).collect();
+        if d[9..9 + want.len()] != want[..] {
+            return Progress::Fail(format!("{what}: scratch is {:x?}, want {want:x?}", &d[9..9 + want.len()]));
         }
         if let Some(i) = c.save_hl {
-            self.saved[i] = hl;
+            self.saved[i] = hl | iy << 16;
         }
         if let Some(i) = c.save_de {
-            self.saved[i] = de;
+            self.saved[i] = de | iy << 16;
         }
         Progress::Done
     }
@@ -337,7 +360,7 @@ impl Suite {
                 Err(e) => Progress::Fail(format!("spawn probe: {e:?}")),
             },
             CaseStep::Adopt(k, i) => {
-                self.procs[*k] = self.saved[*i] as u32;
+                self.procs[*k] = self.saved[*i];
                 Progress::Done
             }
             CaseStep::Call(c) | CaseStep::Start(c) | CaseStep::Reply(c) => {
@@ -353,7 +376,7 @@ impl Suite {
             }
             CaseStep::Halt(k) | CaseStep::Return(k) => {
                 let op = if matches!(step, CaseStep::Halt(_)) { 1 } else { 2 };
-                match cx.send_tagged(self.procs[*k], CMD_TAG, &[op, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) {
+                match cx.send_tagged(self.procs[*k], CMD_TAG, &[op, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) {
                     Ok(()) => Progress::Done,
                     Err(e) => Progress::Fail(format!("command to process {k}: {e:?}")),
                 }
@@ -379,7 +402,7 @@ impl Suite {
             }
             CaseStep::Expect(t, words) => {
                 let Some(m) = cx.receive_tagged(Some(*t)) else { return Progress::Pending };
-                let want: Vec<u8> = words.iter().flat_map(|&v| self.val(cx, v).to_le_bytes()).collect();
+                let want: Vec<u8> = words.iter().flat_map(|&v| self.bytes(cx, v)).collect();
                 if *m.data == want[..] {
                     Progress::Done
                 } else {
@@ -602,7 +625,7 @@ pub fn abi_cases() -> Vec<Case> {
             vec![
                 call(0, SPAWN).de(lit(PROBE as u16)).hl(S).bc(lit(2)).data(b"xy").save_hl(0).go(),
                 CaseStep::Adopt(1, 0),
-                call(1, SELF).hl_is(V::Saved(0)).go(),
+                call(1, SELF).hl_is(V::SavedPid(0)).go(),
                 call(0, SPAWN).de(lit(999)).hl(S).bc(lit(0)).want(BAD_IMAGE).go(),
                 call(0, SPAWN).de(lit(PROBE as u16)).hl(S).bc(lit(128)).want(TOO_BIG).go(),
                 call(0, SPAWN).de(lit(PROBE as u16)).hl(lit(0xffc0)).bc(lit(127)).want(BAD_BUFFER).go(),
@@ -713,7 +736,7 @@ pub fn abi_cases() -> Vec<Case> {
                     .bc(lit(8))
                     .hl(lit(2000))
                     .ix(lit(0xfe))
-                    .bc_is(lit(6))
+                    .bc_is(lit(8))
                     .scratch(&[V::Saved(0), V::Pid(1), lit(0x8101)])
                     .go(),
                 call(0, MONITOR).de(V::Pid(2)).save_hl(1).go(),
@@ -872,7 +895,7 @@ fn spawn_opt_cases() -> Vec<Case> {
             vec![
                 call(0, SPAWN_OPT).de(p).hl(S).data(&opts(3, 1, 0, 1)).save_hl(0).go(),
                 CaseStep::Adopt(1, 0),
-                call(1, SELF).hl_is(V::Saved(0)).go(),
+                call(1, SELF).hl_is(V::SavedPid(0)).go(),
                 CaseStep::Halt(1),
                 CaseStep::Exits(1, Exit::Fault(1)),
                 CaseStep::Exits(0, Exit::Fault(1)),
@@ -891,7 +914,7 @@ fn spawn_opt_cases() -> Vec<Case> {
                     .bc(lit(8))
                     .hl(lit(2000))
                     .ix(lit(0xfe))
-                    .scratch(&[V::Saved(1), V::Saved(0), lit(0)])
+                    .scratch(&[V::Saved(1), V::SavedPid(0), lit(0)])
                     .go(),
             ],
         ),

@@ -279,10 +279,9 @@ pub fn fuzz_batch<P: Platform>(e: &Engine<P>, r: &mut dyn Runner, seed: u64, n: 
         e.kill(p);
     }
     // Whatever the programs spawned is stopped too.
-    for p in 1..e.capacity() as u32 {
-        if e.is_live(p) && !e.is_system(p) {
-            e.kill(p);
-        }
+    let programs: Vec<u32> = e.live_pids().filter(|&p| !e.is_system(p)).collect();
+    for p in programs {
+        e.kill(p);
     }
     wait_for(e, r, 10_000, || e.live() <= live0).map_err(|_| format!("{} processes live after the kills", e.live()))?;
     pump_for(e, r, 20);

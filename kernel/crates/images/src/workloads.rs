@@ -75,11 +75,11 @@ impl NativeTask for RingController {
             }
             let n = self.pids.len();
             for i in 0..n {
-                let mut setup = [0u8; 10];
-                setup[0..2].copy_from_slice(&(self.pids[(i + 1) % n] as u16).to_le_bytes());
-                setup[2..4].copy_from_slice(&cx.pid().to_le_bytes());
-                setup[4..6].copy_from_slice(&(n as u16).to_le_bytes());
-                setup[6..10].copy_from_slice(&self.total.to_le_bytes());
+                let mut setup = [0u8; 14];
+                setup[0..4].copy_from_slice(&self.pids[(i + 1) % n].to_le_bytes());
+                setup[4..8].copy_from_slice(&cx.pid().to_le_bytes());
+                setup[8..10].copy_from_slice(&(n as u16).to_le_bytes());
+                setup[10..14].copy_from_slice(&self.total.to_le_bytes());
                 let _ = cx.send(self.pids[i], &setup);
             }
             self.started = cx.now_ms();
@@ -145,11 +145,11 @@ impl NativeTask for TimerController {
             self.spawned = true;
             for &d in &self.delays {
                 for mode in 0..2u8 {
-                    let mut args = [0u8; 7];
+                    let mut args = [0u8; 9];
                     args[0..2].copy_from_slice(&d.to_le_bytes());
                     args[2..4].copy_from_slice(&self.rounds.to_le_bytes());
-                    args[4..6].copy_from_slice(&cx.pid().to_le_bytes());
-                    args[6] = mode;
+                    args[4..8].copy_from_slice(&cx.pid().to_le_bytes());
+                    args[8] = mode;
                     match cx.spawn(SLEEPER, &args, Priority::Normal, CpuSet::ALL) {
                         Ok(_) => self.expected += 1,
                         Err(_) => self.result.spawn_failures += 1,

@@ -123,10 +123,10 @@ fn engine_api_links_monitors_names_console() {
     let m = got.lock().unwrap().clone();
     assert_eq!((m[0].tag, &*m[0].data), (7, &b"x"[..]));
     let exit = m.iter().find(|m| m.tag == tag::EXIT).expect("an EXIT message");
-    assert_eq!(&*exit.data, &[spin as u8, (spin >> 8) as u8, 12, 0]);
+    assert_eq!(&*exit.data, &abi::exit_message(spin, 12));
     let down = m.iter().find(|m| m.tag == tag::DOWN).expect("a DOWN message");
     let mut want = r.to_le_bytes().to_vec();
-    want.extend_from_slice(&(spin as u16).to_le_bytes());
+    want.extend_from_slice(&spin.to_le_bytes());
     want.extend_from_slice(&12u16.to_le_bytes());
     assert_eq!(&*down.data, &want[..]);
     assert_eq!(e.console_input(&[b'a'; 300]), abi::CONSOLE_QUEUE, "console input is bounded");
@@ -150,7 +150,7 @@ fn crash_propagates_through_a_chain_of_links() {
     assert_eq!(e.last_exit(b), Some(Exit::Fault(1)));
     assert_eq!(e.last_exit(a), Some(Exit::Fault(1)));
     let m = got.lock().unwrap()[0].clone();
-    assert_eq!((m.tag, m.from as u32), (tag::EXIT, a));
+    assert_eq!((m.tag, m.from), (tag::EXIT, a));
     assert!(e.kill(c));
     drive(&e, 2, 100, || e.live() == 0);
 }

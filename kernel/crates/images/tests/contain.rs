@@ -204,9 +204,9 @@ fn wait_wake_timeout_races_lose_nothing() {
         let p = e.platform();
         let counts = Arc::new(Mutex::new((0u64, 0u64)));
         let peer = e.spawn_native(Box::new(Peer(counts.clone())), Priority::Normal, CpuSet::ALL, CoreId::new(0));
-        let [p0, p1] = (peer.unwrap().get() as u16).to_le_bytes();
+        let [p0, p1, p2, p3] = peer.unwrap().get().to_le_bytes();
         let [t0, t1] = T.to_le_bytes();
-        let args = [b'T', p0, p1, t0, t1];
+        let args = [b'T', p0, p1, p2, p3, t0, t1];
         let t = e.spawn_image(zbeam_images::CX_PINGPONG, &args, Priority::Normal, CpuSet::ALL, CoreId::new(1));
         let t = t.unwrap().get();
         let _ = p.target.set((e, t));

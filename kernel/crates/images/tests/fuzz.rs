@@ -62,7 +62,7 @@ fn round(e: &Engine<Sim>, cores: usize, dt: u64) {
 
 /// Kills every process and steps until all are torn down; then checks the tables.
 fn kill_all_and_check(e: &Engine<Sim>, cores: usize) -> Result<(), TestCaseError> {
-    for pid in 1..e.capacity() as u32 {
+    for pid in e.live_pids() {
         e.kill(pid);
     }
     let mut n = 0;
@@ -221,10 +221,10 @@ fn random_traffic_loses_no_message() {
         let echoed = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let counter = e.spawn_native(Box::new(Counter(echoed.clone(), stop.clone())), Priority::Normal, CpuSet::ALL, CoreId::new(0));
-        let [c0, c1] = (counter.unwrap().get() as u16).to_le_bytes();
+        let [c0, c1, c2, c3] = counter.unwrap().get().to_le_bytes();
         let echoes: Vec<u32> = timeouts.iter().enumerate().map(|(i, &t)| {
             let [t0, t1] = t.to_le_bytes();
-            e.spawn_image(CX_PINGPONG, &[b'T', c0, c1, t0, t1], Priority::Normal, CpuSet::ALL, CoreId::new(i % cores)).unwrap().get()
+            e.spawn_image(CX_PINGPONG, &[b'T', c0, c1, c2, c3, t0, t1], Priority::Normal, CpuSet::ALL, CoreId::new(i % cores)).unwrap().get()
         }).collect();
         let mut sent = 0u64;
         for a in acts {

@@ -168,7 +168,7 @@ fn a_symbos_program_answers_a_zbeam_process() {
             }
             match cx.receive() {
                 Some(m) => {
-                    self.got.lock().unwrap().push((m.from as u32, m.data.to_vec()));
+                    self.got.lock().unwrap().push((m.from, m.data.to_vec()));
                     cx.send(self.to, b"q").unwrap();
                     NativeStep::Exit(0)
                 }

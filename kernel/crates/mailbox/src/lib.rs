@@ -64,6 +64,23 @@ impl<T> Node<T> {
     fn alloc(value: MaybeUninit<T>) -> *mut Node<T> {
         Box::into_raw(Box::new(Node { next: AtomicPtr::new(ptr::null_mut()), value: UnsafeCell::new(value) }))
     }
+
+    /// As [`Node::alloc`] with a value, but an allocator out of memory gives the value
+    /// back instead of aborting. The node is freed as any other (`Box::from_raw`): it
+    /// has `Box`'s layout and comes from the same global allocator.
+    fn try_alloc(value: T) -> Result<*mut Node<T>, T> {
+        let layout = core::alloc::Layout::new::<Node<T>>();
+        // SAFETY: the layout is not zero-sized (a node holds an `AtomicPtr`).
+        let p = unsafe { alloc::alloc::alloc(layout) }.cast::<Node<T>>();
+        if p.is_null() {
+            return Err(value);
+        }
+        let node = Node { next: AtomicPtr::new(ptr::null_mut()), value: UnsafeCell::new(MaybeUninit::new(value)) };
+        // SAFETY: `p` is a fresh allocation with `Node<T>`'s layout, written once here before
+        // anyone else can see it.
+        unsafe { p.write(node) };
+        Ok(p)
+    }
 }
 
 /// State only the consumer touches.
@@ -118,7 +135,18 @@ impl<T> Mailbox<T> {
     /// Append `msg`. Callable from any thread or core, concurrently with everything else.
     /// Wait-free: one allocation, one exchange, one store.
     pub fn push(&self, msg: T) {
-        let node = Node::alloc(MaybeUninit::new(msg));
+        self.link(Node::alloc(MaybeUninit::new(msg)));
+    }
+
+    /// As [`Mailbox::push`], but when no memory can be had for the node, `msg` comes
+    /// back (`Err`) and the mailbox is unchanged.
+    pub fn try_push(&self, msg: T) -> Result<(), T> {
+        self.link(Node::try_alloc(msg)?);
+        Ok(())
+    }
+
+    /// Appends the new node `node` (not yet seen by anyone).
+    fn link(&self, node: *mut Node<T>) {
         // AcqRel: Release publishes the new node's initialisation to the next producer (which writes
         // its `next`); Acquire makes the previous producer's node initialisation visible to us
         // before we write `prev.next`.

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use zbeam_hosted::controllers::{PingPong, SpawnStorm, TimerStats, TimerStorm, Workers};
+use zbeam_hosted::controllers::{Consumer, PingPong, Producer, SpawnStorm, TimerStats, TimerStorm, Workers};
 use zbeam_hosted::{engine, run, Console, Options};
 use zbeam_images::workloads::RingController;
 use zbeam_sched::{CoreId, CpuSet, Priority};
@@ -37,6 +37,8 @@ struct Sizes {
     worker_iters: u64,
     timer_procs: u32,
     timer_rounds: u16,
+    /// Messages each sender of the send storm sends.
+    storm_messages: u32,
 }
 
 const FULL: Sizes = Sizes {
@@ -49,6 +51,7 @@ const FULL: Sizes = Sizes {
     worker_iters: 100_000_000,
     timer_procs: 10_000,
     timer_rounds: 10,
+    storm_messages: 1_000_000,
 };
 
 fn median(v: &[f64]) -> f64 {
@@ -130,6 +133,32 @@ fn zb_workers(n: u32, s: &Sizes) -> f64 {
             f64::NAN
         }
     }
+}
+
+/// Millions of messages a second in a send storm of `senders` native senders, each
+/// on its own core (sender i on core i) with its own receiver there: every sender
+/// sends `storm_messages` 8-byte messages. With nothing shared on the send path, two
+/// senders move twice what one does.
+fn zb_storm(senders: usize, s: &Sizes) -> f64 {
+    let e = engine(2, 16, Console::Discard);
+    let t0 = std::time::Instant::now();
+    let mut outs = Vec::new();
+    for i in 0..senders {
+        let core = CoreId::new(i);
+        let (rx, out) = Consumer::new(1, s.storm_messages, 256);
+        let rx = e.spawn_native(rx, Priority::Normal, CpuSet::single(core), core).expect("spawn a receiver").get();
+        let (tx, _) = Producer::new(rx, 0, s.storm_messages, 64);
+        e.spawn_native(tx, Priority::Normal, CpuSet::single(core), core).expect("spawn a sender");
+        outs.push(out);
+    }
+    let r = run(&e, &opts(), || outs.iter().all(|o| o.is_filled()));
+    let elapsed = t0.elapsed().as_secs_f64();
+    let ok = outs.iter().map(|o| o.take()).all(|o| o.is_some_and(|o| o.out_of_order == 0));
+    if !(r.completed && ok) {
+        eprintln!("beambench: send storm with {senders} senders failed");
+        return f64::NAN;
+    }
+    (senders as f64 * s.storm_messages as f64) / elapsed / 1e6
 }
 
 fn zb_timers(s: &Sizes) -> Option<TimerStats> {
@@ -245,6 +274,7 @@ fn main() {
                     worker_rounds: FULL.worker_rounds / 10,
                     worker_iters: FULL.worker_iters / 10,
                     timer_procs: FULL.timer_procs / 10,
+                    storm_messages: FULL.storm_messages / 10,
                     ..FULL
                 };
                 runs = 1;
@@ -253,7 +283,7 @@ fn main() {
             "--only" => only = args.next(),
             _ => {
                 eprintln!(
-                    "usage: beambench [--runs N] [--quick] [--no-erlang] [--only ring|spawn|pingpong|skew|timers]"
+                    "usage: beambench [--runs N] [--quick] [--no-erlang] [--only ring|spawn|pingpong|skew|timers|storm]"
                 );
                 std::process::exit(2);
             }
@@ -309,6 +339,15 @@ fn main() {
         }
     }
     let z_skew = median(&z_sixteen) / (16.0 * median(&z_one) / 2.0);
+    // The send storm's 1- and 2-sender runs alternate, so both see the same load.
+    let (mut storm1, mut storm2) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        if want("storm") {
+            storm1.push(zb_storm(1, &s));
+            storm2.push(zb_storm(2, &s));
+        }
+    }
+    eprintln!("beambench: send storm, M messages/s: 1 sender {storm1:?}, 2 senders {storm2:?}");
     let z_timers: Vec<TimerStats> = (0..runs).filter(|_| want("timers")).filter_map(|_| zb_timers(&s)).collect();
     let z_p99 = median(&z_timers.iter().map(|t| t.quantile_ms(0.99) as f64).collect::<Vec<_>>());
     let z_early: u64 = z_timers.iter().map(|t| t.early).sum();
@@ -332,6 +371,13 @@ fn main() {
         },
         Row { name: "16 CPU-bound from one core".into(), unit: "total/ideal", zbeam: z_skew, beam: b_skew },
         Row { name: "1e5 timers, p99 lateness".into(), unit: "ms", zbeam: z_p99, beam: b_p99 },
+        Row { name: "send storm, 1 sender".into(), unit: "M msg/s", zbeam: median(&storm1), beam: f64::NAN },
+        Row {
+            name: "send storm, 2 senders / 1 sender".into(),
+            unit: "x (goal 1.8)",
+            zbeam: median(&storm2) / median(&storm1),
+            beam: f64::NAN,
+        },
         Row {
             name: "1e5 timers, runs with an early wait".into(),
             unit: "runs",

@@ -11,7 +11,7 @@ pub struct Sim {
     pub now: AtomicU64,
     pub out: Mutex<Vec<u8>>,
     /// The same output kept apart per process (pid, bytes).
-    pub by_pid: Mutex<Vec<(u16, Vec<u8>)>>,
+    pub by_pid: Mutex<Vec<(u32, Vec<u8>)>>,
     /// Memory "low": the engine refuses spawns while it is set.
     pub low: std::sync::atomic::AtomicBool,
 }
@@ -27,7 +27,7 @@ impl Platform for Sim {
     fn console(&self, bytes: &[u8]) {
         self.out.lock().unwrap().extend_from_slice(bytes);
     }
-    fn console_from(&self, pid: u16, bytes: &[u8]) {
+    fn console_from(&self, pid: u32, bytes: &[u8]) {
         self.console(bytes);
         let mut by = self.by_pid.lock().unwrap();
         match by.iter_mut().find(|(p, _)| *p == pid) {
@@ -41,7 +41,7 @@ impl Platform for Sim {
 #[allow(dead_code)]
 pub fn output_of(sim: &Sim, pid: u32) -> String {
     let by = sim.by_pid.lock().unwrap();
-    by.iter().find(|(p, _)| *p as u32 == pid).map(|(_, o)| String::from_utf8_lossy(o).into_owned()).unwrap_or_default()
+    by.iter().find(|(p, _)| *p == pid).map(|(_, o)| String::from_utf8_lossy(o).into_owned()).unwrap_or_default()
 }
 
 /// Steps every core until `done` (at most `max_rounds` rounds); see [`round`]. Returns
