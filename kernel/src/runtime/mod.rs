@@ -17,6 +17,7 @@
 //! holds them): console input only sets a flag that the boot core's loop turns into a
 //! wake-up of the shell task.
 
+pub mod par;
 pub mod shell;
 
 use crate::arch::{cpu, timer};

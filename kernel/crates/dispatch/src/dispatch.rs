@@ -27,7 +27,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use zbeam_z80::cpm::{BDOS, LOAD_ADDR, MAX_IMAGE, STACK_TOP};
+use zbeam_z80::cpm::{BDOS, LOAD_ADDR};
 use zbeam_z80::{Bus, Cpu, StopReason};
 
 /// Arrivals by backward transfer after which a head is observed.
@@ -329,17 +329,9 @@ struct Dispatcher<'a, P: Pool> {
 
 /// Runs `image` through the dispatcher on `pool`, learning into `policy`; console output goes to `out`.
 pub fn run<P: Pool>(image: &[u8], cfg: &Config, pool: &mut P, policy: &mut Policy, out: &mut dyn FnMut(u8)) -> Report {
-    let mut mem = zeroed_mem();
-    let mut cpu = Cpu::new();
-    let fits = image.len() <= MAX_IMAGE;
-    if fits {
-        let start = LOAD_ADDR as usize;
-        mem[start..start + image.len()].copy_from_slice(image);
-        mem[BDOS as usize] = 0xC9;
-        mem[6..8].copy_from_slice(&STACK_TOP.to_le_bytes());
-        cpu.pc = LOAD_ADDR;
-        cpu.sp = STACK_TOP;
-    }
+    let loaded = crate::reference::load(image);
+    let fits = loaded.is_some();
+    let (cpu, mem) = loaded.unwrap_or_else(|| (Cpu::new(), zeroed_mem()));
     let instances = pool.instances().min(cfg.tasks).max(1);
     let mut d = Dispatcher {
         cfg,

@@ -21,7 +21,8 @@
 //!   dispatcher; port writes are buffered in each task and released at commit.
 //!
 //! The machine is `zbeam_z80::cpm`'s CP/M harness (BDOS 0, 2 and 9), so instruction
-//! and T-state counts compare with `z80run`'s.
+//! and T-state counts compare with `z80run`'s. [`reference`] is that harness's run with
+//! its memory on the heap, and a checksum of a final state.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -33,6 +34,7 @@ pub mod dispatch;
 pub mod learn;
 pub mod pool;
 pub mod predict;
+pub mod reference;
 pub mod region;
 pub mod suite;
 pub mod task;
