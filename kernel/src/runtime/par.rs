@@ -8,8 +8,8 @@
 //! are spawned with the other chosen cores as their affinity, so the scheduler
 //! places them there and may move or steal them among those cores. A wave hands
 //! each worker its task through a shared slot and a message (which wakes it); the
-//! worker runs the task on its own Z80 instance and puts it back; this core runs
-//! task 0 meanwhile and then waits for the slots. A worker not yet started on its
+//! worker runs the task on its own Z80 instance, puts it back and wakes this core
+//! with an IPI; this core runs task 0 meanwhile and then waits for the slots in WFI. A worker not yet started on its
 //! task after [`TAKE_BACK_MS`] has it taken back and run here, so a busy or lost
 //! worker slows a wave but never stops it. At the end the workers are told to exit.
 //!
@@ -27,6 +27,7 @@
 
 use super::engine;
 use crate::arch::cpu;
+use crate::board::{self, Ipi};
 use crate::println;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -73,6 +74,8 @@ struct Slot {
     ran_on: usize,
     /// The worker should exit.
     quit: bool,
+    /// The core waiting for the result (woken by an IPI when it is there).
+    waiter: usize,
 }
 
 /// A worker: a native task that runs the tasks put in its slot.
@@ -100,9 +103,16 @@ impl NativeTask for Worker {
             task.run();
             task.elapsed = ticks_to_ns(cpu::counter().saturating_sub(t0));
             cx.used += task.instructions;
-            let mut s = self.slot.lock();
-            s.ran_on = cx.core().index();
-            s.done = Some(task);
+            let waiter = {
+                let mut s = self.slot.lock();
+                s.ran_on = cx.core().index();
+                s.done = Some(task);
+                s.waiter
+            };
+            // The waiting core sleeps in WFI: wake it now rather than at its next tick.
+            if let Some(m) = board::machine() {
+                m.send_ipi(waiter, Ipi::Wake);
+            }
         }
         NativeStep::Wait { until: None }
     }
@@ -134,24 +144,33 @@ impl EnginePool<'_, '_> {
         let (pid, slot) = (self.workers[w].0, self.workers[w].1.clone());
         let start = now_ns();
         loop {
+            // Interrupts masked from the check to WFI: a wake-up IPI that comes in
+            // between stays pending and ends the WFI at once (the tick ends it too).
+            let saved = cpu::irq_save();
             {
                 let mut s = slot.lock();
                 if let Some(t) = s.done.take() {
                     if let Some(n) = self.ran_on.get_mut(s.ran_on) {
                         *n += 1;
                     }
+                    drop(s);
+                    cpu::irq_restore(saved);
                     return t;
                 }
                 let late = now_ns().saturating_sub(start) > TAKE_BACK_MS * 1_000_000;
                 if s.job.is_some() && (late || !self.cx.is_live(pid)) {
                     let mut t = s.job.take().expect("checked just above");
                     drop(s);
+                    cpu::irq_restore(saved);
                     self.taken_back += 1;
                     self.run_here(&mut t);
                     return t;
                 }
             }
-            core::hint::spin_loop();
+            // Sleep rather than spin: under QEMU a spinning vCPU takes host time the
+            // workers' vCPUs need.
+            cpu::wfi();
+            cpu::irq_restore(saved);
         }
     }
 
@@ -177,7 +196,11 @@ impl Pool for EnginePool<'_, '_> {
             let spare = self.spares.pop().unwrap_or_default();
             let job = core::mem::replace(slot, spare);
             let (pid, s) = (self.workers[w].0, self.workers[w].1.clone());
-            s.lock().job = Some(job);
+            {
+                let mut s = s.lock();
+                s.job = Some(job);
+                s.waiter = self.cx.core().index();
+            }
             // A failed send (the worker is gone) is noticed in collect().
             let _ = self.cx.send(pid, &[1]);
         }
