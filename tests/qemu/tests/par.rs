@@ -63,3 +63,53 @@ fn par_runs_a_program_bit_exact_through_workers_on_four_cores() {
     // The second mandel run starts from the policy the first one learnt.
     assert!(out.contains("(run 2 of this image's policy)"), "{out}");
 }
+
+/// The in-kernel figures for BENCHMARKS.md (not part of `make test`): every suite
+/// program `PAR_RUNS` times (default 3) on 4 vCPUs in one boot, so the policy learnt
+/// by one run is used by the next; prints a Markdown table of the sequential and
+/// dispatched wall times (guest counter), the speedup per run and the median, and
+/// whether every run was bit-exact. Run with
+/// `cargo test -p zbeam-qemu-tests --test par -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn par_figures() {
+    const PROGRAMS: [&str; 10] =
+        ["blocksum", "carried", "crc", "histogram", "listwalk", "mandel", "matmul", "nested", "sieve", "vecops"];
+    let runs: usize = std::env::var("PAR_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let cmds: Vec<String> = PROGRAMS.iter().flat_map(|p| std::iter::repeat_n(format!("par {p} 4\r"), runs)).collect();
+    let mut script = vec![("zbeam> ", cmds[0].as_str())];
+    script.extend(cmds[1..].iter().map(|c| ("tasks per core:", c.as_str())));
+    script.push(("tasks per core:", "halt\r"));
+    let timeout = Duration::from_secs(120 + 60 * runs as u64);
+    let o = run_interactive(&Machine { append: "workload=off".into(), timeout, ..Machine::default() }, &script);
+    let ms = |line: &str| -> f64 {
+        let at = line.find(" ms,").expect("a time");
+        line[..at].rsplit(' ').next().expect("a number").parse().expect("milliseconds")
+    };
+    let seq: Vec<f64> = o.output.lines().filter(|l| l.trim_start().starts_with("sequential:")).map(ms).collect();
+    let par: Vec<f64> = o.output.lines().filter(|l| l.trim_start().starts_with("dispatcher:")).map(ms).collect();
+    let exact: Vec<bool> =
+        o.output.lines().filter(|l| l.trim_start().starts_with("bit-exact:")).map(|l| l.contains("yes")).collect();
+    assert_eq!(seq.len(), PROGRAMS.len() * runs, "every run reported:\n{}", o.output);
+    println!(
+        "| program | sequential ms (median) | dispatcher ms (median) | speedup per run | median speedup | exact |"
+    );
+    println!("|---|---:|---:|---|---:|---|");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for (i, p) in PROGRAMS.iter().enumerate() {
+        let r = i * runs..(i + 1) * runs;
+        let speedups: Vec<f64> = r.clone().map(|k| seq[k] / par[k].max(1.0)).collect();
+        let per_run: Vec<String> = speedups.iter().map(|s| format!("{s:.2}x")).collect();
+        println!(
+            "| {p} | {:.0} | {:.0} | {} | {:.2}x | {} |",
+            median(seq[r.clone()].to_vec()),
+            median(par[r.clone()].to_vec()),
+            per_run.join(" "),
+            median(speedups),
+            if exact[r].iter().all(|&e| e) { "yes" } else { "NO" }
+        );
+    }
+}
