@@ -20,6 +20,11 @@
 //! policy is kept per image (by hash) while the kernel runs, so a repeated `par`
 //! starts from what the earlier runs learnt.
 //!
+//! A dispatcher suite program runs on the z80 crate's CP/M harness (its recorded
+//! output and counts were made there); any other image (built in, or from the
+//! initrd) on the CP/M machine of `zbeam_dispatch::cpm`: zbeam-cpm's BDOS and BIOS
+//! with files on its own empty in-memory disk, no command tail, no console input.
+//!
 //! Bad input gets one line starting with `par:` (unknown image, 0 cores or more than
 //! the machine has, a malformed budget). A program that does not end stops at its
 //! instruction budget (default [`DEFAULT_BUDGET`], or `budget` millions), in both
@@ -36,6 +41,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use spin::Mutex;
+use zbeam_dispatch::cpm::CpmSystem;
 use zbeam_dispatch::reference::{self, Sequential};
 use zbeam_dispatch::task::Task;
 use zbeam_dispatch::{Config, Policy, Pool, Report, RunError};
@@ -220,14 +226,16 @@ impl Pool for EnginePool<'_, '_> {
     }
 }
 
-/// The program called `name`: a dispatcher suite program, or an image of the engine's
-/// table (built in, or from the initrd).
-fn find_image(name: &str) -> Option<&'static [u8]> {
+/// The program called `name` and whether it runs on the CP/M machine: a dispatcher
+/// suite program (on the z80 crate's harness, as its recorded output was made), or
+/// an image of the engine's table, built in or from the initrd (on the CP/M machine,
+/// with its own empty disk, no command tail and no console input).
+fn find_image(name: &str) -> Option<(&'static [u8], bool)> {
     if let Some(p) = zbeam_dispatch::suite::find(name) {
-        return Some(p.image);
+        return Some((p.image, false));
     }
     let e = engine()?;
-    e.image_index(name).map(|i| e.images()[i].bytes)
+    e.image_index(name).map(|i| (e.images()[i].bytes, true))
 }
 
 fn image_names() -> String {
@@ -242,6 +250,8 @@ fn image_names() -> String {
 struct Request {
     name: String,
     image: &'static [u8],
+    /// Runs on the CP/M machine (zbeam-cpm's BDOS and BIOS) rather than the harness.
+    cpm: bool,
     cores: usize,
     budget: u64,
 }
@@ -251,7 +261,8 @@ fn parse(rest: &str, machine_cores: usize) -> Result<Request, String> {
     let Some(name) = words.next() else {
         return Err(alloc::format!("usage: par <image> [cores] [budget-millions] (images: {})", image_names()));
     };
-    let image = find_image(name).ok_or_else(|| alloc::format!("no image '{name}' (images: {})", image_names()))?;
+    let (image, cpm) =
+        find_image(name).ok_or_else(|| alloc::format!("no image '{name}' (images: {})", image_names()))?;
     let cores = match words.next() {
         None => machine_cores,
         Some(w) => match w.parse::<usize>() {
@@ -273,7 +284,7 @@ fn parse(rest: &str, machine_cores: usize) -> Result<Request, String> {
     if let Some(extra) = words.next() {
         return Err(alloc::format!("unexpected '{extra}'"));
     }
-    Ok(Request { name: String::from(name), image, cores, budget })
+    Ok(Request { name: String::from(name), image, cpm, cores, budget })
 }
 
 /// The shell's `par` command.
@@ -301,18 +312,24 @@ pub fn command(rest: &str, cx: &mut NativeCx<'_>) {
         }
     }
     println!(
-        "par {}: {} instance(s): the dispatcher on {me}, {} worker(s) on cores {}; budget {} instructions",
+        "par {}: {} instance(s): the dispatcher on {me}, {} worker(s) on cores {}; budget {} instructions{}",
         req.name,
         workers.len() + 1,
         workers.len(),
         cores_text(worker_cores),
-        req.budget
+        req.budget,
+        if req.cpm { "; the CP/M machine" } else { "" }
     );
 
     // The sequential run.
     let mut seq_out = Vec::new();
     let t0 = now_ns();
-    let seq = reference::sequential(req.image, req.budget, &mut |b| seq_out.push(b));
+    let seq = if req.cpm {
+        let mut sys = CpmSystem::new(b"", b"");
+        reference::sequential_cpm(req.image, &mut sys, req.budget, &mut |b| seq_out.push(b))
+    } else {
+        reference::sequential(req.image, req.budget, &mut |b| seq_out.push(b))
+    };
     let seq_ns = now_ns().saturating_sub(t0).max(1);
 
     // The dispatched run, with the policy learnt so far for this image.
@@ -322,7 +339,12 @@ pub fn command(rest: &str, cx: &mut NativeCx<'_>) {
     let mut pool = EnginePool { cx, workers, spares: Vec::new(), ran_on: alloc::vec![0; machine_cores], taken_back: 0 };
     let mut par_out = Vec::new();
     let t0 = now_ns();
-    let rep = zbeam_dispatch::run(req.image, &cfg, &mut pool, &mut policy, &mut |b| par_out.push(b));
+    let rep = if req.cpm {
+        let mut sys = CpmSystem::new(b"", b"");
+        zbeam_dispatch::run_cpm(req.image, &mut sys, &cfg, &mut pool, &mut policy, &mut |b| par_out.push(b))
+    } else {
+        zbeam_dispatch::run(req.image, &cfg, &mut pool, &mut policy, &mut |b| par_out.push(b))
+    };
     let par_ns = now_ns().saturating_sub(t0).max(1);
     for (pid, slot) in &pool.workers {
         slot.lock().quit = true;
@@ -373,6 +395,8 @@ fn ending(r: &Result<(), RunError>) -> String {
         Err(RunError::ImageTooLarge(n)) => alloc::format!("not run: {n} bytes do not fit in the TPA"),
         Err(RunError::UnsupportedBdos(f)) => alloc::format!("stopped: BDOS function {f} is not provided"),
         Err(RunError::Halted(pc)) => alloc::format!("stopped: halted at {pc:04X}h with nothing to wake it"),
+        Err(RunError::NoInput) => String::from("stopped: it waits for console input (par gives none)"),
+        Err(RunError::Cpm(e)) => alloc::format!("stopped by a BDOS error: {e:?}"),
     }
 }
 

@@ -3,7 +3,7 @@
 //! workers as engine processes on the other cores, and once on the reference
 //! interpreter. The committed result must equal the sequential one: the command
 //! prints a checksum of each final state (registers, memory, console output, counts)
-//! and whether they are equal. Bad input gets one `par:` line and the shell answers
+//! and whether they are equal. A CP/M file program runs on the CP/M machine. Bad input gets one `par:` line and the shell answers
 //! the next command. Speedup is printed, never checked: QEMU runs the 4 vCPUs on a
 //! shared 2-core host.
 
@@ -31,7 +31,8 @@ fn par_runs_a_program_bit_exact_through_workers_on_four_cores() {
             ("zbeam> ", "par crc 9\r"),
             ("zbeam> ", "par spin 2 1\r"),
             ("tasks per core:", "par crc 2 x\r"),
-            ("zbeam> ", "uptime\r"),
+            ("zbeam> ", "par cpm-random 4\r"),
+            ("tasks per core:", "uptime\r"),
             ("up ", "halt\r"),
         ],
     );
@@ -47,12 +48,15 @@ fn par_runs_a_program_bit_exact_through_workers_on_four_cores() {
         .expect("par spin: 2 instance(s)")
         .expect("stopped at its instruction budget (it did not end)")
         .expect("par: budget 'x': millions of instructions")
+        // A CP/M file program on the CP/M machine, its file on the in-memory disk.
+        .expect("; the CP/M machine\n")
+        .expect("output: wrote 7 records | size 1001 | checksum C0C0 |")
         .expect("up ");
     // The final states: the committed run's equals the sequential one, for each run.
     let (seq, par) = (checksums(out, "sequential:"), checksums(out, "dispatcher:"));
-    assert_eq!(seq.len(), 4, "four runs reported:\n{out}");
+    assert_eq!(seq.len(), 5, "five runs reported:\n{out}");
     assert_eq!(seq, par, "a committed state differs from the sequential one:\n{out}");
-    assert_eq!(out.matches("bit-exact: yes").count(), 4, "every run is bit-exact:\n{out}");
+    assert_eq!(out.matches("bit-exact: yes").count(), 5, "every run is bit-exact:\n{out}");
     assert!(!out.contains("bit-exact: NO"), "{out}");
     // mandel's loops were run in waves and workers committed speculative tasks.
     let mandel = &out[out.find("par mandel: 4").expect("the mandel report")..];

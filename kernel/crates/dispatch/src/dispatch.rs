@@ -18,6 +18,7 @@
 //! The argument that the committed result equals the sequential run is in
 //! docs/DISPATCHER.md ("Why a committed result is the sequential one").
 
+use crate::cpm::{Call, CpmSystem};
 use crate::decode::{self, Units};
 use crate::learn::{Arm, Learner, Policy};
 use crate::pool::Pool;
@@ -73,6 +74,10 @@ pub enum RunError {
     InstructionLimit,
     /// The CPU halted with nothing to wake it, at this PC.
     Halted(u16),
+    /// CP/M machine: a call needed console input and none was left.
+    NoInput,
+    /// CP/M machine: a BDOS error ended the program (its message was printed).
+    Cpm(zbeam_cpm::Error),
 }
 
 /// What happened to a speculative task.
@@ -261,6 +266,8 @@ struct ObsBus<'a> {
     watch: &'a mut [u16],
     ports: &'a mut Vec<(u16, u8)>,
     last: u16,
+    /// PCs at or above this are system entries too (the CP/M BIOS); 10000h: none.
+    high: u32,
 }
 
 impl Bus for ObsBus<'_> {
@@ -280,7 +287,7 @@ impl Bus for ObsBus<'_> {
     }
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        if is_ordering_point(pc) {
+        if is_ordering_point(pc) || pc as u32 >= self.high {
             return true;
         }
         let back = pc < self.last;
@@ -325,11 +332,44 @@ struct Dispatcher<'a, P: Pool> {
     stats: Stats,
     log: Vec<TaskRecord>,
     injections: u64,
+    /// The CP/M system, when the program runs on the CP/M machine.
+    sys: Option<&'a mut CpmSystem>,
+    /// PCs at or above this are system entries (BIOS_TRAPS on the CP/M machine, else 10000h).
+    high: u32,
 }
 
 /// Runs `image` through the dispatcher on `pool`, learning into `policy`; console output goes to `out`.
 pub fn run<P: Pool>(image: &[u8], cfg: &Config, pool: &mut P, policy: &mut Policy, out: &mut dyn FnMut(u8)) -> Report {
-    let loaded = crate::reference::load(image);
+    run_on(image, None, cfg, pool, policy, out)
+}
+
+/// Runs `image` through the dispatcher on the CP/M machine of [`crate::cpm`]: its
+/// system calls (BDOS and BIOS, files on `sys`'s disk) are ordering points performed
+/// by `sys` in program order.
+pub fn run_cpm<P: Pool>(
+    image: &[u8],
+    sys: &mut CpmSystem,
+    cfg: &Config,
+    pool: &mut P,
+    policy: &mut Policy,
+    out: &mut dyn FnMut(u8),
+) -> Report {
+    run_on(image, Some(sys), cfg, pool, policy, out)
+}
+
+fn run_on<P: Pool>(
+    image: &[u8],
+    sys: Option<&mut CpmSystem>,
+    cfg: &Config,
+    pool: &mut P,
+    policy: &mut Policy,
+    out: &mut dyn FnMut(u8),
+) -> Report {
+    let loaded = match &sys {
+        Some(s) => crate::cpm::load(image, s),
+        None => crate::reference::load(image),
+    };
+    let high = if sys.is_some() { crate::cpm::BIOS_TRAPS as u32 } else { 0x1_0000 };
     let fits = loaded.is_some();
     let (cpu, mem) = loaded.unwrap_or_else(|| (Cpu::new(), zeroed_mem()));
     let instances = pool.instances().min(cfg.tasks).max(1);
@@ -355,6 +395,8 @@ pub fn run<P: Pool>(image: &[u8], cfg: &Config, pool: &mut P, policy: &mut Polic
         stats: Stats::default(),
         log: Vec::new(),
         injections: 0,
+        sys,
+        high,
     };
     let result = if fits { d.main(out) } else { Err(RunError::ImageTooLarge(image.len())) };
     d.report(result)
@@ -373,6 +415,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     watch: &mut self.watch,
                     ports: &mut self.m.ports,
                     last: self.last,
+                    high: self.high,
                 };
                 let res = self.m.cpu.run(&mut bus, self.cfg.max_instructions - self.m.instructions);
                 self.last = bus.last;
@@ -383,6 +426,16 @@ impl<P: Pool> Dispatcher<'_, P> {
             self.pool.charge_sequential(res.tstates);
             match res.reason {
                 StopReason::Trap(0) => return Ok(()),
+                StopReason::Trap(pc) if self.sys.is_some() && (pc == BDOS || pc as u32 >= self.high) => {
+                    if self.left() == 0 {
+                        return Err(RunError::InstructionLimit);
+                    }
+                    let sys = self.sys.as_mut().expect("checked by the guard");
+                    match sys.call(pc, &mut self.m.cpu, &mut self.m.mem, out)? {
+                        Call::Continue => self.last = self.m.cpu.pc,
+                        Call::Exit => return Ok(()),
+                    }
+                }
                 StopReason::Trap(BDOS) => {
                     if self.left() == 0 {
                         return Err(RunError::InstructionLimit);
@@ -409,6 +462,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                         watch: &mut self.watch,
                         ports: &mut self.m.ports,
                         last: BDOS,
+                        high: self.high,
                     };
                     let t = self.m.cpu.step(&mut bus).0;
                     self.m.tstates += t;
@@ -518,6 +572,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         while nodes.len() < WINDOW && self.left() > OBSERVE_BUDGET {
             let start = self.m.cpu.clone();
             let t = &mut self.redo;
+            t.bus.high = self.high;
             t.prepare(&start, &self.m.mem, head, 1, None, decode::ALL, OBSERVE_BUDGET);
             t.run();
             self.pool.charge_sequential(t.tstates);
@@ -595,6 +650,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             }
             // Every unit a speculative task writes before reading needs no prediction.
             let unc = if j == 0 { 0 } else { decode::ALL };
+            t.bus.high = self.high;
             t.prepare(&start, &self.m.mem, head, chunk, branch, unc, budget);
         }
         self.pool.run_all(&mut self.tasks[..n]);
@@ -665,6 +721,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     self.stats.injected_squashed += injected as u64;
                     // Redo the task's iterations from the actual state, on committed memory.
                     let start = self.m.cpu.clone();
+                    self.redo.bus.high = self.high;
                     self.redo.prepare(&start, &self.m.mem, head, chunk, branch, 0, budget);
                     let r0 = self.pool.now();
                     self.redo.run();

@@ -5,16 +5,18 @@
 //! (its `CpmMachine::run` loop: BDOS 0, 2 and 9 at 0005h, warm boot at 0000h), the
 //! machine the dispatcher promises to be bit-exact with. The harness's memory type is
 //! generic; [`HeapMem`] puts the 64 KiB in a `Box`, so a caller with a small stack (a
-//! kernel task) never holds the array on it. [`checksum`] folds a final state
+//! kernel task) never holds the array on it. [`sequential_cpm`] is the same for the
+//! CP/M machine of [`crate::cpm`]. [`checksum`] folds a final state
 //! (registers and latches, memory, console output, counts, how the run ended) into
 //! one FNV-1a number, so two runs can be compared by printing one line each.
 
+use crate::cpm::{Call, CpmSystem};
 use crate::dispatch::{Report, RunError};
 use crate::task::{zeroed_mem, Mem};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use zbeam_z80::cpm::{CpmBus, CpmError, CpmMachine, CpmMemory, BDOS, LOAD_ADDR, MAX_IMAGE, STACK_TOP};
-use zbeam_z80::Cpu;
+use zbeam_z80::{Bus, Cpu, StopReason};
 
 /// 64 KiB of CP/M memory on the heap.
 pub struct HeapMem(pub Box<Mem>);
@@ -79,6 +81,63 @@ pub fn sequential(image: &[u8], max_instructions: u64, out: &mut dyn FnMut(u8)) 
     Sequential { cpu: m.cpu, mem: m.bus.mem.0, instructions: stats.instructions, tstates: stats.tstates, result }
 }
 
+/// The CP/M machine's bus for the reference run: plain memory, ports read FFh, a
+/// stop at every system entry ([`crate::cpm::is_system_pc`]).
+struct SysBus(HeapMem);
+
+impl Bus for SysBus {
+    #[inline(always)]
+    fn read(&mut self, addr: u16) -> u8 {
+        self.0.peek(addr)
+    }
+    #[inline(always)]
+    fn write(&mut self, addr: u16, value: u8) {
+        self.0.poke(addr, value)
+    }
+    fn input(&mut self, _port: u16) -> u8 {
+        crate::task::PORT_READ
+    }
+    fn output(&mut self, _port: u16, _value: u8) {}
+    #[inline(always)]
+    fn trap(&mut self, pc: u16) -> bool {
+        crate::cpm::is_system_pc(pc)
+    }
+}
+
+/// Runs `image` sequentially on the CP/M machine of [`crate::cpm`] with `sys` for at
+/// most `max_instructions`: the plain interpreter between system calls, each call
+/// performed by `sys` (the same code the dispatcher calls at its ordering points).
+pub fn sequential_cpm(image: &[u8], sys: &mut CpmSystem, max_instructions: u64, out: &mut dyn FnMut(u8)) -> Sequential {
+    let Some((mut cpu, mem)) = crate::cpm::load(image, sys) else {
+        let result = Err(RunError::ImageTooLarge(image.len()));
+        return Sequential { cpu: Cpu::new(), mem: zeroed_mem(), instructions: 0, tstates: 0, result };
+    };
+    let mut bus = SysBus(HeapMem(mem));
+    let (mut instructions, mut tstates) = (0u64, 0u64);
+    let result = loop {
+        let res = cpu.run(&mut bus, max_instructions - instructions);
+        instructions += res.instructions;
+        tstates += res.tstates;
+        match res.reason {
+            StopReason::Trap(0) => break Ok(()),
+            StopReason::Trap(pc) => {
+                if instructions == max_instructions {
+                    break Err(RunError::InstructionLimit);
+                }
+                match sys.call(pc, &mut cpu, &mut bus.0 .0, out) {
+                    Ok(Call::Continue) => {}
+                    Ok(Call::Exit) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
+            }
+            StopReason::BudgetSpent => break Err(RunError::InstructionLimit),
+            StopReason::BusStop => {}
+            StopReason::Halted { .. } => break Err(RunError::Halted(cpu.pc)),
+        }
+    };
+    Sequential { cpu, mem: bus.0 .0, instructions, tstates, result }
+}
+
 /// Every architectural register and latch of `c`, R as the program reads it.
 pub fn registers(c: &Cpu) -> [u16; 21] {
     [
@@ -129,6 +188,8 @@ pub fn checksum(
         Err(RunError::UnsupportedBdos(f)) => (2, f as u64),
         Err(RunError::InstructionLimit) => (3, 0),
         Err(RunError::Halted(pc)) => (4, pc as u64),
+        Err(RunError::NoInput) => (5, 0),
+        Err(RunError::Cpm(e)) => (6, crate::learn::image_hash(alloc::format!("{e:?}").as_bytes())),
     };
     bytes.push(code);
     bytes.extend_from_slice(&detail.to_le_bytes());

@@ -7,8 +7,8 @@
 //! address it wrote (the write set, the writes themselves stay in its copy until
 //! commit), and the port writes it made (released at commit, in order). It stops on
 //! its `iterations`-th return to the region head, where the loop falls through past
-//! its backward branch, at an ordering point (the BDOS entry or warm boot: a system
-//! call is never run speculatively), on HALT, or when its instruction budget is spent.
+//! its backward branch, at an ordering point (the BDOS entry or warm boot, and on the
+//! CP/M machine the BIOS entries: a system call is never run speculatively), on HALT, or when its instruction budget is spent.
 //!
 //! Why a full copy instead of a sparse overlay: a 64 KiB copy costs a few
 //! microseconds, and then a read is one tag test and the array access, so the task
@@ -81,6 +81,9 @@ pub struct TaskBus {
     /// The PC of the instruction before the last one: at an arrival at the head, the branch that led there.
     pub last: u16,
     prev: u16,
+    /// PCs at or above this are ordering points too (the CP/M machine's BIOS
+    /// entries); 10000h (none) unless the dispatcher sets it before `prepare`.
+    pub high: u32,
 }
 
 const READ: u8 = 1;
@@ -101,6 +104,7 @@ impl TaskBus {
             exit_on: false,
             last: 0,
             prev: 0,
+            high: 0x1_0000,
         }
     }
 
@@ -168,7 +172,7 @@ impl Bus for TaskBus {
                 return true;
             }
         }
-        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || is_ordering_point(pc)
+        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || is_ordering_point(pc) || pc as u32 >= self.high
     }
 }
 
@@ -284,7 +288,7 @@ impl Task {
     fn trap_end(&self, pc: u16) -> TaskEnd {
         if pc == self.bus.head && self.bus.arrivals >= self.bus.stop_after {
             TaskEnd::Head
-        } else if is_ordering_point(pc) {
+        } else if is_ordering_point(pc) || pc as u32 >= self.bus.high {
             TaskEnd::OrderingPoint(pc)
         } else {
             TaskEnd::Exit(pc)
