@@ -477,6 +477,9 @@ fn print_report(
         s.discarded,
         s.speculative_tstates * 100 / rep.tstates.max(1)
     );
+    if s.quiet {
+        println!("  quiet run: no region gained in this image's last runs, so it ran unobserved on the interpreter");
+    }
     let mut regions: Vec<_> = rep.regions.iter().collect();
     regions.sort_by_key(|r| core::cmp::Reverse(r.iterations));
     for r in regions.iter().take(6) {

@@ -137,6 +137,8 @@ pub struct Stats {
     pub redo_tstates: u64,
     /// Instances observed.
     pub observed: u64,
+    /// The learnt policy left the whole run sequential, unobserved ([`Policy::quiet_run`]).
+    pub quiet: bool,
 }
 
 /// A region as reported after a run.
@@ -268,6 +270,8 @@ struct ObsBus<'a> {
     last: u16,
     /// PCs at or above this are system entries too (the CP/M BIOS); 10000h: none.
     high: u32,
+    /// Count backward transfers; false in a quiet run (stop at system entries only).
+    observe: bool,
 }
 
 impl Bus for ObsBus<'_> {
@@ -289,6 +293,9 @@ impl Bus for ObsBus<'_> {
     fn trap(&mut self, pc: u16) -> bool {
         if is_ordering_point(pc) || pc as u32 >= self.high {
             return true;
+        }
+        if !self.observe {
+            return false;
         }
         let back = pc < self.last;
         self.last = pc;
@@ -398,7 +405,9 @@ fn run_on<P: Pool>(
         sys,
         high,
     };
+    d.stats.quiet = d.policy.quiet_run();
     let result = if fits { d.main(out) } else { Err(RunError::ImageTooLarge(image.len())) };
+    d.policy.end_run();
     d.report(result)
 }
 
@@ -416,6 +425,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     ports: &mut self.m.ports,
                     last: self.last,
                     high: self.high,
+                    observe: !self.stats.quiet,
                 };
                 let res = self.m.cpu.run(&mut bus, self.cfg.max_instructions - self.m.instructions);
                 self.last = bus.last;
@@ -463,6 +473,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                         ports: &mut self.m.ports,
                         last: BDOS,
                         high: self.high,
+                        observe: !self.stats.quiet,
                     };
                     let t = self.m.cpu.step(&mut bus).0;
                     self.m.tstates += t;
