@@ -106,7 +106,7 @@ impl CpmSystem {
 /// True if `pc` is a trapped system entry of the CP/M machine: warm boot, BDOS, BIOS.
 #[inline(always)]
 pub fn is_system_pc(pc: u16) -> bool {
-    crate::task::is_ordering_point(pc) || pc >= BIOS_TRAPS
+    crate::task::Traps::with_bios(BIOS_TRAPS).hit(pc)
 }
 
 /// The CP/M machine with `image` loaded for `sys`'s command tail; `None` if the image

@@ -23,7 +23,7 @@ use crate::decode::{self, Units};
 use crate::learn::{Arm, Learner, Policy};
 use crate::pool::Pool;
 use crate::region::{self, Graph, Sample, Verdict};
-use crate::task::{is_ordering_point, zeroed_mem, Mem, Task, TaskEnd, PORT_READ};
+use crate::task::{zeroed_mem, Mem, Task, TaskEnd, Traps, PORT_READ};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -268,8 +268,8 @@ struct ObsBus<'a> {
     watch: &'a mut [u16],
     ports: &'a mut Vec<(u16, u8)>,
     last: u16,
-    /// PCs at or above this are system entries too (the CP/M BIOS); 10000h: none.
-    high: u32,
+    /// The machine's system entries.
+    traps: Traps,
     /// Count backward transfers; false in a quiet run (stop at system entries only).
     observe: bool,
 }
@@ -291,7 +291,7 @@ impl Bus for ObsBus<'_> {
     }
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        if is_ordering_point(pc) || pc as u32 >= self.high {
+        if self.traps.hit(pc) {
             return true;
         }
         if !self.observe {
@@ -341,8 +341,8 @@ struct Dispatcher<'a, P: Pool> {
     injections: u64,
     /// The CP/M system, when the program runs on the CP/M machine.
     sys: Option<&'a mut CpmSystem>,
-    /// PCs at or above this are system entries (BIOS_TRAPS on the CP/M machine, else 10000h).
-    high: u32,
+    /// The machine's system entries (the BIOS's too on the CP/M machine).
+    traps: Traps,
 }
 
 /// Runs `image` through the dispatcher on `pool`, learning into `policy`; console output goes to `out`.
@@ -376,7 +376,7 @@ fn run_on<P: Pool>(
         Some(s) => crate::cpm::load(image, s),
         None => crate::reference::load(image),
     };
-    let high = if sys.is_some() { crate::cpm::BIOS_TRAPS as u32 } else { 0x1_0000 };
+    let traps = if sys.is_some() { Traps::with_bios(crate::cpm::BIOS_TRAPS) } else { Traps::HARNESS };
     let fits = loaded.is_some();
     let (cpu, mem) = loaded.unwrap_or_else(|| (Cpu::new(), zeroed_mem()));
     let instances = pool.instances().min(cfg.tasks).max(1);
@@ -403,7 +403,7 @@ fn run_on<P: Pool>(
         log: Vec::new(),
         injections: 0,
         sys,
-        high,
+        traps,
     };
     d.stats.quiet = d.policy.quiet_run();
     let result = if fits { d.main(out) } else { Err(RunError::ImageTooLarge(image.len())) };
@@ -424,7 +424,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     watch: &mut self.watch,
                     ports: &mut self.m.ports,
                     last: self.last,
-                    high: self.high,
+                    traps: self.traps,
                     observe: !self.stats.quiet,
                 };
                 let res = self.m.cpu.run(&mut bus, self.cfg.max_instructions - self.m.instructions);
@@ -436,7 +436,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             self.pool.charge_sequential(res.tstates);
             match res.reason {
                 StopReason::Trap(0) => return Ok(()),
-                StopReason::Trap(pc) if self.sys.is_some() && (pc == BDOS || pc as u32 >= self.high) => {
+                StopReason::Trap(pc) if self.sys.is_some() && self.traps.hit(pc) => {
                     if self.left() == 0 {
                         return Err(RunError::InstructionLimit);
                     }
@@ -472,7 +472,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                         watch: &mut self.watch,
                         ports: &mut self.m.ports,
                         last: BDOS,
-                        high: self.high,
+                        traps: self.traps,
                         observe: !self.stats.quiet,
                     };
                     let t = self.m.cpu.step(&mut bus).0;
@@ -583,7 +583,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         while nodes.len() < WINDOW && self.left() > OBSERVE_BUDGET {
             let start = self.m.cpu.clone();
             let t = &mut self.redo;
-            t.bus.high = self.high;
+            t.bus.traps = self.traps;
             t.prepare(&start, &self.m.mem, head, 1, None, decode::ALL, OBSERVE_BUDGET);
             t.run();
             self.pool.charge_sequential(t.tstates);
@@ -661,7 +661,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             }
             // Every unit a speculative task writes before reading needs no prediction.
             let unc = if j == 0 { 0 } else { decode::ALL };
-            t.bus.high = self.high;
+            t.bus.traps = self.traps;
             t.prepare(&start, &self.m.mem, head, chunk, branch, unc, budget);
         }
         self.pool.run_all(&mut self.tasks[..n]);
@@ -732,7 +732,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     self.stats.injected_squashed += injected as u64;
                     // Redo the task's iterations from the actual state, on committed memory.
                     let start = self.m.cpu.clone();
-                    self.redo.bus.high = self.high;
+                    self.redo.bus.traps = self.traps;
                     self.redo.prepare(&start, &self.m.mem, head, chunk, branch, 0, budget);
                     let r0 = self.pool.now();
                     self.redo.run();
