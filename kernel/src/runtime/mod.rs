@@ -20,6 +20,7 @@
 //! call of the input handler the shell registers ([`set_input_handler`]), which wakes
 //! the shell task.
 
+pub mod par;
 pub mod shell;
 
 use crate::arch::{cpu, timer};

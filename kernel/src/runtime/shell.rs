@@ -72,6 +72,8 @@ commands:
   send <pid> <text>            send <text> to a process as a message from pid 0
   fg <pid>                     give the console input to a process (its READ and CP/M input); Ctrl-] returns
   symbos <image> [args]        run a SymbOS program in the foreground (its SymShell is the console); Ctrl-] returns
+  par <image> [cores] [budget] run a CP/M program through the dispatcher on [cores] cores and once
+                               sequentially; report speedup, squashes, learnt choices (budget: M instructions)
   trace on|off|dump            record scheduling events per core; print them (tools/traceview draws them)
   stats                        processes, messages, heap, uptime, restarts
   cores | mem | uptime         the cores, the heap, time since boot
@@ -403,6 +405,7 @@ impl Shell {
                 _ => println!("fg: usage: fg <pid>"),
             },
             "symbos" => self.symbos(e, rest, cx),
+            "par" => super::par::command(rest, cx),
             "trace" => trace(e, args.next(), args.next()),
             "stats" => stats(e),
             "cores" => cores(),

@@ -3,9 +3,10 @@
 //!
 //! 1. Hosted, 2 threads (Linux threads on this machine): per program of the suite,
 //!    the sequential time (the z80 crate's CP/M harness, as `z80run` runs it), the
-//!    dispatcher's time on 2 instances with a fresh policy, the speedup, the squash
-//!    rate, the overhead on 1 instance, and whether every run was bit-exact. Medians
-//!    of `--runs` runs.
+//!    dispatcher's time on 2 instances with a fresh policy and with a learnt one, the
+//!    speedups, the squash rate, the overhead on 1 instance, and whether every run
+//!    was bit-exact. Medians of `--runs` interleaved rounds, with the spread of the
+//!    sequential times (a row above 10% is marked noise) and the host's load average.
 //! 2. Learning curve: `--curve` runs of each program on 2 threads sharing a persisted
 //!    policy (its text form, written and read back between runs): the speedup per
 //!    run, as a table and as an SVG (`--svg FILE`).
@@ -131,26 +132,48 @@ fn capacity(image: &[u8]) -> f64 {
     2.0 * one / two
 }
 
+/// The host's load averages (1, 5, 15 minutes), as /proc/loadavg gives them.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| String::from("unknown"))
+}
+
+/// Runs learnt before the `learnt` column is timed (so a sequential program's policy
+/// has gone quiet: `zbeam_dispatch::learn::QUIET_AFTER` runs and one more).
+const WARM_UP: u32 = zbeam_dispatch::learn::QUIET_AFTER + 1;
+
 fn hosted(o: &Opts) {
     let cap = capacity(&scaled(suite::find("matmul").expect("matmul is in the suite"), o.scale));
+    let load_before = loadavg();
     println!("### Hosted, 2 threads (Linux threads), scale {}\n", o.scale);
     println!(
         "Host capacity when this ran: two copies of matmul at once did {cap:.2}x the work of one in the same time \
-         (2.00x on two idle cores): no speedup below can exceed it.\n"
+         (2.00x on two idle cores): no speedup below can exceed it. Load average (1, 5, 15 min) before the table: \
+         {load_before}.\n"
     );
     println!(
-        "Medians of {} runs each; a fresh policy every run. `exact`: every run bit-exact with the sequential one.\n",
+        "Medians of {} interleaved rounds (sequential, fresh policy, learnt policy, 1 instance). `fresh`: a new \
+         policy every run; `learnt`: one policy per program, learnt over {WARM_UP} untimed runs first and kept \
+         learning. `seq spread`: (max - min) / median of the sequential times; above 10% the row is marked noise. \
+         `exact`: every run bit-exact with the sequential one.\n",
         o.runs
     );
     println!(
-        "| program | class | sequential ms | dispatcher ms (2) | speedup | squash rate | 1-instance overhead | exact |"
+        "| program | class | sequential ms | seq spread | fresh ms (2) | fresh speedup | learnt ms (2) | learnt speedup \
+         | squash rate | 1-instance overhead | exact | noise? |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
     for p in suite::PROGRAMS {
         let img = scaled(p, o.scale);
-        let (mut seq, mut par, mut one) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut seq, mut par, mut learnt, mut one) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut spec, mut squashed, mut all_exact) = (0u64, 0u64, true);
         let reference = sequential(&img);
+        let mut kept = Policy::new(&img);
+        for run in 0..WARM_UP {
+            let (out, r, _) = dispatched(&img, &mut threads::Threads::new(2), 2, &mut kept, run as u64 + 100);
+            all_exact &= exact(&reference, &out, &r);
+        }
         for run in 0..o.runs {
             let s = sequential(&img);
             seq.push(s.secs);
@@ -161,26 +184,38 @@ fn hosted(o: &Opts) {
             spec += r.stats.speculative;
             squashed += r.stats.squashed_state + r.stats.squashed_memory;
             par.push(secs);
+            let mut pool = threads::Threads::new(2);
+            let (out, r, secs) = dispatched(&img, &mut pool, 2, &mut kept, run as u64 + 1);
+            all_exact &= exact(&reference, &out, &r);
+            learnt.push(secs);
             let mut pool = threads::Threads::new(1);
             let (out, r, secs) = dispatched(&img, &mut pool, 1, &mut Policy::new(&img), 1);
             all_exact &= exact(&reference, &out, &r);
             one.push(secs);
         }
-        let (s, d, d1) = (median(seq), median(par), median(one));
+        let spread = {
+            let (lo, hi) = seq.iter().fold((f64::MAX, 0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+            (hi - lo) / median(seq.clone())
+        };
+        let (s, d, l, d1) = (median(seq), median(par), median(learnt), median(one));
         let rate = if spec > 0 { format!("{:.1}%", 100.0 * squashed as f64 / spec as f64) } else { String::from("-") };
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.2}x | {} | {:+.1}% | {} |",
+            "| {} | {} | {:.1} | {:.0}% | {:.1} | {:.2}x | {:.1} | {:.2}x | {} | {:+.1}% | {} | {} |",
             p.name,
             p.class,
             s * 1e3,
+            spread * 100.0,
             d * 1e3,
             s / d,
+            l * 1e3,
+            s / l,
             rate,
             100.0 * (d1 / s - 1.0),
-            if all_exact { "yes" } else { "NO" }
+            if all_exact { "yes" } else { "NO" },
+            if spread > 0.10 { "noise" } else { "" }
         );
     }
-    println!();
+    println!("\nLoad average after the table: {}.\n", loadavg());
 }
 
 fn curve(o: &Opts) {

@@ -200,6 +200,8 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
                 RunError::UnsupportedBdos(f) => format!("unsupported BDOS function {f}"),
                 RunError::InstructionLimit => String::from("instruction limit reached"),
                 RunError::Halted(pc) => format!("CPU halted at 0x{pc:04X} with nothing to wake it"),
+                RunError::NoInput => String::from("waiting for console input"),
+                RunError::Cpm(e) => format!("BDOS error {e:?}"),
             };
             eprintln!("z80run: {}: {why}", args.file);
             if matches!(e, RunError::ImageTooLarge(_)) {

@@ -18,16 +18,17 @@
 //! The argument that the committed result equals the sequential run is in
 //! docs/DISPATCHER.md ("Why a committed result is the sequential one").
 
+use crate::cpm::{Call, CpmSystem};
 use crate::decode::{self, Units};
 use crate::learn::{Arm, Learner, Policy};
 use crate::pool::Pool;
 use crate::region::{self, Graph, Sample, Verdict};
-use crate::task::{is_ordering_point, zeroed_mem, Mem, Task, TaskEnd, PORT_READ};
+use crate::task::{zeroed_mem, Mem, Task, TaskEnd, Traps, PORT_READ};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use zbeam_z80::cpm::{BDOS, LOAD_ADDR, MAX_IMAGE, STACK_TOP};
+use zbeam_z80::cpm::{BDOS, LOAD_ADDR};
 use zbeam_z80::{Bus, Cpu, StopReason};
 
 /// Arrivals by backward transfer after which a head is observed.
@@ -73,6 +74,10 @@ pub enum RunError {
     InstructionLimit,
     /// The CPU halted with nothing to wake it, at this PC.
     Halted(u16),
+    /// CP/M machine: a call needed console input and none was left.
+    NoInput,
+    /// CP/M machine: a BDOS error ended the program (its message was printed).
+    Cpm(zbeam_cpm::Error),
 }
 
 /// What happened to a speculative task.
@@ -132,6 +137,8 @@ pub struct Stats {
     pub redo_tstates: u64,
     /// Instances observed.
     pub observed: u64,
+    /// The learnt policy left the whole run sequential, unobserved ([`Policy::quiet_run`]).
+    pub quiet: bool,
 }
 
 /// A region as reported after a run.
@@ -261,6 +268,10 @@ struct ObsBus<'a> {
     watch: &'a mut [u16],
     ports: &'a mut Vec<(u16, u8)>,
     last: u16,
+    /// The machine's system entries.
+    traps: Traps,
+    /// Count backward transfers; false in a quiet run (stop at system entries only).
+    observe: bool,
 }
 
 impl Bus for ObsBus<'_> {
@@ -280,8 +291,11 @@ impl Bus for ObsBus<'_> {
     }
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        if is_ordering_point(pc) {
+        if self.traps.hit(pc) {
             return true;
+        }
+        if !self.observe {
+            return false;
         }
         let back = pc < self.last;
         self.last = pc;
@@ -325,21 +339,46 @@ struct Dispatcher<'a, P: Pool> {
     stats: Stats,
     log: Vec<TaskRecord>,
     injections: u64,
+    /// The CP/M system, when the program runs on the CP/M machine.
+    sys: Option<&'a mut CpmSystem>,
+    /// The machine's system entries (the BIOS's too on the CP/M machine).
+    traps: Traps,
 }
 
 /// Runs `image` through the dispatcher on `pool`, learning into `policy`; console output goes to `out`.
 pub fn run<P: Pool>(image: &[u8], cfg: &Config, pool: &mut P, policy: &mut Policy, out: &mut dyn FnMut(u8)) -> Report {
-    let mut mem = zeroed_mem();
-    let mut cpu = Cpu::new();
-    let fits = image.len() <= MAX_IMAGE;
-    if fits {
-        let start = LOAD_ADDR as usize;
-        mem[start..start + image.len()].copy_from_slice(image);
-        mem[BDOS as usize] = 0xC9;
-        mem[6..8].copy_from_slice(&STACK_TOP.to_le_bytes());
-        cpu.pc = LOAD_ADDR;
-        cpu.sp = STACK_TOP;
-    }
+    run_on(image, None, cfg, pool, policy, out)
+}
+
+/// Runs `image` through the dispatcher on the CP/M machine of [`crate::cpm`]: its
+/// system calls (BDOS and BIOS, files on `sys`'s disk) are ordering points performed
+/// by `sys` in program order.
+pub fn run_cpm<P: Pool>(
+    image: &[u8],
+    sys: &mut CpmSystem,
+    cfg: &Config,
+    pool: &mut P,
+    policy: &mut Policy,
+    out: &mut dyn FnMut(u8),
+) -> Report {
+    run_on(image, Some(sys), cfg, pool, policy, out)
+}
+
+fn run_on<P: Pool>(
+    image: &[u8],
+    sys: Option<&mut CpmSystem>,
+    cfg: &Config,
+    pool: &mut P,
+    policy: &mut Policy,
+    out: &mut dyn FnMut(u8),
+) -> Report {
+    let loaded = match &sys {
+        Some(s) => crate::cpm::load(image, s),
+        None => crate::reference::load(image),
+    };
+    let traps = if sys.is_some() { Traps::with_bios(crate::cpm::BIOS_TRAPS) } else { Traps::HARNESS };
+    let fits = loaded.is_some();
+    let (cpu, mem) = loaded.unwrap_or_else(|| (Cpu::new(), zeroed_mem()));
     let instances = pool.instances().min(cfg.tasks).max(1);
     let mut d = Dispatcher {
         cfg,
@@ -363,8 +402,12 @@ pub fn run<P: Pool>(image: &[u8], cfg: &Config, pool: &mut P, policy: &mut Polic
         stats: Stats::default(),
         log: Vec::new(),
         injections: 0,
+        sys,
+        traps,
     };
+    d.stats.quiet = d.policy.quiet_run();
     let result = if fits { d.main(out) } else { Err(RunError::ImageTooLarge(image.len())) };
+    d.policy.end_run();
     d.report(result)
 }
 
@@ -381,6 +424,8 @@ impl<P: Pool> Dispatcher<'_, P> {
                     watch: &mut self.watch,
                     ports: &mut self.m.ports,
                     last: self.last,
+                    traps: self.traps,
+                    observe: !self.stats.quiet,
                 };
                 let res = self.m.cpu.run(&mut bus, self.cfg.max_instructions - self.m.instructions);
                 self.last = bus.last;
@@ -391,6 +436,16 @@ impl<P: Pool> Dispatcher<'_, P> {
             self.pool.charge_sequential(res.tstates);
             match res.reason {
                 StopReason::Trap(0) => return Ok(()),
+                StopReason::Trap(pc) if self.sys.is_some() && self.traps.hit(pc) => {
+                    if self.left() == 0 {
+                        return Err(RunError::InstructionLimit);
+                    }
+                    let sys = self.sys.as_mut().expect("checked by the guard");
+                    match sys.call(pc, &mut self.m.cpu, &mut self.m.mem, out)? {
+                        Call::Continue => self.last = self.m.cpu.pc,
+                        Call::Exit => return Ok(()),
+                    }
+                }
                 StopReason::Trap(BDOS) => {
                     if self.left() == 0 {
                         return Err(RunError::InstructionLimit);
@@ -417,6 +472,8 @@ impl<P: Pool> Dispatcher<'_, P> {
                         watch: &mut self.watch,
                         ports: &mut self.m.ports,
                         last: BDOS,
+                        traps: self.traps,
+                        observe: !self.stats.quiet,
                     };
                     let t = self.m.cpu.step(&mut bus).0;
                     self.m.tstates += t;
@@ -526,6 +583,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         while nodes.len() < WINDOW && self.left() > OBSERVE_BUDGET {
             let start = self.m.cpu.clone();
             let t = &mut self.redo;
+            t.bus.traps = self.traps;
             t.prepare(&start, &self.m.mem, head, 1, None, decode::ALL, OBSERVE_BUDGET);
             t.run();
             self.pool.charge_sequential(t.tstates);
@@ -603,6 +661,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             }
             // Every unit a speculative task writes before reading needs no prediction.
             let unc = if j == 0 { 0 } else { decode::ALL };
+            t.bus.traps = self.traps;
             t.prepare(&start, &self.m.mem, head, chunk, branch, unc, budget);
         }
         self.pool.run_all(&mut self.tasks[..n]);
@@ -673,6 +732,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     self.stats.injected_squashed += injected as u64;
                     // Redo the task's iterations from the actual state, on committed memory.
                     let start = self.m.cpu.clone();
+                    self.redo.bus.traps = self.traps;
                     self.redo.prepare(&start, &self.m.mem, head, chunk, branch, 0, budget);
                     let r0 = self.pool.now();
                     self.redo.run();

@@ -16,6 +16,10 @@
 //! state the next choice sees (validation makes every choice end in the same
 //! committed state), so the problem has no delayed reward to propagate.
 //!
+//! A program none of whose regions gains is learnt as a whole: after a few such
+//! runs the dispatcher leaves it to the interpreter without observing
+//! ([`Policy::quiet_run`]), revisiting it now and then.
+//!
 //! The policy persists per program image ([`Policy::to_text`] / [`Policy::from_text`])
 //! keyed by an FNV-1a hash of the image, so later runs start from what earlier
 //! runs learnt.
@@ -82,6 +86,9 @@ pub struct Policy {
     pub image: u64,
     /// Per region head.
     pub regions: BTreeMap<u16, RegionPolicy>,
+    /// Runs in a row after which no region was left running in parallel with a gain
+    /// (see [`Policy::quiet_run`]).
+    pub quiet: u32,
 }
 
 /// FNV-1a, 64 bits.
@@ -93,16 +100,46 @@ pub fn image_hash(image: &[u8]) -> u64 {
 pub const JUDGE_AFTER: u64 = 3;
 /// Parallel waves a region has had, all losing, before it is retired (at least two per allowed arm).
 pub const RETIRE_AFTER: u64 = 12;
+/// Runs without a gaining region after which an image is run quiet (see [`Policy::quiet_run`]).
+pub const QUIET_AFTER: u32 = 2;
+/// Every this many quiet runs, one observes again (a program's path may change with its input).
+pub const QUIET_REVISIT: u32 = 8;
 
 impl Policy {
     /// An empty policy for `image`.
     pub fn new(image: &[u8]) -> Policy {
-        Policy { image: image_hash(image), regions: BTreeMap::new() }
+        Policy { image: image_hash(image), regions: BTreeMap::new(), quiet: 0 }
+    }
+
+    /// Whether the next run is left sequential as a whole: after [`QUIET_AFTER`] runs
+    /// in a row that ended with no region running in parallel with a gain, the
+    /// dispatcher does not observe at all (the program runs on the interpreter, and
+    /// stops only at its system calls), except every [`QUIET_REVISIT`]-th run, which
+    /// observes again. This is how a sequential program comes to cost what the plain
+    /// interpreter costs.
+    pub fn quiet_run(&self) -> bool {
+        self.quiet >= QUIET_AFTER && !self.quiet.is_multiple_of(QUIET_REVISIT)
+    }
+
+    /// Whether some region runs in parallel and gains: not retired, with a parallel
+    /// arm whose mean reward is positive.
+    pub fn gains(&self) -> bool {
+        self.regions
+            .values()
+            .any(|r| !r.retired && r.arms.iter().any(|(a, s)| *a != Arm::Sequential && s.waves > 0 && s.mean > 0.0))
+    }
+
+    /// Records the end of a run: counts it as quiet unless a region gains.
+    pub fn end_run(&mut self) {
+        self.quiet = if self.gains() { 0 } else { self.quiet.saturating_add(1) };
     }
 
     /// The text form: a header line, then a `region` line per region and an `arm` line per arm.
     pub fn to_text(&self) -> String {
         let mut s = format!("zbeam-dispatch policy v1 image {:016x}\n", self.image);
+        if self.quiet > 0 {
+            s.push_str(&format!("quiet {}\n", self.quiet));
+        }
         for (head, r) in &self.regions {
             s.push_str(&format!("region {:04x} {}\n", head, r.retired as u8));
             for (arm, a) in &r.arms {
@@ -125,7 +162,7 @@ impl Policy {
         if hash != image_hash(image) {
             return None;
         }
-        let mut policy = Policy { image: hash, regions: BTreeMap::new() };
+        let mut policy = Policy { image: hash, regions: BTreeMap::new(), quiet: 0 };
         let mut current: Option<u16> = None;
         for line in lines {
             let f: Vec<&str> = line.split_whitespace().collect();
@@ -157,6 +194,7 @@ impl Policy {
                     };
                     policy.regions.get_mut(&current?)?.arms.insert(arm, stats);
                 }
+                ["quiet", n] => policy.quiet = n.parse().ok()?,
                 [] => {}
                 _ => return None,
             }
@@ -263,6 +301,7 @@ mod tests {
         let r = p.regions.entry(0x123).or_default();
         Learner::feedback(r, arm, 0.25, 1, 0);
         Learner::feedback(r, Arm::Sequential, 0.0, 0, 0);
+        p.quiet = 3;
         let text = p.to_text();
         assert_eq!(Policy::from_text(&text, img), Some(p));
         assert_eq!(Policy::from_text(&text, b"other"), None);

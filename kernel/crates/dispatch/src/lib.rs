@@ -21,23 +21,28 @@
 //!   dispatcher; port writes are buffered in each task and released at commit.
 //!
 //! The machine is `zbeam_z80::cpm`'s CP/M harness (BDOS 0, 2 and 9), so instruction
-//! and T-state counts compare with `z80run`'s.
+//! and T-state counts compare with `z80run`'s. [`reference`] is that harness's run with
+//! its memory on the heap, and a checksum of a final state. [`cpm`] is the CP/M 2.2
+//! machine (`zbeam-cpm`'s BDOS and BIOS, files on its in-memory disk) that
+//! [`run_cpm`] runs programs on.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 extern crate alloc;
 
+pub mod cpm;
 pub mod decode;
 pub mod dispatch;
 pub mod learn;
 pub mod pool;
 pub mod predict;
+pub mod reference;
 pub mod region;
 pub mod suite;
 pub mod task;
 
-pub use dispatch::{run, Config, Outcome, Report, RunError, Stats};
+pub use dispatch::{run, run_cpm, Config, Outcome, Report, RunError, Stats};
 pub use learn::{Arm, Learner, Policy};
 pub use pool::{CostModel, Pool};
 pub use predict::Predictor;

@@ -1,6 +1,6 @@
 //! The program suite written for the dispatcher (`programs/dispatch/`), assembled at
 //! build time, each with its class and its expected console output (the sequential
-//! run's, recorded in `programs/dispatch/NAME.out`).
+//! run's, recorded in `programs/dispatch/NAME.out`), and the CP/M test programs.
 
 /// One program of the suite.
 #[derive(Clone, Copy, Debug)]
@@ -22,3 +22,8 @@ pub static PROGRAMS: &[Program] = include!(concat!(env!("OUT_DIR"), "/suite.rs")
 pub fn find(name: &str) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name == name)
 }
+
+/// The CP/M test programs (`programs/cpm/`), named `cpm-NAME` as the kernel names them:
+/// they use the BDOS file functions, so they run on the CP/M machine
+/// ([`crate::run_cpm`]).
+pub static CPM: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/cpm.rs"));

@@ -7,8 +7,8 @@
 //! address it wrote (the write set, the writes themselves stay in its copy until
 //! commit), and the port writes it made (released at commit, in order). It stops on
 //! its `iterations`-th return to the region head, where the loop falls through past
-//! its backward branch, at an ordering point (the BDOS entry or warm boot: a system
-//! call is never run speculatively), on HALT, or when its instruction budget is spent.
+//! its backward branch, at an ordering point (the BDOS entry or warm boot, and on the
+//! CP/M machine the BIOS entries: a system call is never run speculatively), on HALT, or when its instruction budget is spent.
 //!
 //! Why a full copy instead of a sparse overlay: a 64 KiB copy costs a few
 //! microseconds, and then a read is one tag test and the array access, so the task
@@ -37,10 +37,36 @@ pub fn zeroed_mem() -> Box<Mem> {
 /// writes are logged in program order.
 pub const PORT_READ: u8 = 0xFF;
 
-/// The two addresses the CP/M machine traps: warm boot and the BDOS entry.
+/// The two addresses the z80 crate's harness traps: warm boot and the BDOS entry.
 #[inline(always)]
 pub fn is_ordering_point(pc: u16) -> bool {
-    pc <= 5 && (pc == 5 || pc == 0)
+    Traps::HARNESS.hit(pc)
+}
+
+/// The PCs a machine traps as system entries (ordering points): 0000h and 0005h,
+/// and on the CP/M machine also the BIOS entries from `bios` to FFFFh. Together they
+/// form one wrapping range `low..=0005h`, so the test on the hot path (every
+/// instruction) is one compare, as [`is_ordering_point`]'s is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Traps {
+    low: u16,
+    span: u16,
+}
+
+impl Traps {
+    /// The z80 crate's harness: 0000h and 0005h.
+    pub const HARNESS: Traps = Traps { low: 0, span: 5 };
+
+    /// 0000h, 0005h and `bios..=FFFFh` (`bios` above 0005h).
+    pub const fn with_bios(bios: u16) -> Traps {
+        Traps { low: bios, span: 5u16.wrapping_sub(bios) }
+    }
+
+    /// True if `pc` is one of the trapped entries.
+    #[inline(always)]
+    pub fn hit(self, pc: u16) -> bool {
+        pc.wrapping_sub(self.low) <= self.span && (pc == 0 || pc == 5 || (self.low != 0 && pc >= self.low))
+    }
 }
 
 /// How a task ended.
@@ -81,6 +107,9 @@ pub struct TaskBus {
     /// The PC of the instruction before the last one: at an arrival at the head, the branch that led there.
     pub last: u16,
     prev: u16,
+    /// The machine's system entries, where the task stops (ordering points); the
+    /// harness's unless the dispatcher sets them before `prepare`.
+    pub traps: Traps,
 }
 
 const READ: u8 = 1;
@@ -101,6 +130,7 @@ impl TaskBus {
             exit_on: false,
             last: 0,
             prev: 0,
+            traps: Traps::HARNESS,
         }
     }
 
@@ -168,7 +198,7 @@ impl Bus for TaskBus {
                 return true;
             }
         }
-        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || is_ordering_point(pc)
+        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || self.traps.hit(pc)
     }
 }
 
@@ -284,10 +314,24 @@ impl Task {
     fn trap_end(&self, pc: u16) -> TaskEnd {
         if pc == self.bus.head && self.bus.arrivals >= self.bus.stop_after {
             TaskEnd::Head
-        } else if is_ordering_point(pc) {
+        } else if self.bus.traps.hit(pc) {
             TaskEnd::OrderingPoint(pc)
         } else {
             TaskEnd::Exit(pc)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Traps;
+
+    #[test]
+    fn traps_hit_exactly_the_system_entries() {
+        let bios = Traps::with_bios(0xFFE0);
+        for pc in 0..=0xFFFFu16 {
+            assert_eq!(Traps::HARNESS.hit(pc), pc == 0 || pc == 5, "{pc:04x}");
+            assert_eq!(bios.hit(pc), pc == 0 || pc == 5 || pc >= 0xFFE0, "{pc:04x}");
         }
     }
 }

@@ -129,27 +129,30 @@ fn the_learner_retires_a_region_where_every_speculation_fails() {
 #[test]
 fn a_program_whose_every_speculation_fails_falls_back_to_sequential() {
     // Every speculative task's prediction corrupted: nothing can validate. Within a
-    // few runs sharing the persisted policy every tried region is retired and the
-    // program runs without speculation.
+    // few runs sharing the persisted policy every tried region is retired, or the
+    // whole program is run quiet, and the program runs without speculation.
     for name in ["vecops", "sieve"] {
         let p = suite::find(name).unwrap();
         let r = reference(p.image, 1_000_000_000);
         let cfg = Config { tasks: 2, inject_every: 1, ..Config::default() };
         let mut policy = Policy::new(p.image);
         let mut runs = 0;
-        loop {
+        let quiet = loop {
             let (out, d) = dispatched(p.image, &cfg, 2, &mut policy);
             assert_same(name, &r, &out, &d);
             assert_eq!(d.stats.committed, 0);
             runs += 1;
             if d.stats.speculative == 0 {
-                break;
+                break d.stats.quiet;
             }
             assert!(runs < 6, "{name}: still speculating after {runs} runs: {:?}", d.stats);
-        }
+        };
         let tried: Vec<_> = policy.regions.values().filter(|r| r.arms.keys().any(|a| *a != Arm::Sequential)).collect();
         assert!(!tried.is_empty(), "{name}: no region was tried");
-        assert!(tried.iter().all(|r| r.retired), "{name}: a failing region was not retired");
+        // Either every failing region was retired, or no region gained for
+        // QUIET_AFTER runs and the program as a whole is left to the interpreter.
+        assert!(quiet || tried.iter().all(|r| r.retired), "{name}: a failing region was not retired");
+        assert!(!policy.gains(), "{name}: a region counts as gaining");
         let waves: u64 = tried.iter().flat_map(|r| r.arms.values()).map(|a| a.waves).sum();
         // At most RETIRE_AFTER or two per allowed arm (2 instances: 4 chunks x 2 predictors).
         assert!(waves <= RETIRE_AFTER.max(16) * tried.len() as u64, "{name}: {waves} waves");

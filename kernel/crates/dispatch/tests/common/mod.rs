@@ -6,30 +6,8 @@ use zbeam_z80::cpm::{CpmError, CpmMachine};
 use zbeam_z80::Cpu;
 
 /// Every architectural register and latch of a CPU, R as the program reads it.
-pub fn arch(c: &Cpu) -> Vec<u32> {
-    vec![
-        c.pc as u32,
-        c.sp as u32,
-        c.ix as u32,
-        c.iy as u32,
-        c.wz as u32,
-        c.af_alt as u32,
-        c.bc_alt as u32,
-        c.de_alt as u32,
-        c.hl_alt as u32,
-        c.af() as u32,
-        c.bc() as u32,
-        c.de() as u32,
-        c.hl() as u32,
-        c.i as u32,
-        c.r() as u32,
-        c.iff1 as u32,
-        c.iff2 as u32,
-        c.im as u32,
-        c.q() as u32,
-        c.halted() as u32,
-        c.ei_delay() as u32,
-    ]
+pub fn arch(c: &Cpu) -> Vec<u16> {
+    zbeam_dispatch::reference::registers(c).to_vec()
 }
 
 /// The sequential reference: the z80 crate's own CP/M harness.
