@@ -7,10 +7,11 @@
 //!
 //! * `hetero-spin8` — 8 high-priority spinners: every core at least 90% busy, the two
 //!   P cores' queue lengths (spinners queued plus the one running) differ by at most 1
-//!   in at least 90% of the samples (a vCPU thread that the host deschedules for a
-//!   while can leave its queue behind until the next balance pass; the fault this
-//!   guards against, 7 spinners on one P core and 1 on the other, shows in every
-//!   sample), no core takes more than 100 IPIs per second.
+//!   in at least 75% of the samples (QEMU runs the 4 vCPUs as host threads on a shared
+//!   host: one that the host deschedules for a while leaves its queue behind until a
+//!   later balance pass, and a loaded CI host showed such a stretch of 5 samples in 27;
+//!   the fault this guards against, 7 spinners on one P core and 1 on the other, shows
+//!   in every sample), no core takes more than 100 IPIs per second.
 //! * `hetero-2h2l` — 2 high + 2 low: high runs on P and low on E, no spill (at most 1%
 //!   of either class's reductions on the other class: the driver itself wakes twice in
 //!   the window on core 0, and a high process whose slice ends just then finds that P
@@ -273,8 +274,8 @@ impl NativeTask for Driver {
                         self.check(n >= 10, format_args!("{n} samples of the P queue lengths"));
                         let u = self.uneven;
                         self.check(
-                            u * 10 <= n,
-                            format_args!("P queue lengths differed by more than 1 in {u} of {n} samples (<= 10%)"),
+                            u * 4 <= n,
+                            format_args!("P queue lengths differed by more than 1 in {u} of {n} samples (<= 25%)"),
                         );
                         self.verdict(cx)
                     }
