@@ -415,6 +415,9 @@ const BODIES_GIVEN_BACK: usize = 2048;
 /// Timer slab entries each core's wheel is built with.
 const TIMERS_AT_START: usize = 4096;
 
+/// Due timers `fire_timers` takes from a wheel at a time.
+const FIRE_BATCH: usize = 64;
+
 /// Process-table slots only native tasks may take (see `spawn_body`), on top of the
 /// table size asked for.
 pub const SYSTEM_SLOTS: usize = 16;
@@ -956,24 +959,39 @@ impl<P: Platform> Engine<P> {
         self.sched.account(core, Activity::Busy, self.platform.now_ms());
     }
 
+    /// Wakes the processes whose timers on `core` are due. They are taken from the
+    /// wheel [`FIRE_BATCH`] at a time into an array on the stack, and woken with the
+    /// wheel's lock released: the path allocates nothing, whatever the heap's state.
     fn fire_timers(&self, core: CoreId) {
         let now = self.platform.now_ms();
-        let mut due: Vec<(u32, u32)> = Vec::new();
-        {
-            let mut wheel = self.timers[core.index()].lock();
-            if wheel.next_deadline().is_none_or(|d| d > now) && !wheel.has_expired() {
-                return;
-            }
-            wheel.advance(now);
-            while let Some(f) = wheel.pop_expired() {
-                due.push(f.payload);
-            }
-        }
-        for (pid, gen) in due {
-            if let Some(slot) = self.slot_at(pid) {
-                if slot.wait.is_current(gen) {
-                    self.act_on_wakeup(self.sched.wake(zbeam_sched::Pid::new(pid & INDEX_MASK)));
+        let mut advanced = false;
+        loop {
+            let mut due = [(0u32, 0u32); FIRE_BATCH];
+            let mut n = 0;
+            {
+                let mut wheel = self.timers[core.index()].lock();
+                if !advanced {
+                    if wheel.next_deadline().is_none_or(|d| d > now) && !wheel.has_expired() {
+                        return;
+                    }
+                    wheel.advance(now);
+                    advanced = true;
                 }
+                while n < FIRE_BATCH {
+                    let Some(f) = wheel.pop_expired() else { break };
+                    due[n] = f.payload;
+                    n += 1;
+                }
+            }
+            for &(pid, gen) in &due[..n] {
+                if let Some(slot) = self.slot_at(pid) {
+                    if slot.wait.is_current(gen) {
+                        self.act_on_wakeup(self.sched.wake(zbeam_sched::Pid::new(pid & INDEX_MASK)));
+                    }
+                }
+            }
+            if n < FIRE_BATCH {
+                return;
             }
         }
     }
