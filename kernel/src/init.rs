@@ -238,6 +238,9 @@ fn kernel_main(dtb: usize) -> ! {
     println!("boot: ready after {ms} ms of counter time");
 
     crate::workload::set_enabled(bootargs::get(args, "workload") != Some("off"));
+    if let Some(bytes) = bootargs::get(args, "slotheap").and_then(|v| v.parse().ok()) {
+        crate::runtime::set_heap_per_slot(bytes);
+    }
     crate::ktest::run_or_prompt(test)
 }
 

@@ -398,6 +398,8 @@ pub struct Engine<P: Platform> {
     pools: Box<[PagePool]>,
     /// Each image's template, built at its first spawn (None: building it failed).
     templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
+    /// Working memory of `stop_tree`, made once (see `tree::Scratch`).
+    stop_scratch: Mutex<tree::Scratch>,
 }
 
 /// A core's timers: (pid, wait generation) per armed wait.
@@ -413,10 +415,6 @@ struct Armed {
 
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
 const FIRST_PID: u32 = 1;
-
-/// Bodies a spawn that finds memory at the reserve gives back from the pools to the
-/// heap (about 1.4 MiB), before it looks again.
-const BODIES_GIVEN_BACK: usize = 2048;
 
 /// Timer slab entries each core's wheel is built with.
 const TIMERS_AT_START: usize = 4096;
@@ -486,6 +484,7 @@ impl<P: Platform> Engine<P> {
             budget: Budget::new(),
             pools: (0..cores).map(|_| PagePool::default()).collect::<Vec<_>>().into_boxed_slice(),
             templates: images.iter().map(|_| spin::Once::new()).collect::<Vec<_>>().into_boxed_slice(),
+            stop_scratch: Mutex::new(tree::Scratch::new(max_procs)),
         }
     }
 
@@ -521,20 +520,6 @@ impl<P: Platform> Engine<P> {
         if body.recycle(self.pool(core)) {
             self.pool(core).give_body(body);
         }
-    }
-
-    /// Memory is at the platform's reserve: gives bodies the pools keep back to the
-    /// heap, [`BODIES_GIVEN_BACK`] at most (those of `core`'s pool first), and
-    /// answers whether memory is above the reserve again. Without it, a spawn bomb
-    /// that filled the heap would leave its memory in the pools for good, and every
-    /// later spawn refused.
-    fn give_back_bodies(&self, core: CoreId) -> bool {
-        let mut left = BODIES_GIVEN_BACK;
-        left -= self.pool(core).drop_bodies(left);
-        for pool in self.pools.iter() {
-            left -= pool.drop_bodies(left);
-        }
-        left < BODIES_GIVEN_BACK && !self.platform.memory_low()
     }
 
     /// The page pool of `core` (core 0's for a core outside the topology).
@@ -771,7 +756,7 @@ impl<P: Platform> Engine<P> {
             Some(SpawnError::Limit)
         } else if rel.parent != 0 && self.is_frozen(rel.parent) {
             Some(SpawnError::Frozen)
-        } else if self.platform.memory_low() && !self.give_back_bodies(from) {
+        } else if self.platform.memory_low() {
             Some(SpawnError::OutOfMemory)
         } else {
             None
