@@ -2,7 +2,8 @@
 //! space-separated `key=value` words.
 //!
 //! Known keys: `test=NAME` (run an in-kernel test and exit QEMU), `tick=HZ`,
-//! `workload=off` (boot to the shell alone, without the default workload).
+//! `workload=off` (boot to the shell alone, without the default workload),
+//! `slotheap=BYTES` (heap per process-table slot; `runtime::table_size`).
 
 /// The value of `key=` in `args`, if present.
 pub fn get<'a>(args: &'a str, key: &str) -> Option<&'a str> {

@@ -239,6 +239,9 @@ fn kernel_main(dtb: usize) -> ! {
     println!("boot: ready after {ms} ms of counter time");
 
     crate::workload::set_enabled(bootargs::get(args, "workload") != Some("off"));
+    if let Some(bytes) = bootargs::get(args, "slotheap").and_then(|v| v.parse().ok()) {
+        crate::runtime::set_heap_per_slot(bytes);
+    }
     crate::start::primary(test)
 }
 

@@ -25,7 +25,7 @@ pub mod shell;
 
 use crate::arch::{cpu, timer};
 use crate::board::{self, Ipi, MAX_CORES};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use zbeam_engine::{Engine, Platform, Step};
 use zbeam_sched::{CoreId, CoreInfo, CpuSet, Topology};
 
@@ -125,16 +125,29 @@ pub fn engine() -> Option<&'static Engine<KernelPlatform>> {
 /// less the slots the engine keeps for system tasks (and slot 0, the kernel's).
 pub const MAX_PROCS: usize = zbeam_engine::pid::MAX_SLOTS - zbeam_engine::SYSTEM_SLOTS - 1;
 
-/// Heap per slot of the process table: an idle Z80 process costs about 2.5 KiB with
-/// its slot (its body and a page or two of its own; its image's pages are shared).
-pub const HEAP_PER_SLOT: usize = 3 << 10;
+/// Heap per slot of the process table by default. An idle Z80 process costs about
+/// 2.5 KiB with its slot (its body and a page or two of its own; its image's pages are
+/// shared), but at 8 KiB the table, not the heap, stops a spawn bomb: when a bomb
+/// fills the heap to the reserve, the allocator's free memory is in fragments and a
+/// larger allocation (a run queue growing) can still fail. The boot argument
+/// `slotheap=BYTES` sets another (3072 holds a million processes in `-m 4G`).
+pub const HEAP_PER_SLOT: usize = 8 << 10;
 
-/// The process table's size: one slot per [`HEAP_PER_SLOT`] bytes of heap, at most
-/// [`MAX_PROCS`]. A slot costs about 380 bytes whether or not a process holds it, so
-/// the table takes about an eighth of the heap, whatever the machine's size.
+static SLOT_HEAP: AtomicUsize = AtomicUsize::new(HEAP_PER_SLOT);
+
+/// Sets the heap per slot (boot argument `slotheap=`; at least 1 KiB).
+pub fn set_heap_per_slot(bytes: usize) {
+    // Relaxed: set once at boot before the engine is built.
+    SLOT_HEAP.store(bytes.max(1024), Ordering::Relaxed);
+}
+
+/// The process table's size: one slot per [`HEAP_PER_SLOT`] (or `slotheap=`) bytes
+/// of heap, at most [`MAX_PROCS`]. A slot costs about 380 bytes whether or not a
+/// process holds it.
 pub fn table_size() -> usize {
     let (used, free) = crate::heap::usage();
-    ((used + free) / HEAP_PER_SLOT).clamp(256, MAX_PROCS)
+    // Relaxed: see set_heap_per_slot.
+    ((used + free) / SLOT_HEAP.load(Ordering::Relaxed)).clamp(256, MAX_PROCS)
 }
 
 /// Heap kept back from Z80 processes for the kernel, the shell and supervisors: the

@@ -725,7 +725,7 @@ fn mem(e: &Engine<KernelPlatform>) {
         e.live()
     );
     println!("processes: {} KiB charged of a {} KiB budget", m.charged / 1024, m.budget / 1024);
-    println!("templates: {} KiB shared; run queues: {} KiB", m.templates / 1024, m.queues / 1024);
+    println!("templates: {} KiB shared; run queues and timer wheels: {} KiB", m.templates / 1024, m.queues / 1024);
     let page_kib = zbeam_engine::memory::PAGE_SIZE / 1024;
     for (c, p) in m.pools.iter().enumerate() {
         println!(

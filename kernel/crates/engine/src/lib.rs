@@ -213,14 +213,15 @@ pub struct MemoryStats {
     pub templates: usize,
     /// Each core's page pool.
     pub pools: Vec<memory::PoolStats>,
-    /// Bytes of the scheduler's run queues (they keep the size a burst grew them to).
+    /// Bytes of the scheduler's run queues (room a burst grew them to, until they
+    /// shrink) and of the timer wheels' slabs (which keep the size they grew to).
     pub queues: usize,
 }
 
 impl MemoryStats {
     /// Bytes the engine keeps on purpose for later processes, with no process holding
     /// them: the templates, every pool's pages, recycled bodies and lists, and the run
-    /// queues' room. Pools
+    /// queues' and timer wheels' room. Pools
     /// keep what they once took (they never give pages back to the heap), so after a
     /// spawn burst the heap stays this much above its earlier size; a leak is heap
     /// held beyond it.
@@ -403,14 +404,12 @@ pub struct Engine<P: Platform> {
     pools: Box<[PagePool]>,
     /// Each image's template, built at its first spawn (None: building it failed).
     templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
+    /// Working memory of `stop_tree`, made once (see `tree::Scratch`).
+    stop_scratch: Mutex<tree::Scratch>,
 }
 
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
 const FIRST_PID: u32 = 1;
-
-/// Bodies a spawn that finds memory at the reserve gives back from the pools to the
-/// heap (about 1.4 MiB), before it looks again.
-const BODIES_GIVEN_BACK: usize = 2048;
 
 /// Timer slab entries each core's wheel is built with.
 const TIMERS_AT_START: usize = 4096;
@@ -482,6 +481,7 @@ impl<P: Platform> Engine<P> {
             budget: Budget::new(),
             pools: (0..cores).map(|_| PagePool::default()).collect::<Vec<_>>().into_boxed_slice(),
             templates: images.iter().map(|_| spin::Once::new()).collect::<Vec<_>>().into_boxed_slice(),
+            stop_scratch: Mutex::new(tree::Scratch::new(max_procs)),
         }
     }
 
@@ -507,7 +507,10 @@ impl<P: Platform> Engine<P> {
             budget: self.budget.cap(),
             templates: self.templates.iter().filter_map(|t| t.get().copied().flatten()).map(|t| t.bytes()).sum(),
             pools: self.pools.iter().map(|p| p.stats()).collect(),
-            queues: (0..self.sched.topology().len()).map(|c| self.sched.queue(CoreId::new(c)).capacity_bytes()).sum(),
+            queues: (0..self.sched.topology().len())
+                .map(|c| self.sched.queue(CoreId::new(c)).capacity_bytes())
+                .sum::<usize>()
+                + self.timers.iter().map(|w| w.lock().slab_bytes()).sum::<usize>(),
         }
     }
 
@@ -518,20 +521,6 @@ impl<P: Platform> Engine<P> {
         if body.recycle(self.pool(core)) {
             self.pool(core).give_body(body);
         }
-    }
-
-    /// Memory is at the platform's reserve: gives bodies the pools keep back to the
-    /// heap, [`BODIES_GIVEN_BACK`] at most (those of `core`'s pool first), and
-    /// answers whether memory is above the reserve again. Without it, a spawn bomb
-    /// that filled the heap would leave its memory in the pools for good, and every
-    /// later spawn refused.
-    fn give_back_bodies(&self, core: CoreId) -> bool {
-        let mut left = BODIES_GIVEN_BACK;
-        left -= self.pool(core).drop_bodies(left);
-        for pool in self.pools.iter() {
-            left -= pool.drop_bodies(left);
-        }
-        left < BODIES_GIVEN_BACK && !self.platform.memory_low()
     }
 
     /// The page pool of `core` (core 0's for a core outside the topology).
@@ -768,7 +757,7 @@ impl<P: Platform> Engine<P> {
             Some(SpawnError::Limit)
         } else if rel.parent != 0 && self.is_frozen(rel.parent) {
             Some(SpawnError::Frozen)
-        } else if self.platform.memory_low() && !self.give_back_bodies(from) {
+        } else if self.platform.memory_low() {
             Some(SpawnError::OutOfMemory)
         } else {
             None

@@ -71,16 +71,6 @@ impl PagePool {
     pub(crate) fn take_body(&self) -> Option<Box<Body>> {
         self.bodies.lock().pop()
     }
-    /// Drops up to `n` of the bodies the pool keeps, so their memory goes back to the
-    /// heap; returns how many it dropped. (Pages stay: they are never freed.)
-    pub(crate) fn drop_bodies(&self, n: usize) -> usize {
-        let mut bodies = self.bodies.lock();
-        let k = n.min(bodies.len());
-        for _ in 0..k {
-            drop(bodies.pop());
-        }
-        k
-    }
     /// Keeps a Z80 body (already emptied by `Body::recycle`) for a later spawn.
     pub(crate) fn give_body(&self, body: Box<Body>) {
         let mut bodies = self.bodies.lock();

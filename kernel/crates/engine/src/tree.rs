@@ -17,7 +17,22 @@
 
 use crate::{pid::INDEX_MASK, Engine, Platform};
 use alloc::vec;
+use alloc::vec::Vec;
 use core::sync::atomic::{fence, Ordering};
+
+/// The walk's working memory, made once with the engine (a byte per slot), so that a
+/// stop needs no allocation: it is most needed when memory has run out.
+pub(crate) struct Scratch {
+    mark: Vec<Mark>,
+    chain: Vec<u32>,
+}
+
+impl Scratch {
+    /// Room for a table of `slots` slots and chains of 64 (longer ones grow).
+    pub(crate) fn new(slots: usize) -> Self {
+        Scratch { mark: vec![Mark::Unknown; slots], chain: Vec::with_capacity(64) }
+    }
+}
 
 /// What the walk knows of a slot.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -122,8 +137,8 @@ impl<P: Platform> Engine<P> {
         let root = root & INDEX_MASK;
         let n = self.slots.len();
         let mut stopped = 0;
-        let mut mark = vec![Mark::Unknown; n];
-        let mut chain = alloc::vec::Vec::new();
+        let mut scratch = self.stop_scratch.lock();
+        let Scratch { mark, chain } = &mut *scratch;
         // A child spawned while its parent was being frozen can be missed by one scan;
         // the next scan finds it under its frozen parent. Rounds end when one freezes
         // nobody new (bounded, in case a tree keeps the race going).
@@ -153,7 +168,7 @@ impl<P: Platform> Engine<P> {
                         _ => break Mark::Out,
                     }
                 };
-                for &c in &chain {
+                for &c in chain.iter() {
                     mark[(c & INDEX_MASK) as usize] = verdict;
                 }
             }

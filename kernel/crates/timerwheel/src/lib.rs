@@ -199,6 +199,11 @@ impl<T> TimerWheel<T> {
         self.entries.len()
     }
 
+    /// Bytes the slab holds (its capacity): the slab keeps the size it grew to.
+    pub fn slab_bytes(&self) -> usize {
+        self.entries.capacity() * core::mem::size_of::<Entry<T>>()
+    }
+
     /// Whether no timer is armed.
     pub fn is_empty(&self) -> bool {
         self.len == 0
