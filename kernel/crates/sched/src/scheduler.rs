@@ -1147,10 +1147,13 @@ impl Scheduler {
             Counters::bump(&self.halftime_passes, 1);
             return Some(BalancePass::Halftime);
         }
-        let samples: Vec<_> = self.queues.iter().map(|q| q.sample_and_reset()).collect();
+        // Into the balancer's own buffers: a pass allocates nothing (see `balance`).
+        for (s, q) in b.samples_mut().iter_mut().zip(self.queues.iter()) {
+            *s = q.sample_and_reset();
+        }
         // Relaxed: advisory (see `reactivate`).
         let current = self.active.load(Ordering::Relaxed).min(self.queues.len());
-        let plan = b.full_pass(&samples, current, self.cfg.compaction, forced);
+        let plan = b.full_pass_on_samples(current, self.cfg.compaction, forced);
         for (i, qp) in plan.queues.iter().enumerate() {
             let q = &self.queues[i];
             let mut bits = 0u32;

@@ -206,8 +206,8 @@ fn run_all() -> (u64, Seen) {
             }
             let forced = rng.chance(10);
             let plan = b.full_pass(&samples, current, compact, forced);
-            check_plan(&topo, &plan, &format!("seed {seed} pass {pass}"), &mut seen);
-            digest(&mut h, &plan);
+            check_plan(&topo, plan, &format!("seed {seed} pass {pass}"), &mut seen);
+            digest(&mut h, plan);
             active = plan.active;
             assert_eq!(b.last_active(), active, "seed {seed} pass {pass}");
         }
