@@ -129,6 +129,8 @@
 //! holds, taking the slack it frees first, so the invariant holds throughout. The last
 //! exit of a burst always looks: what stays is in the order of `SHRINK_SLACK` entries
 //! of 8 bytes, plus the room the processes still alive need.
+//! Balance passes never touch the heap: the balancer works in memory it was made with
+//! (see [`crate::balance`]).
 
 use crate::balance::{Balancer, MigrationPath, PathKind};
 use crate::cpuset::CpuSet;
