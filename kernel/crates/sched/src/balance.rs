@@ -7,7 +7,13 @@
 //! Y, with the length limits that switch the path on. [`Balancer`] holds the state
 //! that survives between periods (the full-reductions history and the last "rise").
 //! It takes synthetic samples, so every decision is unit-testable; the scheduler
-//! samples its queues, calls [`Balancer::full_pass`] and publishes the [`Plan`].
+//! samples its queues into [`Balancer::samples_mut`], calls
+//! [`Balancer::full_pass_on_samples`] and publishes the [`Plan`].
+//!
+//! Memory: a pass allocates nothing, so it cannot fail at a full heap. The balancer
+//! is made with everything a pass works in, one entry per queue (the samples,
+//! availabilities, limits, pairings, the sort buffer and the plan itself), and every
+//! pass overwrites it; [`Balancer::full_pass`] lends the plan out until the next pass.
 //!
 //! BEAM (`erl_process.c` `check_balance`), followed step by step:
 //! * passes alternate half-time / full, every `1000·CONTEXT_REDS` reductions of the
@@ -63,8 +69,8 @@
 use crate::ids::{CoreId, Priority};
 use crate::reductions::CONTEXT_REDS;
 use crate::topology::{Topology, CAPACITY_SCALE};
+use alloc::boxed::Box;
 use alloc::vec;
-use alloc::vec::Vec;
 
 /// Reductions between balance passes on the first queue to get there (`1000·CR`).
 pub const CHECK_BALANCE_REDS: u64 = 1000 * CONTEXT_REDS as u64;
@@ -170,7 +176,8 @@ pub struct QueuePlan {
     pub full_reds: u64,
 }
 
-/// The result of a full pass.
+/// The result of a full pass. The balancer keeps one and rewrites it on every pass
+/// ([`Balancer::full_pass`] lends it out), so a pass allocates nothing.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Plan {
     /// Number of active queues.
@@ -178,7 +185,7 @@ pub struct Plan {
     /// Whether the compaction branch decided (some queues inactive).
     pub compacted: bool,
     /// Per queue, by core index.
-    pub queues: Vec<QueuePlan>,
+    pub queues: Box<[QueuePlan]>,
 }
 
 #[derive(Clone, Copy, Default, Debug)]
@@ -188,18 +195,68 @@ struct Rise {
     reds: i64,
 }
 
-/// Balancing state kept between periods.
+/// One queue's reductions of the last [`FULL_REDS_HISTORY_SIZE`] periods.
+#[derive(Clone, Copy, Debug)]
+struct History {
+    reds: [u64; FULL_REDS_HISTORY_SIZE],
+    sum: u64,
+}
+
+impl History {
+    /// Every period seeded with `reds`.
+    fn seeded(reds: u64) -> Self {
+        History { reds: [reds; FULL_REDS_HISTORY_SIZE], sum: reds * FULL_REDS_HISTORY_SIZE as u64 }
+    }
+
+    /// The average of the history and `reds` (this period's), which then replaces
+    /// period `hix` of the history.
+    fn update(&mut self, hix: usize, reds: u64) -> u64 {
+        let full = (self.sum + reds) >> FULL_REDS_HISTORY_AVG_SHIFT;
+        self.sum = self.sum - self.reds[hix] + reds;
+        self.reds[hix] = reds;
+        full
+    }
+}
+
+/// The working memory of a full pass, one entry per queue, made with the balancer
+/// and overwritten by every pass.
+#[derive(Clone, Debug)]
+struct Work {
+    /// The samples the pass reads.
+    samples: Box<[QueueSample]>,
+    /// Availability per priority (percent, then scaled).
+    avail: Box<[[i64; 4]]>,
+    /// This pass's `full_reds` average.
+    full_reds: Box<[i64]>,
+    /// Length limit per priority.
+    limit: Box<[[i64; 4]]>,
+    /// Emigration target per priority.
+    emigrate: Box<[[Option<usize>; 4]]>,
+    /// Immigration source per priority.
+    immigrate: Box<[[Option<usize>; 4]]>,
+    /// (length − limit, queue) of the queues taking part at one priority.
+    cmp: Box<[(i64, usize)]>,
+}
+
+/// A boxed slice of `n` copies of `v`.
+fn boxed<T: Clone>(n: usize, v: T) -> Box<[T]> {
+    vec![v; n].into_boxed_slice()
+}
+
+/// Balancing state kept between periods, and the memory every pass works in (all of
+/// it sized by the core count when the balancer is made; a pass allocates nothing).
 #[derive(Clone, Debug)]
 pub struct Balancer {
     period_reds: u64,
-    hist: Vec<[u64; FULL_REDS_HISTORY_SIZE]>,
-    hist_sum: Vec<u64>,
+    hist: Box<[History]>,
     hist_ix: usize,
     last_active: usize,
     prev_rise: Rise,
-    weights: Vec<[u32; 4]>,
-    order: Vec<usize>,
+    weights: Box<[[u32; 4]]>,
+    order: Box<[usize]>,
     halftime_next: bool,
+    work: Work,
+    plan: Plan,
 }
 
 fn percent(x: i64, y: i64) -> i64 {
@@ -219,26 +276,27 @@ impl Balancer {
     /// `2 · CHECK_BALANCE_REDS`).
     pub fn new(topo: &Topology, period_reds: u64) -> Self {
         let n = topo.len();
-        let mut hist = Vec::with_capacity(n);
-        let mut hist_sum = Vec::with_capacity(n);
-        let mut weights = Vec::with_capacity(n);
-        for i in 0..n {
-            let core = CoreId::new(i);
-            let seed = period_reds * topo.core(core).capacity as u64 / CAPACITY_SCALE as u64;
-            hist.push([seed; FULL_REDS_HISTORY_SIZE]);
-            hist_sum.push(seed * FULL_REDS_HISTORY_SIZE as u64);
-            weights.push(Priority::ALL.map(|p| topo.class_weight(core, p)));
-        }
+        let cores = || (0..n).map(CoreId::new);
+        let seed = |core| period_reds * topo.core(core).capacity as u64 / CAPACITY_SCALE as u64;
         Balancer {
             period_reds,
-            hist,
-            hist_sum,
+            hist: cores().map(|c| History::seeded(seed(c))).collect(),
             hist_ix: 0,
             last_active: n,
             prev_rise: Rise::default(),
-            weights,
+            weights: cores().map(|c| Priority::ALL.map(|p| topo.class_weight(c, p))).collect(),
             order: topo.compaction_order().iter().map(|c| c.index()).collect(),
             halftime_next: true,
+            work: Work {
+                samples: boxed(n, QueueSample::default()),
+                avail: boxed(n, [0; 4]),
+                full_reds: boxed(n, 0),
+                limit: boxed(n, [0; 4]),
+                emigrate: boxed(n, [None; 4]),
+                immigrate: boxed(n, [None; 4]),
+                cmp: boxed(n, (0, 0)),
+            },
+            plan: Plan { active: n, compacted: false, queues: boxed(n, QueuePlan::default()) },
         }
     }
 
@@ -262,36 +320,46 @@ impl Balancer {
         self.last_active = active;
     }
 
-    fn update_full_reds(&mut self, q: usize, hix: usize, reds: u64) -> u64 {
-        let full = (self.hist_sum[q] + reds) >> FULL_REDS_HISTORY_AVG_SHIFT;
-        self.hist_sum[q] = self.hist_sum[q] - self.hist[q][hix] + reds;
-        self.hist[q][hix] = reds;
-        full
-    }
-
     /// A full pass over `samples` (one per queue, by core index). `current_active` is
     /// the number of queues active right now; `compact` enables compaction; `forced`
-    /// skips it (as BEAM's forced check does).
-    pub fn full_pass(&mut self, samples: &[QueueSample], current_active: usize, compact: bool, forced: bool) -> Plan {
-        let n = samples.len();
-        assert_eq!(n, self.hist.len(), "one sample per run queue");
-        let period = self.period_reds as i64;
-        let hix = self.hist_ix;
-        self.hist_ix = (self.hist_ix + 1) % FULL_REDS_HISTORY_SIZE;
-        self.halftime_next = true;
+    /// skips it (as BEAM's forced check does). Copies `samples` into the balancer's
+    /// sample buffer and runs [`Balancer::full_pass_on_samples`].
+    pub fn full_pass(&mut self, samples: &[QueueSample], current_active: usize, compact: bool, forced: bool) -> &Plan {
+        assert_eq!(samples.len(), self.work.samples.len(), "one sample per run queue");
+        self.work.samples.copy_from_slice(samples);
+        self.full_pass_on_samples(current_active, compact, forced)
+    }
 
-        let mut avail = vec![[0i64; 4]; n];
-        let mut full_reds = vec![0i64; n];
+    /// The sample buffer (one per queue, by core index) that
+    /// [`Balancer::full_pass_on_samples`] reads: the scheduler fills it in place.
+    pub fn samples_mut(&mut self) -> &mut [QueueSample] {
+        &mut self.work.samples
+    }
+
+    /// A full pass over the samples in the buffer ([`Balancer::samples_mut`]); the
+    /// arguments are those of [`Balancer::full_pass`]. The plan is rewritten in place
+    /// and stays valid until the next pass.
+    pub fn full_pass_on_samples(&mut self, current_active: usize, compact: bool, forced: bool) -> &Plan {
+        let Balancer { period_reds, hist, hist_ix, last_active, prev_rise, weights, order, halftime_next, work, plan } =
+            self;
+        let Work { samples, avail, full_reds, limit, emigrate, immigrate, cmp } = work;
+        let n = samples.len();
+        let period = *period_reds as i64;
+        let hix = *hist_ix;
+        *hist_ix = (hix + 1) % FULL_REDS_HISTORY_SIZE;
+        *halftime_next = true;
+
         let (mut full_scheds, mut half_full, mut full_scheds_reds, mut scheds_reds, mut mmax_len) =
             (0i64, 0usize, 0i64, 0i64, 0i64);
         for (q, s) in samples.iter().enumerate() {
             let treds: i64 = s.reds.iter().map(|&r| r as i64).sum();
+            avail[q] = [0; 4];
             if s.out_of_work {
                 avail[q] = [100; 4];
                 if !s.halftime_out_of_work {
                     half_full += 1;
                 }
-                full_reds[q] = self.update_full_reds(q, hix, self.period_reds) as i64;
+                full_reds[q] = hist[q].update(hix, *period_reds) as i64;
             } else {
                 if treds != 0 {
                     let mut xreds = 0i64;
@@ -308,7 +376,7 @@ impl Balancer {
                         }
                     }
                 }
-                full_reds[q] = self.update_full_reds(q, hix, treds as u64) as i64;
+                full_reds[q] = hist[q].update(hix, treds as u64) as i64;
                 full_scheds_reds += full_reds[q];
                 full_scheds += 1;
                 half_full += 1;
@@ -317,9 +385,10 @@ impl Balancer {
             mmax_len = mmax_len.max(s.max_total_len as i64);
         }
 
-        let mut plan = Plan { active: n, compacted: false, queues: vec![QueuePlan::default(); n] };
-        for (qp, f) in plan.queues.iter_mut().zip(&full_reds) {
-            qp.full_reds = *f as u64;
+        plan.active = n;
+        plan.compacted = false;
+        for (qp, f) in plan.queues.iter_mut().zip(full_reds.iter()) {
+            *qp = QueuePlan { full_reds: *f as u64, ..QueuePlan::default() };
         }
 
         if compact && !forced && half_full != n {
@@ -327,21 +396,21 @@ impl Balancer {
             let mut active = if full_scheds > 0 {
                 ((scheds_reds.max(1) - 1) / period + 1) as usize
             } else {
-                self.last_active.saturating_sub(1)
+                last_active.saturating_sub(1)
             };
-            if self.last_active < current_active {
-                self.prev_rise = Rise { active: current_active, max_len: mmax_len, reds: scheds_reds };
+            if *last_active < current_active {
+                *prev_rise = Rise { active: current_active, max_len: mmax_len, reds: scheds_reds };
                 active = current_active;
-            } else if active < self.prev_rise.active
-                && percent(mmax_len, self.prev_rise.max_len) >= RISE_KEEP_PERCENT
-                && percent(scheds_reds, self.prev_rise.reds) >= RISE_KEEP_PERCENT
+            } else if active < prev_rise.active
+                && percent(mmax_len, prev_rise.max_len) >= RISE_KEEP_PERCENT
+                && percent(scheds_reds, prev_rise.reds) >= RISE_KEEP_PERCENT
             {
-                active = self.prev_rise.active;
+                active = prev_rise.active;
             }
             let active = active.clamp(min, n);
             if active < n {
-                for (pos, &q) in self.order.iter().enumerate().skip(active) {
-                    let to = self.order[pos % active] as u8;
+                for (pos, &q) in order.iter().enumerate().skip(active) {
+                    let to = order[pos % active] as u8;
                     plan.queues[q].inactive = true;
                     plan.queues[q].paths = [MigrationPath {
                         kind: PathKind::Emigrate,
@@ -353,10 +422,10 @@ impl Balancer {
                 }
                 plan.active = active;
                 plan.compacted = true;
-                self.last_active = active;
+                *last_active = active;
             }
-        } else if compact && self.last_active < current_active {
-            self.prev_rise = Rise { active: current_active, max_len: mmax_len, reds: scheds_reds };
+        } else if compact && *last_active < current_active {
+            *prev_rise = Rise { active: current_active, max_len: mmax_len, reds: scheds_reds };
         }
 
         // Per-priority limits and migration paths among the active queues (all of them
@@ -369,8 +438,8 @@ impl Balancer {
                     // Rounded to nearest (BEAM truncates; see the module doc).
                     avail[q][p] = (avail[q][p] * full_reds[q] * full_scheds + full_scheds_reds / 2) / full_scheds_reds;
                 }
-                avail[q][p] = if plan.queues[q].inactive { 0 } else { avail[q][p] * self.weights[q][p] as i64 / 100 };
-                if self.weights[q][p] != 0 {
+                avail[q][p] = if plan.queues[q].inactive { 0 } else { avail[q][p] * weights[q][p] as i64 / 100 };
+                if weights[q][p] != 0 {
                     avg_len[p] += samples[q].max_len[p] as i64;
                 }
                 avg_avail[p] += avail[q][p];
@@ -381,31 +450,30 @@ impl Balancer {
                 avg_len[p] = (100 * avg_len[p] - 1) / avg_avail[p] + 1;
             }
         }
-        let mut limit = vec![[0i64; 4]; n];
         for q in 0..n {
             for p in 0..4 {
-                if avg_len[p] != 0 && avail[q][p] != 0 {
-                    limit[q][p] = (avg_len[p] * avail[q][p] - 1) / 100 + 1;
-                }
+                limit[q][p] =
+                    if avg_len[p] != 0 && avail[q][p] != 0 { (avg_len[p] * avail[q][p] - 1) / 100 + 1 } else { 0 };
             }
         }
-        let mut emigrate: Vec<[Option<usize>; 4]> = vec![[None; 4]; n];
-        let mut immigrate: Vec<[Option<usize>; 4]> = vec![[None; 4]; n];
+        emigrate.fill([None; 4]);
+        immigrate.fill([None; 4]);
         for p in 0..4 {
-            let mut cmp: Vec<(i64, usize)> = samples
-                .iter()
-                .zip(&limit)
-                .enumerate()
-                .filter(|(q, _)| !plan.queues[*q].inactive && self.weights[*q][p] != 0)
-                .map(|(q, (s, l))| (s.max_len[p] as i64 - l[p], q))
-                .collect();
+            let mut len = 0;
+            for (q, s) in samples.iter().enumerate() {
+                if !plan.queues[q].inactive && weights[q][p] != 0 {
+                    cmp[len] = (s.max_len[p] as i64 - limit[q][p], q);
+                    len += 1;
+                }
+            }
+            let cmp = &mut cmp[..len];
             let lows = cmp.iter().filter(|c| c.0 < 0).count();
             let highs = cmp.iter().filter(|c| c.0 > 0).count();
             if lows == 0 || highs == 0 {
                 continue;
             }
             cmp.sort_unstable();
-            pair_paths(&cmp, p, &mut emigrate, &mut immigrate);
+            pair_paths(cmp, p, emigrate, immigrate);
         }
         for q in 0..n {
             if plan.queues[q].inactive {
@@ -435,7 +503,7 @@ impl Balancer {
             }
         }
         if !plan.compacted {
-            self.last_active = n;
+            *last_active = n;
         }
         plan
     }

@@ -129,6 +129,8 @@
 //! holds, taking the slack it frees first, so the invariant holds throughout. The last
 //! exit of a burst always looks: what stays is in the order of `SHRINK_SLACK` entries
 //! of 8 bytes, plus the room the processes still alive need.
+//! Balance passes never touch the heap: the balancer works in memory it was made with
+//! (see [`crate::balance`]).
 
 use crate::balance::{Balancer, MigrationPath, PathKind};
 use crate::cpuset::CpuSet;
@@ -1147,10 +1149,13 @@ impl Scheduler {
             Counters::bump(&self.halftime_passes, 1);
             return Some(BalancePass::Halftime);
         }
-        let samples: Vec<_> = self.queues.iter().map(|q| q.sample_and_reset()).collect();
+        // Into the balancer's own buffers: a pass allocates nothing (see `balance`).
+        for (s, q) in b.samples_mut().iter_mut().zip(self.queues.iter()) {
+            *s = q.sample_and_reset();
+        }
         // Relaxed: advisory (see `reactivate`).
         let current = self.active.load(Ordering::Relaxed).min(self.queues.len());
-        let plan = b.full_pass(&samples, current, self.cfg.compaction, forced);
+        let plan = b.full_pass_on_samples(current, self.cfg.compaction, forced);
         for (i, qp) in plan.queues.iter().enumerate() {
             let q = &self.queues[i];
             let mut bits = 0u32;

@@ -7,27 +7,17 @@
 
 mod common;
 
-use common::{check_queues, Rng};
+use common::{check_queues, random_pe_topology, Rng};
 use zbeam_sched::{
-    Config, CoreId, CoreInfo, CpuSet, ExitReason, OutAction, OutReason, PickSource, Pid, Priority, Reductions,
-    Scheduler, Topology,
+    Config, CoreId, CpuSet, ExitReason, OutAction, OutReason, PickSource, Pid, Priority, Reductions, Scheduler,
+    Topology,
 };
 
 const PROCS: usize = 96;
 
 fn random_topology(rng: &mut Rng) -> Topology {
     let n = 4 + rng.below(13);
-    let cores: Vec<CoreInfo> = (0..n)
-        .map(|_| {
-            let cluster = rng.below(3) as u16;
-            if rng.chance(50) {
-                CoreInfo::performance(cluster)
-            } else {
-                CoreInfo::efficiency(256 + rng.below(600) as u32, cluster)
-            }
-        })
-        .collect();
-    Topology::new(&cores).unwrap()
+    random_pe_topology(rng, n)
 }
 
 fn random_mask(rng: &mut Rng, n: usize) -> CpuSet {

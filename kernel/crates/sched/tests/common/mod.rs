@@ -8,8 +8,8 @@
 #![allow(dead_code)]
 
 use zbeam_sched::{
-    CoreId, CpuSet, ExitReason, OutAction, OutReason, Pid, Priority, Reductions, Scheduler, SleepDecision, Wakeup,
-    CAPACITY_SCALE, CONTEXT_REDS,
+    CoreId, CoreInfo, CpuSet, ExitReason, OutAction, OutReason, Pid, Priority, Reductions, Scheduler, SleepDecision,
+    Topology, Wakeup, CAPACITY_SCALE, CONTEXT_REDS,
 };
 
 /// xorshift64*: small, seeded, good enough for test interleavings.
@@ -33,6 +33,22 @@ impl Rng {
     pub fn chance(&mut self, percent: u64) -> bool {
         self.next_u64() % 100 < percent
     }
+}
+
+/// `n` cores of random classes (half P, half E of capacity 256–855) in up to 3
+/// clusters.
+pub fn random_pe_topology(rng: &mut Rng, n: usize) -> Topology {
+    let cores: Vec<CoreInfo> = (0..n)
+        .map(|_| {
+            let cluster = rng.below(3) as u16;
+            if rng.chance(50) {
+                CoreInfo::performance(cluster)
+            } else {
+                CoreInfo::efficiency(256 + rng.below(600) as u32, cluster)
+            }
+        })
+        .collect();
+    Topology::new(&cores).unwrap()
 }
 
 /// How a simulated process behaves.
