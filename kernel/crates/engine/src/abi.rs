@@ -233,3 +233,58 @@ pub use status::OK;
 pub fn buffer_ok(addr: u16, len: usize) -> bool {
     addr as usize + len <= 0x1_0000
 }
+
+/// Engine errors as system-call statuses: the one place they are mapped, used by the
+/// system-call decoder and by anything else that reports an engine error to a program.
+mod errors {
+    use super::status;
+    use crate::{LinkError, NameError, SendError, SpawnError};
+
+    impl SendError {
+        /// The status SEND and SEND_TAG return for this refusal.
+        pub fn status(self) -> u8 {
+            match self {
+                SendError::NoSuchProcess => status::BAD_PID,
+                SendError::TooBig => status::TOO_BIG,
+                SendError::NoMemory => status::NO_RESOURCES,
+            }
+        }
+    }
+
+    impl SpawnError {
+        /// The status SPAWN and SPAWN_OPT return for this refusal.
+        pub fn status(self) -> u8 {
+            match self {
+                SpawnError::NoSuchImage | SpawnError::BadImage => status::BAD_IMAGE,
+                SpawnError::ArgsTooLong => status::TOO_BIG,
+                SpawnError::EmptyAffinity => status::BAD_ARG,
+                SpawnError::TableFull | SpawnError::OutOfMemory | SpawnError::Limit | SpawnError::Frozen => {
+                    status::NO_RESOURCES
+                }
+            }
+        }
+    }
+
+    impl LinkError {
+        /// The status LINK, UNLINK, MONITOR and SIGNAL return for this refusal.
+        pub fn status(self) -> u8 {
+            match self {
+                LinkError::BadPid => status::BAD_PID,
+                LinkError::Limit => status::NO_RESOURCES,
+            }
+        }
+    }
+
+    impl NameError {
+        /// The status REGISTER, UNREGISTER and WHEREIS return for this refusal.
+        pub fn status(self) -> u8 {
+            match self {
+                NameError::BadName => status::BAD_ARG,
+                NameError::BadPid => status::BAD_PID,
+                NameError::Taken => status::NAME_TAKEN,
+                NameError::NotFound => status::NOT_FOUND,
+                NameError::Full => status::NO_RESOURCES,
+            }
+        }
+    }
+}

@@ -35,7 +35,7 @@ use zbeam_symbos::{exe, machine, Fault, Key};
 
 /// The trap set of the zbeam (native and CP/M) personality, as a mask of page-zero
 /// addresses and the first trapped address at the top of memory.
-pub(super) const ZBEAM_TRAPS: (u64, u16) = (super::LOW_TRAPS, zbeam_cpm::BIOS_TRAPS);
+pub(super) const ZBEAM_TRAPS: (u64, u16) = (super::z80::LOW_TRAPS, zbeam_cpm::BIOS_TRAPS);
 /// The SymbOS trap set.
 pub(super) const SYMBOS_TRAPS: (u64, u16) = (session::TRAP_MASK, exe::TRANSFER_END as u16);
 

@@ -1,0 +1,303 @@
+//! Native cooperative tasks: kernel services, supervisors and test drivers that run as
+//! processes under the same scheduler as Z80 programs (as BEAM's system tasks do). A
+//! task's [`NativeTask::step`] gets a [`NativeCx`], the engine's interface for it.
+
+use super::{RunCx, Slice, CALL_COST, RECEIVE_COST, SEND_COST};
+use crate::memory::{self, Account, Budget};
+use crate::{Engine, Exit, LinkError, Message, NameError, Platform, ProcStats, SendError, SpawnError, SpawnOpts};
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicU64, Ordering};
+use zbeam_mailbox::Mailbox;
+use zbeam_sched::{CoreId, CpuSet, ExitReason, OutReason, Priority};
+
+/// What a native task asks for after one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeStep {
+    /// Run again later (its slice is used up).
+    Yield,
+    /// Wait for a message, or until `until` (ms) if given.
+    Wait {
+        /// Absolute deadline in ms.
+        until: Option<u64>,
+    },
+    /// Finished with this exit code (0 = normal).
+    Exit(u32),
+}
+
+/// A native cooperative task: kernel services and test drivers run as processes
+/// under the same scheduler, as BEAM's system tasks do.
+pub trait NativeTask: Send {
+    /// Runs until it must wait or has used its slice; `cx.used` counts reductions.
+    fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep;
+    /// The name `ps` and traces show for it.
+    fn name(&self) -> &'static str {
+        "native"
+    }
+}
+
+/// What a native task can do during its step.
+pub struct NativeCx<'a> {
+    ops: &'a dyn Ops,
+    mailbox: &'a Mailbox<Message>,
+    taken: &'a AtomicU64,
+    account: &'a Account,
+    budget: &'a Budget,
+    pid: u32,
+    core: CoreId,
+    /// Reductions used so far in this step (add to it for work done).
+    pub used: u64,
+}
+
+impl NativeCx<'_> {
+    /// Own pid (raw).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+    /// The core running this step.
+    pub fn core(&self) -> CoreId {
+        self.core
+    }
+    /// Time in ms.
+    pub fn now_ms(&self) -> u64 {
+        self.ops.now_ms()
+    }
+    /// Takes the next message, if any.
+    pub fn receive(&mut self) -> Option<Message> {
+        self.used += RECEIVE_COST;
+        let msg = self.mailbox.consumer().and_then(|mut c| c.pop());
+        self.took(msg.as_ref());
+        msg
+    }
+    /// Counts a message taken from the mailbox and returns its charge.
+    fn took(&self, msg: Option<&Message>) {
+        if let Some(m) = msg {
+            // Relaxed: a statistic (queue length for `ps`).
+            self.taken.fetch_add(1, Ordering::Relaxed);
+            self.account.uncharge(memory::message_bytes(m.data.len()), self.budget);
+        }
+    }
+    /// Sends a message.
+    pub fn send(&mut self, to: u32, data: &[u8]) -> Result<(), SendError> {
+        self.used += SEND_COST;
+        self.ops.send(self.pid, to, data)
+    }
+    /// Spawns a Z80 process from image number `image`.
+    pub fn spawn(&mut self, image: usize, args: &[u8], prio: Priority, affinity: CpuSet) -> Result<u32, SpawnError> {
+        self.used += CALL_COST;
+        self.ops.spawn_opts(image, args, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
+    }
+    /// Spawns another native task.
+    pub fn spawn_native(
+        &mut self,
+        task: Box<dyn NativeTask>,
+        prio: Priority,
+        affinity: CpuSet,
+    ) -> Result<u32, SpawnError> {
+        self.used += CALL_COST;
+        self.ops.spawn_native_opts(task, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
+    }
+    /// Statistics of another live process.
+    pub fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
+        self.ops.proc_stats(pid)
+    }
+    /// Asks a process to exit.
+    pub fn kill(&mut self, pid: u32) -> bool {
+        self.used += CALL_COST;
+        self.ops.kill(pid)
+    }
+    /// Writes to the console.
+    pub fn console(&self, bytes: &[u8]) {
+        self.ops.console(bytes)
+    }
+    /// Takes the oldest message whose tag is `tag` (any tag with `None`); messages it
+    /// skips stay queued in order (selective receive).
+    pub fn receive_tagged(&mut self, tag: Option<u8>) -> Option<Message> {
+        self.used += RECEIVE_COST;
+        let msg = self.mailbox.consumer().and_then(|mut c| c.take_first(|m| tag.is_none_or(|t| m.tag == t)));
+        self.took(msg.as_ref());
+        msg
+    }
+    /// Sends a message with a tag (any tag, system tags included).
+    pub fn send_tagged(&mut self, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
+        self.used += SEND_COST;
+        self.ops.send_tagged(self.pid, to, tag, data)
+    }
+    /// Spawns a Z80 process with `opts` (link and monitor are made before it runs);
+    /// returns its pid and the monitor reference (0 without one).
+    pub fn spawn_opts(&mut self, image: usize, args: &[u8], opts: SpawnOpts) -> Result<(u32, u16), SpawnError> {
+        self.used += CALL_COST;
+        self.ops.spawn_opts(image, args, opts, self.pid, self.core)
+    }
+    /// Links to `pid` (NOPROC comes as an exit signal if it is dead).
+    pub fn link(&mut self, pid: u32) -> Result<(), LinkError> {
+        self.used += CALL_COST;
+        self.ops.link(self.pid, pid)
+    }
+    /// Removes the link to `pid`.
+    pub fn unlink(&mut self, pid: u32) -> Result<(), LinkError> {
+        self.used += CALL_COST;
+        self.ops.unlink(self.pid, pid)
+    }
+    /// Monitors `pid`; returns the reference its DOWN message will carry.
+    pub fn monitor(&mut self, pid: u32) -> Result<u16, LinkError> {
+        self.used += CALL_COST;
+        self.ops.monitor(self.pid, pid)
+    }
+    /// Ends a monitor (a DOWN already queued for it is removed).
+    pub fn demonitor(&mut self, mref: u16) -> bool {
+        self.used += CALL_COST;
+        self.ops.demonitor(self.pid, mref)
+    }
+    /// Sets whether this task traps exits; returns the previous setting.
+    pub fn trap_exit(&mut self, on: bool) -> bool {
+        self.used += CALL_COST;
+        self.ops.set_trap_exit(self.pid, on).unwrap_or(false)
+    }
+    /// Sends an exit signal with `reason` to `pid` (see [`Engine::exit_signal`]).
+    pub fn exit_signal(&mut self, pid: u32, reason: u16) -> Result<(), LinkError> {
+        self.used += CALL_COST;
+        self.ops.exit_signal(self.pid, pid, reason)
+    }
+    /// Registers `name` for this task.
+    pub fn register(&mut self, name: &[u8]) -> Result<(), NameError> {
+        self.used += CALL_COST;
+        self.ops.register(name, self.pid)
+    }
+    /// The pid registered under `name`.
+    pub fn whereis(&self, name: &[u8]) -> Option<u32> {
+        self.ops.whereis(name)
+    }
+    /// Whether `pid` names a live process.
+    pub fn is_live(&self, pid: u32) -> bool {
+        self.ops.is_live(pid)
+    }
+    /// How the last process in slot `pid` ended (None while it lives).
+    pub fn last_exit(&self, pid: u32) -> Option<Exit> {
+        self.ops.last_exit(pid)
+    }
+    /// Feeds console input to the engine (see [`Engine::console_input`]).
+    pub fn console_input(&self, bytes: &[u8]) -> usize {
+        self.ops.console_input(bytes)
+    }
+    /// Makes `pid` the foreground console reader (see [`Engine::set_console_reader`]).
+    pub fn set_console_reader(&self, pid: u32) {
+        self.ops.set_console_reader(pid)
+    }
+}
+
+/// The engine seen without its platform type, for native tasks.
+pub(crate) trait Ops {
+    fn now_ms(&self) -> u64;
+    fn send(&self, from: u32, to: u32, data: &[u8]) -> Result<(), SendError>;
+    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult;
+    fn proc_stats(&self, pid: u32) -> Option<ProcStats>;
+    fn kill(&self, pid: u32) -> bool;
+    fn console(&self, bytes: &[u8]);
+    fn send_tagged(&self, from: u32, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError>;
+    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult;
+    fn link(&self, me: u32, other: u32) -> Result<(), LinkError>;
+    fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError>;
+    fn monitor(&self, me: u32, other: u32) -> Result<u16, LinkError>;
+    fn demonitor(&self, me: u32, mref: u16) -> bool;
+    fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool>;
+    fn exit_signal(&self, from: u32, to: u32, reason: u16) -> Result<(), LinkError>;
+    fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError>;
+    fn whereis(&self, name: &[u8]) -> Option<u32>;
+    fn is_live(&self, pid: u32) -> bool;
+    fn last_exit(&self, pid: u32) -> Option<Exit>;
+    fn console_input(&self, bytes: &[u8]) -> usize;
+    fn set_console_reader(&self, pid: u32);
+}
+
+/// A spawn's pid and monitor reference.
+type SpawnResult = Result<(u32, u16), SpawnError>;
+
+impl<P: Platform> Ops for Engine<P> {
+    fn now_ms(&self) -> u64 {
+        self.platform.now_ms()
+    }
+    fn send(&self, from: u32, to: u32, data: &[u8]) -> Result<(), SendError> {
+        Engine::send(self, from, to, data)
+    }
+    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult {
+        Engine::spawn_native_opts(self, t, o, parent, from).map(|(p, r)| (p.get(), r))
+    }
+    fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
+        Engine::proc_stats(self, pid)
+    }
+    fn kill(&self, pid: u32) -> bool {
+        Engine::kill(self, pid)
+    }
+    fn console(&self, bytes: &[u8]) {
+        self.platform.console(bytes)
+    }
+    fn send_tagged(&self, from: u32, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
+        Engine::send_tagged(self, from, to, tag, data)
+    }
+    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult {
+        self.spawn_image_opts(image, args, o, parent, from).map(|(p, r)| (p.get(), r))
+    }
+    fn link(&self, me: u32, other: u32) -> Result<(), LinkError> {
+        Engine::link(self, me, other)
+    }
+    fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError> {
+        Engine::unlink(self, me, other)
+    }
+    fn monitor(&self, me: u32, other: u32) -> Result<u16, LinkError> {
+        Engine::monitor(self, me, other)
+    }
+    fn demonitor(&self, me: u32, mref: u16) -> bool {
+        Engine::demonitor(self, me, mref)
+    }
+    fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool> {
+        Engine::set_trap_exit(self, pid, on)
+    }
+    fn exit_signal(&self, from: u32, to: u32, reason: u16) -> Result<(), LinkError> {
+        Engine::exit_signal(self, from, to, reason)
+    }
+    fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError> {
+        Engine::register(self, name, pid)
+    }
+    fn whereis(&self, name: &[u8]) -> Option<u32> {
+        Engine::whereis(self, name)
+    }
+    fn is_live(&self, pid: u32) -> bool {
+        Engine::is_live(self, pid)
+    }
+    fn last_exit(&self, pid: u32) -> Option<Exit> {
+        Engine::last_exit(self, pid)
+    }
+    fn console_input(&self, bytes: &[u8]) -> usize {
+        Engine::console_input(self, bytes)
+    }
+    fn set_console_reader(&self, pid: u32) {
+        Engine::set_console_reader(self, pid)
+    }
+}
+
+/// Runs `task` for one step and turns what it asks for into the slice's end.
+pub(super) fn run<P: Platform>(task: &mut dyn NativeTask, cx: &mut RunCx<'_, P>) -> Slice {
+    let mut ncx = NativeCx {
+        ops: cx.engine,
+        mailbox: cx.mailbox,
+        taken: cx.taken,
+        account: cx.account,
+        budget: cx.budget(),
+        pid: cx.pid,
+        core: cx.core,
+        used: 0,
+    };
+    let step = task.step(&mut ncx);
+    let used = ncx.used.max(1);
+    match step {
+        NativeStep::Yield => Slice { used, reason: OutReason::Yielded, wait_gen: None },
+        NativeStep::Wait { until } => {
+            // Every native wait is a new wait: bumping the generation makes the timers
+            // of earlier waits stale, so they cannot wake it early.
+            let gen = cx.wait.next();
+            Slice { used, reason: OutReason::Waiting { timeout: until }, wait_gen: until.map(|_| gen) }
+        }
+        NativeStep::Exit(0) => Slice { used, reason: OutReason::Exited(ExitReason::Normal), wait_gen: None },
+        NativeStep::Exit(c) => Slice { used, reason: OutReason::Exited(ExitReason::Other(c)), wait_gen: None },
+    }
+}
