@@ -131,7 +131,7 @@ pub enum TraceEvent {
     },
 }
 
-impl<P: Platform> Engine<P> {
+impl<P: Platform + ?Sized> Engine<P> {
     /// Details of the live process `pid`, or None if there is none. Never blocks: a
     /// process on a core right now is shown without its statistics.
     pub fn proc_info(&self, pid: u32) -> Option<ProcInfo> {

@@ -375,10 +375,10 @@ struct Slot {
     zombie: AtomicBool,
 }
 
-/// The process runtime. Shared by every core (it is `Sync`).
-pub struct Engine<P: Platform> {
+/// The process runtime. Shared by every core (it is `Sync`). `P` may be unsized:
+/// native tasks see the engine as `Engine<dyn Platform>` (see [`NativeCx`]).
+pub struct Engine<P: Platform + ?Sized> {
     sched: Scheduler,
-    platform: P,
     images: &'static [Image],
     slots: Box<[Slot]>,
     free: Mutex<VecDeque<u32>>,
@@ -403,6 +403,8 @@ pub struct Engine<P: Platform> {
     pools: Box<[PagePool]>,
     /// Each image's template, built at its first spawn (None: building it failed).
     templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
+    /// Last: the field an unsized `P` may be.
+    platform: P,
 }
 
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
@@ -481,7 +483,9 @@ impl<P: Platform> Engine<P> {
             templates: images.iter().map(|_| spin::Once::new()).collect::<Vec<_>>().into_boxed_slice(),
         }
     }
+}
 
+impl<P: Platform + ?Sized> Engine<P> {
     /// Caps the bytes Z80 processes may be charged together (the platform keeps the
     /// rest of its memory as a reserve for the kernel, the shell and supervisors). A
     /// spawn that would pass it answers NO_RESOURCES; a process whose page copy or
@@ -930,7 +934,11 @@ impl<P: Platform> Engine<P> {
             self.platform.wake(wake);
         }
     }
+}
 
+/// The scheduling loop needs a sized platform: a native task's slice lends it the
+/// engine as `Engine<dyn Platform>`.
+impl<P: Platform> Engine<P> {
     /// One step of core `core`'s scheduling loop.
     pub fn run_once(&self, core: CoreId) -> Step {
         self.fire_timers(core);

@@ -121,7 +121,7 @@ pub(crate) enum Target {
     NoProc,
 }
 
-impl<P: Platform> Engine<P> {
+impl<P: Platform + ?Sized> Engine<P> {
     /// Whether `pid` was ever given to a process (it may be dead, or an earlier one of
     /// its slot): its slot is in the table and holds it, or has held it (its
     /// generation is below the slot's count of processes). Others are bogus.

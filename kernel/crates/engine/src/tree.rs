@@ -29,7 +29,7 @@ enum Mark {
     Out,
 }
 
-impl<P: Platform> Engine<P> {
+impl<P: Platform + ?Sized> Engine<P> {
     /// Whether `pid`'s current (or last, if dead and not reused) incarnation is frozen.
     pub(crate) fn is_frozen(&self, pid: u32) -> bool {
         // SeqCst: the spawn's check after publishing its child and stop_tree's scan
@@ -177,7 +177,7 @@ impl<P: Platform> Engine<P> {
     }
 }
 
-impl<P: Platform> Engine<P> {
+impl<P: Platform + ?Sized> Engine<P> {
     /// Live processes frozen by a tree stop and not yet torn down (0 once every
     /// stopped tree is gone).
     pub fn frozen_live(&self) -> usize {

@@ -35,9 +35,11 @@ pub trait NativeTask: Send {
     }
 }
 
-/// What a native task can do during its step.
+/// What a native task can do during its step: the engine's calls made as this task
+/// (its pid filled in, their reductions counted). The engine is held with its
+/// platform as a trait object, so tasks are not generic over the platform.
 pub struct NativeCx<'a> {
-    ops: &'a dyn Ops,
+    engine: &'a Engine<dyn Platform + 'a>,
     mailbox: &'a Mailbox<Message>,
     taken: &'a AtomicU64,
     account: &'a Account,
@@ -59,7 +61,7 @@ impl NativeCx<'_> {
     }
     /// Time in ms.
     pub fn now_ms(&self) -> u64 {
-        self.ops.now_ms()
+        self.engine.platform().now_ms()
     }
     /// Takes the next message, if any.
     pub fn receive(&mut self) -> Option<Message> {
@@ -79,12 +81,11 @@ impl NativeCx<'_> {
     /// Sends a message.
     pub fn send(&mut self, to: u32, data: &[u8]) -> Result<(), SendError> {
         self.used += SEND_COST;
-        self.ops.send(self.pid, to, data)
+        self.engine.send(self.pid, to, data)
     }
     /// Spawns a Z80 process from image number `image`.
     pub fn spawn(&mut self, image: usize, args: &[u8], prio: Priority, affinity: CpuSet) -> Result<u32, SpawnError> {
-        self.used += CALL_COST;
-        self.ops.spawn_opts(image, args, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
+        self.spawn_opts(image, args, SpawnOpts::new(prio, affinity)).map(|(p, _)| p)
     }
     /// Spawns another native task.
     pub fn spawn_native(
@@ -94,20 +95,20 @@ impl NativeCx<'_> {
         affinity: CpuSet,
     ) -> Result<u32, SpawnError> {
         self.used += CALL_COST;
-        self.ops.spawn_native_opts(task, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
+        self.engine.spawn_native_opts(task, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p.get())
     }
     /// Statistics of another live process.
     pub fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
-        self.ops.proc_stats(pid)
+        self.engine.proc_stats(pid)
     }
     /// Asks a process to exit.
     pub fn kill(&mut self, pid: u32) -> bool {
         self.used += CALL_COST;
-        self.ops.kill(pid)
+        self.engine.kill(pid)
     }
     /// Writes to the console.
     pub fn console(&self, bytes: &[u8]) {
-        self.ops.console(bytes)
+        self.engine.platform().console(bytes)
     }
     /// Takes the oldest message whose tag is `tag` (any tag with `None`); messages it
     /// skips stay queued in order (selective receive).
@@ -120,165 +121,75 @@ impl NativeCx<'_> {
     /// Sends a message with a tag (any tag, system tags included).
     pub fn send_tagged(&mut self, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
         self.used += SEND_COST;
-        self.ops.send_tagged(self.pid, to, tag, data)
+        self.engine.send_tagged(self.pid, to, tag, data)
     }
     /// Spawns a Z80 process with `opts` (link and monitor are made before it runs);
     /// returns its pid and the monitor reference (0 without one).
     pub fn spawn_opts(&mut self, image: usize, args: &[u8], opts: SpawnOpts) -> Result<(u32, u16), SpawnError> {
         self.used += CALL_COST;
-        self.ops.spawn_opts(image, args, opts, self.pid, self.core)
+        self.engine.spawn_image_opts(image, args, opts, self.pid, self.core).map(|(p, r)| (p.get(), r))
     }
     /// Links to `pid` (NOPROC comes as an exit signal if it is dead).
     pub fn link(&mut self, pid: u32) -> Result<(), LinkError> {
         self.used += CALL_COST;
-        self.ops.link(self.pid, pid)
+        self.engine.link(self.pid, pid)
     }
     /// Removes the link to `pid`.
     pub fn unlink(&mut self, pid: u32) -> Result<(), LinkError> {
         self.used += CALL_COST;
-        self.ops.unlink(self.pid, pid)
+        self.engine.unlink(self.pid, pid)
     }
     /// Monitors `pid`; returns the reference its DOWN message will carry.
     pub fn monitor(&mut self, pid: u32) -> Result<u16, LinkError> {
         self.used += CALL_COST;
-        self.ops.monitor(self.pid, pid)
+        self.engine.monitor(self.pid, pid)
     }
     /// Ends a monitor (a DOWN already queued for it is removed).
     pub fn demonitor(&mut self, mref: u16) -> bool {
         self.used += CALL_COST;
-        self.ops.demonitor(self.pid, mref)
+        self.engine.demonitor(self.pid, mref)
     }
     /// Sets whether this task traps exits; returns the previous setting.
     pub fn trap_exit(&mut self, on: bool) -> bool {
         self.used += CALL_COST;
-        self.ops.set_trap_exit(self.pid, on).unwrap_or(false)
+        self.engine.set_trap_exit(self.pid, on).unwrap_or(false)
     }
     /// Sends an exit signal with `reason` to `pid` (see [`Engine::exit_signal`]).
     pub fn exit_signal(&mut self, pid: u32, reason: u16) -> Result<(), LinkError> {
         self.used += CALL_COST;
-        self.ops.exit_signal(self.pid, pid, reason)
+        self.engine.exit_signal(self.pid, pid, reason)
     }
     /// Registers `name` for this task.
     pub fn register(&mut self, name: &[u8]) -> Result<(), NameError> {
         self.used += CALL_COST;
-        self.ops.register(name, self.pid)
+        self.engine.register(name, self.pid)
     }
     /// The pid registered under `name`.
     pub fn whereis(&self, name: &[u8]) -> Option<u32> {
-        self.ops.whereis(name)
+        self.engine.whereis(name)
     }
     /// Whether `pid` names a live process.
     pub fn is_live(&self, pid: u32) -> bool {
-        self.ops.is_live(pid)
+        self.engine.is_live(pid)
     }
     /// How the last process in slot `pid` ended (None while it lives).
     pub fn last_exit(&self, pid: u32) -> Option<Exit> {
-        self.ops.last_exit(pid)
+        self.engine.last_exit(pid)
     }
     /// Feeds console input to the engine (see [`Engine::console_input`]).
     pub fn console_input(&self, bytes: &[u8]) -> usize {
-        self.ops.console_input(bytes)
+        self.engine.console_input(bytes)
     }
     /// Makes `pid` the foreground console reader (see [`Engine::set_console_reader`]).
     pub fn set_console_reader(&self, pid: u32) {
-        self.ops.set_console_reader(pid)
-    }
-}
-
-/// The engine seen without its platform type, for native tasks.
-pub(crate) trait Ops {
-    fn now_ms(&self) -> u64;
-    fn send(&self, from: u32, to: u32, data: &[u8]) -> Result<(), SendError>;
-    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult;
-    fn proc_stats(&self, pid: u32) -> Option<ProcStats>;
-    fn kill(&self, pid: u32) -> bool;
-    fn console(&self, bytes: &[u8]);
-    fn send_tagged(&self, from: u32, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError>;
-    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult;
-    fn link(&self, me: u32, other: u32) -> Result<(), LinkError>;
-    fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError>;
-    fn monitor(&self, me: u32, other: u32) -> Result<u16, LinkError>;
-    fn demonitor(&self, me: u32, mref: u16) -> bool;
-    fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool>;
-    fn exit_signal(&self, from: u32, to: u32, reason: u16) -> Result<(), LinkError>;
-    fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError>;
-    fn whereis(&self, name: &[u8]) -> Option<u32>;
-    fn is_live(&self, pid: u32) -> bool;
-    fn last_exit(&self, pid: u32) -> Option<Exit>;
-    fn console_input(&self, bytes: &[u8]) -> usize;
-    fn set_console_reader(&self, pid: u32);
-}
-
-/// A spawn's pid and monitor reference.
-type SpawnResult = Result<(u32, u16), SpawnError>;
-
-impl<P: Platform> Ops for Engine<P> {
-    fn now_ms(&self) -> u64 {
-        self.platform.now_ms()
-    }
-    fn send(&self, from: u32, to: u32, data: &[u8]) -> Result<(), SendError> {
-        Engine::send(self, from, to, data)
-    }
-    fn spawn_native_opts(&self, t: Box<dyn NativeTask>, o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult {
-        Engine::spawn_native_opts(self, t, o, parent, from).map(|(p, r)| (p.get(), r))
-    }
-    fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
-        Engine::proc_stats(self, pid)
-    }
-    fn kill(&self, pid: u32) -> bool {
-        Engine::kill(self, pid)
-    }
-    fn console(&self, bytes: &[u8]) {
-        self.platform.console(bytes)
-    }
-    fn send_tagged(&self, from: u32, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
-        Engine::send_tagged(self, from, to, tag, data)
-    }
-    fn spawn_opts(&self, image: usize, args: &[u8], o: SpawnOpts, parent: u32, from: CoreId) -> SpawnResult {
-        self.spawn_image_opts(image, args, o, parent, from).map(|(p, r)| (p.get(), r))
-    }
-    fn link(&self, me: u32, other: u32) -> Result<(), LinkError> {
-        Engine::link(self, me, other)
-    }
-    fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError> {
-        Engine::unlink(self, me, other)
-    }
-    fn monitor(&self, me: u32, other: u32) -> Result<u16, LinkError> {
-        Engine::monitor(self, me, other)
-    }
-    fn demonitor(&self, me: u32, mref: u16) -> bool {
-        Engine::demonitor(self, me, mref)
-    }
-    fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool> {
-        Engine::set_trap_exit(self, pid, on)
-    }
-    fn exit_signal(&self, from: u32, to: u32, reason: u16) -> Result<(), LinkError> {
-        Engine::exit_signal(self, from, to, reason)
-    }
-    fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError> {
-        Engine::register(self, name, pid)
-    }
-    fn whereis(&self, name: &[u8]) -> Option<u32> {
-        Engine::whereis(self, name)
-    }
-    fn is_live(&self, pid: u32) -> bool {
-        Engine::is_live(self, pid)
-    }
-    fn last_exit(&self, pid: u32) -> Option<Exit> {
-        Engine::last_exit(self, pid)
-    }
-    fn console_input(&self, bytes: &[u8]) -> usize {
-        Engine::console_input(self, bytes)
-    }
-    fn set_console_reader(&self, pid: u32) {
-        Engine::set_console_reader(self, pid)
+        self.engine.set_console_reader(pid)
     }
 }
 
 /// Runs `task` for one step and turns what it asks for into the slice's end.
 pub(super) fn run<P: Platform>(task: &mut dyn NativeTask, cx: &mut RunCx<'_, P>) -> Slice {
     let mut ncx = NativeCx {
-        ops: cx.engine,
+        engine: cx.engine,
         mailbox: cx.mailbox,
         taken: cx.taken,
         account: cx.account,
