@@ -159,7 +159,7 @@ pub mod spawn_opts {
     pub const ARGS_LEN: usize = 2;
     /// Priority (1 byte): 0 max, 1 high, 2 normal, 3 low, [`INHERIT`] the caller's.
     pub const PRIO: usize = 3;
-    /// Flags (1 byte): [`LINK`], [`MONITOR`]; other bits must be 0.
+    /// Flags (1 byte): [`Flags`]; other bits must be 0.
     pub const FLAGS: usize = 4;
     /// Memory limit (1 byte) in units of [`MEMORY_UNIT`] bytes; 0 = the default
     /// (`zbeam_engine::memory::DEFAULT_LIMIT`, 1 MiB). A process whose memory (its
@@ -172,10 +172,16 @@ pub mod spawn_opts {
     pub const AFFINITY: usize = 6;
     /// Priority value meaning "the caller's".
     pub const INHERIT: u8 = 0xff;
-    /// Flag: link the child to the caller before it runs.
-    pub const LINK: u8 = 1;
-    /// Flag: monitor the child; the reference comes back in DE.
-    pub const MONITOR: u8 = 2;
+    bitflags::bitflags! {
+        /// The [`FLAGS`] byte.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Flags: u8 {
+            /// Link the child to the caller before it runs.
+            const LINK = 1;
+            /// Monitor the child; the reference comes back in DE.
+            const MONITOR = 2;
+        }
+    }
 }
 
 /// Exit reasons: 16-bit codes carried by exit signals and DOWN messages.

@@ -127,3 +127,20 @@ fn every_engine_error_has_its_documented_status() {
         assert_eq!(got, want, "case {i}");
     }
 }
+
+#[test]
+fn spawn_opt_takes_only_its_known_flags() {
+    // LD A,SPAWN_OPT; LD DE,1 (the waiter); LD HL,0x010C (the block after the code);
+    // RST 30h; then the exit with the status (3 bytes): the block starts at 0x010C.
+    let with_flags = |flags: u8| {
+        let code = [0x3e, 0x09, 0x11, 0x01, 0x00, 0x21, 0x0c, 0x01, 0xf7];
+        // Arguments at 0x0080 (none), priority inherited, the flags, default memory
+        // limit, the caller's affinity.
+        let block = [0x80, 0x00, 0x00, 0xff, flags, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+        [&code[..], &EXIT_WITH_STATUS, &block].concat()
+    };
+    assert_eq!(ends(&with_flags(0)), answered(status::OK));
+    assert_eq!(ends(&with_flags(3)), answered(status::OK));
+    assert_eq!(ends(&with_flags(4)), answered(status::BAD_ARG));
+    assert_eq!(ends(&with_flags(0x81)), answered(status::BAD_ARG));
+}

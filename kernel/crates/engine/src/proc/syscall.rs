@@ -397,10 +397,9 @@ fn spawn_opt<P: Platform>(
         p @ 1..=3 => Priority::from_index(p as usize),
         _ => return Err(status::BAD_ARG),
     };
-    let flags = b[o::FLAGS];
-    if flags & !(o::LINK | o::MONITOR) != 0 {
+    let Some(flags) = o::Flags::from_bits(b[o::FLAGS]) else {
         return Err(status::BAD_ARG);
-    }
+    };
     let memory_limit = b[o::MEMORY] as usize * o::MEMORY_UNIT;
     let mut mask = [0u8; 8];
     mask.copy_from_slice(&b[o::AFFINITY..o::AFFINITY + 8]);
@@ -418,7 +417,13 @@ fn spawn_opt<P: Platform>(
     let mut args = [0u8; abi::MAX_ARGS];
     z.mem.read_bytes(args_at, &mut args[..args_len]);
     let args = &args[..args_len];
-    let opts = SpawnOpts { prio, affinity, link: flags & o::LINK != 0, monitor: flags & o::MONITOR != 0, memory_limit };
+    let opts = SpawnOpts {
+        prio,
+        affinity,
+        link: flags.contains(o::Flags::LINK),
+        monitor: flags.contains(o::Flags::MONITOR),
+        memory_limit,
+    };
     cx.engine
         .spawn_image_opts(image as usize, args, opts, cx.pid, cx.core)
         .map(|(pid, r)| (pid.get(), r))
