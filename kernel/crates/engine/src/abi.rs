@@ -110,28 +110,29 @@ pub mod tag {
 }
 
 /// The data of a [`tag::EXIT`] message: `pid` (4 bytes, little-endian), `reason` (2).
-pub fn exit_message(pid: u32, reason: u16) -> [u8; 6] {
+pub fn exit_message(pid: crate::Pid, reason: u16) -> [u8; 6] {
     let mut data = [0u8; 6];
-    data[0..4].copy_from_slice(&pid.to_le_bytes());
+    data[0..4].copy_from_slice(&pid.get().to_le_bytes());
     data[4..6].copy_from_slice(&reason.to_le_bytes());
     data
 }
 
 /// The (pid, reason) of an exit-signal message (None if `m` is not one).
-pub fn parse_exit_message(m: &crate::Message) -> Option<(u32, u16)> {
+pub fn parse_exit_message(m: &crate::Message) -> Option<(crate::Pid, u16)> {
     if m.tag != tag::EXIT || m.data.len() != 6 {
         return None;
     }
     let d = &m.data;
-    Some((u32::from_le_bytes([d[0], d[1], d[2], d[3]]), u16::from_le_bytes([d[4], d[5]])))
+    let pid = crate::Pid::from_raw(u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+    Some((pid, u16::from_le_bytes([d[4], d[5]])))
 }
 
 /// The data of a [`tag::DOWN`] message: reference `mref` (2 bytes), `pid` (4),
 /// `reason` (2), little-endian.
-pub fn down_message(mref: u16, pid: u32, reason: u16) -> [u8; 8] {
+pub fn down_message(mref: u16, pid: crate::Pid, reason: u16) -> [u8; 8] {
     let mut data = [0u8; 8];
     data[0..2].copy_from_slice(&mref.to_le_bytes());
-    data[2..6].copy_from_slice(&pid.to_le_bytes());
+    data[2..6].copy_from_slice(&pid.get().to_le_bytes());
     data[6..8].copy_from_slice(&reason.to_le_bytes());
     data
 }

@@ -6,7 +6,7 @@
 
 use crate::memory::{self, Account, Budget, PagePool, ProcMemory};
 use crate::waiting::WaitTimer;
-use crate::{Engine, Message, Platform, ProcStats};
+use crate::{Engine, Message, Pid, Platform, ProcStats};
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, AtomicU8};
 use zbeam_mailbox::Mailbox;
@@ -118,7 +118,7 @@ impl Body {
 /// What the engine lends a body for one slice.
 pub(crate) struct RunCx<'a, P: Platform> {
     pub(crate) engine: &'a Engine<P>,
-    pub(crate) pid: u32,
+    pub(crate) pid: Pid,
     pub(crate) wait: &'a WaitTimer,
     pub(crate) mailbox: &'a Mailbox<Message>,
     pub(crate) taken: &'a AtomicU64,

@@ -15,7 +15,7 @@
 //! holds, like a zombie in Unix waiting for its children), so a grandchild is still
 //! found when the middle of its chain has died, however full the table is.
 
-use crate::{pid::INDEX_MASK, Engine, Platform};
+use crate::{pid::INDEX_MASK, Engine, Pid, Platform};
 use alloc::vec;
 use core::sync::atomic::{fence, Ordering};
 
@@ -66,7 +66,7 @@ impl<P: Platform + ?Sized> Engine<P> {
             if let Some(s) = self.slot(child) {
                 s.frozen.store(true, Ordering::SeqCst);
             }
-            self.kill(child);
+            self.kill(Pid::from_raw(child));
         }
     }
 
@@ -117,7 +117,8 @@ impl<P: Platform + ?Sized> Engine<P> {
     /// (see the module doc). `root` may have ended already (a killed root whose tree
     /// lives on): its descendants are still found through its slot's remains. Returns
     /// how many live processes it stopped, or None if there were none.
-    pub fn stop_tree(&self, root: u32) -> Option<usize> {
+    pub fn stop_tree(&self, root: Pid) -> Option<usize> {
+        let root = root.get();
         self.slot(root)?;
         let root = root & INDEX_MASK;
         let n = self.slots.len();
@@ -134,7 +135,7 @@ impl<P: Platform + ?Sized> Engine<P> {
             fence(Ordering::SeqCst);
             for index in 1..n {
                 let pid = self.pid_at(index);
-                if mark[index] != Mark::Unknown || !self.is_live(pid) {
+                if mark[index] != Mark::Unknown || !self.is_live(Pid::from_raw(pid)) {
                     continue;
                 }
                 // Walk up until a known slot, a frozen ancestor or the top.
@@ -160,12 +161,12 @@ impl<P: Platform + ?Sized> Engine<P> {
             let mut new = 0;
             for (index, &m) in mark.iter().enumerate().skip(1) {
                 let pid = self.pid_at(index);
-                if m == Mark::In && self.is_live(pid) {
+                if m == Mark::In && self.is_live(Pid::from_raw(pid)) {
                     let was = self.slots[index].frozen.swap(true, Ordering::SeqCst);
                     if !was || index == root as usize && stopped == 0 {
                         new += 1;
                     }
-                    self.kill(pid);
+                    self.kill(Pid::from_raw(pid));
                 }
             }
             stopped += new;

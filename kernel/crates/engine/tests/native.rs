@@ -6,7 +6,7 @@ mod common;
 use common::{engine, run_until};
 use std::sync::{Arc, Mutex};
 use zbeam_engine::abi::{self, tag};
-use zbeam_engine::{Exit, Message, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Exit, Message, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// Receives forever.
@@ -83,10 +83,10 @@ fn a_native_task_sends_links_monitors_and_names_as_itself() {
     let e = engine(&[WAITER]);
     let log = Log::default();
     let task = Parent { log: log.clone(), started: false };
-    let parent = e.spawn_native(Box::new(task), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    let parent = e.spawn_native(Box::new(task), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
     assert!(run_until(&e, 100, || log.lock().unwrap().len() >= 7));
     let log = log.lock().unwrap().clone();
-    let child: u32 = log[2].split(' ').nth(1).unwrap().parse().unwrap();
+    let child = Pid::from_raw(log[2].split(' ').nth(1).unwrap().parse().unwrap());
     let mref: u16 = log[2].split(' ').nth(3).unwrap().parse().unwrap();
     assert_eq!(log[0], "whereis true");
     assert_eq!(log[1], "trap was false");
@@ -103,7 +103,7 @@ fn a_native_task_sends_links_monitors_and_names_as_itself() {
 }
 
 /// Spawns two Z80 waiters, kills one and signals the other with reason 0x1234.
-struct Stopper(Arc<Mutex<Option<(u32, u32)>>>);
+struct Stopper(Arc<Mutex<Option<(Pid, Pid)>>>);
 
 impl NativeTask for Stopper {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
@@ -121,7 +121,7 @@ fn a_native_task_kills_and_signals_z80_processes() {
     let e = engine(&[WAITER]);
     let out = Arc::new(Mutex::new(None));
     let stopper = e.spawn_native(Box::new(Stopper(out.clone())), Priority::High, CpuSet::ALL, CoreId::new(0));
-    let stopper = stopper.unwrap().get();
+    let stopper = stopper.unwrap();
     assert!(run_until(&e, 100, || e.live() == 0));
     let (a, b) = out.lock().unwrap().unwrap();
     assert_eq!(e.last_exit(stopper), Some(Exit::Normal));
@@ -156,10 +156,10 @@ fn native_waits_end_at_their_deadline_or_a_message() {
     let e = engine(&[WAITER]);
     let steps = Steps::default();
     let pid = e.spawn_native(Box::new(Sleeper(steps.clone())), Priority::Normal, CpuSet::ALL, CoreId::new(0));
-    let pid = pid.unwrap().get();
+    let pid = pid.unwrap();
     assert!(run_until(&e, 100, || steps.lock().unwrap().len() == 3));
-    e.send_tagged(0, pid, 7, b"t").unwrap();
-    e.send(0, pid, b"p").unwrap();
+    e.send_tagged(Pid::KERNEL, pid, 7, b"t").unwrap();
+    e.send(Pid::KERNEL, pid, b"p").unwrap();
     assert!(run_until(&e, 100, || steps.lock().unwrap().len() == 4));
     let steps = steps.lock().unwrap().clone();
     for w in steps[..3].windows(2) {

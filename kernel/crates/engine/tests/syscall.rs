@@ -19,7 +19,7 @@ const WAITER: &[u8] = &[0x3e, 0x03, 0x11, 0x00, 0x02, 0x01, 0x10, 0x00, 0x21, 0x
 fn ends(calls: &[u8]) -> Exit {
     let program = [calls, &EXIT_WITH_STATUS].concat();
     let e = engine(&[&program, WAITER]);
-    let pid = e.spawn_image(0, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    let pid = e.spawn_image(0, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
     assert!(run_until(&e, 1000, || !e.is_live(pid)), "the program did not end");
     e.last_exit(pid).unwrap()
 }
@@ -64,7 +64,7 @@ fn spawn_answers_bad_image_too_big_and_no_resources() {
     let program = [&spawn(1, 0)[..], &EXIT_WITH_STATUS].concat();
     let e = engine(&[&program, WAITER]);
     let core = CoreId::new(0);
-    let pid = e.spawn_image(0, &[], Priority::Normal, CpuSet::ALL, core).unwrap().get();
+    let pid = e.spawn_image(0, &[], Priority::Normal, CpuSet::ALL, core).unwrap();
     while e.spawn_image(1, &[], Priority::Normal, CpuSet::ALL, core).is_ok() {}
     assert!(run_until(&e, 1000, || !e.is_live(pid)));
     assert_eq!(e.last_exit(pid), Some(answered(status::NO_RESOURCES)));

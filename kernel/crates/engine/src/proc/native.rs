@@ -4,7 +4,7 @@
 
 use super::{RunCx, Slice, CALL_COST, RECEIVE_COST, SEND_COST};
 use crate::memory::{self, Account, Budget};
-use crate::{Engine, Exit, LinkError, Message, NameError, Platform, ProcStats, SendError, SpawnError, SpawnOpts};
+use crate::{Engine, Exit, LinkError, Message, NameError, Pid, Platform, ProcStats, SendError, SpawnError, SpawnOpts};
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering};
 use zbeam_mailbox::Mailbox;
@@ -44,15 +44,15 @@ pub struct NativeCx<'a> {
     taken: &'a AtomicU64,
     account: &'a Account,
     budget: &'a Budget,
-    pid: u32,
+    pid: Pid,
     core: CoreId,
     /// Reductions used so far in this step (add to it for work done).
     pub used: u64,
 }
 
 impl NativeCx<'_> {
-    /// Own pid (raw).
-    pub fn pid(&self) -> u32 {
+    /// Own pid.
+    pub fn pid(&self) -> Pid {
         self.pid
     }
     /// The core running this step.
@@ -79,12 +79,12 @@ impl NativeCx<'_> {
         }
     }
     /// Sends a message.
-    pub fn send(&mut self, to: u32, data: &[u8]) -> Result<(), SendError> {
+    pub fn send(&mut self, to: Pid, data: &[u8]) -> Result<(), SendError> {
         self.used += SEND_COST;
         self.engine.send(self.pid, to, data)
     }
     /// Spawns a Z80 process from image number `image`.
-    pub fn spawn(&mut self, image: usize, args: &[u8], prio: Priority, affinity: CpuSet) -> Result<u32, SpawnError> {
+    pub fn spawn(&mut self, image: usize, args: &[u8], prio: Priority, affinity: CpuSet) -> Result<Pid, SpawnError> {
         self.spawn_opts(image, args, SpawnOpts::new(prio, affinity)).map(|(p, _)| p)
     }
     /// Spawns another native task.
@@ -93,16 +93,16 @@ impl NativeCx<'_> {
         task: Box<dyn NativeTask>,
         prio: Priority,
         affinity: CpuSet,
-    ) -> Result<u32, SpawnError> {
+    ) -> Result<Pid, SpawnError> {
         self.used += CALL_COST;
-        self.engine.spawn_native_opts(task, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p.get())
+        self.engine.spawn_native_opts(task, SpawnOpts::new(prio, affinity), self.pid, self.core).map(|(p, _)| p)
     }
     /// Statistics of another live process.
-    pub fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
+    pub fn proc_stats(&self, pid: Pid) -> Option<ProcStats> {
         self.engine.proc_stats(pid)
     }
     /// Asks a process to exit.
-    pub fn kill(&mut self, pid: u32) -> bool {
+    pub fn kill(&mut self, pid: Pid) -> bool {
         self.used += CALL_COST;
         self.engine.kill(pid)
     }
@@ -119,28 +119,28 @@ impl NativeCx<'_> {
         msg
     }
     /// Sends a message with a tag (any tag, system tags included).
-    pub fn send_tagged(&mut self, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
+    pub fn send_tagged(&mut self, to: Pid, tag: u8, data: &[u8]) -> Result<(), SendError> {
         self.used += SEND_COST;
         self.engine.send_tagged(self.pid, to, tag, data)
     }
     /// Spawns a Z80 process with `opts` (link and monitor are made before it runs);
     /// returns its pid and the monitor reference (0 without one).
-    pub fn spawn_opts(&mut self, image: usize, args: &[u8], opts: SpawnOpts) -> Result<(u32, u16), SpawnError> {
+    pub fn spawn_opts(&mut self, image: usize, args: &[u8], opts: SpawnOpts) -> Result<(Pid, u16), SpawnError> {
         self.used += CALL_COST;
-        self.engine.spawn_image_opts(image, args, opts, self.pid, self.core).map(|(p, r)| (p.get(), r))
+        self.engine.spawn_image_opts(image, args, opts, self.pid, self.core)
     }
     /// Links to `pid` (NOPROC comes as an exit signal if it is dead).
-    pub fn link(&mut self, pid: u32) -> Result<(), LinkError> {
+    pub fn link(&mut self, pid: Pid) -> Result<(), LinkError> {
         self.used += CALL_COST;
         self.engine.link(self.pid, pid)
     }
     /// Removes the link to `pid`.
-    pub fn unlink(&mut self, pid: u32) -> Result<(), LinkError> {
+    pub fn unlink(&mut self, pid: Pid) -> Result<(), LinkError> {
         self.used += CALL_COST;
         self.engine.unlink(self.pid, pid)
     }
     /// Monitors `pid`; returns the reference its DOWN message will carry.
-    pub fn monitor(&mut self, pid: u32) -> Result<u16, LinkError> {
+    pub fn monitor(&mut self, pid: Pid) -> Result<u16, LinkError> {
         self.used += CALL_COST;
         self.engine.monitor(self.pid, pid)
     }
@@ -155,7 +155,7 @@ impl NativeCx<'_> {
         self.engine.set_trap_exit(self.pid, on).unwrap_or(false)
     }
     /// Sends an exit signal with `reason` to `pid` (see [`Engine::exit_signal`]).
-    pub fn exit_signal(&mut self, pid: u32, reason: u16) -> Result<(), LinkError> {
+    pub fn exit_signal(&mut self, pid: Pid, reason: u16) -> Result<(), LinkError> {
         self.used += CALL_COST;
         self.engine.exit_signal(self.pid, pid, reason)
     }
@@ -165,15 +165,15 @@ impl NativeCx<'_> {
         self.engine.register(name, self.pid)
     }
     /// The pid registered under `name`.
-    pub fn whereis(&self, name: &[u8]) -> Option<u32> {
+    pub fn whereis(&self, name: &[u8]) -> Option<Pid> {
         self.engine.whereis(name)
     }
     /// Whether `pid` names a live process.
-    pub fn is_live(&self, pid: u32) -> bool {
+    pub fn is_live(&self, pid: Pid) -> bool {
         self.engine.is_live(pid)
     }
     /// How the last process in slot `pid` ended (None while it lives).
-    pub fn last_exit(&self, pid: u32) -> Option<Exit> {
+    pub fn last_exit(&self, pid: Pid) -> Option<Exit> {
         self.engine.last_exit(pid)
     }
     /// Feeds console input to the engine (see [`Engine::console_input`]).
@@ -181,7 +181,7 @@ impl NativeCx<'_> {
         self.engine.console_input(bytes)
     }
     /// Makes `pid` the foreground console reader (see [`Engine::set_console_reader`]).
-    pub fn set_console_reader(&self, pid: u32) {
+    pub fn set_console_reader(&self, pid: Pid) {
         self.engine.set_console_reader(pid)
     }
 }

@@ -7,7 +7,7 @@ use super::z80::{store, Z80Proc, OUT_OF_MEMORY};
 use super::{Call, RunCx, CALL_COST, RECEIVE_COST, SEND_COST};
 use crate::abi::{self, func, status};
 use crate::signals::Target;
-use crate::{fault, Message, NameError, Platform, SendError, SpawnError, SpawnOpts};
+use crate::{fault, Message, NameError, Pid, Platform, SendError, SpawnError, SpawnOpts};
 use core::sync::atomic::Ordering;
 use zbeam_sched::{CpuSet, ExitReason, FaultCode, OutReason, Priority};
 
@@ -42,8 +42,8 @@ fn deliver<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, msg: &Message, buf: 
         return None;
     }
     z.cpu.set_bc(msg.data.len() as u16);
-    z.cpu.set_de(msg.from as u16);
-    z.cpu.iy = (msg.from >> 16) as u16;
+    z.cpu.set_de(msg.from.get() as u16);
+    z.cpu.iy = (msg.from.get() >> 16) as u16;
     Some(if msg.data.len() > cap { status::TRUNCATED } else { status::OK })
 }
 
@@ -68,12 +68,13 @@ fn await_message<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, timeout: u16, 
 
 /// A 32-bit pid in the Z80 registers: the low half in a register pair (DE or HL),
 /// the high half in IY (docs/ABI.md, "Pids").
-fn join_pid(low: u16, iy: u16) -> u32 {
-    u32::from(low) | u32::from(iy) << 16
+fn join_pid(low: u16, iy: u16) -> Pid {
+    Pid::from_raw(u32::from(low) | u32::from(iy) << 16)
 }
 
 /// Returns `pid` in HL (low half) and IY (high half).
-fn set_hl_pid(z: &mut Z80Proc, pid: u32) {
+fn set_hl_pid(z: &mut Z80Proc, pid: Pid) {
+    let pid = pid.get();
     z.cpu.set_hl(pid as u16);
     z.cpu.iy = (pid >> 16) as u16;
 }
@@ -141,7 +142,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
                 let mut args = [0u8; abi::MAX_ARGS];
                 z.mem.read_bytes(hl, &mut args[..len]);
                 match e.spawn_image_opts(de as usize, &args[..len], SpawnOpts::new(prio, aff), cx.pid, cx.core) {
-                    Ok((pid, _)) => set_hl_pid(z, pid.get()),
+                    Ok((pid, _)) => set_hl_pid(z, pid),
                     Err(err) => status = err.status(),
                 }
             }
@@ -257,7 +258,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
             status = status::BAD_PID;
             Call::Done(CALL_COST)
         }
-        func::LINK => match e.link_inner(cx.pid, target) {
+        func::LINK => match e.link_inner(cx.pid.get(), target.get()) {
             Ok(Target::Alive) => Call::Done(CALL_COST),
             // NOPROC may have killed it: end the slice so it goes now.
             Ok(Target::NoProc) => Call::DoneStop(CALL_COST, OutReason::Yielded),
@@ -379,7 +380,7 @@ fn spawn_opt<P: Platform>(
     at: u16,
     prio: Priority,
     aff: CpuSet,
-) -> Result<(u32, u16), u8> {
+) -> Result<(Pid, u16), u8> {
     use abi::spawn_opts as o;
     if !abi::buffer_ok(at, abi::SPAWN_OPTS_LEN) {
         return Err(status::BAD_BUFFER);
@@ -424,8 +425,5 @@ fn spawn_opt<P: Platform>(
         monitor: flags.contains(o::Flags::MONITOR),
         memory_limit,
     };
-    cx.engine
-        .spawn_image_opts(image as usize, args, opts, cx.pid, cx.core)
-        .map(|(pid, r)| (pid.get(), r))
-        .map_err(SpawnError::status)
+    cx.engine.spawn_image_opts(image as usize, args, opts, cx.pid, cx.core).map_err(SpawnError::status)
 }
