@@ -17,7 +17,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use zbeam_engine::supervisor::{ChildSpec, Intensity, Restart, Strategy, Supervisor, SupervisorReport};
-use zbeam_engine::Engine;
+use zbeam_engine::{Engine, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// Relay processes in the ring.
@@ -70,18 +70,18 @@ pub fn start(e: &Engine<KernelPlatform>) {
     let cores = e.sched().topology().len().max(1);
     // Start each process on a different core's queue, so the ring crosses cores.
     let on = |i: usize| CoreId::new(i % cores);
-    let mut ring: Vec<u32> = Vec::new();
+    let mut ring: Vec<Pid> = Vec::new();
     for i in 0..RING_NODES {
         if let Ok(pid) = e.spawn_image(relay, &HOP_PAUSE_MS.to_le_bytes(), Priority::Normal, CpuSet::ALL, on(i)) {
-            ring.push(pid.get());
+            ring.push(pid);
         }
     }
     for (i, &pid) in ring.iter().enumerate() {
         let next = ring[(i + 1) % ring.len()];
-        let _ = e.send(0, pid, &next.to_le_bytes());
+        let _ = e.send(Pid::KERNEL, pid, &next.get().to_le_bytes());
     }
     for t in 0..RING_TOKENS.min(ring.len()) {
-        let _ = e.send(0, ring[t * ring.len() / RING_TOKENS], b"token");
+        let _ = e.send(Pid::KERNEL, ring[t * ring.len() / RING_TOKENS], b"token");
     }
     let mut args = [0u8; 4];
     args[..2].copy_from_slice(&BURST_ROUNDS.to_le_bytes());
@@ -109,8 +109,8 @@ pub fn start(e: &Engine<KernelPlatform>) {
          burst (pid {burst}, normal), {} spin (pids {}-{}, low), hello (CP/M), fragile (crashes every \
          {CRASH_AFTER_MS} ms) under a one-for-one supervisor (pid {sup}); type help",
         ring.len(),
-        ring.first().copied().unwrap_or(0),
-        ring.last().copied().unwrap_or(0),
+        ring.first().map_or(0, |p| p.get()),
+        ring.last().map_or(0, |p| p.get()),
         spins.len(),
         spins.first().copied().unwrap_or(0),
         spins.last().copied().unwrap_or(0),

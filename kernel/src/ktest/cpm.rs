@@ -16,7 +16,7 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 use zbeam_engine::cpm::{Disk, SharedDisk};
-use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// The programs run, in order, with their command tails.
@@ -59,7 +59,7 @@ struct Driver {
     disk: SharedDisk,
     step: usize,
     /// The program running now.
-    pid: Option<u32>,
+    pid: Option<Pid>,
     ok: bool,
 }
 

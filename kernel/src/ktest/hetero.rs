@@ -32,7 +32,7 @@ use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::SPIN;
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
@@ -156,7 +156,7 @@ fn class_split(w: &Window, prio: Priority) -> (u64, u64) {
 struct Driver {
     name: &'static str,
     phase: u8,
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
     t0: u64,
     snap: Vec<CoreSnap>,
     ok: bool,
@@ -291,7 +291,7 @@ impl NativeTask for Driver {
                         let every = w.reds.iter().all(|r| r[Priority::High.index()] > 0);
                         self.check(every, format_args!("every core ran high work (P one each, 2 spilled to E)"));
                         // Kill the ones the P cores run.
-                        let on_p: Vec<u32> = self
+                        let on_p: Vec<Pid> = self
                             .pids
                             .iter()
                             .copied()

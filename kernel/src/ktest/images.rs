@@ -24,7 +24,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use zbeam_engine::{abi, Engine, Exit, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{abi, Engine, Exit, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 static CAPTURED: spin::Mutex<BTreeMap<u32, Vec<u8>>> = spin::Mutex::new(BTreeMap::new());
@@ -112,7 +112,7 @@ fn exit_text(e: Option<Exit>) -> String {
 /// Lists the images and runs each initrd image once.
 struct Images {
     phase: u8,
-    pids: Vec<(u32, &'static str)>,
+    pids: Vec<(Pid, &'static str)>,
 }
 
 impl NativeTask for Images {
@@ -147,7 +147,7 @@ impl NativeTask for Images {
             println!(
                 "test images: pid {pid} {name} exit {} output \"{}\"",
                 exit_text(exit),
-                escaped(&take_output(pid))
+                escaped(&take_output(pid.get()))
             );
         }
         verdict("images", ok)
@@ -185,7 +185,7 @@ fn zex_table(img: &[u8]) -> Option<(u16, usize)> {
 struct Zex {
     k: usize,
     phase: u8,
-    procs: Vec<(u32, &'static str)>,
+    procs: Vec<(Pid, &'static str)>,
 }
 
 impl Zex {
@@ -205,7 +205,7 @@ impl Zex {
             let pid = e
                 .spawn_image_patched(zexdoc, &[], patch, Priority::Normal, CpuSet::ALL, cx.core())
                 .map_err(|err| alloc::format!("spawn zexdoc: {err:?}"))?;
-            self.procs.push((pid.get(), "zexdoc"));
+            self.procs.push((pid, "zexdoc"));
             let pid = cx.spawn(prelim, &[], Priority::Normal, CpuSet::ALL).map_err(|e| alloc::format!("{e:?}"))?;
             self.procs.push((pid, "prelim"));
         }
@@ -234,7 +234,7 @@ impl NativeTask for Zex {
         let mut ok = true;
         let mut cores = 0u64;
         for &(pid, name) in &self.procs {
-            let out = take_output(pid);
+            let out = take_output(pid.get());
             let exit = e.last_exit(pid);
             let stats = e.final_stats(pid).unwrap_or_default();
             cores |= stats.ran_on;
@@ -345,7 +345,7 @@ const OVERHEAD_REPS: usize = 3;
 struct Overhead {
     phase: u8,
     rep: usize,
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
     t0: u64,
     /// Best rates (instructions per second): bare loop, 1 process, 8 processes.
     best: [u64; 3],
@@ -388,7 +388,7 @@ impl NativeTask for Overhead {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
         let now = cx.now_ms();
         let cores = engine().sched().topology().len();
-        let done = |pids: &[u32]| pids.iter().all(|&p| !engine().is_live(p));
+        let done = |pids: &[Pid]| pids.iter().all(|&p| !engine().is_live(p));
         let core0 = CpuSet::single(CoreId::new(0));
         match self.phase {
             0 => {

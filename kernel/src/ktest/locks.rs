@@ -14,7 +14,7 @@ use crate::println;
 use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::slot::ResultSlot;
 use zbeam_images::workloads::{RingController, RingResult};
 use zbeam_images::SPIN;
@@ -65,7 +65,7 @@ struct Locks {
     phase: u8,
     before: Vec<LockStats>,
     rings: Vec<ResultSlot<RingResult>>,
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
 }
 
 impl NativeTask for Locks {

@@ -21,7 +21,7 @@ use crate::panic::finish;
 use crate::println;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// Starts the runtime with the driver (called by `ktest` on core 0).
@@ -39,12 +39,12 @@ pub fn main() -> ! {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
     Start,
-    SelfFlood { pid: u32, since: u64 },
-    SinkUp { sink: u32, since: u64 },
-    Flooding { sink: u32, flood: u32, since: u64 },
+    SelfFlood { pid: Pid, since: u64 },
+    SinkUp { sink: Pid, since: u64 },
+    Flooding { sink: Pid, flood: Pid, since: u64 },
     Fill,
     Settle { until: u64 },
-    Reserve { pid: u32, since: u64 },
+    Reserve { pid: Pid, since: u64 },
     Drain { since: u64 },
 }
 
@@ -58,7 +58,7 @@ struct Driver {
     base: usize,
     /// Heap used at the start.
     heap0: usize,
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
     t0: u64,
 }
 
@@ -90,8 +90,8 @@ impl Driver {
         false
     }
 
-    fn spawn(cx: &mut NativeCx<'_>, image: usize) -> u32 {
-        cx.spawn(image, &[], Priority::Normal, CpuSet::ALL).unwrap_or(0)
+    fn spawn(cx: &mut NativeCx<'_>, image: usize) -> Pid {
+        cx.spawn(image, &[], Priority::Normal, CpuSet::ALL).unwrap_or(Pid::KERNEL)
     }
 }
 
@@ -197,13 +197,13 @@ impl NativeTask for Driver {
                     free >> 20,
                     (used - self.heap0) / n
                 );
-                let pid = cx.spawn_native(Box::new(Nop), Priority::High, CpuSet::ALL).unwrap_or(0);
-                self.check("a system task can still be spawned when processes are refused", pid != 0);
+                let pid = cx.spawn_native(Box::new(Nop), Priority::High, CpuSet::ALL).unwrap_or(Pid::KERNEL);
+                self.check("a system task can still be spawned when processes are refused", pid != Pid::KERNEL);
                 self.phase = Phase::Reserve { pid, since: now };
                 later
             }
             Phase::Reserve { pid, since } => {
-                if pid != 0 && cx.is_live(pid) {
+                if pid != Pid::KERNEL && cx.is_live(pid) {
                     self.late(now, since, "the system task runs");
                     return later;
                 }

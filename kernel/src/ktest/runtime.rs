@@ -24,7 +24,7 @@ use crate::println;
 use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::slot::ResultSlot;
 use zbeam_images::workloads::{RingController, RingResult, TimerController, TimerResult};
 use zbeam_images::SPIN;
@@ -62,7 +62,7 @@ fn per_core_reductions() -> Vec<u64> {
 }
 
 /// Kills `pids` and reports when all are gone (call until it returns true).
-fn reap(cx: &mut NativeCx<'_>, pids: &[u32], killed: &mut bool) -> bool {
+fn reap(cx: &mut NativeCx<'_>, pids: &[Pid], killed: &mut bool) -> bool {
     if !*killed {
         *killed = true;
         for &p in pids {
@@ -75,7 +75,7 @@ fn reap(cx: &mut NativeCx<'_>, pids: &[u32], killed: &mut bool) -> bool {
 #[derive(Default)]
 struct Spread {
     phase: u8,
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
     window: Vec<u64>,
     killed: bool,
     t0: u64,
@@ -152,9 +152,9 @@ impl NativeTask for Spread {
 #[derive(Default)]
 struct Pinned {
     phase: u8,
-    pinned: u32,
+    pinned: Pid,
     core: usize,
-    others: Vec<u32>,
+    others: Vec<Pid>,
     killed: bool,
     t0: u64,
 }
@@ -210,14 +210,14 @@ impl NativeTask for Pinned {
 #[derive(Default)]
 struct Hetero {
     phase: u8,
-    high: Vec<u32>,
-    low: Vec<u32>,
-    all: Vec<u32>,
+    high: Vec<Pid>,
+    low: Vec<Pid>,
+    all: Vec<Pid>,
     killed: bool,
     t0: u64,
 }
 
-fn p_share(pids: &[u32]) -> (u64, u64) {
+fn p_share(pids: &[Pid]) -> (u64, u64) {
     pids.iter()
         .filter_map(|&p| engine().final_stats(p))
         .fold((0, 0), |(on_p, all), s| (on_p + s.reductions_on_p, all + s.reductions))
@@ -327,9 +327,9 @@ impl NativeTask for Await {
 #[derive(Default)]
 struct Share {
     phase: u8,
-    normal: Vec<u32>,
-    low: Vec<u32>,
-    all: Vec<u32>,
+    normal: Vec<Pid>,
+    low: Vec<Pid>,
+    all: Vec<Pid>,
     killed: bool,
     t0: u64,
 }
@@ -397,7 +397,7 @@ impl NativeTask for Share {
 #[derive(Default)]
 struct Skew {
     phase: u8,
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
     t0: u64,
     ideal_ms: u64,
     migrations0: u64,

@@ -22,7 +22,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use zbeam_engine::supervisor::{ChildSpec, Intensity, Restart, Strategy, Supervisor, SupervisorReport};
-use zbeam_engine::{NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::{CRASHER, CX_BOMB, CX_FLOOD, CX_PINGPONG, PONG, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
@@ -78,10 +78,10 @@ struct Soak {
     next_report: u64,
     heap0: usize,
     /// Long-lived processes it spawned and will end.
-    held: Vec<u32>,
+    held: Vec<Pid>,
     /// A spawn bomb's root, to stop at the next step.
-    bomb: Option<u32>,
-    sup: Option<(u32, Arc<spin::Mutex<SupervisorReport>>)>,
+    bomb: Option<Pid>,
+    sup: Option<(Pid, Arc<spin::Mutex<SupervisorReport>>)>,
     /// Ending: the deadline for the teardown to finish.
     draining: Option<u64>,
     spawned: u64,
@@ -98,7 +98,7 @@ impl Soak {
         self.rng % n
     }
 
-    fn spawn(&mut self, cx: &mut NativeCx<'_>, image: usize, args: &[u8], held: bool) -> Option<u32> {
+    fn spawn(&mut self, cx: &mut NativeCx<'_>, image: usize, args: &[u8], held: bool) -> Option<Pid> {
         let pid = cx.spawn(image, args, Priority::Normal, CpuSet::ALL).ok()?;
         self.spawned += 1;
         if held {

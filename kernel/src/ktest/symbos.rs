@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use spin::Mutex;
 use zbeam_engine::cpm::Disk;
 use zbeam_engine::supervisor::{ChildSpec, Intensity, Restart, Strategy, Supervisor, SupervisorReport};
-use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// The programs started at once, with their arguments.
@@ -47,8 +47,14 @@ pub fn main() -> ! {
         finish(7);
     }
     e.set_cpm_disk(Some(disk.into_shared()));
-    let driver =
-        Box::new(Driver { started: false, pids: Vec::new(), report: None, deadline: 0, echo: 0, answer: None });
+    let driver = Box::new(Driver {
+        started: false,
+        pids: Vec::new(),
+        report: None,
+        deadline: 0,
+        echo: Pid::KERNEL,
+        answer: None,
+    });
     if let Err(err) = e.spawn_native(driver, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         println!("test symbos: cannot spawn the driver: {err:?}");
         finish(7);
@@ -59,12 +65,12 @@ pub fn main() -> ! {
 
 struct Driver {
     started: bool,
-    pids: Vec<(u32, &'static str)>,
+    pids: Vec<(Pid, &'static str)>,
     report: Option<Arc<Mutex<SupervisorReport>>>,
     deadline: u64,
     /// `sym-echo`'s pid, and its answer (sender pid, bytes) once it came.
-    echo: u32,
-    answer: Option<(u32, Vec<u8>)>,
+    echo: Pid,
+    answer: Option<(Pid, Vec<u8>)>,
 }
 
 impl Driver {
@@ -148,7 +154,7 @@ impl NativeTask for Driver {
         for &(pid, name) in &self.pids {
             let exit = cx.last_exit(pid);
             ok &= exit == Some(Exit::Normal);
-            println!("test symbos: {name} exit {exit:?} output \"{}\"", escaped(&take_output(pid)));
+            println!("test symbos: {name} exit {exit:?} output \"{}\"", escaped(&take_output(pid.get())));
         }
         println!("test symbos: sym-crash restarted {restarts} times");
         println!("test symbos: {}", if ok { "PASS" } else { "FAIL" });

@@ -26,7 +26,7 @@ pub mod shell;
 use crate::arch::{cpu, timer};
 use crate::board::{self, Ipi, MAX_CORES};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use zbeam_engine::{Engine, Platform, Step};
+use zbeam_engine::{Engine, Pid, Platform, Step};
 use zbeam_sched::{CoreId, CoreInfo, CpuSet, Topology};
 
 /// The kernel's side of the engine: counter time, IPIs, the serial console.
@@ -64,8 +64,8 @@ impl Platform for KernelPlatform {
         crate::console::write_bytes(bytes);
     }
 
-    fn console_from(&self, pid: u32, bytes: &[u8]) {
-        if !crate::hooks::output().is_some_and(|take| take(pid, bytes)) {
+    fn console_from(&self, pid: Pid, bytes: &[u8]) {
+        if !crate::hooks::output().is_some_and(|take| take(pid.get(), bytes)) {
             crate::console::write_bytes(bytes);
         }
     }

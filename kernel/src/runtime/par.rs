@@ -45,7 +45,7 @@ use zbeam_dispatch::cpm::CpmSystem;
 use zbeam_dispatch::reference::{self, Sequential};
 use zbeam_dispatch::task::Task;
 use zbeam_dispatch::{Config, Policy, Pool, Report, RunError};
-use zbeam_engine::{NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// Instructions a run may take unless the command gives a budget (about 3 s per run
@@ -135,7 +135,7 @@ fn now_ns() -> u64 {
 /// The dispatcher's pool: this core and the workers.
 struct EnginePool<'c, 'a> {
     cx: &'c mut NativeCx<'a>,
-    workers: Vec<(u32, Arc<Mutex<Slot>>)>,
+    workers: Vec<(Pid, Arc<Mutex<Slot>>)>,
     spares: Vec<Task>,
     /// Tasks run per core (index = core), this core's task 0 included.
     ran_on: Vec<u64>,

@@ -18,7 +18,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, SpawnError};
+use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid, SpawnError};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 static SHELL_PID: AtomicU32 = AtomicU32::new(0);
@@ -27,7 +27,7 @@ static SHELL_PID: AtomicU32 = AtomicU32::new(0);
 pub fn notify(e: &Engine<KernelPlatform>) {
     let pid = SHELL_PID.load(Ordering::Acquire);
     if pid != 0 {
-        e.notify(pid);
+        e.notify(Pid::from_raw(pid));
     }
 }
 
@@ -88,7 +88,7 @@ enum Mode {
     /// `top`: the next redraw is due at this time (ms).
     Top { next: u64 },
     /// `fg`: console input goes to this process until Ctrl-] or its exit.
-    Foreground { pid: u32 },
+    Foreground { pid: Pid },
     /// `stop`: waiting (until this time, ms) for the stopped tree to be torn down.
     Stopping { until: u64 },
 }
@@ -109,14 +109,14 @@ struct TopState {
     at_counter: u64,
     idle: Vec<u64>,
     core_reds: Vec<u64>,
-    proc_reds: Vec<(u32, u64)>,
+    proc_reds: Vec<(Pid, u64)>,
     messages: u64,
 }
 
 struct Shell {
     ed: LineEditor,
     mode: Mode,
-    last_spawned: Option<u32>,
+    last_spawned: Option<Pid>,
     top: TopState,
 }
 
@@ -177,7 +177,7 @@ impl NativeTask for Shell {
                     cx.console_input(&buf[..n]);
                 }
                 if back {
-                    cx.set_console_reader(0);
+                    cx.set_console_reader(Pid::KERNEL);
                     println!();
                     if let Some(exit) = cx.last_exit(pid).filter(|_| !cx.is_live(pid)) {
                         println!("[pid {pid} exited: {}]", crate::trace::exit_word(exit));
@@ -334,7 +334,7 @@ impl Shell {
             "help" => println!("{HELP}"),
             "ps" => match (args.next().map(|w| self.pid_arg(w)), args.next().map(str::parse::<usize>)) {
                 (Some(None), _) | (_, Some(Err(_))) => println!("ps: usage: ps [from] [rows]"),
-                (from, rows) => ps(e, from.flatten().unwrap_or(1), rows.and_then(Result::ok).unwrap_or(PS_ROWS)),
+                (from, rows) => ps(e, from.flatten().map_or(1, Pid::get), rows.and_then(Result::ok).unwrap_or(PS_ROWS)),
             },
             "sched" => sched(e),
             "top" => {
@@ -380,7 +380,7 @@ impl Shell {
                 match self.pid_arg(target) {
                     _ if text.is_empty() => println!("send: usage: send <pid> <text>"),
                     None => println!("send: '{target}' is not a pid"),
-                    Some(pid) => match e.send(0, pid, text.as_bytes()) {
+                    Some(pid) => match e.send(Pid::KERNEL, pid, text.as_bytes()) {
                         Ok(()) => println!("sent {} bytes to {pid}", text.len()),
                         Err(err) => println!("send: {pid}: {err:?}"),
                     },
@@ -423,11 +423,11 @@ impl Shell {
     }
 
     /// A pid argument: a number, or `$!` for the last process spawned here.
-    fn pid_arg(&self, w: &str) -> Option<u32> {
+    fn pid_arg(&self, w: &str) -> Option<Pid> {
         if w == "$!" {
             return self.last_spawned;
         }
-        w.parse::<u32>().ok()
+        w.parse::<u32>().ok().map(Pid::from_raw)
     }
 
     fn spawn(&mut self, e: &Engine<KernelPlatform>, words: Vec<&str>, pargs: &[u8], cx: &mut NativeCx<'_>) {
@@ -523,8 +523,8 @@ impl Shell {
     fn draw_top(&mut self, now_ms: u64) -> bool {
         let Some(e) = engine() else { return false };
         let procs = e.live() + 16;
-        let mut rows: Vec<(u64, u32, u64)> = Vec::new();
-        let mut proc_reds: Vec<(u32, u64)> = Vec::new();
+        let mut rows: Vec<(u64, Pid, u64)> = Vec::new();
+        let mut proc_reds: Vec<(Pid, u64)> = Vec::new();
         let mut idle: Vec<u64> = Vec::new();
         let mut core_reds: Vec<u64> = Vec::new();
         let n = cores_of(e);
@@ -609,10 +609,10 @@ pub(crate) fn ps(e: &Engine<KernelPlatform>, from: u32, rows: usize) {
     let first = zbeam_engine::Pid::from_raw(from).index();
     let mut shown = 0;
     let mut more = None;
-    for pid in e.live_pids().skip_while(|&p| zbeam_engine::Pid::from_raw(p).index() < first) {
+    for pid in e.live_pids().skip_while(|&p| p.index() < first) {
         let Some(info) = e.proc_info(pid) else { continue };
         if shown == rows {
-            more = Some(zbeam_engine::Pid::from_raw(pid).index());
+            more = Some(pid.index());
             break;
         }
         shown += 1;

@@ -9,7 +9,7 @@
 //! [`CONTEXT_REDS`] in a step.
 
 use std::time::{Duration, Instant};
-use zbeam_engine::{NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::slot::ResultSlot;
 use zbeam_images::{ACK, PONG, TIMEHIST, WORKER};
 use zbeam_sched::{CpuSet, Priority, CONTEXT_REDS};
@@ -42,7 +42,7 @@ pub struct PingPong {
     rounds: u32,
     warmup: u32,
     pong_affinity: CpuSet,
-    pong: u32,
+    pong: Pid,
     received: u32,
     errors: u32,
     t0: Option<Instant>,
@@ -57,7 +57,7 @@ impl PingPong {
             rounds: rounds.max(1),
             warmup,
             pong_affinity,
-            pong: 0,
+            pong: Pid::KERNEL,
             received: 0,
             errors: 0,
             t0: None,
@@ -67,7 +67,7 @@ impl PingPong {
     }
 
     fn finish(&mut self, cx: &mut NativeCx<'_>, spawn_failed: bool) -> NativeStep {
-        if self.pong != 0 {
+        if self.pong != Pid::KERNEL {
             let _ = cx.send(self.pong, &[]);
         }
         let elapsed = self.t0.map_or(Duration::ZERO, |t| t.elapsed());
@@ -79,7 +79,7 @@ impl PingPong {
 
 impl NativeTask for PingPong {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
-        if self.pong == 0 {
+        if self.pong == Pid::KERNEL {
             match cx.spawn(PONG, &[], Priority::Normal, self.pong_affinity) {
                 Ok(p) => self.pong = p,
                 Err(_) => return self.finish(cx, true),
@@ -148,7 +148,7 @@ impl NativeTask for SpawnStorm {
         while cx.receive().is_some() {
             self.acked += 1;
         }
-        let me = cx.pid().to_le_bytes();
+        let me = cx.pid().get().to_le_bytes();
         while self.spawned < self.n && self.spawned - self.acked < self.window {
             match cx.spawn(ACK, &me, Priority::Normal, CpuSet::ALL) {
                 Ok(_) => self.spawned += 1,
@@ -181,7 +181,7 @@ pub struct Workers {
     n: u32,
     rounds: u16,
     affinity: CpuSet,
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
     finished: u32,
     t0: Option<Instant>,
     out: ResultSlot<WorkersResult>,
@@ -202,7 +202,7 @@ impl NativeTask for Workers {
             self.t0 = Some(Instant::now());
             let mut args = [0u8; 6];
             args[0..2].copy_from_slice(&self.rounds.to_le_bytes());
-            args[2..6].copy_from_slice(&cx.pid().to_le_bytes());
+            args[2..6].copy_from_slice(&cx.pid().get().to_le_bytes());
             for _ in 0..self.n {
                 if let Ok(p) = cx.spawn(WORKER, &args, Priority::Normal, self.affinity) {
                     self.pids.push(p);
@@ -295,7 +295,7 @@ impl NativeTask for TimerStorm {
             args[0..2].copy_from_slice(&first.to_le_bytes());
             args[2..4].copy_from_slice(&step.to_le_bytes());
             args[4..6].copy_from_slice(&self.rounds.to_le_bytes());
-            args[6..10].copy_from_slice(&cx.pid().to_le_bytes());
+            args[6..10].copy_from_slice(&cx.pid().get().to_le_bytes());
             args[10] = (i % 2) as u8;
             match cx.spawn(TIMEHIST, &args, Priority::Normal, CpuSet::ALL) {
                 Ok(_) => self.spawned += 1,
@@ -328,7 +328,7 @@ impl NativeTask for TimerStorm {
 /// A native producer: sends `count` 8-byte messages (its index, then a sequence
 /// number from 0, both u32 little-endian) to `consumer`, yielding every `batch`.
 pub struct Producer {
-    consumer: u32,
+    consumer: Pid,
     index: u32,
     count: u32,
     batch: u32,
@@ -338,7 +338,7 @@ pub struct Producer {
 
 impl Producer {
     /// A producer; its slot is filled with the number of refused sends when it ends.
-    pub fn new(consumer: u32, index: u32, count: u32, batch: u32) -> (Box<Self>, ResultSlot<u32>) {
+    pub fn new(consumer: Pid, index: u32, count: u32, batch: u32) -> (Box<Self>, ResultSlot<u32>) {
         let failed = ResultSlot::new();
         let p = Producer { consumer, index, count, batch: batch.max(1), sent: 0, failed: failed.clone() };
         (Box::new(p), failed)

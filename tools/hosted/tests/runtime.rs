@@ -46,7 +46,7 @@ fn console_output_reaches_the_platform_and_threads_exit() {
     let r = run_to_empty(&e);
     assert_eq!(r.cores.len(), 2);
     assert_eq!(String::from_utf8_lossy(&e.platform().console_output()), "Hello from a Z80 process\r\n");
-    assert_eq!(e.last_exit(pid.get()), Some(Exit::Normal));
+    assert_eq!(e.last_exit(pid), Some(Exit::Normal));
 }
 
 fn ring(threads: usize, nodes: u16, hops: u32) {
@@ -87,7 +87,7 @@ fn sleeps_and_receive_timeouts_are_never_early_under_load() {
     // Load: CPU-bound spinners at the same priority on both cores.
     let mut spinners = Vec::new();
     for i in 0..4 {
-        spinners.push(e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, CoreId::new(i % 2)).unwrap().get());
+        spinners.push(e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, CoreId::new(i % 2)).unwrap());
     }
     let (small, small_out) = TimerController::new(&[1, 5, 17, 50, 120], 4);
     e.spawn_native(small, Priority::Normal, CpuSet::ALL, C0).unwrap();
@@ -154,12 +154,12 @@ fn skewed_cpu_bound_load_spreads_over_both_cores() {
 fn a_bound_process_never_runs_on_another_core() {
     let _one = one_at_a_time();
     let e = engine(2, 64, Console::Discard);
-    let on1 = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::single(C1), C0).unwrap().get();
-    let on0 = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::single(C0), C1).unwrap().get();
+    let on1 = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::single(C1), C0).unwrap();
+    let on0 = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::single(C0), C1).unwrap();
     // Unbound load, all started on core 0, so stealing and balancing are busy.
     let mut others = Vec::new();
     for _ in 0..6 {
-        others.push(e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, C0).unwrap().get());
+        others.push(e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, C0).unwrap());
     }
     let (mut seen1, mut seen0) = (0u64, 0u64);
     let start = Instant::now();
@@ -192,7 +192,7 @@ fn many_producers_one_consumer_keeps_per_producer_order() {
     const COUNT: u32 = 50_000;
     let e = engine(2, 64, Console::Discard);
     let (consumer, out) = Consumer::new(PRODUCERS, COUNT, 64);
-    let cpid = e.spawn_native(consumer, Priority::Normal, CpuSet::ALL, C0).unwrap().get();
+    let cpid = e.spawn_native(consumer, Priority::Normal, CpuSet::ALL, C0).unwrap();
     let mut refused = Vec::new();
     for i in 0..PRODUCERS {
         let (p, slot) = Producer::new(cpid, i, COUNT, 37 + i);
@@ -233,7 +233,7 @@ fn ping_pong_across_cores_and_spawn_storm_complete() {
 fn a_run_that_never_completes_times_out_and_stops_its_threads() {
     let _one = one_at_a_time();
     let e = engine(2, 8, Console::Discard);
-    let pid = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, C0).unwrap().get();
+    let pid = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, C0).unwrap();
     let o = Options { timeout: Some(Duration::from_millis(100)), ..Options::default() };
     let t = Instant::now();
     let r = run(&e, &o, || false);

@@ -110,28 +110,29 @@ pub mod tag {
 }
 
 /// The data of a [`tag::EXIT`] message: `pid` (4 bytes, little-endian), `reason` (2).
-pub fn exit_message(pid: u32, reason: u16) -> [u8; 6] {
+pub fn exit_message(pid: crate::Pid, reason: u16) -> [u8; 6] {
     let mut data = [0u8; 6];
-    data[0..4].copy_from_slice(&pid.to_le_bytes());
+    data[0..4].copy_from_slice(&pid.get().to_le_bytes());
     data[4..6].copy_from_slice(&reason.to_le_bytes());
     data
 }
 
 /// The (pid, reason) of an exit-signal message (None if `m` is not one).
-pub fn parse_exit_message(m: &crate::Message) -> Option<(u32, u16)> {
+pub fn parse_exit_message(m: &crate::Message) -> Option<(crate::Pid, u16)> {
     if m.tag != tag::EXIT || m.data.len() != 6 {
         return None;
     }
     let d = &m.data;
-    Some((u32::from_le_bytes([d[0], d[1], d[2], d[3]]), u16::from_le_bytes([d[4], d[5]])))
+    let pid = crate::Pid::from_raw(u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+    Some((pid, u16::from_le_bytes([d[4], d[5]])))
 }
 
 /// The data of a [`tag::DOWN`] message: reference `mref` (2 bytes), `pid` (4),
 /// `reason` (2), little-endian.
-pub fn down_message(mref: u16, pid: u32, reason: u16) -> [u8; 8] {
+pub fn down_message(mref: u16, pid: crate::Pid, reason: u16) -> [u8; 8] {
     let mut data = [0u8; 8];
     data[0..2].copy_from_slice(&mref.to_le_bytes());
-    data[2..6].copy_from_slice(&pid.to_le_bytes());
+    data[2..6].copy_from_slice(&pid.get().to_le_bytes());
     data[6..8].copy_from_slice(&reason.to_le_bytes());
     data
 }
@@ -159,7 +160,7 @@ pub mod spawn_opts {
     pub const ARGS_LEN: usize = 2;
     /// Priority (1 byte): 0 max, 1 high, 2 normal, 3 low, [`INHERIT`] the caller's.
     pub const PRIO: usize = 3;
-    /// Flags (1 byte): [`LINK`], [`MONITOR`]; other bits must be 0.
+    /// Flags (1 byte): [`Flags`]; other bits must be 0.
     pub const FLAGS: usize = 4;
     /// Memory limit (1 byte) in units of [`MEMORY_UNIT`] bytes; 0 = the default
     /// (`zbeam_engine::memory::DEFAULT_LIMIT`, 1 MiB). A process whose memory (its
@@ -172,10 +173,16 @@ pub mod spawn_opts {
     pub const AFFINITY: usize = 6;
     /// Priority value meaning "the caller's".
     pub const INHERIT: u8 = 0xff;
-    /// Flag: link the child to the caller before it runs.
-    pub const LINK: u8 = 1;
-    /// Flag: monitor the child; the reference comes back in DE.
-    pub const MONITOR: u8 = 2;
+    bitflags::bitflags! {
+        /// The [`FLAGS`] byte.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Flags: u8 {
+            /// Link the child to the caller before it runs.
+            const LINK = 1;
+            /// Monitor the child; the reference comes back in DE.
+            const MONITOR = 2;
+        }
+    }
 }
 
 /// Exit reasons: 16-bit codes carried by exit signals and DOWN messages.
@@ -232,4 +239,59 @@ pub use status::OK;
 /// Whether [addr, addr + len) lies inside the 64 KiB address space.
 pub fn buffer_ok(addr: u16, len: usize) -> bool {
     addr as usize + len <= 0x1_0000
+}
+
+/// Engine errors as system-call statuses: the one place they are mapped, used by the
+/// system-call decoder and by anything else that reports an engine error to a program.
+mod errors {
+    use super::status;
+    use crate::{LinkError, NameError, SendError, SpawnError};
+
+    impl SendError {
+        /// The status SEND and SEND_TAG return for this refusal.
+        pub fn status(self) -> u8 {
+            match self {
+                SendError::NoSuchProcess => status::BAD_PID,
+                SendError::TooBig => status::TOO_BIG,
+                SendError::NoMemory => status::NO_RESOURCES,
+            }
+        }
+    }
+
+    impl SpawnError {
+        /// The status SPAWN and SPAWN_OPT return for this refusal.
+        pub fn status(self) -> u8 {
+            match self {
+                SpawnError::NoSuchImage | SpawnError::BadImage => status::BAD_IMAGE,
+                SpawnError::ArgsTooLong => status::TOO_BIG,
+                SpawnError::EmptyAffinity => status::BAD_ARG,
+                SpawnError::TableFull | SpawnError::OutOfMemory | SpawnError::Limit | SpawnError::Frozen => {
+                    status::NO_RESOURCES
+                }
+            }
+        }
+    }
+
+    impl LinkError {
+        /// The status LINK, UNLINK, MONITOR and SIGNAL return for this refusal.
+        pub fn status(self) -> u8 {
+            match self {
+                LinkError::BadPid => status::BAD_PID,
+                LinkError::Limit => status::NO_RESOURCES,
+            }
+        }
+    }
+
+    impl NameError {
+        /// The status REGISTER, UNREGISTER and WHEREIS return for this refusal.
+        pub fn status(self) -> u8 {
+            match self {
+                NameError::BadName => status::BAD_ARG,
+                NameError::BadPid => status::BAD_PID,
+                NameError::Taken => status::NAME_TAKEN,
+                NameError::NotFound => status::NOT_FOUND,
+                NameError::Full => status::NO_RESOURCES,
+            }
+        }
+    }
 }

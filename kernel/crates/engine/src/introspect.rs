@@ -131,10 +131,11 @@ pub enum TraceEvent {
     },
 }
 
-impl<P: Platform> Engine<P> {
+impl<P: Platform + ?Sized> Engine<P> {
     /// Details of the live process `pid`, or None if there is none. Never blocks: a
     /// process on a core right now is shown without its statistics.
-    pub fn proc_info(&self, pid: u32) -> Option<ProcInfo> {
+    pub fn proc_info(&self, pid: crate::Pid) -> Option<ProcInfo> {
+        let pid = pid.get();
         // Acquire (in live_slot): pairs with spawn's Release, so the name and body are
         // the new process's.
         let slot = self.live_slot(pid)?;
@@ -223,9 +224,9 @@ mod tests {
     fn proc_info_and_trace_follow_a_process() {
         let e = Engine::new(Topology::uniform(1), 8, IMAGES, Recorder(Mutex::new(Vec::new())));
         let core = CoreId::new(0);
-        let pid = e.spawn_image(0, &[], Priority::Low, CpuSet::ALL, core).unwrap().get();
-        e.send(0, pid, b"one").unwrap();
-        e.send(0, pid, b"two").unwrap();
+        let pid = e.spawn_image(0, &[], Priority::Low, CpuSet::ALL, core).unwrap();
+        e.send(crate::Pid::KERNEL, pid, b"one").unwrap();
+        e.send(crate::Pid::KERNEL, pid, b"two").unwrap();
         let info = e.proc_info(pid).unwrap();
         assert_eq!((info.name, info.native, info.prio), ("waiter", false, Priority::Low));
         assert_eq!((info.state, info.queue, info.core), (RunState::Runnable, 2, core));
@@ -245,7 +246,7 @@ mod tests {
         }
         assert_eq!(e.proc_info(pid), None);
         let events = e.platform().0.lock().unwrap().clone();
-        let p = Pid::new(pid);
+        let p = pid.sched();
         assert_eq!(events[0], TraceEvent::Spawn { pid: p, name: "waiter", core });
         assert!(
             matches!(events[1], TraceEvent::SliceStart { pid, name: "waiter", prio: Priority::Low, .. } if pid == p)

@@ -76,7 +76,7 @@ pub trait Platform: Sync {
     /// Writes the output of process `pid` (its BDOS and WRITE calls). The default
     /// forwards to [`Platform::console`]; a platform may keep each process's output
     /// apart (the kernel's tests compare it per process).
-    fn console_from(&self, pid: u32, bytes: &[u8]) {
+    fn console_from(&self, pid: Pid, bytes: &[u8]) {
         let _ = pid;
         self.console(bytes)
     }
@@ -110,8 +110,8 @@ pub struct Image {
 /// A message between processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// Sender pid, raw (0 = the kernel itself).
-    pub from: u32,
+    /// Sender ([`Pid::KERNEL`] = the kernel itself).
+    pub from: Pid,
     /// Tag for selective receive: 0 for plain sends, [`abi::tag`] for system messages.
     pub tag: u8,
     /// Payload, at most [`abi::MAX_MESSAGE`] bytes.
@@ -376,10 +376,10 @@ struct Slot {
     zombie: AtomicBool,
 }
 
-/// The process runtime. Shared by every core (it is `Sync`).
-pub struct Engine<P: Platform> {
+/// The process runtime. Shared by every core (it is `Sync`). `P` may be unsized:
+/// native tasks see the engine as `Engine<dyn Platform>` (see [`NativeCx`]).
+pub struct Engine<P: Platform + ?Sized> {
     sched: Scheduler,
-    platform: P,
     images: &'static [Image],
     slots: Box<[Slot]>,
     free: Mutex<VecDeque<u32>>,
@@ -406,6 +406,8 @@ pub struct Engine<P: Platform> {
     templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
     /// Working memory of `stop_tree`, made once (see `tree::Scratch`).
     stop_scratch: Mutex<tree::Scratch>,
+    /// Last: the field an unsized `P` may be.
+    platform: P,
 }
 
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
@@ -484,7 +486,9 @@ impl<P: Platform> Engine<P> {
             stop_scratch: Mutex::new(tree::Scratch::new(max_procs)),
         }
     }
+}
 
+impl<P: Platform + ?Sized> Engine<P> {
     /// Caps the bytes Z80 processes may be charged together (the platform keeps the
     /// rest of its memory as a reserve for the kernel, the shell and supervisors). A
     /// spawn that would pass it answers NO_RESOURCES; a process whose page copy or
@@ -496,7 +500,8 @@ impl<P: Platform> Engine<P> {
 
     /// Bytes charged to the live process `pid` (its body, pages, CP/M memory and
     /// queued messages); 0 if there is none.
-    pub fn memory_of(&self, pid: u32) -> usize {
+    pub fn memory_of(&self, pid: Pid) -> usize {
+        let pid = pid.get();
         self.slot(pid).map_or(0, |s| s.account.held())
     }
 
@@ -587,8 +592,8 @@ impl<P: Platform> Engine<P> {
 
     /// The pids of the live processes, in slot order (each slot looked at once, as
     /// the walk reaches it).
-    pub fn live_pids(&self) -> impl Iterator<Item = u32> + '_ {
-        (FIRST_PID as usize..self.slots.len()).map(|i| self.pid_at(i)).filter(|&p| self.is_live(p))
+    pub fn live_pids(&self) -> impl Iterator<Item = Pid> + '_ {
+        (FIRST_PID as usize..self.slots.len()).map(|i| Pid::from_raw(self.pid_at(i))).filter(|&p| self.is_live(p))
     }
 
     /// Live processes.
@@ -656,37 +661,38 @@ impl<P: Platform> Engine<P> {
 
     /// Whether `pid` is a live system process: a native task (the shell, supervisors,
     /// the kernel's drivers). Z80 programs cannot KILL, LINK to or SIGNAL one.
-    pub fn is_system(&self, pid: u32) -> bool {
+    pub fn is_system(&self, pid: Pid) -> bool {
         // Relaxed: `native` is published with the slot by the Acquire in is_live.
-        self.is_live(pid) && self.slot(pid).is_some_and(|s| s.native.load(Ordering::Relaxed))
+        self.is_live(pid) && self.slot(pid.get()).is_some_and(|s| s.native.load(Ordering::Relaxed))
     }
 
     /// Whether `pid` names a live process.
-    pub fn is_live(&self, pid: u32) -> bool {
-        self.live_slot(pid).is_some()
+    pub fn is_live(&self, pid: Pid) -> bool {
+        self.live_slot(pid.get()).is_some()
     }
 
     /// How the last process in slot `pid` ended (None while it lives or if none ran).
-    pub fn last_exit(&self, pid: u32) -> Option<Exit> {
-        *self.slot(pid)?.last_exit.lock()
+    pub fn last_exit(&self, pid: Pid) -> Option<Exit> {
+        *self.slot(pid.get())?.last_exit.lock()
     }
 
     /// Statistics of the last process that lived in slot `pid`, as it exited.
-    pub fn final_stats(&self, pid: u32) -> Option<ProcStats> {
-        let slot = self.slot(pid)?;
+    pub fn final_stats(&self, pid: Pid) -> Option<ProcStats> {
+        let slot = self.slot(pid.get())?;
         slot.last_exit.lock().is_some().then(|| *slot.last_stats.lock())
     }
 
     /// Makes `pid` runnable if it waits (for kernel services woken by an interrupt's
     /// flag, e.g. console input), without sending it anything.
-    pub fn notify(&self, pid: u32) {
+    pub fn notify(&self, pid: Pid) {
         if self.is_live(pid) {
-            self.act_on_wakeup(self.sched.wake(Pid::from_raw(pid).sched()));
+            self.act_on_wakeup(self.sched.wake(pid.sched()));
         }
     }
 
     /// Statistics of a live process (None if it is dead, or running right now).
-    pub fn proc_stats(&self, pid: u32) -> Option<ProcStats> {
+    pub fn proc_stats(&self, pid: Pid) -> Option<ProcStats> {
+        let pid = pid.get();
         let slot = self.slot(pid)?;
         let body = slot.body.try_lock()?;
         body.as_ref().map(|b| b.stats)
@@ -844,14 +850,15 @@ impl<P: Platform> Engine<P> {
     }
 
     /// Sends `data` to `to` as `from` (tag 0); makes `to` runnable if it waits.
-    pub fn send(&self, from: u32, to: u32, data: &[u8]) -> Result<(), SendError> {
+    pub fn send(&self, from: Pid, to: Pid, data: &[u8]) -> Result<(), SendError> {
         self.send_tagged(from, to, abi::tag::PLAIN, data)
     }
 
     /// Sends `data` with `tag` to `to` as `from`; makes `to` runnable if it waits. Any
     /// tag is accepted here (the kernel may send system tags); the Z80 interface refuses
     /// the reserved ones.
-    pub fn send_tagged(&self, from: u32, to: u32, tag: u8, data: &[u8]) -> Result<(), SendError> {
+    pub fn send_tagged(&self, from: Pid, to: Pid, tag: u8, data: &[u8]) -> Result<(), SendError> {
+        let (from, to) = (from.get(), to.get());
         if data.len() > abi::MAX_MESSAGE {
             return Err(SendError::TooBig);
         }
@@ -889,7 +896,7 @@ impl<P: Platform> Engine<P> {
         // covers a process that is just deciding to wait), so the mailbox's own
         // waiting flag is never set and its answer carries nothing.
         let queued = match Payload::try_from_slice(data) {
-            Some(data) => slot.mailbox.try_push(Message { from, tag, data }).is_ok(),
+            Some(data) => slot.mailbox.try_push(Message { from: Pid::from_raw(from), tag, data }).is_ok(),
             None => false,
         };
         if !queued {
@@ -905,7 +912,8 @@ impl<P: Platform> Engine<P> {
 
     /// Asks `pid` to exit (it is torn down as killed at its next scheduling point). The
     /// kill cannot be trapped; linked processes see reason KILLED.
-    pub fn kill(&self, pid: u32) -> bool {
+    pub fn kill(&self, pid: Pid) -> bool {
+        let pid = pid.get();
         self.kill_with(pid, Exit::Killed)
     }
 
@@ -922,7 +930,11 @@ impl<P: Platform> Engine<P> {
             self.platform.wake(wake);
         }
     }
+}
 
+/// The scheduling loop needs a sized platform: a native task's slice lends it the
+/// engine as `Engine<dyn Platform>`.
+impl<P: Platform> Engine<P> {
     /// One step of core `core`'s scheduling loop.
     pub fn run_once(&self, core: CoreId) -> Step {
         self.fire_timers(core);
@@ -1003,7 +1015,7 @@ impl<P: Platform> Engine<P> {
                 Some(body) => {
                     let mut cx = proc::RunCx {
                         engine: self,
-                        pid: self.pid_at(pid.index()),
+                        pid: Pid::from_raw(self.pid_at(pid.index())),
                         wait: &slot.wait,
                         mailbox: &slot.mailbox,
                         taken: &slot.taken,

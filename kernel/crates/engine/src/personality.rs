@@ -25,7 +25,7 @@
 
 use super::{Call, RunCx, Z80Proc, CALL_COST, RECEIVE_COST, SEND_COST};
 use crate::memory::ProcMemory;
-use crate::{fault, Platform, SendError, SpawnError};
+use crate::{fault, Pid, Platform, SendError, SpawnError};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -35,7 +35,7 @@ use zbeam_symbos::{exe, machine, Fault, Key};
 
 /// The trap set of the zbeam (native and CP/M) personality, as a mask of page-zero
 /// addresses and the first trapped address at the top of memory.
-pub(super) const ZBEAM_TRAPS: (u64, u16) = (super::LOW_TRAPS, zbeam_cpm::BIOS_TRAPS);
+pub(super) const ZBEAM_TRAPS: (u64, u16) = (super::z80::LOW_TRAPS, zbeam_cpm::BIOS_TRAPS);
 /// The SymbOS trap set.
 pub(super) const SYMBOS_TRAPS: (u64, u16) = (session::TRAP_MASK, exe::TRANSFER_END as u16);
 
@@ -53,12 +53,12 @@ pub(crate) struct Symbos {
 /// 8-bit SymbOS ids for the zbeam pids a program has heard from.
 #[derive(Default)]
 pub(super) struct IdMap {
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
 }
 
 impl IdMap {
     /// The id for `pid`, given on first sight (None when all are taken).
-    fn id(&mut self, pid: u32) -> Option<u8> {
+    fn id(&mut self, pid: Pid) -> Option<u8> {
         if let Some(i) = self.pids.iter().position(|&p| p == pid) {
             return Some(FIRST_ID + i as u8);
         }
@@ -70,7 +70,7 @@ impl IdMap {
     }
 
     /// The zbeam pid behind `id`.
-    fn pid(&self, id: u8) -> Option<u32> {
+    fn pid(&self, id: u8) -> Option<Pid> {
         id.checked_sub(FIRST_ID).and_then(|i| self.pids.get(i as usize)).copied()
     }
 }
@@ -210,15 +210,16 @@ mod tests {
     #[test]
     fn ids_are_given_once_and_run_out() {
         let mut m = IdMap::default();
-        assert_eq!(m.id(40), Some(17));
-        assert_eq!(m.id(41), Some(18));
-        assert_eq!(m.id(40), Some(17));
-        assert_eq!((m.pid(17), m.pid(18), m.pid(19), m.pid(3)), (Some(40), Some(41), None, None));
-        for p in 100..400 {
-            m.id(p);
+        let p = Pid::from_raw;
+        assert_eq!(m.id(p(40)), Some(17));
+        assert_eq!(m.id(p(41)), Some(18));
+        assert_eq!(m.id(p(40)), Some(17));
+        assert_eq!((m.pid(17), m.pid(18), m.pid(19), m.pid(3)), (Some(p(40)), Some(p(41)), None, None));
+        for raw in 100..400 {
+            m.id(p(raw));
         }
         assert_eq!(m.pids.len(), (LAST_ID - FIRST_ID + 1) as usize);
-        assert_eq!(m.id(5000), None);
+        assert_eq!(m.id(p(5000)), None);
         assert_eq!(m.pid(LAST_ID), Some(m.pids[m.pids.len() - 1]));
     }
 }

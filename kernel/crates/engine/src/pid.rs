@@ -70,9 +70,10 @@ impl fmt::Debug for Pid {
 }
 
 impl fmt::Display for Pid {
-    /// The raw value in decimal (what `ps` shows and `kill` takes).
+    /// The raw value in decimal (what `ps` shows and `kill` takes), with the
+    /// formatter's width, fill and alignment applied as for the number itself.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -93,5 +94,12 @@ mod tests {
         assert_eq!(Pid::new(3, GEN_MASK + 2).generation(), 1);
         assert_eq!(Pid::new(INDEX_MASK + 4, 0).index(), 3);
         assert_ne!(Pid::new(7, 1), Pid::new(7, 0));
+    }
+
+    #[test]
+    fn display_is_the_raw_number_with_its_width() {
+        let p = Pid::new(3, 1);
+        assert_eq!(std::format!("{p}"), std::format!("{}", p.get()));
+        assert_eq!(std::format!("{:>5}|{:<4}|", Pid::new(3, 0), Pid::new(12, 0)), "    3|12  |");
     }
 }

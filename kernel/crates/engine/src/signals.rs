@@ -21,7 +21,7 @@
 //! Cost: none of this is on the send/receive path. A process with no links, monitors
 //! or name pays one uncontended lock at exit.
 
-use crate::{abi, limits, Engine, Exit, Platform};
+use crate::{abi, limits, Engine, Exit, Pid, Platform};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use zbeam_sched::{CpuSet, Priority};
@@ -121,7 +121,7 @@ pub(crate) enum Target {
     NoProc,
 }
 
-impl<P: Platform> Engine<P> {
+impl<P: Platform + ?Sized> Engine<P> {
     /// Whether `pid` was ever given to a process (it may be dead, or an earlier one of
     /// its slot): its slot is in the table and holds it, or has held it (its
     /// generation is below the slot's count of processes). Others are bogus.
@@ -211,7 +211,8 @@ impl<P: Platform> Engine<P> {
 
     /// Relations of the live process `pid`: (links, monitors it holds as watcher,
     /// monitors on it), or None if it is dead.
-    pub fn relation_counts(&self, pid: u32) -> Option<(usize, usize, usize)> {
+    pub fn relation_counts(&self, pid: Pid) -> Option<(usize, usize, usize)> {
+        let pid = pid.get();
         self.with_live_ctl(pid, |c| (c.links.len(), c.watching.len(), c.monitors.len()))
     }
 
@@ -232,16 +233,17 @@ impl<P: Platform> Engine<P> {
     }
 
     /// Spawns a Z80 process from image `image` with `args`, linked to and/or
-    /// monitored by `parent` (a live pid, or 0 for none) as `opts` says. Returns the
+    /// monitored by `parent` (a live pid, or [`Pid::KERNEL`] for none) as `opts` says. Returns the
     /// child's pid and the monitor reference (0 without a monitor).
     pub fn spawn_image_opts(
         &self,
         image: usize,
         args: &[u8],
         opts: SpawnOpts,
-        parent: u32,
+        parent: Pid,
         from: zbeam_sched::CoreId,
     ) -> Result<(crate::Pid, u16), crate::SpawnError> {
+        let parent = parent.get();
         let body = self.z80_body(image, args, opts.prio, opts.affinity, from)?.limited(opts.memory_limit);
         let rel = Relations { parent, link: opts.link, monitor: opts.monitor };
         self.spawn_body(body, opts.prio, opts.affinity, from, rel)
@@ -253,9 +255,10 @@ impl<P: Platform> Engine<P> {
         &self,
         task: alloc::boxed::Box<dyn crate::NativeTask>,
         opts: SpawnOpts,
-        parent: u32,
+        parent: Pid,
         from: zbeam_sched::CoreId,
     ) -> Result<(crate::Pid, u16), crate::SpawnError> {
+        let parent = parent.get();
         let body = crate::Body::native(task, opts.prio, opts.affinity);
         let rel = Relations { parent, link: opts.link, monitor: opts.monitor };
         self.spawn_body(body, opts.prio, opts.affinity, from, rel)
@@ -275,7 +278,12 @@ impl<P: Platform> Engine<P> {
         });
         match trap.flatten() {
             Some(true) => {
-                let _ = self.send_tagged(from, to, abi::tag::EXIT, &abi::exit_message(from, reason));
+                let _ = self.send_tagged(
+                    Pid::from_raw(from),
+                    Pid::from_raw(to),
+                    abi::tag::EXIT,
+                    &abi::exit_message(Pid::from_raw(from), reason),
+                );
             }
             Some(false) if reason != abi::reason::NORMAL => {
                 self.kill_with(to, Exit::from_reason(reason as u32));
@@ -306,7 +314,12 @@ impl<P: Platform> Engine<P> {
                 Some(())
             });
             if still.flatten().is_some() {
-                let _ = self.send_tagged(pid, w, abi::tag::DOWN, &abi::down_message(r, pid, reason));
+                let _ = self.send_tagged(
+                    Pid::from_raw(pid),
+                    Pid::from_raw(w),
+                    abi::tag::DOWN,
+                    &abi::down_message(r, Pid::from_raw(pid), reason),
+                );
             }
         }
         for (r, t) in watching {
@@ -322,7 +335,8 @@ impl<P: Platform> Engine<P> {
     /// Links `me` (a live process, normally the caller) and `other`. If `other` is dead,
     /// `me` gets an exit signal with reason NOPROC instead (a message when it traps
     /// exits; otherwise it is killed). Linking to itself does nothing.
-    pub fn link(&self, me: u32, other: u32) -> Result<(), LinkError> {
+    pub fn link(&self, me: Pid, other: Pid) -> Result<(), LinkError> {
+        let (me, other) = (me.get(), other.get());
         self.link_inner(me, other).map(|_| ())
     }
 
@@ -331,7 +345,7 @@ impl<P: Platform> Engine<P> {
             return Err(LinkError::BadPid);
         }
         if me == other {
-            return self.is_live(me).then_some(Target::Alive).ok_or(LinkError::BadPid);
+            return self.is_live(Pid::from_raw(me)).then_some(Target::Alive).ok_or(LinkError::BadPid);
         }
         // Ok(true): this call added our half (a failure further on must take it away).
         let added = self
@@ -381,8 +395,9 @@ impl<P: Platform> Engine<P> {
     }
 
     /// Removes the link between `me` and `other`, if any.
-    pub fn unlink(&self, me: u32, other: u32) -> Result<(), LinkError> {
-        if !self.pid_in_range(other) || !self.is_live(me) {
+    pub fn unlink(&self, me: Pid, other: Pid) -> Result<(), LinkError> {
+        let (me, other) = (me.get(), other.get());
+        if !self.pid_in_range(other) || !self.is_live(Pid::from_raw(me)) {
             return Err(LinkError::BadPid);
         }
         self.with_ctl(me, |c| c.links.retain(|&l| l != other));
@@ -392,7 +407,8 @@ impl<P: Platform> Engine<P> {
 
     /// `watcher` monitors `target`; returns the reference. If `target` is dead, a DOWN
     /// message with reason NOPROC is queued for the watcher at once.
-    pub fn monitor(&self, watcher: u32, target: u32) -> Result<u16, LinkError> {
+    pub fn monitor(&self, watcher: Pid, target: Pid) -> Result<u16, LinkError> {
+        let (watcher, target) = (watcher.get(), target.get());
         if !self.pid_in_range(target) {
             return Err(LinkError::BadPid);
         }
@@ -407,8 +423,12 @@ impl<P: Platform> Engine<P> {
         .ok_or(LinkError::BadPid)??;
         if self.with_live_ctl(target, |c| c.monitors.push((r, watcher))).is_none() {
             self.with_ctl(watcher, |c| c.watching.retain(|&(rr, _)| rr != r));
-            let _ =
-                self.send_tagged(target, watcher, abi::tag::DOWN, &abi::down_message(r, target, abi::reason::NOPROC));
+            let _ = self.send_tagged(
+                Pid::from_raw(target),
+                Pid::from_raw(watcher),
+                abi::tag::DOWN,
+                &abi::down_message(r, Pid::from_raw(target), abi::reason::NOPROC),
+            );
         }
         Ok(r)
     }
@@ -416,7 +436,8 @@ impl<P: Platform> Engine<P> {
     /// Ends monitor `mref` of `watcher`; a DOWN for it already queued is removed
     /// (Erlang's `demonitor(Ref, [flush])`). False if the reference is unknown: never
     /// made, already ended, or its DOWN was already received.
-    pub fn demonitor(&self, watcher: u32, mref: u16) -> bool {
+    pub fn demonitor(&self, watcher: Pid, mref: u16) -> bool {
+        let watcher = watcher.get();
         let target = self
             .with_ctl(watcher, |c| {
                 let i = c.watching.iter().position(|&(r, _)| r == mref)?;
@@ -440,7 +461,8 @@ impl<P: Platform> Engine<P> {
     }
 
     /// Sets whether `pid` traps exits; returns the previous setting (None if dead).
-    pub fn set_trap_exit(&self, pid: u32, on: bool) -> Option<bool> {
+    pub fn set_trap_exit(&self, pid: Pid, on: bool) -> Option<bool> {
+        let pid = pid.get();
         self.with_live_ctl(pid, |c| core::mem::replace(&mut c.trap, on))
     }
 
@@ -448,7 +470,8 @@ impl<P: Platform> Engine<P> {
     /// exit would (a trapping target gets a message; otherwise NORMAL is ignored and
     /// anything else kills it with that reason). Use [`Engine::kill`] for an
     /// untrappable kill.
-    pub fn exit_signal(&self, from: u32, to: u32, reason: u16) -> Result<(), LinkError> {
+    pub fn exit_signal(&self, from: Pid, to: Pid, reason: u16) -> Result<(), LinkError> {
+        let (from, to) = (from.get(), to.get());
         if !self.pid_in_range(to) {
             return Err(LinkError::BadPid);
         }
@@ -457,7 +480,8 @@ impl<P: Platform> Engine<P> {
     }
 
     /// Registers `name` for `pid`.
-    pub fn register(&self, name: &[u8], pid: u32) -> Result<(), NameError> {
+    pub fn register(&self, name: &[u8], pid: Pid) -> Result<(), NameError> {
+        let pid = pid.get();
         if name.is_empty() || name.len() > abi::MAX_NAME {
             return Err(NameError::BadName);
         }
@@ -476,7 +500,7 @@ impl<P: Platform> Engine<P> {
             names.push((key, len, pid));
         }
         // It may have exited meanwhile, after its exit looked at the table.
-        if !self.is_live(pid) {
+        if !self.is_live(Pid::from_raw(pid)) {
             self.names.lock().retain(|&(_, _, p)| p != pid);
             return Err(NameError::BadPid);
         }
@@ -495,9 +519,9 @@ impl<P: Platform> Engine<P> {
     }
 
     /// The pid registered under `name`.
-    pub fn whereis(&self, name: &[u8]) -> Option<u32> {
+    pub fn whereis(&self, name: &[u8]) -> Option<Pid> {
         let names = self.names.lock();
-        names.iter().find(|(k, l, _)| &k[..*l as usize] == name).map(|&(_, _, p)| p)
+        names.iter().find(|(k, l, _)| &k[..*l as usize] == name).map(|&(_, _, p)| Pid::from_raw(p))
     }
 
     /// Console input from the platform: queued (up to [`abi::CONSOLE_QUEUE`] bytes; the
@@ -513,29 +537,30 @@ impl<P: Platform> Engine<P> {
         // Relaxed: a claim word; a stale reader is only woken for nothing.
         let reader = self.console_reader.load(Ordering::Relaxed);
         if reader != 0 {
-            self.notify(reader);
+            self.notify(Pid::from_raw(reader));
         }
         n
     }
 
-    /// Makes `pid` the foreground console reader (0 = none; console reads then wait).
+    /// Makes `pid` the foreground console reader ([`Pid::KERNEL`] = none; console reads then wait).
     /// The reader is woken. Bytes queued stay for the next reader.
-    pub fn set_console_reader(&self, pid: u32) {
+    pub fn set_console_reader(&self, pid: Pid) {
+        let pid = pid.get();
         // Relaxed: see `console_input`.
         self.console_reader.store(pid, Ordering::Relaxed);
         if pid != 0 {
-            self.notify(pid);
+            self.notify(Pid::from_raw(pid));
         }
     }
 
-    /// The foreground console reader (0 = none).
-    pub fn console_reader(&self) -> u32 {
+    /// The foreground console reader ([`Pid::KERNEL`] if none).
+    pub fn console_reader(&self) -> Pid {
         // Relaxed: see `console_input`.
-        self.console_reader.load(Ordering::Relaxed)
+        Pid::from_raw(self.console_reader.load(Ordering::Relaxed))
     }
 
     /// The next console byte for `pid`, if it is the foreground reader.
-    pub(crate) fn console_take(&self, pid: u32) -> Option<u8> {
+    pub(crate) fn console_take(&self, pid: Pid) -> Option<u8> {
         if self.console_reader() != pid {
             return None;
         }

@@ -27,7 +27,7 @@
 //! [`Strategy::OneForAll`] only the child that ended is started again then).
 
 use crate::abi::reason;
-use crate::{NativeCx, NativeStep, NativeTask, SpawnOpts};
+use crate::{NativeCx, NativeStep, NativeTask, Pid, SpawnOpts};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -82,10 +82,10 @@ pub struct Intensity {
 /// What a supervisor is doing, updated at every change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SupervisorReport {
-    /// Its own pid.
-    pub pid: u32,
-    /// Current pid of each child in spec order (0 = not running).
-    pub children: Vec<u32>,
+    /// Its own pid ([`Pid::KERNEL`] until it has run).
+    pub pid: Pid,
+    /// Current pid of each child in spec order (None = not running).
+    pub children: Vec<Option<Pid>>,
     /// Restarts done so far.
     pub restarts: u32,
     /// The reason it stopped with, once it has.
@@ -97,7 +97,7 @@ pub struct SupervisorReport {
 pub struct Supervisor {
     strategy: Strategy,
     specs: Vec<ChildSpec>,
-    pids: Vec<u32>,
+    pids: Vec<Option<Pid>>,
     /// Children that ended and are not to run again.
     done: Vec<bool>,
     history: RestartHistory,
@@ -171,11 +171,11 @@ impl Supervisor {
     ) -> (Box<Self>, Arc<Mutex<SupervisorReport>>) {
         let n = specs.len();
         // The report's child list has its final length now: publishing copies into it.
-        let report = Arc::new(Mutex::new(SupervisorReport { children: alloc::vec![0; n], ..Default::default() }));
+        let report = Arc::new(Mutex::new(SupervisorReport { children: alloc::vec![None; n], ..Default::default() }));
         let s = Supervisor {
             strategy,
             specs,
-            pids: alloc::vec![0; n],
+            pids: alloc::vec![None; n],
             done: alloc::vec![false; n],
             history: RestartHistory::new(intensity),
             started: false,
@@ -198,7 +198,7 @@ impl Supervisor {
         let opts = SpawnOpts { link: true, ..SpawnOpts::new(s.prio, s.affinity) };
         match cx.spawn_opts(s.image, &s.args, opts) {
             Ok((pid, _)) => {
-                self.pids[i] = pid;
+                self.pids[i] = Some(pid);
                 true
             }
             Err(_) => false,
@@ -207,8 +207,7 @@ impl Supervisor {
 
     /// Stops child `i` if it runs: unlinked first, so its exit is not seen as a crash.
     fn stop_child(&mut self, cx: &mut NativeCx<'_>, i: usize) {
-        let pid = core::mem::take(&mut self.pids[i]);
-        if pid != 0 {
+        if let Some(pid) = self.pids[i].take() {
             let _ = cx.unlink(pid);
             cx.kill(pid);
         }
@@ -225,7 +224,7 @@ impl Supervisor {
 
     /// Child `i` ended with `why`: restart as its spec and the strategy say.
     fn child_exited(&mut self, cx: &mut NativeCx<'_>, i: usize, why: u16) -> Option<NativeStep> {
-        self.pids[i] = 0;
+        self.pids[i] = None;
         let restart = match self.specs[i].restart {
             Restart::Permanent => true,
             Restart::Transient => why != reason::NORMAL && why != reason::SHUTDOWN,
@@ -271,7 +270,7 @@ impl Supervisor {
     fn retry_starts(&mut self, cx: &mut NativeCx<'_>) -> bool {
         let mut all = true;
         for i in 0..self.specs.len() {
-            if self.pids[i] == 0 && !self.done[i] && !self.start(cx, i) {
+            if self.pids[i].is_none() && !self.done[i] && !self.start(cx, i) {
                 all = false;
             }
         }
@@ -294,7 +293,7 @@ impl NativeTask for Supervisor {
         }
         while let Some(m) = cx.receive() {
             let Some((pid, why)) = crate::abi::parse_exit_message(&m) else { continue };
-            match self.pids.iter().position(|&p| p == pid) {
+            match self.pids.iter().position(|&p| p == Some(pid)) {
                 Some(i) => {
                     if let Some(stop) = self.child_exited(cx, i, why) {
                         return stop;

@@ -15,7 +15,7 @@
 //! holds, like a zombie in Unix waiting for its children), so a grandchild is still
 //! found when the middle of its chain has died, however full the table is.
 
-use crate::{pid::INDEX_MASK, Engine, Platform};
+use crate::{pid::INDEX_MASK, Engine, Pid, Platform};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{fence, Ordering};
@@ -44,7 +44,7 @@ enum Mark {
     Out,
 }
 
-impl<P: Platform> Engine<P> {
+impl<P: Platform + ?Sized> Engine<P> {
     /// Whether `pid`'s current (or last, if dead and not reused) incarnation is frozen.
     pub(crate) fn is_frozen(&self, pid: u32) -> bool {
         // SeqCst: the spawn's check after publishing its child and stop_tree's scan
@@ -81,7 +81,7 @@ impl<P: Platform> Engine<P> {
             if let Some(s) = self.slot(child) {
                 s.frozen.store(true, Ordering::SeqCst);
             }
-            self.kill(child);
+            self.kill(Pid::from_raw(child));
         }
     }
 
@@ -132,7 +132,8 @@ impl<P: Platform> Engine<P> {
     /// (see the module doc). `root` may have ended already (a killed root whose tree
     /// lives on): its descendants are still found through its slot's remains. Returns
     /// how many live processes it stopped, or None if there were none.
-    pub fn stop_tree(&self, root: u32) -> Option<usize> {
+    pub fn stop_tree(&self, root: Pid) -> Option<usize> {
+        let root = root.get();
         self.slot(root)?;
         let root = root & INDEX_MASK;
         let n = self.slots.len();
@@ -149,7 +150,7 @@ impl<P: Platform> Engine<P> {
             fence(Ordering::SeqCst);
             for index in 1..n {
                 let pid = self.pid_at(index);
-                if mark[index] != Mark::Unknown || !self.is_live(pid) {
+                if mark[index] != Mark::Unknown || !self.is_live(Pid::from_raw(pid)) {
                     continue;
                 }
                 // Walk up until a known slot, a frozen ancestor or the top.
@@ -175,12 +176,12 @@ impl<P: Platform> Engine<P> {
             let mut new = 0;
             for (index, &m) in mark.iter().enumerate().skip(1) {
                 let pid = self.pid_at(index);
-                if m == Mark::In && self.is_live(pid) {
+                if m == Mark::In && self.is_live(Pid::from_raw(pid)) {
                     let was = self.slots[index].frozen.swap(true, Ordering::SeqCst);
                     if !was || index == root as usize && stopped == 0 {
                         new += 1;
                     }
-                    self.kill(pid);
+                    self.kill(Pid::from_raw(pid));
                 }
             }
             stopped += new;
@@ -192,7 +193,7 @@ impl<P: Platform> Engine<P> {
     }
 }
 
-impl<P: Platform> Engine<P> {
+impl<P: Platform + ?Sized> Engine<P> {
     /// Live processes frozen by a tree stop and not yet torn down (0 once every
     /// stopped tree is gone).
     pub fn frozen_live(&self) -> usize {

@@ -25,8 +25,7 @@ fn main() {
     let e = Engine::new(Topology::uniform(1), 16, zbeam_images::IMAGES, Quiet(AtomicU64::new(0)));
     let pid = e
         .spawn_image(zbeam_images::SPIN, &rounds.to_le_bytes(), Priority::Normal, CpuSet::ALL, CoreId::new(0))
-        .expect("spawn spin")
-        .get();
+        .expect("spawn spin");
     while e.is_live(pid) {
         if let Step::Idle { .. } = e.run_once(CoreId::new(0)) {
             e.platform().0.fetch_add(1, Ordering::Relaxed);

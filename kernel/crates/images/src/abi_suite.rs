@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use spin::Mutex;
 use zbeam_engine::abi::{func, reason, status, tag, INFINITY};
 use zbeam_engine::supervisor::{ChildSpec, Intensity, Restart, Strategy, Supervisor, SupervisorReport};
-use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CpuSet, Priority};
 
 /// Tag of the commands `probe` waits for.
@@ -247,7 +247,7 @@ pub struct Suite {
     started: bool,
     step_started: bool,
     deadline: u64,
-    procs: [u32; PROCS],
+    procs: [Pid; PROCS],
     saved: [u32; PROCS],
     sups: Vec<(usize, Arc<Mutex<SupervisorReport>>)>,
     error: Option<String>,
@@ -267,7 +267,7 @@ impl Suite {
             started: false,
             step_started: false,
             deadline: 0,
-            procs: [0; PROCS],
+            procs: [Pid::KERNEL; PROCS],
             saved: [0; PROCS],
             sups: Vec::new(),
             error: None,
@@ -280,8 +280,8 @@ impl Suite {
     fn val(&self, cx: &NativeCx<'_>, v: V) -> u32 {
         match v {
             V::Lit(x) => x as u32,
-            V::Pid(k) => self.procs[k],
-            V::Me => cx.pid(),
+            V::Pid(k) => self.procs[k].get(),
+            V::Me => cx.pid().get(),
             V::Saved(i) => self.saved[i] & 0xffff,
             V::SavedPid(i) => self.saved[i],
         }
@@ -360,7 +360,7 @@ impl Suite {
                 Err(e) => Progress::Fail(format!("spawn probe: {e:?}")),
             },
             CaseStep::Adopt(k, i) => {
-                self.procs[*k] = self.saved[*i];
+                self.procs[*k] = Pid::from_raw(self.saved[*i]);
                 Progress::Done
             }
             CaseStep::Call(c) | CaseStep::Start(c) | CaseStep::Reply(c) => {
@@ -451,7 +451,7 @@ impl Suite {
             },
             CaseStep::Report(k, n, running) => match self.report(*k) {
                 Some(r) => {
-                    let now: Vec<bool> = r.children.iter().map(|&p| p != 0 && cx.is_live(p)).collect();
+                    let now: Vec<bool> = r.children.iter().map(|&p| p.is_some_and(|p| cx.is_live(p))).collect();
                     if r.restarts == *n && now == *running {
                         Progress::Done
                     } else {
@@ -463,8 +463,8 @@ impl Suite {
                 None => Progress::Fail(format!("process {k} is no supervisor")),
             },
             CaseStep::Child(j, k, i) => match self.report(*k) {
-                Some(r) if r.children.get(*i).is_some_and(|&p| p != 0 && cx.is_live(p)) => {
-                    self.procs[*j] = r.children[*i];
+                Some(r) if r.children.get(*i).is_some_and(|&p| p.is_some_and(|p| cx.is_live(p))) => {
+                    self.procs[*j] = r.children[*i].unwrap_or(Pid::KERNEL);
                     Progress::Done
                 }
                 Some(_) => Progress::Pending,
@@ -482,9 +482,9 @@ impl Suite {
 
     fn end_case(&mut self, cx: &mut NativeCx<'_>, error: Option<String>) {
         self.error = error;
-        cx.set_console_reader(0);
+        cx.set_console_reader(Pid::KERNEL);
         for &p in &self.procs {
-            if p != 0 {
+            if p != Pid::KERNEL {
                 cx.kill(p);
             }
         }
@@ -501,7 +501,7 @@ impl NativeTask for Suite {
         loop {
             let now = cx.now_ms();
             if let Phase::Settle(until) = self.phase {
-                let busy = self.procs.iter().any(|&p| p != 0 && cx.is_live(p));
+                let busy = self.procs.iter().any(|&p| p != Pid::KERNEL && cx.is_live(p));
                 if busy || now < until {
                     return NativeStep::Wait { until: Some(now + 2) };
                 }
@@ -510,7 +510,7 @@ impl NativeTask for Suite {
                 self.results.push(CaseResult { name, error: self.error.take() });
                 self.ci += 1;
                 self.si = 0;
-                self.procs = [0; PROCS];
+                self.procs = [Pid::KERNEL; PROCS];
                 self.saved = [0; PROCS];
                 self.sups.clear();
                 self.phase = Phase::Run;

@@ -24,7 +24,7 @@ use crate::{CX_FLOOD, CX_PINGPONG, CX_SERVER, CX_TMO};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use zbeam_engine::{abi::status, limits, Engine, Exit, Platform};
+use zbeam_engine::{abi::status, limits, Engine, Exit, Pid, Platform};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 /// What the cases need from their runner.
@@ -150,21 +150,20 @@ fn spawn_n<P: Platform>(
     image: usize,
     n: usize,
     args: impl Fn(usize) -> Vec<u8>,
-) -> Result<Vec<u32>, String> {
+) -> Result<Vec<Pid>, String> {
     let cores = e.sched().topology().len();
     (0..n)
         .map(|i| {
             e.spawn_image(image, &args(i), Priority::Normal, CpuSet::ALL, CoreId::new(i % cores))
-                .map(|p| p.get())
                 .map_err(|err| format!("spawn {i}: {err:?}"))
         })
         .collect()
 }
 
 /// Sends an empty message to each live pid of `pids` (the flood programs' cue to end).
-fn release<P: Platform>(e: &Engine<P>, pids: &[u32]) {
+fn release<P: Platform>(e: &Engine<P>, pids: &[Pid]) {
     for &p in pids {
-        let _ = e.send(0, p, &[]);
+        let _ = e.send(Pid::KERNEL, p, &[]);
     }
 }
 
@@ -191,7 +190,7 @@ fn pump_for<P: Platform>(e: &Engine<P>, r: &mut dyn Runner, ms: u64) {
 fn expect_exits<P: Platform>(
     e: &Engine<P>,
     r: &mut dyn Runner,
-    pids: &[u32],
+    pids: &[Pid],
     ms: u64,
     want: impl Fn(usize) -> Exit,
 ) -> Result<(), String> {
@@ -272,14 +271,14 @@ pub fn fuzz_batch<P: Platform>(e: &Engine<P>, r: &mut dyn Runner, seed: u64, n: 
             CpuSet::ALL,
             CoreId::new(i % cores),
         );
-        pids.push(spawned.map_err(|err| format!("spawn {i}: {err:?}"))?.get());
+        pids.push(spawned.map_err(|err| format!("spawn {i}: {err:?}"))?);
     }
     pump_for(e, r, ms);
     for &p in &pids {
         e.kill(p);
     }
     // Whatever the programs spawned is stopped too.
-    let programs: Vec<u32> = e.live_pids().filter(|&p| !e.is_system(p)).collect();
+    let programs: Vec<Pid> = e.live_pids().filter(|&p| !e.is_system(p)).collect();
     for p in programs {
         e.kill(p);
     }

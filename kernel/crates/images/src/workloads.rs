@@ -6,7 +6,7 @@ use crate::slot::ResultSlot;
 use crate::{RING, SLEEPER};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use zbeam_engine::{NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CpuSet, Priority};
 
 /// What a ring run found.
@@ -29,7 +29,7 @@ pub struct RingController {
     total: u32,
     prio: Priority,
     affinity: CpuSet,
-    pids: Vec<u32>,
+    pids: Vec<Pid>,
     started: u64,
     out: ResultSlot<RingResult>,
 }
@@ -76,8 +76,8 @@ impl NativeTask for RingController {
             let n = self.pids.len();
             for i in 0..n {
                 let mut setup = [0u8; 14];
-                setup[0..4].copy_from_slice(&self.pids[(i + 1) % n].to_le_bytes());
-                setup[4..8].copy_from_slice(&cx.pid().to_le_bytes());
+                setup[0..4].copy_from_slice(&self.pids[(i + 1) % n].get().to_le_bytes());
+                setup[4..8].copy_from_slice(&cx.pid().get().to_le_bytes());
                 setup[8..10].copy_from_slice(&(n as u16).to_le_bytes());
                 setup[10..14].copy_from_slice(&self.total.to_le_bytes());
                 let _ = cx.send(self.pids[i], &setup);
@@ -148,7 +148,7 @@ impl NativeTask for TimerController {
                     let mut args = [0u8; 9];
                     args[0..2].copy_from_slice(&d.to_le_bytes());
                     args[2..4].copy_from_slice(&self.rounds.to_le_bytes());
-                    args[4..8].copy_from_slice(&cx.pid().to_le_bytes());
+                    args[4..8].copy_from_slice(&cx.pid().get().to_le_bytes());
                     args[8] = mode;
                     match cx.spawn(SLEEPER, &args, Priority::Normal, CpuSet::ALL) {
                         Ok(_) => self.expected += 1,

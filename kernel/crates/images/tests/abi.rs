@@ -5,7 +5,7 @@
 
 use std::sync::Mutex;
 use zbeam_engine::abi::{self, reason, tag};
-use zbeam_engine::{Engine, Exit, LinkError, NameError, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{Engine, Exit, LinkError, NameError, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::abi_suite::{abi_cases, supervise_cases, Case, Suite};
 use zbeam_images::{IMAGES, PROBE, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
@@ -93,10 +93,10 @@ impl NativeTask for Collector {
     }
 }
 
-fn collector(e: &Engine<Sim>, trap: bool) -> (u32, std::sync::Arc<Mutex<Vec<zbeam_engine::Message>>>) {
+fn collector(e: &Engine<Sim>, trap: bool) -> (Pid, std::sync::Arc<Mutex<Vec<zbeam_engine::Message>>>) {
     let got = std::sync::Arc::new(Mutex::new(Vec::new()));
     let pid = e.spawn_native(Box::new(Collector(got.clone(), trap)), Priority::Normal, CpuSet::ALL, CoreId::new(0));
-    (pid.unwrap().get(), got)
+    (pid.unwrap(), got)
 }
 
 /// Engine-level calls: tags reach the receiver, links and monitors deliver the
@@ -106,17 +106,17 @@ fn engine_api_links_monitors_names_console() {
     let e = engine(1);
     let (c, got) = collector(&e, true);
     drive(&e, 1, 10, || false);
-    e.send_tagged(0, c, 7, b"x").unwrap();
-    let spin = e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    e.send_tagged(Pid::KERNEL, c, 7, b"x").unwrap();
+    let spin = e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap();
     e.link(c, spin).unwrap();
     let r = e.monitor(c, spin).unwrap();
     assert_eq!(e.register(b"spin", spin), Ok(()));
     assert_eq!(e.register(b"spin", c), Err(NameError::Taken));
     assert_eq!(e.register(b"", c), Err(NameError::BadName));
     assert_eq!(e.whereis(b"spin"), Some(spin));
-    assert_eq!(e.link(c, 0), Err(LinkError::BadPid));
-    assert_eq!(e.link(c, 60_000), Err(LinkError::BadPid));
-    assert!(e.exit_signal(0, spin, 12).is_ok());
+    assert_eq!(e.link(c, Pid::KERNEL), Err(LinkError::BadPid));
+    assert_eq!(e.link(c, Pid::from_raw(60_000)), Err(LinkError::BadPid));
+    assert!(e.exit_signal(Pid::KERNEL, spin, 12).is_ok());
     drive(&e, 1, 1000, || got.lock().unwrap().len() >= 3);
     assert_eq!(e.last_exit(spin), Some(Exit::Code(12)));
     assert_eq!(e.whereis(b"spin"), None, "a name goes with its process");
@@ -126,7 +126,7 @@ fn engine_api_links_monitors_names_console() {
     assert_eq!(&*exit.data, &abi::exit_message(spin, 12));
     let down = m.iter().find(|m| m.tag == tag::DOWN).expect("a DOWN message");
     let mut want = r.to_le_bytes().to_vec();
-    want.extend_from_slice(&spin.to_le_bytes());
+    want.extend_from_slice(&spin.get().to_le_bytes());
     want.extend_from_slice(&12u16.to_le_bytes());
     assert_eq!(&*down.data, &want[..]);
     assert_eq!(e.console_input(&[b'a'; 300]), abi::CONSOLE_QUEUE, "console input is bounded");
@@ -140,12 +140,12 @@ fn engine_api_links_monitors_names_console() {
 fn crash_propagates_through_a_chain_of_links() {
     let e = engine(2);
     let (c, got) = collector(&e, true);
-    let a = e.spawn_image(PROBE, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get();
-    let b = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    let a = e.spawn_image(PROBE, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
+    let b = e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
     drive(&e, 2, 10, || false);
     e.link(c, a).unwrap();
     e.link(a, b).unwrap();
-    assert!(e.exit_signal(0, b, reason::FAULT | 1).is_ok());
+    assert!(e.exit_signal(Pid::KERNEL, b, reason::FAULT | 1).is_ok());
     drive(&e, 2, 1000, || !got.lock().unwrap().is_empty());
     assert_eq!(e.last_exit(b), Some(Exit::Fault(1)));
     assert_eq!(e.last_exit(a), Some(Exit::Fault(1)));

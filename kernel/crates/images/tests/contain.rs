@@ -2,7 +2,7 @@
 //! deterministic driver), plus engine-level checks of the limits and protections
 //! that need no Z80 program.
 
-use zbeam_engine::{limits, Engine, LinkError, NativeCx, NativeStep, NativeTask, Platform};
+use zbeam_engine::{limits, Engine, LinkError, NativeCx, NativeStep, NativeTask, Pid, Platform};
 use zbeam_images::contain_suite::{run_all, Runner};
 use zbeam_images::{CX_TMO, IMAGES, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
@@ -49,9 +49,8 @@ fn containment_cases_pass_on_the_host() {
 #[test]
 fn timed_receive_after_self_send_times_out() {
     let e = Engine::new(Topology::uniform(1), 256, IMAGES, Sim::default());
-    let pids: Vec<u32> = (0..50)
-        .map(|_| e.spawn_image(CX_TMO, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get())
-        .collect();
+    let pids: Vec<Pid> =
+        (0..50).map(|_| e.spawn_image(CX_TMO, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap()).collect();
     drive(&e, 1, 100_000, || e.live() == 0);
     for p in pids {
         assert_eq!(e.last_exit(p), Some(zbeam_engine::Exit::Normal), "pid {p}");
@@ -70,9 +69,9 @@ impl NativeTask for Idle {
 #[test]
 fn links_are_bounded_at_both_ends() {
     let e = Engine::new(Topology::uniform(1), 4096, IMAGES, Sim::default());
-    let spawn = || e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    let spawn = || e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap();
     let hub = spawn();
-    let others: Vec<u32> = (0..limits::MAX_LINKS + 1).map(|_| spawn()).collect();
+    let others: Vec<Pid> = (0..limits::MAX_LINKS + 1).map(|_| spawn()).collect();
     for &o in &others[..limits::MAX_LINKS] {
         assert_eq!(e.link(hub, o), Ok(()));
     }
@@ -94,8 +93,8 @@ fn links_are_bounded_at_both_ends() {
 #[test]
 fn monitors_are_bounded_per_watcher() {
     let e = Engine::new(Topology::uniform(1), 64, IMAGES, Sim::default());
-    let w = e.spawn_native(Box::new(Idle), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get();
-    let t = e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    let w = e.spawn_native(Box::new(Idle), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
+    let t = e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap();
     for _ in 0..limits::MAX_MONITORS {
         assert!(e.monitor(w, t).is_ok());
     }
@@ -132,7 +131,7 @@ struct Racy {
     now: AtomicU64,
     rng: AtomicU64,
     /// The engine and the pid to send to, once both exist.
-    target: OnceLock<(&'static Engine<Racy>, u32)>,
+    target: OnceLock<(&'static Engine<Racy>, Pid)>,
     /// Whether reading the clock may send.
     sending: AtomicBool,
     sent: AtomicU64,
@@ -166,7 +165,7 @@ impl Platform for Racy {
         if let Some(&(e, t)) = self.target.get() {
             if self.sending.load(Ordering::Relaxed) {
                 match self.rnd(4) {
-                    0 if e.send(0, t, b"m").is_ok() => {
+                    0 if e.send(Pid::KERNEL, t, b"m").is_ok() => {
                         self.sent.fetch_add(1, Ordering::Relaxed);
                     }
                     // A wake-up with nothing to take (as the repro's message, taken by
@@ -208,7 +207,7 @@ fn wait_wake_timeout_races_lose_nothing() {
         let [t0, t1] = T.to_le_bytes();
         let args = [b'T', p0, p1, p2, p3, t0, t1];
         let t = e.spawn_image(zbeam_images::CX_PINGPONG, &args, Priority::Normal, CpuSet::ALL, CoreId::new(1));
-        let t = t.unwrap().get();
+        let t = t.unwrap();
         let _ = p.target.set((e, t));
         let checked = |e: &Engine<Racy>| {
             p.step(e);
@@ -234,7 +233,7 @@ fn wait_wake_timeout_races_lose_nothing() {
         assert!(sent > 10, "seed {seed}: only {sent} messages sent");
         assert_eq!(echoed, sent, "seed {seed}: messages lost");
         assert!(timeouts >= before + 5, "seed {seed}: only {} timeouts in 20 periods", timeouts - before);
-        assert!(e.send(0, t, &[]).is_ok());
+        assert!(e.send(Pid::KERNEL, t, &[]).is_ok());
         while e.is_live(t) {
             checked(e);
         }
@@ -252,9 +251,9 @@ fn stop_tree_ends_spawn_bombs_of_every_style() {
         let e = Engine::new(Topology::uniform(2), 300, IMAGES, Sim::default());
         let mut args = vec![mode, b' '];
         args.extend_from_slice(zbeam_images::CX_BOMB.to_string().as_bytes());
-        let bystander = e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+        let bystander = e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap();
         let root = e.spawn_image(zbeam_images::CX_BOMB, &args, Priority::Normal, CpuSet::ALL, CoreId::new(0));
-        let root = root.unwrap().get();
+        let root = root.unwrap();
         drive(&e, 2, 100_000, || e.live() >= 290);
         assert!(e.live() >= 290, "mode {}: the bomb grew to {}", mode as char, e.live());
         if mode == b'L' {
@@ -291,7 +290,7 @@ fn supervisor_retries_a_restart_the_kernel_refused() {
     };
     let (sup, report) =
         Supervisor::new(Strategy::OneForOne, Intensity { max_restarts: 3, period_ms: 1000 }, vec![spec]);
-    let sup = e.spawn_native(sup, Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    let sup = e.spawn_native(sup, Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
     drive(&e, 1, 1000, || report.lock().restarts >= 1);
     e.platform().low.store(true, Ordering::Relaxed);
     let before = report.lock().restarts;

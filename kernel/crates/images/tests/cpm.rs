@@ -3,7 +3,7 @@
 //! with the test or on one of their own, with console input through the engine's queue.
 
 use zbeam_engine::cpm::Disk;
-use zbeam_engine::{Engine, Exit};
+use zbeam_engine::{Engine, Exit, Pid};
 use zbeam_images::{CPM_COPY, CPM_DIR, CPM_ECHO, CPM_RANDOM, HELLO, IMAGES};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
@@ -14,8 +14,8 @@ fn engine() -> Engine<Sim> {
     Engine::new(Topology::uniform(1), 64, IMAGES, Sim::default())
 }
 
-fn spawn(e: &Engine<Sim>, image: usize, args: &str) -> u32 {
-    e.spawn_image(image, args.as_bytes(), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get()
+fn spawn(e: &Engine<Sim>, image: usize, args: &str) -> Pid {
+    e.spawn_image(image, args.as_bytes(), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap()
 }
 
 fn output(e: &Engine<Sim>) -> String {

@@ -1,7 +1,7 @@
 //! The engine on the host, driven deterministically: simulated cores stepped in turn
 //! on one thread, and a clock that jumps to the next timer when every core is idle.
 
-use zbeam_engine::{Engine, Exit, Step};
+use zbeam_engine::{Engine, Exit, Pid, Step};
 use zbeam_images::workloads::{RingController, TimerController};
 use zbeam_images::{HELLO, IMAGES, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
@@ -19,7 +19,7 @@ fn cpm_hello_prints_and_exits_normally() {
     let pid = e.spawn_image(HELLO, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
     drive(&e, 1, 100, || e.live() == 0);
     assert_eq!(String::from_utf8_lossy(&e.platform().out.lock().unwrap()), "Hello from a Z80 process\r\n");
-    assert_eq!(e.last_exit(pid.get()), Some(Exit::Normal));
+    assert_eq!(e.last_exit(pid), Some(Exit::Normal));
 }
 
 #[test]
@@ -27,7 +27,7 @@ fn spin_runs_its_rounds_then_exits() {
     let e = engine(2);
     let pid = e.spawn_image(SPIN, &[2, 0], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
     drive(&e, 2, 10_000, || e.live() == 0);
-    assert_eq!(e.last_exit(pid.get()), Some(Exit::Normal));
+    assert_eq!(e.last_exit(pid), Some(Exit::Normal));
     // 2 rounds x 65536 x 4 instructions, plus set-up.
     let total: u64 = (0..2).map(|c| e.sched().stats(CoreId::new(c)).reductions).sum();
     assert!((2 * 65536 * 4..2 * 65536 * 4 + 100).contains(&total), "reductions {total}");
@@ -66,14 +66,14 @@ fn bad_system_call_arguments_return_errors_and_harm_nothing() {
     // Sending to a dead pid, an oversize message, and a buffer past 64 KiB, from the
     // host API; the Z80 side is covered by the kernel tests.
     let e = engine(1);
-    assert!(e.send(0, 4000, b"x").is_err());
+    assert!(e.send(Pid::KERNEL, Pid::from_raw(4000), b"x").is_err());
     let pid = e.spawn_image(SPIN, &[], Priority::Low, CpuSet::ALL, CoreId::new(0)).unwrap();
-    assert!(e.send(0, pid.get(), &[0u8; zbeam_engine::abi::MAX_MESSAGE + 1]).is_err());
-    assert!(e.send(0, pid.get(), &[1, 2, 3]).is_ok());
-    assert!(e.kill(pid.get()));
+    assert!(e.send(Pid::KERNEL, pid, &[0u8; zbeam_engine::abi::MAX_MESSAGE + 1]).is_err());
+    assert!(e.send(Pid::KERNEL, pid, &[1, 2, 3]).is_ok());
+    assert!(e.kill(pid));
     drive(&e, 1, 100, || e.live() == 0);
-    assert_eq!(e.last_exit(pid.get()), Some(Exit::Killed));
-    assert!(!e.kill(pid.get()), "a dead pid cannot be killed again");
+    assert_eq!(e.last_exit(pid), Some(Exit::Killed));
+    assert!(!e.kill(pid), "a dead pid cannot be killed again");
 }
 
 /// BEAM's measured shares, through the whole engine (Z80 spinners on one core):
@@ -83,10 +83,9 @@ fn normal_low_shares_match_beam() {
     for (normals, expect_low_share) in [(1u64, 1.0 / 9.0), (2, 1.0 / 17.0), (4, 1.0 / 33.0)] {
         let e = engine(1);
         let core = CpuSet::single(CoreId::new(0));
-        let n: Vec<u32> = (0..normals)
-            .map(|_| e.spawn_image(SPIN, &[], Priority::Normal, core, CoreId::new(0)).unwrap().get())
-            .collect();
-        let l = e.spawn_image(SPIN, &[], Priority::Low, core, CoreId::new(0)).unwrap().get();
+        let n: Vec<Pid> =
+            (0..normals).map(|_| e.spawn_image(SPIN, &[], Priority::Normal, core, CoreId::new(0)).unwrap()).collect();
+        let l = e.spawn_image(SPIN, &[], Priority::Low, core, CoreId::new(0)).unwrap();
         // 33 * 40 slices: whole cycles for every configuration.
         for _ in 0..(33 * 40) {
             assert_eq!(e.run_once(CoreId::new(0)), Step::Ran);

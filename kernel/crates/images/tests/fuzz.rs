@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Platform};
+use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid, Platform};
 use zbeam_images::{CX_PINGPONG, IMAGES, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
@@ -222,15 +222,15 @@ fn random_traffic_loses_no_message() {
         let stop = Arc::new(AtomicBool::new(false));
         let counter = e.spawn_native(Box::new(Counter(echoed.clone(), stop.clone())), Priority::Normal, CpuSet::ALL, CoreId::new(0));
         let [c0, c1, c2, c3] = counter.unwrap().get().to_le_bytes();
-        let echoes: Vec<u32> = timeouts.iter().enumerate().map(|(i, &t)| {
+        let echoes: Vec<Pid> = timeouts.iter().enumerate().map(|(i, &t)| {
             let [t0, t1] = t.to_le_bytes();
-            e.spawn_image(CX_PINGPONG, &[b'T', c0, c1, c2, c3, t0, t1], Priority::Normal, CpuSet::ALL, CoreId::new(i % cores)).unwrap().get()
+            e.spawn_image(CX_PINGPONG, &[b'T', c0, c1, c2, c3, t0, t1], Priority::Normal, CpuSet::ALL, CoreId::new(i % cores)).unwrap()
         }).collect();
         let mut sent = 0u64;
         for a in acts {
             match a {
                 Act::Send(i) => {
-                    if e.send(0, echoes[i % echoes.len()], b"m").is_ok() {
+                    if e.send(Pid::KERNEL, echoes[i % echoes.len()], b"m").is_ok() {
                         sent += 1;
                     }
                 }
@@ -250,10 +250,10 @@ fn random_traffic_loses_no_message() {
         }
         prop_assert_eq!(echoed.load(Ordering::Relaxed), sent, "messages lost");
         for &p in &echoes {
-            prop_assert!(e.send(0, p, &[]).is_ok(), "an echo process died");
+            prop_assert!(e.send(Pid::KERNEL, p, &[]).is_ok(), "an echo process died");
         }
         stop.store(true, Ordering::Relaxed);
-        e.notify(u32::from(u16::from_le_bytes([c0, c1])));
+        e.notify(Pid::from_raw(u32::from(u16::from_le_bytes([c0, c1]))));
         let mut n = 0;
         while e.live() > 0 && n < 10_000 {
             round(&e, cores, 1);

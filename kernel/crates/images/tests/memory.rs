@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use zbeam_engine::memory::message_bytes;
 use zbeam_engine::memory::PAGE_SIZE;
-use zbeam_engine::{abi, Engine, Exit, NativeCx, NativeStep, NativeTask, SpawnError, SpawnOpts};
+use zbeam_engine::{abi, Engine, Exit, NativeCx, NativeStep, NativeTask, Pid, SpawnError, SpawnOpts};
 use zbeam_images::{FLOOD, IMAGES, SINK, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
@@ -17,8 +17,8 @@ fn engine(cores: usize) -> Engine<Sim> {
     Engine::new(Topology::uniform(cores), 256, IMAGES, Sim::default())
 }
 
-fn spawn(e: &Engine<Sim>, image: usize) -> u32 {
-    e.spawn_image(image, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get()
+fn spawn(e: &Engine<Sim>, image: usize) -> Pid {
+    e.spawn_image(image, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap()
 }
 
 #[test]
@@ -29,7 +29,7 @@ fn bytes_charged_equal_bytes_held_and_return_to_zero_after_exit() {
     let body = e.memory_of(pid);
     assert!(body > 0 && body < PAGE_SIZE, "a fresh process owns no page: {body} bytes");
     for n in [0, 1, 100, abi::MAX_MESSAGE] {
-        e.send(0, pid, &vec![7u8; n]).unwrap();
+        e.send(Pid::KERNEL, pid, &vec![7u8; n]).unwrap();
     }
     let queued: usize = [0, 1, 100, abi::MAX_MESSAGE].iter().map(|&n| message_bytes(n)).sum();
     assert_eq!(e.memory_of(pid), body + queued);
@@ -48,7 +48,7 @@ fn bytes_charged_equal_bytes_held_and_return_to_zero_after_exit() {
 }
 
 /// What the watcher saw: its child's pid, then each (tag, reason) message.
-type Seen = Arc<Mutex<(u32, Vec<(u8, u16)>)>>;
+type Seen = Arc<Mutex<(Pid, Vec<(u8, u16)>)>>;
 
 /// Spawns SINK linked and monitored with `limit`, traps exits, and records the EXIT
 /// and DOWN messages it gets.
@@ -86,12 +86,12 @@ fn exceeding_the_limit_ends_the_process_with_its_reason_seen_by_links_and_monito
     let seen: Seen = Arc::default();
     let w = Watcher { limit: 16 * 1024, started: false, seen: seen.clone() };
     e.spawn_native(Box::new(w), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
-    drive(&e, 2, 20, || seen.lock().unwrap().0 != 0);
+    drive(&e, 2, 20, || seen.lock().unwrap().0 != Pid::KERNEL);
     let child = seen.lock().unwrap().0;
     // Flood it from the kernel: every send succeeds, until it is gone.
     let mut sent = 0;
     while e.is_live(child) && sent < 100 {
-        assert_eq!(e.send(0, child, &[0u8; 1024]), Ok(()));
+        assert_eq!(e.send(Pid::KERNEL, child, &[0u8; 1024]), Ok(()));
         sent += 1;
         drive(&e, 2, 1, || false);
     }
@@ -171,12 +171,11 @@ fn a_process_that_keeps_computing_moves_to_flat_memory_and_pays_for_it() {
             SPIN,
             &[],
             SpawnOpts { memory_limit: 16 * 1024, ..SpawnOpts::new(Priority::Normal, CpuSet::ALL) },
-            0,
+            Pid::KERNEL,
             CoreId::new(0),
         )
         .unwrap()
-        .0
-        .get();
+        .0;
     drive(&e, 1, 200_000, || e.proc_stats(small).is_some_and(|s| s.slices > 18));
     assert!(e.is_live(small));
     assert!(e.memory_of(small) < 16 * 1024);
@@ -198,7 +197,7 @@ impl NativeTask for NativeSink {
 #[test]
 fn a_flood_of_a_native_task_is_refused_to_the_sender_and_the_task_lives() {
     let e = engine(2);
-    let sink = e.spawn_native(Box::new(NativeSink), Priority::High, CpuSet::ALL, CoreId::new(0)).unwrap().get();
+    let sink = e.spawn_native(Box::new(NativeSink), Priority::High, CpuSet::ALL, CoreId::new(0)).unwrap();
     drive(&e, 2, 20, || e.whereis(b"sink").is_some());
     let flood = spawn(&e, FLOOD);
     drive(&e, 2, 100_000, || !e.is_live(flood));

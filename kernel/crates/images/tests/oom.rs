@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
-use zbeam_engine::{Engine, Message, NativeCx, NativeStep, NativeTask, SendError};
+use zbeam_engine::{Engine, Message, NativeCx, NativeStep, NativeTask, Pid, SendError};
 use zbeam_images::IMAGES;
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
@@ -64,20 +64,20 @@ fn a_send_without_memory_is_refused_and_changes_nothing() {
     let e = Engine::new(Topology::uniform(1), 8, IMAGES, Sim::default());
     let got = Arc::new(Mutex::new(Vec::new()));
     let pid = e.spawn_native(Box::new(Recorder(got.clone())), Priority::Normal, CpuSet::ALL, CoreId::new(0));
-    let pid = pid.unwrap().get();
+    let pid = pid.unwrap();
     drive(&e, 1, 10, || false);
     let charged = e.memory_of(pid);
     let sent = e.messages();
     // A short message needs only the mailbox node; a long one its payload's box too.
-    assert_eq!(refusing(|| e.send(0, pid, b"short")), Err(SendError::NoMemory));
-    assert_eq!(refusing(|| e.send(0, pid, &[7u8; 600])), Err(SendError::NoMemory));
+    assert_eq!(refusing(|| e.send(Pid::KERNEL, pid, b"short")), Err(SendError::NoMemory));
+    assert_eq!(refusing(|| e.send(Pid::KERNEL, pid, &[7u8; 600])), Err(SendError::NoMemory));
     assert_eq!(e.memory_of(pid), charged, "the refused sends' charges were taken back");
     assert_eq!(e.messages(), sent);
     drive(&e, 1, 10, || false);
     assert!(got.lock().unwrap().is_empty());
     // With memory again, the same sends go through.
-    e.send(0, pid, b"short").unwrap();
-    e.send(0, pid, &[7u8; 600]).unwrap();
+    e.send(Pid::KERNEL, pid, b"short").unwrap();
+    e.send(Pid::KERNEL, pid, &[7u8; 600]).unwrap();
     drive(&e, 1, 10, || got.lock().unwrap().len() == 2);
     assert_eq!(got.lock().unwrap().len(), 2);
     assert!(e.kill(pid));

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 use zbeam_engine::abi::{reason, tag};
-use zbeam_engine::{Engine, Exit, Message, NativeCx, NativeStep, NativeTask, SendError};
+use zbeam_engine::{Engine, Exit, Message, NativeCx, NativeStep, NativeTask, Pid, SendError};
 use zbeam_images::abi_suite::{abi_cases, Suite};
 use zbeam_images::{IMAGES, PONG};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
@@ -29,7 +29,7 @@ impl NativeTask for Recorder {
 }
 
 /// Links to and monitors `target`, then exits normally.
-struct WatchThenExit(u32);
+struct WatchThenExit(Pid);
 
 impl NativeTask for WatchThenExit {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
@@ -40,10 +40,10 @@ impl NativeTask for WatchThenExit {
     }
 }
 
-fn recorder(e: &Engine<Sim>) -> (u32, Inbox) {
+fn recorder(e: &Engine<Sim>) -> (Pid, Inbox) {
     let inbox = Inbox::default();
     let pid = e.spawn_native(Box::new(Recorder(inbox.clone())), Priority::Normal, CpuSet::ALL, CoreId::new(0));
-    (pid.unwrap().get(), inbox)
+    (pid.unwrap(), inbox)
 }
 
 #[test]
@@ -53,33 +53,33 @@ fn a_recycled_slot_never_gets_what_was_meant_for_its_last_process() {
     let (target, target_inbox) = recorder(&e);
     let old = e.spawn_native(Box::new(WatchThenExit(target)), Priority::Normal, CpuSet::ALL, CoreId::new(0));
     let old = old.unwrap();
-    drive(&e, 1, 1000, || !e.is_live(old.get()) && e.last_exit(old.get()).is_some());
-    assert_eq!(e.last_exit(old.get()), Some(Exit::Normal));
+    drive(&e, 1, 1000, || !e.is_live(old) && e.last_exit(old).is_some());
+    assert_eq!(e.last_exit(old), Some(Exit::Normal));
     // Its link's exit reached the target (trapping): the old pid in 4 bytes.
     drive(&e, 1, 10, || false);
-    assert!(target_inbox.lock().unwrap().iter().any(|m| m.tag == tag::EXIT && m.from == old.get()));
+    assert!(target_inbox.lock().unwrap().iter().any(|m| m.tag == tag::EXIT && m.from == old));
     // Fill slots until one lands in the old process's slot.
     let mut new = None;
     let mut others = Vec::new();
     for _ in 0..e.capacity() {
         let (p, inbox) = recorder(&e);
-        if p as usize & zbeam_engine::pid::INDEX_MASK as usize == old.index() {
+        if p.index() == old.index() {
             new = Some((p, inbox));
             break;
         }
         others.push(p);
     }
     let (new, inbox) = new.expect("the slot was reused");
-    assert_ne!(new, old.get(), "a recycled slot's pid differs");
-    assert_eq!(zbeam_engine::Pid::from_raw(new).generation(), old.generation() + 1);
+    assert_ne!(new, old, "a recycled slot's pid differs");
+    assert_eq!(new.generation(), old.generation() + 1);
     drive(&e, 1, 10, || false);
     // The old pid is dead, whoever holds its slot now.
-    assert!(!e.is_live(old.get()));
-    assert_eq!(e.last_exit(old.get()), None, "the slot's record is the new process's now");
-    assert_eq!(e.send(0, old.get(), b"late"), Err(SendError::NoSuchProcess));
-    assert!(!e.kill(old.get()), "KILL of the old pid finds no process");
-    let _ = e.exit_signal(0, old.get(), 5);
-    let _ = e.exit_signal(0, old.get(), reason::KILLED);
+    assert!(!e.is_live(old));
+    assert_eq!(e.last_exit(old), None, "the slot's record is the new process's now");
+    assert_eq!(e.send(Pid::KERNEL, old, b"late"), Err(SendError::NoSuchProcess));
+    assert!(!e.kill(old), "KILL of the old pid finds no process");
+    let _ = e.exit_signal(Pid::KERNEL, old, 5);
+    let _ = e.exit_signal(Pid::KERNEL, old, reason::KILLED);
     // The target ends: its monitor and link of the old process were dropped when that
     // process exited, so no DOWN and no exit signal reaches the new one.
     assert!(e.kill(target));
@@ -88,13 +88,13 @@ fn a_recycled_slot_never_gets_what_was_meant_for_its_last_process() {
     assert!(e.is_live(new), "the new process lives");
     assert!(inbox.lock().unwrap().is_empty(), "the new process got {:?}", inbox.lock().unwrap());
     // A monitor or link of the old pid now is NOPROC-free: the pid is dead, not bogus.
-    assert!(e.monitor(new, old.get()).is_ok());
+    assert!(e.monitor(new, old).is_ok());
     drive(&e, 1, 10, || false);
     let down = inbox.lock().unwrap().clone();
     assert_eq!(down.len(), 1);
     assert_eq!((down[0].tag, &down[0].data[2..6]), (tag::DOWN, &old.get().to_le_bytes()[..]));
     // And the new pid works as any pid does.
-    e.send(0, new, b"now").unwrap();
+    e.send(Pid::KERNEL, new, b"now").unwrap();
     drive(&e, 1, 10, || false);
     assert_eq!(&*inbox.lock().unwrap()[1].data, b"now");
     for p in others.into_iter().chain([new]) {
@@ -128,11 +128,11 @@ fn pids_above_16_bits_reach_and_are_reached() {
     let e = Engine::new(Topology::uniform(1), N + 4, IMAGES, Sim::default());
     let mut pongs = Vec::with_capacity(N);
     for _ in 0..N {
-        pongs.push(e.spawn_image(PONG, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get());
+        pongs.push(e.spawn_image(PONG, &[], Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap());
     }
     let (rec, inbox) = recorder(&e);
     let last = *pongs.last().unwrap();
-    assert!(rec > 0xffff && last > 0xffff, "pids {rec:#x} and {last:#x}");
+    assert!(rec.get() > 0xffff && last.get() > 0xffff, "pids {rec:?} and {last:?}");
     // Every pong runs once and waits in its receive.
     drive(&e, 1, 2 * N as u64, || false);
     e.send(rec, last, b"over 16 bits").unwrap();

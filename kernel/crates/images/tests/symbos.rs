@@ -7,7 +7,7 @@
 
 use zbeam_engine::cpm::Disk;
 use zbeam_engine::supervisor::{ChildSpec, Intensity, Restart, Strategy, Supervisor};
-use zbeam_engine::{fault, Engine, Exit};
+use zbeam_engine::{fault, Engine, Exit, Pid};
 use zbeam_images::{HELLO, IMAGES, SPIN, SYM_CRASH, SYM_FILES, SYM_HELLO, SYM_INPUT, SYM_KERNEL};
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 
@@ -18,8 +18,8 @@ fn engine(cores: usize) -> Engine<Sim> {
     Engine::new(Topology::uniform(cores), 64, IMAGES, Sim::default())
 }
 
-fn spawn(e: &Engine<Sim>, image: usize, args: &str) -> u32 {
-    e.spawn_image(image, args.as_bytes(), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get()
+fn spawn(e: &Engine<Sim>, image: usize, args: &str) -> Pid {
+    e.spawn_image(image, args.as_bytes(), Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap()
 }
 
 const HELLO_OUT: &str = "Hello from SymbOS\r\ncommand line: A:\\SYM-HELLO.COM x %sp07802421\r\n\
@@ -101,7 +101,7 @@ fn a_zbeam_message_arrives_under_a_symbos_id() {
     // "anyone" gives it, from the first SymbOS id handed out (17).
     let e = engine(1);
     let pid = spawn(&e, SYM_KERNEL, "");
-    e.send(0, pid, b"hi").unwrap();
+    e.send(Pid::KERNEL, pid, b"hi").unwrap();
     drive(&e, 1, 10_000, || !e.is_live(pid));
     assert_eq!(e.last_exit(pid), Some(Exit::Normal));
     let out = output_of(e.platform(), pid);
@@ -135,7 +135,7 @@ fn halt_with_interrupts_on_yields_and_with_them_off_faults() {
     let patched = |first: u8| {
         let code: Vec<u8> = [first, 0x76].iter().chain(STUB.iter()).copied().collect();
         let patch: &[(u16, &[u8])] = &[(0x0100, &code)];
-        e.spawn_image_patched(SYM_HELLO, b"x", patch, Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap().get()
+        e.spawn_image_patched(SYM_HELLO, b"x", patch, Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap()
     };
     let (on, off) = (patched(0xfb), patched(0xf3));
     drive(&e, 1, 10_000, || !e.is_live(on) && !e.is_live(off));
@@ -154,9 +154,9 @@ fn a_symbos_program_answers_a_zbeam_process() {
     use zbeam_images::SYM_ECHO;
 
     /// Messages received: (sender, bytes).
-    type Inbox = Arc<Mutex<Vec<(u32, Vec<u8>)>>>;
+    type Inbox = Arc<Mutex<Vec<(Pid, Vec<u8>)>>>;
     struct Pinger {
-        to: u32,
+        to: Pid,
         sent: bool,
         got: Inbox,
     }

@@ -146,7 +146,7 @@ fn zb_storm(senders: usize, s: &Sizes) -> f64 {
     for i in 0..senders {
         let core = CoreId::new(i);
         let (rx, out) = Consumer::new(1, s.storm_messages, 256);
-        let rx = e.spawn_native(rx, Priority::Normal, CpuSet::single(core), core).expect("spawn a receiver").get();
+        let rx = e.spawn_native(rx, Priority::Normal, CpuSet::single(core), core).expect("spawn a receiver");
         let (tx, _) = Producer::new(rx, 0, s.storm_messages, 64);
         e.spawn_native(tx, Priority::Normal, CpuSet::single(core), core).expect("spawn a sender");
         outs.push(out);

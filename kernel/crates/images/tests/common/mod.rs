@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use zbeam_engine::{Engine, Platform, Step};
+use zbeam_engine::{Engine, Pid, Platform, Step};
 use zbeam_sched::{CoreId, CpuSet};
 
 #[derive(Default)]
@@ -11,7 +11,7 @@ pub struct Sim {
     pub now: AtomicU64,
     pub out: Mutex<Vec<u8>>,
     /// The same output kept apart per process (pid, bytes).
-    pub by_pid: Mutex<Vec<(u32, Vec<u8>)>>,
+    pub by_pid: Mutex<Vec<(Pid, Vec<u8>)>>,
     /// Memory "low": the engine refuses spawns while it is set.
     pub low: std::sync::atomic::AtomicBool,
 }
@@ -27,7 +27,7 @@ impl Platform for Sim {
     fn console(&self, bytes: &[u8]) {
         self.out.lock().unwrap().extend_from_slice(bytes);
     }
-    fn console_from(&self, pid: u32, bytes: &[u8]) {
+    fn console_from(&self, pid: Pid, bytes: &[u8]) {
         self.console(bytes);
         let mut by = self.by_pid.lock().unwrap();
         match by.iter_mut().find(|(p, _)| *p == pid) {
@@ -39,7 +39,7 @@ impl Platform for Sim {
 
 /// What process `pid` wrote.
 #[allow(dead_code)]
-pub fn output_of(sim: &Sim, pid: u32) -> String {
+pub fn output_of(sim: &Sim, pid: Pid) -> String {
     let by = sim.by_pid.lock().unwrap();
     by.iter().find(|(p, _)| *p == pid).map(|(_, o)| String::from_utf8_lossy(o).into_owned()).unwrap_or_default()
 }
