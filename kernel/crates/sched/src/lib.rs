@@ -52,9 +52,9 @@ pub use reductions::{Budget, Cost, CONTEXT_REDS};
 pub use runqueue::RunQueue;
 pub use scheduler::{
     BalancePass, BalanceStats, Config, ExitReason, FaultCode, OutAction, OutReason, Pick, PickSource, Placed,
-    SchedError, ScheduledOut, Scheduler, SleepDecision, StopReason, Wakeup,
+    SchedError, ScheduledOut, Scheduler, SleepDecision, Wakeup,
 };
-pub use state::{ProcState, StateFlags, StateSnapshot, Wake, WakeTransition};
+pub use state::{ProcState, StateFlags, StateSnapshot, WakeTransition};
 pub use stats::{Activity, CoreStats};
 pub use sync::LockStats;
 pub use topology::{CoreClass, CoreInfo, Topology, TopologyError, CAPACITY_SCALE};

@@ -192,11 +192,6 @@ pub enum OutReason {
     Faulted(FaultCode),
 }
 
-/// The former name of [`OutReason`], kept so code written against it (a loom model,
-/// other branches) still builds; new code uses `OutReason`, which does not collide
-/// with the Z80 core's `zbeam_z80::StopReason` (why the CPU stopped).
-pub type StopReason = OutReason;
-
 /// How a process exited.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ExitReason {

@@ -152,12 +152,6 @@ pub enum WakeTransition {
     Dead,
 }
 
-/// The former name of [`WakeTransition`], kept so code written against it (a loom
-/// model, other branches) still builds; new code uses `WakeTransition`, which no other
-/// type shares (the board's `Ipi::Wake` and the scheduler's `Wakeup` are different
-/// things).
-pub type Wake = WakeTransition;
-
 /// Result of taking a dequeued process onto a core.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ScheduleIn {
