@@ -1,11 +1,11 @@
 //! A send that cannot get memory answers NoMemory (NO_RESOURCES to a Z80 sender) and
 //! changes nothing: the mailbox node and a long payload's box are allocated fallibly
-//! (issue 10). This test binary's allocator refuses every allocation while the
-//! calling thread asks it to, so the engine's send path meets a full heap.
+//! (issue 10). This test binary's allocator (zbeam-allocfail) refuses every
+//! allocation while the calling thread asks it to, so the engine's send path meets a
+//! full heap.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::{Arc, Mutex};
+use zbeam_allocfail::refusing;
 use zbeam_engine::{Engine, Message, NativeCx, NativeStep, NativeTask, Pid, SendError};
 use zbeam_images::IMAGES;
 use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
@@ -13,40 +13,8 @@ use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
 mod common;
 use common::{drive, Sim};
 
-thread_local! {
-    /// While set, this thread's allocations fail.
-    static REFUSE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The system allocator, refusing while [`REFUSE`] is set on the calling thread.
-struct Refusing;
-
-// SAFETY: every call is forwarded to `System` unchanged, or answered with null (which
-// `GlobalAlloc` allows for an allocation that fails).
-unsafe impl GlobalAlloc for Refusing {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if REFUSE.with(Cell::get) {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOC: Refusing = Refusing;
-
-/// Runs `f` with every allocation of this thread refused.
-fn refusing<R>(f: impl FnOnce() -> R) -> R {
-    REFUSE.with(|r| r.set(true));
-    let out = f();
-    REFUSE.with(|r| r.set(false));
-    out
-}
+static ALLOC: zbeam_allocfail::Refusing = zbeam_allocfail::Refusing;
 
 struct Recorder(Arc<Mutex<Vec<Message>>>);
 
