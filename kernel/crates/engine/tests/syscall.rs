@@ -144,3 +144,37 @@ fn spawn_opt_takes_only_its_known_flags() {
     assert_eq!(ends(&with_flags(4)), answered(status::BAD_ARG));
     assert_eq!(ends(&with_flags(0x81)), answered(status::BAD_ARG));
 }
+
+#[test]
+fn every_argument_buffer_answers_too_long_before_bad_buffer() {
+    // Each call with a buffer the program hands in: a length over the call's limit
+    // answers TOO_BIG (BAD_ARG for a name) even where the buffer also runs past
+    // 0xFFFF; a length within the limit that runs past 0xFFFF answers BAD_BUFFER.
+    // LD A,f; LD DE,0x1234; LD IY,0; LD IX,1 (a user tag); LD HL,at; LD BC,len; RST 30h.
+    let call = |f: u8, at: u16, len: u16| {
+        let (at, len) = (at.to_le_bytes(), len.to_le_bytes());
+        let code = [0x3e, f, 0x11, 0x34, 0x12, 0xfd, 0x21, 0, 0, 0xdd, 0x21, 0x01, 0x00, 0x21, at[0], at[1]];
+        [&code[..], &[0x01, len[0], len[1], 0xf7]].concat()
+    };
+    let (send, spawn, send_tag, register) = (0x02, 0x04, 0x0a, 19);
+    for (f, limit, too_long) in
+        [(send, 1024, status::TOO_BIG), (spawn, 127, status::TOO_BIG), (send_tag, 1024, status::TOO_BIG)]
+    {
+        assert_eq!(ends(&call(f, 0xfff0, limit + 1)), answered(too_long), "function {f}");
+        assert_eq!(ends(&call(f, 0xfff0, 0x11)), answered(status::BAD_BUFFER), "function {f}");
+    }
+    assert_eq!(ends(&call(register, 0xfff0, 17)), answered(status::BAD_ARG));
+    assert_eq!(ends(&call(register, 0xfff8, 16)), answered(status::BAD_BUFFER));
+    // SPAWN_OPT: the options block itself past 0xFFFF, then its argument buffer.
+    assert_eq!(ends(&call(0x09, 0xfffa, 0)), answered(status::BAD_BUFFER));
+    let with_args = |at: u16, len: u8| {
+        let at = at.to_le_bytes();
+        // LD A,SPAWN_OPT; LD DE,1; LD HL,0x010C (the block after the code).
+        let code = [0x3e, 0x09, 0x11, 0x01, 0x00, 0x21, 0x0c, 0x01, 0xf7];
+        let block = [at[0], at[1], len, 0xff, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+        [&code[..], &EXIT_WITH_STATUS, &block].concat()
+    };
+    assert_eq!(ends(&with_args(0xff00, 128)), answered(status::TOO_BIG));
+    assert_eq!(ends(&with_args(0xffc0, 127)), answered(status::BAD_BUFFER));
+    assert_eq!(ends(&with_args(0x0080, 127)), answered(status::OK));
+}

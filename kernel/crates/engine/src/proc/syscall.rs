@@ -79,6 +79,35 @@ fn set_hl_pid(z: &mut Z80Proc, pid: Pid) {
     z.cpu.iy = (pid >> 16) as u16;
 }
 
+/// An argument buffer a call named (HL and BC, or an options block's fields), read
+/// out of the process's memory after its checks.
+struct ArgBuf<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> core::ops::Deref for ArgBuf<N> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Reads the `len` bytes at `at` for a call whose buffer holds at most `N`: a length
+/// over `N` answers `too_long` (TOO_BIG, or BAD_ARG for a name), a buffer that runs
+/// past 0xFFFF answers BAD_BUFFER, in that order.
+fn read_arg<const N: usize>(z: &Z80Proc, at: u16, len: usize, too_long: u8) -> Result<ArgBuf<N>, u8> {
+    if len > N {
+        return Err(too_long);
+    }
+    if !abi::buffer_ok(at, len) {
+        return Err(status::BAD_BUFFER);
+    }
+    let mut buf = ArgBuf { bytes: [0u8; N], len };
+    z.mem.read_bytes(at, &mut buf.bytes[..len]);
+    Ok(buf)
+}
+
 /// Performs the system call at `RST 30h` (function in A, see [`crate::abi::func`]);
 /// `prio` and `aff` are what a plain SPAWN gives the child.
 pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, aff: CpuSet) -> Call {
@@ -100,15 +129,10 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
         }
         func::SEND => {
             let len = bc as usize;
-            if len > abi::MAX_MESSAGE {
-                status = status::TOO_BIG;
-            } else if !abi::buffer_ok(hl, len) {
-                status = status::BAD_BUFFER;
-            } else {
-                let mut buf = [0u8; abi::MAX_MESSAGE];
-                z.mem.read_bytes(hl, &mut buf[..len]);
-                status = e.send(cx.pid, target, &buf[..len]).map_or_else(SendError::status, |()| status::OK);
-            }
+            status = match read_arg::<{ abi::MAX_MESSAGE }>(z, hl, len, status::TOO_BIG) {
+                Ok(buf) => e.send(cx.pid, target, &buf).map_or_else(SendError::status, |()| status::OK),
+                Err(s) => s,
+            };
             Call::Done(SEND_COST + (len as u64 / 512))
         }
         func::RECEIVE => {
@@ -133,18 +157,12 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
             }
         }
         func::SPAWN => {
-            let len = bc as usize;
-            if len > abi::MAX_ARGS {
-                status = status::TOO_BIG;
-            } else if !abi::buffer_ok(hl, len) {
-                status = status::BAD_BUFFER;
-            } else {
-                let mut args = [0u8; abi::MAX_ARGS];
-                z.mem.read_bytes(hl, &mut args[..len]);
-                match e.spawn_image_opts(de as usize, &args[..len], SpawnOpts::new(prio, aff), cx.pid, cx.core) {
+            match read_arg::<{ abi::MAX_ARGS }>(z, hl, bc as usize, status::TOO_BIG) {
+                Ok(args) => match e.spawn_image_opts(de as usize, &args, SpawnOpts::new(prio, aff), cx.pid, cx.core) {
                     Ok((pid, _)) => set_hl_pid(z, pid),
                     Err(err) => status = err.status(),
-                }
+                },
+                Err(s) => status = s,
             }
             Call::Done(CALL_COST)
         }
@@ -202,16 +220,13 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
             let tag = z.cpu.ix;
             if tag > abi::MAX_USER_TAG as u16 {
                 status = status::BAD_ARG;
-            } else if len > abi::MAX_MESSAGE {
-                status = status::TOO_BIG;
-            } else if !abi::buffer_ok(hl, len) {
-                status = status::BAD_BUFFER;
             } else {
-                let mut buf = [0u8; abi::MAX_MESSAGE];
-                z.mem.read_bytes(hl, &mut buf[..len]);
-                status = e
-                    .send_tagged(cx.pid, target, tag as u8, &buf[..len])
-                    .map_or_else(SendError::status, |()| status::OK);
+                status = match read_arg::<{ abi::MAX_MESSAGE }>(z, hl, len, status::TOO_BIG) {
+                    Ok(buf) => {
+                        e.send_tagged(cx.pid, target, tag as u8, &buf).map_or_else(SendError::status, |()| status::OK)
+                    }
+                    Err(s) => s,
+                };
             }
             Call::Done(SEND_COST + (len as u64 / 512))
         }
@@ -316,29 +331,31 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
         }
         func::REGISTER | func::UNREGISTER | func::WHEREIS => {
             let len = bc as usize;
-            if len == 0 || len > abi::MAX_NAME {
-                status = status::BAD_ARG;
-            } else if !abi::buffer_ok(hl, len) {
-                status = status::BAD_BUFFER;
+            let name = if len == 0 {
+                Err(status::BAD_ARG)
             } else {
-                let mut name_buf = [0u8; abi::MAX_NAME];
-                z.mem.read_bytes(hl, &mut name_buf[..len]);
-                let name = &name_buf[..len];
-                let r = match f {
-                    func::REGISTER => e.register(name, cx.pid),
-                    func::UNREGISTER => e.unregister(name),
-                    _ => match e.whereis(name) {
-                        Some(p) => {
-                            set_hl_pid(z, p);
-                            Ok(())
-                        }
-                        None => Err(NameError::NotFound),
-                    },
-                };
-                status = match r {
-                    Ok(()) => status::OK,
-                    Err(err) => err.status(),
-                };
+                read_arg::<{ abi::MAX_NAME }>(z, hl, len, status::BAD_ARG)
+            };
+            match name {
+                Err(s) => status = s,
+                Ok(name) => {
+                    let name = &name[..];
+                    let r = match f {
+                        func::REGISTER => e.register(name, cx.pid),
+                        func::UNREGISTER => e.unregister(name),
+                        _ => match e.whereis(name) {
+                            Some(p) => {
+                                set_hl_pid(z, p);
+                                Ok(())
+                            }
+                            None => Err(NameError::NotFound),
+                        },
+                    };
+                    status = match r {
+                        Ok(()) => status::OK,
+                        Err(err) => err.status(),
+                    };
+                }
             }
             Call::Done(CALL_COST)
         }
@@ -382,12 +399,8 @@ fn spawn_opt<P: Platform>(
     aff: CpuSet,
 ) -> Result<(Pid, u16), u8> {
     use abi::spawn_opts as o;
-    if !abi::buffer_ok(at, abi::SPAWN_OPTS_LEN) {
-        return Err(status::BAD_BUFFER);
-    }
-    let mut block = [0u8; abi::SPAWN_OPTS_LEN];
-    z.mem.read_bytes(at, &mut block);
-    let b = &block;
+    let block = read_arg::<{ abi::SPAWN_OPTS_LEN }>(z, at, abi::SPAWN_OPTS_LEN, status::BAD_BUFFER)?;
+    let b = &block[..];
     let args_at = u16::from_le_bytes([b[o::ARGS], b[o::ARGS + 1]]);
     let args_len = b[o::ARGS_LEN] as usize;
     // Max is reserved for system tasks (the shell outranks every program): a program
@@ -409,15 +422,7 @@ fn spawn_opt<P: Platform>(
         m if m & cx.engine.sched().topology().all().bits() == 0 => return Err(status::BAD_ARG),
         m => CpuSet::from_bits(m),
     };
-    if args_len > abi::MAX_ARGS {
-        return Err(status::TOO_BIG);
-    }
-    if !abi::buffer_ok(args_at, args_len) {
-        return Err(status::BAD_BUFFER);
-    }
-    let mut args = [0u8; abi::MAX_ARGS];
-    z.mem.read_bytes(args_at, &mut args[..args_len]);
-    let args = &args[..args_len];
+    let args = read_arg::<{ abi::MAX_ARGS }>(z, args_at, args_len, status::TOO_BIG)?;
     let opts = SpawnOpts {
         prio,
         affinity,
@@ -425,5 +430,5 @@ fn spawn_opt<P: Platform>(
         monitor: flags.contains(o::Flags::MONITOR),
         memory_limit,
     };
-    cx.engine.spawn_image_opts(image as usize, args, opts, cx.pid, cx.core).map_err(SpawnError::status)
+    cx.engine.spawn_image_opts(image as usize, &args, opts, cx.pid, cx.core).map_err(SpawnError::status)
 }
