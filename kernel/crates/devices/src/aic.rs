@@ -17,10 +17,13 @@
 //!   block repeats per die. The event register is a separate region named in the tree.
 //!   AIC2 has no per-IRQ CPU affinity: delivery follows the IRQ_CFG target group that
 //!   firmware set up.
+//! * The INFO and event words' fields are tock-registers bitfields; AIC2 CONFIG's
+//!   enable bit is a bitflags set.
 //! * Timers and fast IPIs bypass the AIC entirely and arrive as FIQs (see the kernel's
 //!   FIQ handler).
 
 use crate::RegisterBus;
+use tock_registers::{register_bitfields, LocalRegisterCopy};
 
 const AIC_INFO: usize = 0x0004;
 const AIC_WHOAMI: usize = 0x2000;
@@ -41,10 +44,47 @@ pub const AIC2_MAX_IRQ: u32 = 0x80 * 32;
 /// Most dies this driver accepts.
 pub const AIC2_MAX_DIES: u32 = 4;
 
-/// Event type: a hardware IRQ.
-pub const EVENT_TYPE_HW: u32 = 1;
-/// Event type: an AIC IPI.
-pub const EVENT_TYPE_IPI: u32 = 4;
+register_bitfields! {
+    u32,
+    /// AIC (v1) INFO.
+    Info [
+        /// Number of hardware IRQs.
+        NR_IRQ OFFSET(0) NUMBITS(16) []
+    ],
+    /// AIC2 INFO1 (IRQs present) and INFO3 (the register arrays' size), which share
+    /// their layout.
+    Info2 [
+        /// The last die's number (dies present - 1) in INFO1; the most dies in INFO3.
+        LAST_DIE OFFSET(24) NUMBITS(4) [],
+        /// IRQs per die: present (INFO1) or the arrays' size (INFO3).
+        NR_IRQ OFFSET(0) NUMBITS(16) []
+    ],
+    /// The event register: reading it acknowledges the event it names (0 = none).
+    EventWord [
+        /// Die (AIC2; 0 on AIC).
+        DIE OFFSET(24) NUMBITS(8) [],
+        /// What happened.
+        TYPE OFFSET(16) NUMBITS(8) [
+            /// A hardware IRQ.
+            Hw = 1,
+            /// An AIC IPI.
+            Ipi = 4
+        ],
+        /// IRQ or IPI number.
+        NUM OFFSET(0) NUMBITS(16) []
+    ]
+}
+
+bitflags::bitflags! {
+    /// AIC2 CONFIG.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Aic2Config: u32 {
+        /// Bit 0: the controller delivers events.
+        const ENABLE = 1;
+        // The other bits are kept as read.
+        const _ = !0;
+    }
+}
 
 /// One acknowledged event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +158,7 @@ pub struct Aic<B> {
 impl<B: RegisterBus> Aic<B> {
     /// Probes an AIC (v1) and masks every IRQ.
     pub fn new_v1(bus: B) -> Result<Self, AicError> {
-        let nr_irq = bus.read32(AIC_INFO) & 0xffff;
+        let nr_irq = LocalRegisterCopy::<u32, Info::Register>::new(bus.read32(AIC_INFO)).read(Info::NR_IRQ);
         if nr_irq == 0 || nr_irq > AIC1_MAX_IRQ {
             return Err(AicError::BadIrqCount(nr_irq));
         }
@@ -130,11 +170,11 @@ impl<B: RegisterBus> Aic<B> {
     /// Probes an AIC2 whose event register sits `event_offset` bytes after the main
     /// base (the tree names both), masks every IRQ and enables the controller.
     pub fn new_v2(bus: B, event_offset: usize) -> Result<Self, AicError> {
-        let info1 = bus.read32(AIC2_INFO1);
-        let info3 = bus.read32(AIC2_INFO3);
-        let nr_irq = info1 & 0xffff;
-        let nr_die = ((info1 >> 24) & 0xf) + 1;
-        let max_irq = info3 & 0xffff;
+        let info1 = LocalRegisterCopy::<u32, Info2::Register>::new(bus.read32(AIC2_INFO1));
+        let info3 = LocalRegisterCopy::<u32, Info2::Register>::new(bus.read32(AIC2_INFO3));
+        let nr_irq = info1.read(Info2::NR_IRQ);
+        let nr_die = info1.read(Info2::LAST_DIE) + 1;
+        let max_irq = info3.read(Info2::NR_IRQ);
         if nr_irq == 0 || max_irq == 0 || nr_irq > max_irq || max_irq > AIC2_MAX_IRQ || !max_irq.is_multiple_of(32) {
             return Err(AicError::BadIrqCount(nr_irq.max(max_irq)));
         }
@@ -143,8 +183,8 @@ impl<B: RegisterBus> Aic<B> {
         }
         let aic = Aic { bus, layout: Layout::V2 { nr_irq, nr_die, max_irq, event: event_offset } };
         aic.mask_all();
-        let cfg = aic.bus.read32(AIC2_CONFIG);
-        aic.bus.write32(AIC2_CONFIG, cfg | 1);
+        let cfg = Aic2Config::from_bits_retain(aic.bus.read32(AIC2_CONFIG));
+        aic.bus.write32(AIC2_CONFIG, (cfg | Aic2Config::ENABLE).bits());
         Ok(aic)
     }
 
@@ -234,17 +274,15 @@ impl<B: RegisterBus> Aic<B> {
             Layout::V1 { .. } => AIC_EVENT,
             Layout::V2 { event, .. } => event,
         };
-        let ev = self.bus.read32(off);
-        if ev == 0 {
+        let ev = LocalRegisterCopy::<u32, EventWord::Register>::new(self.bus.read32(off));
+        if ev.get() == 0 {
             return None;
         }
-        let die = ev >> 24;
-        let ty = (ev >> 16) & 0xff;
-        let num = ev & 0xffff;
-        Some(match ty {
-            EVENT_TYPE_HW => Event::Hw { die, num },
-            EVENT_TYPE_IPI => Event::Ipi(num),
-            _ => Event::Other(ev),
+        let (die, num) = (ev.read(EventWord::DIE), ev.read(EventWord::NUM));
+        Some(match ev.read_as_enum(EventWord::TYPE) {
+            Some(EventWord::TYPE::Value::Hw) => Event::Hw { die, num },
+            Some(EventWord::TYPE::Value::Ipi) => Event::Ipi(num),
+            None => Event::Other(ev.get()),
         })
     }
 }

@@ -28,10 +28,47 @@ pub const GICD_IPRIORITYR: usize = 0x0400;
 pub const GICD_ICFGR: usize = 0x0c00;
 /// GICD_IROUTERn: 64-bit affinity route per SPI.
 pub const GICD_IROUTER: usize = 0x6000;
-/// GICD_CTLR.RWP: a register write is still in progress.
-pub const CTLR_RWP: u32 = 1 << 31;
-/// GICD_CTLR value: ARE (bit 4) | EnableGrp1 (bit 1) | EnableGrp0 (bit 0).
-pub const CTLR_ENABLE: u32 = (1 << 4) | (1 << 1) | 1;
+bitflags::bitflags! {
+    /// GICD_CTLR's bits (single security state, 12.9.4).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct DistCtlr: u32 {
+        /// Bit 0: EnableGrp0.
+        const ENABLE_GRP0 = 1 << 0;
+        /// Bit 1: EnableGrp1.
+        const ENABLE_GRP1 = 1 << 1;
+        /// Bit 4: ARE, affinity routing.
+        const ARE = 1 << 4;
+        /// Bit 31: RWP, a register write is still in progress.
+        const RWP = 1 << 31;
+        // The other bits are kept as read.
+        const _ = !0;
+    }
+
+    /// GICR_WAKER's bits (12.11.40).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Waker: u32 {
+        /// Bit 1: ProcessorSleep (clear it to wake the redistributor).
+        const PROCESSOR_SLEEP = 1 << 1;
+        /// Bit 2: ChildrenAsleep (clears once the redistributor is awake).
+        const CHILDREN_ASLEEP = 1 << 2;
+        // The other bits are kept as read.
+        const _ = !0;
+    }
+
+    /// GICR_TYPER's low bits (12.10.33); bits 63:32 are the affinity.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct RedistTyper: u64 {
+        /// Bit 1: VLPIS, the frame set has the two virtual-LPI frames.
+        const VLPIS = 1 << 1;
+        /// Bit 4: Last, the last redistributor of the region.
+        const LAST = 1 << 4;
+        // The other bits are kept as read.
+        const _ = !0;
+    }
+}
+
+/// GICD_CTLR value: ARE | EnableGrp1 | EnableGrp0.
+pub const CTLR_ENABLE: DistCtlr = DistCtlr::ARE.union(DistCtlr::ENABLE_GRP1).union(DistCtlr::ENABLE_GRP0);
 
 /// GICR_TYPER (RD_base, 64-bit): affinity 63:32, Last bit 4, VLPIS bit 1.
 pub const GICR_TYPER: usize = 0x0008;
@@ -105,7 +142,7 @@ impl<D: RegisterBus, R: RegisterBus, C: CpuInterface> GicV3<D, R, C> {
     }
 
     fn wait_rwp(&self) {
-        while self.gicd.read32(GICD_CTLR) & CTLR_RWP != 0 {
+        while DistCtlr::from_bits_retain(self.gicd.read32(GICD_CTLR)).contains(DistCtlr::RWP) {
             core::hint::spin_loop();
         }
     }
@@ -130,7 +167,7 @@ impl<D: RegisterBus, R: RegisterBus, C: CpuInterface> GicV3<D, R, C> {
             self.gicd.write32(GICD_IPRIORITYR + i, DEFAULT_PRIORITY);
         }
         self.wait_rwp();
-        self.gicd.write32(GICD_CTLR, CTLR_ENABLE);
+        self.gicd.write32(GICD_CTLR, CTLR_ENABLE.bits());
         self.wait_rwp();
     }
 
@@ -140,14 +177,14 @@ impl<D: RegisterBus, R: RegisterBus, C: CpuInterface> GicV3<D, R, C> {
         let aff = ((mpidr >> 32) & 0xff) << 24 | (mpidr & 0xff_ffff);
         let mut off = 0;
         while off + FRAME <= self.gicr_size {
-            let typer = self.gicr.read64(off + GICR_TYPER);
-            if typer >> 32 == aff {
+            let typer = RedistTyper::from_bits_retain(self.gicr.read64(off + GICR_TYPER));
+            if typer.bits() >> 32 == aff {
                 return Ok(off);
             }
-            if typer & (1 << 4) != 0 {
-                break; // GICR_TYPER.Last
+            if typer.contains(RedistTyper::LAST) {
+                break;
             }
-            off += if typer & (1 << 1) != 0 { FRAME_VLPI } else { FRAME };
+            off += if typer.contains(RedistTyper::VLPIS) { FRAME_VLPI } else { FRAME };
         }
         Err(GicV3Error::NoRedistributor(mpidr))
     }
@@ -157,10 +194,10 @@ impl<D: RegisterBus, R: RegisterBus, C: CpuInterface> GicV3<D, R, C> {
     /// enable the system-register CPU interface.
     pub fn init_cpu(&self, mpidr: u64) -> Result<(), GicV3Error> {
         let rd = self.redistributor(mpidr)?;
-        let waker = self.gicr.read32(rd + GICR_WAKER) & !(1 << 1); // clear ProcessorSleep
-        self.gicr.write32(rd + GICR_WAKER, waker);
-        while self.gicr.read32(rd + GICR_WAKER) & (1 << 2) != 0 {
-            core::hint::spin_loop(); // ChildrenAsleep
+        let waker = Waker::from_bits_retain(self.gicr.read32(rd + GICR_WAKER)) - Waker::PROCESSOR_SLEEP;
+        self.gicr.write32(rd + GICR_WAKER, waker.bits());
+        while Waker::from_bits_retain(self.gicr.read32(rd + GICR_WAKER)).contains(Waker::CHILDREN_ASLEEP) {
+            core::hint::spin_loop();
         }
         self.gicr.write32(rd + GICR_ICENABLER0, u32::MAX);
         self.gicr.write32(rd + GICR_ICPENDR0, u32::MAX);

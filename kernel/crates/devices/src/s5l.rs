@@ -20,28 +20,51 @@ pub const UTXH: usize = 0x20;
 /// URXH: receive holding register.
 pub const URXH: usize = 0x24;
 
-/// UTRSTAT bit 0: receive data ready.
-pub const UTRSTAT_RXD: u32 = 1 << 0;
-/// UTRSTAT bit 1: transmit buffer empty.
-pub const UTRSTAT_TXBE: u32 = 1 << 1;
-/// UTRSTAT bit 4: receive threshold interrupt pending.
-pub const UTRSTAT_RXTHRESH: u32 = 1 << 4;
-/// UTRSTAT bit 9: receive timeout interrupt pending.
-pub const UTRSTAT_RXTO: u32 = 1 << 9;
-/// UCON bit 12: receive threshold interrupt enable.
-pub const UCON_RXTHRESH_ENA: u32 = 1 << 12;
-/// UCON bit 9: receive timeout interrupt enable.
-pub const UCON_RXTO_ENA: u32 = 1 << 9;
-/// UCON bits 1:0: receive mode (1 = interrupt/polling).
-pub const UCON_RXMODE_IRQ: u32 = 1;
-/// UCON bits 3:2: transmit mode (1 = interrupt/polling).
-pub const UCON_TXMODE_IRQ: u32 = 1 << 2;
-/// UFSTAT bit 9: transmit FIFO full.
-pub const UFSTAT_TXFULL: u32 = 1 << 9;
-/// UFSTAT bits 3:0: bytes in the receive FIFO.
-pub const UFSTAT_RXCNT: u32 = 0xf;
-/// UFSTAT bit 8: receive FIFO full.
-pub const UFSTAT_RXFULL: u32 = 1 << 8;
+bitflags::bitflags! {
+    /// UTRSTAT: transmit/receive status. The interrupt bits are cleared by writing 1.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Status: u32 {
+        /// Bit 0: receive data ready.
+        const RXD = 1 << 0;
+        /// Bit 1: transmit buffer empty.
+        const TXBE = 1 << 1;
+        /// Bit 4: receive threshold interrupt pending.
+        const RXTHRESH = 1 << 4;
+        /// Bit 9: receive timeout interrupt pending.
+        const RXTO = 1 << 9;
+        // The other bits are kept as read.
+        const _ = !0;
+    }
+
+    /// UCON: control. The driver sets these bits and keeps the rest (the line
+    /// settings firmware chose) as read.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Control: u32 {
+        /// Bits 1:0, receive mode: 1 = interrupt/polling.
+        const RXMODE_IRQ = 1;
+        /// Bits 3:2, transmit mode: 1 = interrupt/polling.
+        const TXMODE_IRQ = 1 << 2;
+        /// Bit 9: receive timeout interrupt enable.
+        const RXTO_ENA = 1 << 9;
+        /// Bit 12: receive threshold interrupt enable.
+        const RXTHRESH_ENA = 1 << 12;
+        // The other bits are kept as read.
+        const _ = !0;
+    }
+
+    /// UFSTAT: FIFO status.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct FifoStatus: u32 {
+        /// Bits 3:0: bytes in the receive FIFO (any set bit means at least one).
+        const RXCNT = 0xf;
+        /// Bit 8: receive FIFO full.
+        const RXFULL = 1 << 8;
+        /// Bit 9: transmit FIFO full.
+        const TXFULL = 1 << 9;
+        // The other bits are kept as read.
+        const _ = !0;
+    }
+}
 
 /// An s5l UART on a register bus.
 pub struct S5lUart<B> {
@@ -57,14 +80,18 @@ impl<B: RegisterBus> S5lUart<B> {
     /// Enables receive interrupts (threshold and timeout), keeping the line settings
     /// firmware chose, and clears stale interrupt status.
     pub fn init(&self) {
-        let ucon = self.bus.read32(UCON);
-        self.bus.write32(UCON, ucon | UCON_RXMODE_IRQ | UCON_TXMODE_IRQ | UCON_RXTHRESH_ENA | UCON_RXTO_ENA);
-        self.bus.write32(UTRSTAT, UTRSTAT_RXTHRESH | UTRSTAT_RXTO);
+        let ucon = Control::from_bits_retain(self.bus.read32(UCON))
+            | Control::RXMODE_IRQ
+            | Control::TXMODE_IRQ
+            | Control::RXTHRESH_ENA
+            | Control::RXTO_ENA;
+        self.bus.write32(UCON, ucon.bits());
+        self.ack_interrupts();
     }
 
     /// Writes one byte once the transmit buffer has room.
     pub fn write_byte(&self, b: u8) {
-        while self.bus.read32(UTRSTAT) & UTRSTAT_TXBE == 0 {
+        while !self.status().contains(Status::TXBE) {
             core::hint::spin_loop();
         }
         self.bus.write32(UTXH, b as u32);
@@ -72,8 +99,8 @@ impl<B: RegisterBus> S5lUart<B> {
 
     /// Reads one byte if one has arrived.
     pub fn read_byte(&self) -> Option<u8> {
-        let fifo = self.bus.read32(UFSTAT);
-        if fifo & (UFSTAT_RXCNT | UFSTAT_RXFULL) == 0 && self.bus.read32(UTRSTAT) & UTRSTAT_RXD == 0 {
+        let fifo = FifoStatus::from_bits_retain(self.bus.read32(UFSTAT));
+        if !fifo.intersects(FifoStatus::RXCNT | FifoStatus::RXFULL) && !self.status().contains(Status::RXD) {
             return None;
         }
         Some(self.bus.read32(URXH) as u8)
@@ -81,6 +108,10 @@ impl<B: RegisterBus> S5lUart<B> {
 
     /// Acknowledges the receive interrupts (write-one-to-clear).
     pub fn ack_interrupts(&self) {
-        self.bus.write32(UTRSTAT, UTRSTAT_RXTHRESH | UTRSTAT_RXTO);
+        self.bus.write32(UTRSTAT, (Status::RXTHRESH | Status::RXTO).bits());
+    }
+
+    fn status(&self) -> Status {
+        Status::from_bits_retain(self.bus.read32(UTRSTAT))
     }
 }

@@ -20,7 +20,7 @@ fn s5l_init_keeps_line_settings_and_enables_rx_interrupts() {
 #[test]
 fn s5l_write_waits_for_an_empty_transmit_buffer() {
     // TX buffer busy twice, then empty.
-    let bus = FakeBus::default().script(s5l::UTRSTAT, &[0, 0, s5l::UTRSTAT_TXBE]);
+    let bus = FakeBus::default().script(s5l::UTRSTAT, &[0, 0, s5l::Status::TXBE.bits()]);
     S5lUart::new(&bus).write_byte(b'Z');
     assert_eq!(bus.take_log(), vec![R(0x10, 0), R(0x10, 0), R(0x10, 2), W(0x20, b'Z' as u32)]);
 }
