@@ -6,8 +6,10 @@
 //! * [`secondary_idle`] — work an idle secondary core does before the runtime starts
 //!   (the IPI self-test's rounds).
 
+use zbeam_engine::Pid;
+
 /// Takes the console output of process `pid`; returns false to let it print.
-pub type OutputHook = fn(pid: u32, bytes: &[u8]) -> bool;
+pub type OutputHook = fn(pid: Pid, bytes: &[u8]) -> bool;
 
 /// Work for an idle secondary core `core`, called after each wake-up.
 pub type SecondaryIdleHook = fn(core: usize);

@@ -24,7 +24,8 @@
 //! ```
 //!
 //! `<t>` is nanoseconds since boot (from the generic counter, shared by all cores),
-//! `<core>` the core that recorded the event, `<prio>` one of max, high, normal, low.
+//! `<core>` the core that recorded the event, `<pid>` the engine's 32-bit pid (as `ps`
+//! shows it, generation included), `<prio>` one of max, high, normal, low.
 //! Lines are sorted by time.
 
 use crate::arch::cpu;

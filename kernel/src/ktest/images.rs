@@ -27,11 +27,11 @@ use alloc::vec::Vec;
 use zbeam_engine::{abi, Engine, Exit, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
-static CAPTURED: spin::Mutex<BTreeMap<u32, Vec<u8>>> = spin::Mutex::new(BTreeMap::new());
+static CAPTURED: spin::Mutex<BTreeMap<Pid, Vec<u8>>> = spin::Mutex::new(BTreeMap::new());
 
 /// Keeps the output of process `pid` instead of printing it: the output hook
 /// [`capture_on`] installs. Always takes the bytes.
-fn capture(pid: u32, bytes: &[u8]) -> bool {
+fn capture(pid: Pid, bytes: &[u8]) -> bool {
     let mut all = CAPTURED.lock();
     let kept = all.entry(pid).or_default();
     // Bounded per process; the rest is dropped.
@@ -47,7 +47,7 @@ pub fn capture_on() {
 }
 
 /// Takes what process `pid` wrote while captured.
-pub fn take_output(pid: u32) -> Vec<u8> {
+pub fn take_output(pid: Pid) -> Vec<u8> {
     CAPTURED.lock().remove(&pid).unwrap_or_default()
 }
 
@@ -147,7 +147,7 @@ impl NativeTask for Images {
             println!(
                 "test images: pid {pid} {name} exit {} output \"{}\"",
                 exit_text(exit),
-                escaped(&take_output(pid.get()))
+                escaped(&take_output(pid))
             );
         }
         verdict("images", ok)
@@ -232,12 +232,12 @@ impl NativeTask for Zex {
             return NativeStep::Wait { until: Some(now + 50) };
         }
         let mut ok = true;
-        let mut cores = 0u64;
+        let mut cores = CpuSet::EMPTY;
         for &(pid, name) in &self.procs {
-            let out = take_output(pid.get());
+            let out = take_output(pid);
             let exit = e.last_exit(pid);
             let stats = e.final_stats(pid).unwrap_or_default();
-            cores |= stats.ran_on;
+            cores = cores.or(stats.ran_on);
             let text = core::str::from_utf8(&out).unwrap_or("");
             let good = exit == Some(Exit::Normal)
                 && match name {
@@ -258,7 +258,7 @@ impl NativeTask for Zex {
                 escaped(&out)
             );
         }
-        println!("test zex: the processes ran on cores mask {cores:#x}");
+        println!("test zex: the processes ran on cores mask {:#x}", cores.bits());
         verdict("zex", ok)
     }
 }

@@ -193,12 +193,18 @@ impl NativeTask for Pinned {
                     let s = engine().final_stats(self.pinned).unwrap_or_default();
                     println!(
                         "test pinned: pid {} ran {} reductions in {} slices, on cores mask {:#x}",
-                        self.pinned, s.reductions, s.slices, s.ran_on
+                        self.pinned,
+                        s.reductions,
+                        s.slices,
+                        s.ran_on.bits()
                     );
-                    let spread =
-                        self.others.iter().filter_map(|&p| engine().final_stats(p)).fold(0u64, |m, s| m | s.ran_on);
-                    println!("test pinned: the unbound ones ran on cores mask {spread:#x}");
-                    verdict("pinned", s.reductions > 0 && s.ran_on == 1 << self.core);
+                    let spread = self
+                        .others
+                        .iter()
+                        .filter_map(|&p| engine().final_stats(p))
+                        .fold(CpuSet::EMPTY, |m, s| m.or(s.ran_on));
+                    println!("test pinned: the unbound ones ran on cores mask {:#x}", spread.bits());
+                    verdict("pinned", s.reductions > 0 && s.ran_on == CpuSet::single(CoreId::new(self.core)));
                 }
                 NativeStep::Wait { until: Some(now + 10) }
             }

@@ -154,7 +154,7 @@ impl NativeTask for Driver {
         for &(pid, name) in &self.pids {
             let exit = cx.last_exit(pid);
             ok &= exit == Some(Exit::Normal);
-            println!("test symbos: {name} exit {exit:?} output \"{}\"", escaped(&take_output(pid.get())));
+            println!("test symbos: {name} exit {exit:?} output \"{}\"", escaped(&take_output(pid)));
         }
         println!("test symbos: sym-crash restarted {restarts} times");
         println!("test symbos: {}", if ok { "PASS" } else { "FAIL" });

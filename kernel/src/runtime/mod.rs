@@ -65,7 +65,7 @@ impl Platform for KernelPlatform {
     }
 
     fn console_from(&self, pid: Pid, bytes: &[u8]) {
-        if !crate::hooks::output().is_some_and(|take| take(pid.get(), bytes)) {
+        if !crate::hooks::output().is_some_and(|take| take(pid, bytes)) {
             crate::console::write_bytes(bytes);
         }
     }

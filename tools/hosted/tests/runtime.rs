@@ -161,22 +161,22 @@ fn a_bound_process_never_runs_on_another_core() {
     for _ in 0..6 {
         others.push(e.spawn_image(SPIN, &[], Priority::Normal, CpuSet::ALL, C0).unwrap());
     }
-    let (mut seen1, mut seen0) = (0u64, 0u64);
+    let (mut seen1, mut seen0) = (CpuSet::EMPTY, CpuSet::EMPTY);
     let start = Instant::now();
     let r = run(&e, &opts(), || {
         if let Some(s) = e.proc_stats(on1) {
-            seen1 |= s.ran_on;
+            seen1 = seen1.or(s.ran_on);
         }
         if let Some(s) = e.proc_stats(on0) {
-            seen0 |= s.ran_on;
+            seen0 = seen0.or(s.ran_on);
         }
         start.elapsed() >= Duration::from_millis(400)
     });
     assert!(r.completed);
     let s1 = e.proc_stats(on1).expect("alive and not running after the run");
     let s0 = e.proc_stats(on0).expect("alive and not running after the run");
-    assert_eq!(s1.ran_on | seen1, 0b10, "bound to core 1: {s1:?}");
-    assert_eq!(s0.ran_on | seen0, 0b01, "bound to core 0: {s0:?}");
+    assert_eq!(s1.ran_on.or(seen1), CpuSet::single(C1), "bound to core 1: {s1:?}");
+    assert_eq!(s0.ran_on.or(seen0), CpuSet::single(C0), "bound to core 0: {s0:?}");
     assert!(s1.reductions > 0 && s0.reductions > 0);
     for p in others.into_iter().chain([on1, on0]) {
         e.kill(p);

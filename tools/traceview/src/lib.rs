@@ -13,6 +13,9 @@
 //! trace end
 //! ```
 //!
+//! `<pid>` is the engine's 32-bit pid (slot index and generation), as `ps` shows it,
+//! so a slot's successive processes are told apart.
+//!
 //! The dump may sit anywhere in a saved console log: everything outside the last
 //! complete `trace begin` ... `trace end` block is ignored, and lines inside it that
 //! are not events (process output printed by another core meanwhile) are skipped and

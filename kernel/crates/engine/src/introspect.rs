@@ -10,6 +10,9 @@ use crate::{Engine, Exit, Platform, ProcStats};
 use core::sync::atomic::Ordering;
 use zbeam_sched::{state::flags, CoreId, PickSource, Pid, Priority};
 
+/// The engine's 32-bit pid (slot index and generation), the one trace events carry.
+type EnginePid = crate::Pid;
+
 /// What a process is doing, as far as the scheduler knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunState {
@@ -86,7 +89,8 @@ impl SliceEnd {
 }
 
 /// A scheduling event, handed to [`Platform::trace`] on the core where it happened
-/// (the platform adds the time stamp).
+/// (the platform adds the time stamp). Processes are named by their 32-bit pid (the
+/// one `ps` and the system interface show), not the scheduler's slot index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TraceEvent {
     /// `pid` is scheduled in on `core`.
@@ -94,7 +98,7 @@ pub enum TraceEvent {
         /// The core.
         core: CoreId,
         /// The process.
-        pid: Pid,
+        pid: EnginePid,
         /// Its name.
         name: &'static str,
         /// The priority it was queued at.
@@ -107,7 +111,7 @@ pub enum TraceEvent {
         /// The core.
         core: CoreId,
         /// The process.
-        pid: Pid,
+        pid: EnginePid,
         /// Reductions it used in the slice.
         reductions: u64,
         /// Why it stopped.
@@ -116,7 +120,7 @@ pub enum TraceEvent {
     /// A process was created and queued on `core`.
     Spawn {
         /// The new process.
-        pid: Pid,
+        pid: EnginePid,
         /// Its name.
         name: &'static str,
         /// The run queue it was placed on.
@@ -125,7 +129,7 @@ pub enum TraceEvent {
     /// A process was torn down.
     Exit {
         /// The process.
-        pid: Pid,
+        pid: EnginePid,
         /// How it ended.
         exit: Exit,
     },
@@ -246,7 +250,7 @@ mod tests {
         }
         assert_eq!(e.proc_info(pid), None);
         let events = e.platform().0.lock().unwrap().clone();
-        let p = pid.sched();
+        let p = pid;
         assert_eq!(events[0], TraceEvent::Spawn { pid: p, name: "waiter", core });
         assert!(
             matches!(events[1], TraceEvent::SliceStart { pid, name: "waiter", prio: Priority::Low, .. } if pid == p)

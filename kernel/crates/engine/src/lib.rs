@@ -250,8 +250,8 @@ pub struct ProcStats {
     pub reductions: u64,
     /// Reductions executed on performance cores.
     pub reductions_on_p: u64,
-    /// Bit c set: the process ran on core c at least once.
-    pub ran_on: u64,
+    /// The cores the process ran on at least once.
+    pub ran_on: CpuSet,
     /// Times it was scheduled in.
     pub slices: u64,
 }
@@ -823,7 +823,7 @@ impl<P: Platform + ?Sized> Engine<P> {
         match self.sched.enqueue(pid.sched(), prio, affinity, from) {
             Ok(placed) => {
                 if self.tracing() {
-                    self.platform.trace(TraceEvent::Spawn { pid: pid.sched(), name, core: placed.core });
+                    self.platform.trace(TraceEvent::Spawn { pid, name, core: placed.core });
                 }
                 self.platform.wake(placed.wake);
                 self.check_spawn_race(pid.get(), rel.parent);
@@ -1003,9 +1003,10 @@ impl<P: Platform> Engine<P> {
         let on_p = self.sched.topology().is_performance(core);
         // Relaxed: reset of this core's own hint before the slice.
         self.preempt[core.index()].store(0, Ordering::Relaxed);
+        let engine_pid = Pid::from_raw(self.pid_at(pid.index()));
         if self.tracing() {
             let (name, prio, source) = (self.name_of(pid), pick.prio, pick.source);
-            self.platform.trace(TraceEvent::SliceStart { core, pid, name, prio, source });
+            self.platform.trace(TraceEvent::SliceStart { core, pid: engine_pid, name, prio, source });
         }
         let (used, reason, wait_gen) = {
             let mut guard = slot.body.lock();
@@ -1015,7 +1016,7 @@ impl<P: Platform> Engine<P> {
                 Some(body) => {
                     let mut cx = proc::RunCx {
                         engine: self,
-                        pid: Pid::from_raw(self.pid_at(pid.index())),
+                        pid: engine_pid,
                         wait: &slot.wait,
                         mailbox: &slot.mailbox,
                         taken: &slot.taken,
@@ -1029,7 +1030,7 @@ impl<P: Platform> Engine<P> {
                     if on_p {
                         body.stats.reductions_on_p += r.used;
                     }
-                    body.stats.ran_on |= 1 << core.index();
+                    body.stats.ran_on.insert(core);
                     body.stats.slices += 1;
                     (r.used, r.reason, r.wait_gen)
                 }
@@ -1042,7 +1043,7 @@ impl<P: Platform> Engine<P> {
                 OutReason::Waiting { .. } => SliceEnd::Wait,
                 OutReason::Exited(_) | OutReason::Faulted(_) => SliceEnd::Exit,
             };
-            self.platform.trace(TraceEvent::SliceEnd { core, pid, reductions: used, why });
+            self.platform.trace(TraceEvent::SliceEnd { core, pid: engine_pid, reductions: used, why });
         }
         let (out, arm) =
             match slot.wait.schedule_out(&self.sched, &self.timers, core, pid, Reductions(used), reason, wait_gen) {
@@ -1108,7 +1109,7 @@ impl<P: Platform> Engine<P> {
         // Links, monitors and the name go before the slot can be reused.
         self.exit_signals(raw, exit);
         if self.tracing() {
-            self.platform.trace(TraceEvent::Exit { pid, exit });
+            self.platform.trace(TraceEvent::Exit { pid: Pid::from_raw(raw), exit });
         }
         self.live.fetch_sub(1, Ordering::Relaxed);
         if self.sched.release(pid).is_ok() {
