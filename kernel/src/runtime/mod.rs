@@ -46,6 +46,10 @@ impl Platform for KernelPlatform {
         ((cpu::counter() as u128 * 1000) / self.hz as u128) as u64
     }
 
+    fn now_us(&self) -> u64 {
+        ((cpu::counter() as u128 * 1_000_000) / self.hz as u128) as u64
+    }
+
     fn wake(&self, cores: CpuSet) {
         let Some(m) = board::machine() else { return };
         let me = cpu::core_id();

@@ -14,12 +14,14 @@
 //!
 //! Modules:
 //! * [`platform`]: [`platform::HostPlatform`], the engine's `Platform` on the host;
-//! * [`runtime`]: [`runtime::run`], the per-core threads and the supervisor;
-//! * [`controllers`]: native controller tasks for the tests and the bench rows.
+//! * [`runtime`]: [`runtime::run`], the per-core threads and the supervisor.
+//!
+//! The native controllers the tests and the bench rows run are
+//! `zbeam_images::workloads` (no_std, timed on the engine's clock), shared with the
+//! kernel.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod controllers;
 pub mod platform;
 pub mod runtime;
 

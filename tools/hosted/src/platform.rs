@@ -190,6 +190,10 @@ impl Platform for HostPlatform {
         self.start.elapsed().as_millis() as u64
     }
 
+    fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
     fn wake(&self, cores: CpuSet) {
         for c in cores.iter() {
             self.ring(c.index());

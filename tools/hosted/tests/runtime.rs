@@ -6,9 +6,8 @@
 
 use std::time::{Duration, Instant};
 use zbeam_engine::{Engine, Exit};
-use zbeam_hosted::controllers::{Consumer, PingPong, Producer, SpawnStorm, TimerStorm};
 use zbeam_hosted::{engine, run, Console, HostPlatform, Options, Report};
-use zbeam_images::workloads::{RingController, TimerController};
+use zbeam_images::workloads::{Consumer, PingPong, Producer, RingController, SpawnStorm, TimerController, TimerStorm};
 use zbeam_images::{HELLO, SPIN};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 

@@ -69,6 +69,12 @@ pub use signals::{LinkError, NameError, SpawnOpts};
 pub trait Platform: Sync {
     /// Monotonic time in milliseconds (the timer wheel's tick).
     fn now_ms(&self) -> u64;
+    /// The same clock in microseconds, for measuring (workload controllers time their
+    /// runs with it). The default is [`Platform::now_ms`] × 1000; a platform with a
+    /// finer clock gives it.
+    fn now_us(&self) -> u64 {
+        self.now_ms().saturating_mul(1000)
+    }
     /// Interrupts the cores in `cores` if they sleep (work arrived for them).
     fn wake(&self, cores: CpuSet);
     /// Writes process output to the console.

@@ -1,6 +1,21 @@
-//! Workload drivers shared by the kernel's in-QEMU tests, the hosted runtime's tests
-//! and the benches: native controller tasks that spawn Z80 programs, feed them and
-//! collect what they report.
+//! The one home of the workload controllers: native tasks, written against the
+//! engine's API and clock, that spawn Z80 programs, feed them and fill a
+//! [`ResultSlot`] with what they report. The kernel's in-QEMU tests, the hosted
+//! runtime's tests and the benches (`beambench`) all use these.
+//!
+//! * here: [`RingController`] (a token round a ring) and [`TimerController`] (sleeps
+//!   and receive timeouts never early);
+//! * [`bench`]: the bench rows' controllers (ping-pong, spawn storm, workers, timer
+//!   storm, producers and a checking consumer), re-exported here;
+//! * [`system`]: the default system workload a kernel boot starts.
+
+pub mod bench;
+pub mod system;
+
+pub use bench::{
+    Consumer, ConsumerResult, PingPong, PingPongResult, Producer, SpawnResult, SpawnStorm, TimerStats, TimerStorm,
+    Workers, WorkersResult,
+};
 
 use crate::slot::ResultSlot;
 use crate::{RING, SLEEPER};

@@ -4,7 +4,7 @@
 //!
 //! Each row runs the workload `--runs` times on each side and shows the medians and
 //! the ratio zbeam / BEAM (above 1: zbeam takes longer). zbeam's side uses the
-//! controllers of `zbeam_hosted::controllers` and the ring of `zbeam_images`; BEAM's
+//! workload controllers of `zbeam_images::workloads` (timed on the engine's µs clock); BEAM's
 //! side is `tools/hosted/erlang/zbench.erl`, compiled with `erlc` into a temporary
 //! directory and run with `erl -noshell +S N`. Workload sizes are the same on both
 //! sides except where a row says otherwise.
@@ -16,9 +16,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use zbeam_hosted::controllers::{Consumer, PingPong, Producer, SpawnStorm, TimerStats, TimerStorm, Workers};
 use zbeam_hosted::{engine, run, Console, Options};
-use zbeam_images::workloads::RingController;
+use zbeam_images::workloads::{
+    Consumer, PingPong, Producer, RingController, SpawnStorm, TimerStats, TimerStorm, Workers,
+};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 const C0: CoreId = CoreId::new(0);

@@ -63,6 +63,10 @@ impl NativeCx<'_> {
     pub fn now_ms(&self) -> u64 {
         self.engine.platform().now_ms()
     }
+    /// Time in µs, on the same clock (for measuring, see [`Platform::now_us`]).
+    pub fn now_us(&self) -> u64 {
+        self.engine.platform().now_us()
+    }
     /// Takes the next message, if any.
     pub fn receive(&mut self) -> Option<Message> {
         self.used += RECEIVE_COST;

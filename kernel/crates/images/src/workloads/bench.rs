@@ -1,21 +1,28 @@
-//! Native controller tasks for the hosted tests and the BEAM comparison: each
-//! spawns Z80 programs (`programs/*.asm`), feeds them, and fills a shared result slot
-//! when it is done. The ring and the small timer check come from
-//! `zbeam_images::workloads`; these add what the bench rows need.
+//! The controllers the bench rows time (the hosted runtime's tests and the BEAM
+//! comparison use them): ping-pong, a spawn storm, CPU-bound workers, a timer storm,
+//! and producers with a checking consumer.
 //!
-//! Timing is taken with `std::time::Instant` inside the controller, so it covers
-//! exactly the measured phase (not spawning the set-up, not the runtime's shutdown).
-//! Every controller keeps to its slice: it yields once it has used
-//! [`CONTEXT_REDS`] in a step.
+//! Timing is taken on the engine's clock ([`NativeCx::now_us`]) inside the
+//! controller, so it covers exactly the measured phase (not spawning the set-up, not
+//! the runtime's shutdown). Every controller keeps to its slice: it yields once it
+//! has used [`CONTEXT_REDS`] in a step.
 
-use std::time::{Duration, Instant};
+use crate::slot::ResultSlot;
+use crate::{ACK, PONG, TIMEHIST, WORKER};
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
 use zbeam_engine::{NativeCx, NativeStep, NativeTask, Pid};
-use zbeam_images::slot::ResultSlot;
-use zbeam_images::{ACK, PONG, TIMEHIST, WORKER};
 use zbeam_sched::{CpuSet, Priority, CONTEXT_REDS};
 
 fn over_budget(cx: &NativeCx<'_>) -> bool {
     cx.used >= CONTEXT_REDS as u64
+}
+
+/// Time since `t0` (µs on the engine's clock).
+fn since(cx: &NativeCx<'_>, t0: u64) -> Duration {
+    Duration::from_micros(cx.now_us().saturating_sub(t0))
 }
 
 /// Spawns a controller does in one step at most. The engine charges a spawn one
@@ -45,7 +52,8 @@ pub struct PingPong {
     pong: Pid,
     received: u32,
     errors: u32,
-    t0: Option<Instant>,
+    /// When the timed round trips began (µs).
+    t0: Option<u64>,
     out: ResultSlot<PingPongResult>,
 }
 
@@ -70,7 +78,7 @@ impl PingPong {
         if self.pong != Pid::KERNEL {
             let _ = cx.send(self.pong, &[]);
         }
-        let elapsed = self.t0.map_or(Duration::ZERO, |t| t.elapsed());
+        let elapsed = self.t0.map_or(Duration::ZERO, |t| since(cx, t));
         let r = PingPongResult { rounds: self.rounds, errors: self.errors, elapsed, spawn_failed };
         self.out.fill(r);
         NativeStep::Exit(u32::from(spawn_failed || self.errors > 0))
@@ -85,7 +93,7 @@ impl NativeTask for PingPong {
                 Err(_) => return self.finish(cx, true),
             }
             if self.warmup == 0 {
-                self.t0 = Some(Instant::now());
+                self.t0 = Some(cx.now_us());
             }
             let _ = cx.send(self.pong, &0u32.to_le_bytes());
             return NativeStep::Wait { until: None };
@@ -96,7 +104,7 @@ impl NativeTask for PingPong {
             }
             self.received += 1;
             if self.received == self.warmup {
-                self.t0 = Some(Instant::now());
+                self.t0 = Some(cx.now_us());
             }
             if self.received == self.warmup + self.rounds {
                 return self.finish(cx, false);
@@ -129,7 +137,8 @@ pub struct SpawnStorm {
     spawned: u32,
     acked: u32,
     refused: u32,
-    t0: Option<Instant>,
+    /// When the first spawn was made (µs).
+    t0: Option<u64>,
     out: ResultSlot<SpawnResult>,
 }
 
@@ -144,7 +153,7 @@ impl SpawnStorm {
 
 impl NativeTask for SpawnStorm {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
-        let t0 = *self.t0.get_or_insert_with(Instant::now);
+        let t0 = *self.t0.get_or_insert_with(|| cx.now_us());
         while cx.receive().is_some() {
             self.acked += 1;
         }
@@ -159,7 +168,7 @@ impl NativeTask for SpawnStorm {
             }
         }
         if self.acked >= self.n || (self.acked == self.spawned && self.refused > 0) {
-            self.out.fill(SpawnResult { acked: self.acked, refused: self.refused, elapsed: t0.elapsed() });
+            self.out.fill(SpawnResult { acked: self.acked, refused: self.refused, elapsed: since(cx, t0) });
             return NativeStep::Exit(0);
         }
         NativeStep::Wait { until: None }
@@ -183,7 +192,8 @@ pub struct Workers {
     affinity: CpuSet,
     pids: Vec<Pid>,
     finished: u32,
-    t0: Option<Instant>,
+    /// When the first worker was spawned (µs).
+    t0: Option<u64>,
     out: ResultSlot<WorkersResult>,
 }
 
@@ -199,7 +209,7 @@ impl Workers {
 impl NativeTask for Workers {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
         if self.t0.is_none() {
-            self.t0 = Some(Instant::now());
+            self.t0 = Some(cx.now_us());
             let mut args = [0u8; 6];
             args[0..2].copy_from_slice(&self.rounds.to_le_bytes());
             args[2..6].copy_from_slice(&cx.pid().get().to_le_bytes());
@@ -213,7 +223,7 @@ impl NativeTask for Workers {
             self.finished += 1;
         }
         if self.finished as usize >= self.pids.len() {
-            let elapsed = self.t0.map_or(Duration::ZERO, |t| t.elapsed());
+            let elapsed = self.t0.map_or(Duration::ZERO, |t| since(cx, t));
             self.out.fill(WorkersResult { finished: self.finished, elapsed });
             return NativeStep::Exit(u32::from(self.finished < self.n));
         }
@@ -246,7 +256,9 @@ impl TimerStats {
     /// 31 means 31 ms or more.
     pub fn quantile_ms(&self, q: f64) -> u32 {
         let total = self.hist.iter().sum::<u64>();
-        let want = (q * total as f64).ceil() as u64;
+        // q × total rounded up (no_std has no f64::ceil).
+        let exact = q * total as f64;
+        let want = exact as u64 + u64::from((exact as u64 as f64) < exact);
         let mut seen = 0;
         for (ms, n) in self.hist.iter().enumerate() {
             seen += n;
@@ -269,7 +281,8 @@ pub struct TimerStorm {
     procs: u32,
     rounds: u16,
     spawned: u32,
-    t0: Option<Instant>,
+    /// When the first sleeper was spawned (µs).
+    t0: Option<u64>,
     stats: TimerStats,
     out: ResultSlot<TimerStats>,
 }
@@ -286,7 +299,7 @@ impl TimerStorm {
 
 impl NativeTask for TimerStorm {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
-        let t0 = *self.t0.get_or_insert_with(Instant::now);
+        let t0 = *self.t0.get_or_insert_with(|| cx.now_us());
         while self.spawned + self.stats.spawn_failures < self.procs {
             let i = self.spawned + self.stats.spawn_failures;
             let mut args = [0u8; 11];
@@ -317,7 +330,7 @@ impl NativeTask for TimerStorm {
             self.stats.reports += 1;
         }
         if self.stats.reports >= self.spawned {
-            self.stats.elapsed = t0.elapsed();
+            self.stats.elapsed = since(cx, t0);
             self.out.fill(self.stats);
             return NativeStep::Exit(u32::from(self.stats.early > 0));
         }
@@ -375,8 +388,8 @@ pub struct ConsumerResult {
     pub received: Vec<u32>,
     /// Messages out of order (not the producer's next sequence number) or malformed.
     pub out_of_order: u32,
-    /// Cores the consumer ran on (bit per core).
-    pub ran_on: u64,
+    /// Cores the consumer ran on.
+    pub ran_on: CpuSet,
 }
 
 /// A native consumer for [`Producer`]s: checks that each producer's messages arrive
@@ -385,7 +398,7 @@ pub struct Consumer {
     expected: Vec<u32>,
     count: u32,
     out_of_order: u32,
-    ran_on: u64,
+    ran_on: CpuSet,
     /// Messages taken per step at most, so the mailbox really fills up meanwhile.
     per_step: u32,
     out: ResultSlot<ConsumerResult>,
@@ -399,7 +412,7 @@ impl Consumer {
             expected: vec![0; producers as usize],
             count,
             out_of_order: 0,
-            ran_on: 0,
+            ran_on: CpuSet::EMPTY,
             per_step: per_step.max(1),
             out: out.clone(),
         };
@@ -409,7 +422,7 @@ impl Consumer {
 
 impl NativeTask for Consumer {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
-        self.ran_on |= 1 << cx.core().index();
+        self.ran_on.insert(cx.core());
         let mut taken = 0;
         while taken < self.per_step {
             let Some(m) = cx.receive() else { break };
