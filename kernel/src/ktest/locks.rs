@@ -14,22 +14,21 @@ use crate::println;
 use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid};
+use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
 use zbeam_images::slot::ResultSlot;
-use zbeam_images::workloads::{RingController, RingResult};
-use zbeam_images::SPIN;
+use zbeam_images::workloads::{RingController, RingResult, Workers, WorkersResult};
 use zbeam_sched::{CoreId, CpuSet, LockStats, Priority};
 
 const RINGS: usize = 8;
 const RING_NODES: u16 = 100;
 const RING_HOPS: u32 = 20_000;
-const SKEW_WORKERS: usize = 16;
-/// Rounds of `spin` per skew worker (262,144 instructions per round).
+const SKEW_WORKERS: u32 = 16;
+/// Rounds of `worker` per skew worker (262,144 instructions per round).
 const SKEW_ROUNDS: u16 = 24;
 
 /// Spawns the driver on core 0.
 pub fn spawn_driver(e: &Engine<KernelPlatform>) {
-    let task = Box::new(Locks { phase: 0, before: Vec::new(), rings: Vec::new(), pids: Vec::new() });
+    let task = Box::new(Locks { phase: 0, before: Vec::new(), rings: Vec::new(), skew: None });
     if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
         println!("test bench-locks: cannot spawn the driver: {err:?}");
         finish(7);
@@ -65,7 +64,7 @@ struct Locks {
     phase: u8,
     before: Vec<LockStats>,
     rings: Vec<ResultSlot<RingResult>>,
-    pids: Vec<Pid>,
+    skew: Option<ResultSlot<WorkersResult>>,
 }
 
 impl NativeTask for Locks {
@@ -98,23 +97,22 @@ impl NativeTask for Locks {
                         finish(7);
                     }
                     self.before = lock_stats();
-                    for _ in 0..SKEW_WORKERS {
-                        match cx.spawn(SPIN, &SKEW_ROUNDS.to_le_bytes(), Priority::Normal, CpuSet::ALL) {
-                            Ok(p) => self.pids.push(p),
-                            Err(_) => {
-                                println!("test bench-locks: FAIL (spawn)");
-                                finish(7);
-                            }
-                        }
+                    // Its workers start on core 0, where the controller runs.
+                    let (ctl, out) = Workers::new(SKEW_WORKERS, SKEW_ROUNDS, CpuSet::ALL);
+                    if cx.spawn_native(ctl, Priority::Max, CpuSet::single(CoreId::new(0))).is_err() {
+                        println!("test bench-locks: FAIL (spawn)");
+                        finish(7);
                     }
+                    self.skew = Some(out);
                     self.phase = 2;
                 }
             }
             _ => {
-                if self.pids.iter().all(|&p| !engine().is_live(p)) {
+                if let Some(r) = self.skew.as_ref().and_then(ResultSlot::take) {
                     report("skew", &self.before);
-                    println!("test bench-locks: PASS");
-                    finish(0);
+                    let ok = r.finished == SKEW_WORKERS;
+                    println!("test bench-locks: {}", if ok { "PASS" } else { "FAIL (a worker was lost)" });
+                    finish(if ok { 0 } else { 7 });
                 }
             }
         }

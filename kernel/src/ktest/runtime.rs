@@ -17,7 +17,8 @@
 //! Figures for `make bench` (they print, and pass unless something breaks):
 //! * `bench-share` — normal:low reduction share on one core, 1+1 and 2+1 processes.
 //! * `bench-skew` — 16 CPU-bound workers started on core 0 versus the same work
-//!   pre-spread one bound batch per core: total time over ideal, and migrations.
+//!   pre-spread, worker i bound to core i mod the core count: total time over ideal,
+//!   and migrations.
 
 use crate::panic::finish;
 use crate::println;
@@ -26,7 +27,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::slot::ResultSlot;
-use zbeam_images::workloads::{RingController, RingResult, TimerController, TimerResult};
+use zbeam_images::workloads::{RingController, RingResult, TimerController, TimerResult, Workers, WorkersResult};
 use zbeam_images::SPIN;
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
@@ -399,17 +400,20 @@ impl NativeTask for Share {
 }
 
 /// Skewed load: 16 workers of equal fixed work started on core 0, against the same
-/// work spread from the start (4 bound batches, one per core).
+/// work spread from the start (worker i bound to core i mod the core count). Both
+/// runs are `zbeam_images::workloads::Workers` controllers, bound to core 0 at max
+/// priority so their timing is not queued behind the workers.
 #[derive(Default)]
 struct Skew {
     phase: u8,
-    pids: Vec<Pid>,
-    t0: u64,
+    out: Option<ResultSlot<WorkersResult>>,
     ideal_ms: u64,
     migrations0: u64,
 }
 
-/// Rounds of `spin` per worker (262,144 instructions per round).
+/// Workers per run.
+const SKEW_WORKERS: u32 = 16;
+/// Rounds of `worker` per worker (262,144 instructions per round).
 const SKEW_ROUNDS: u16 = 24;
 
 fn migrations() -> u64 {
@@ -417,55 +421,58 @@ fn migrations() -> u64 {
     (0..s.topology().len()).map(|c| s.stats(CoreId::new(c)).migrations_in + s.stats(CoreId::new(c)).steals).sum()
 }
 
+/// Runs `ctl` bound to core 0 at max priority; fails the test if it cannot.
+fn spawn_on_core0(cx: &mut NativeCx<'_>, ctl: Box<dyn NativeTask>, test: &str) {
+    if cx.spawn_native(ctl, Priority::Max, CpuSet::single(CoreId::new(0))).is_err() {
+        println!("test {test}: cannot spawn the workers' controller");
+        verdict(test, false);
+    }
+}
+
+/// The finished run's time in ms (at least 1); fails the test if a worker was lost.
+fn workers_ms(r: WorkersResult, test: &str) -> u64 {
+    if r.finished < SKEW_WORKERS {
+        println!("test {test}: only {} of {SKEW_WORKERS} workers finished", r.finished);
+        verdict(test, false);
+    }
+    (r.elapsed.as_millis() as u64).max(1)
+}
+
 impl NativeTask for Skew {
     fn step(&mut self, cx: &mut NativeCx<'_>) -> NativeStep {
         let now = cx.now_ms();
-        let cores = engine().sched().topology().len();
-        match self.phase {
-            0 => {
-                // Ideal: the same total work, pre-spread: 16/cores workers bound to each core.
-                for i in 0..16 {
-                    let core = CpuSet::single(CoreId::new(i % cores));
-                    match cx.spawn(SPIN, &SKEW_ROUNDS.to_le_bytes(), Priority::Normal, core) {
-                        Ok(p) => self.pids.push(p),
-                        Err(_) => verdict("bench-skew", false),
-                    }
-                }
-                self.t0 = now;
+        let done = self.out.as_ref().and_then(ResultSlot::take);
+        match (self.phase, done) {
+            (0, _) => {
+                // Ideal: the same total work, pre-spread over the cores.
+                let cores = engine().sched().topology().len();
+                let (ctl, out) = Workers::spread(SKEW_WORKERS, SKEW_ROUNDS, cores);
+                spawn_on_core0(cx, ctl, "bench-skew");
+                self.out = Some(out);
                 self.phase = 1;
-                NativeStep::Wait { until: Some(now + 5) }
             }
-            1 => {
-                if self.pids.iter().all(|&p| !engine().is_live(p)) {
-                    self.ideal_ms = (now - self.t0).max(1);
-                    self.pids.clear();
-                    self.migrations0 = migrations();
-                    for _ in 0..16 {
-                        match cx.spawn(SPIN, &SKEW_ROUNDS.to_le_bytes(), Priority::Normal, CpuSet::ALL) {
-                            Ok(p) => self.pids.push(p),
-                            Err(_) => verdict("bench-skew", false),
-                        }
-                    }
-                    self.t0 = cx.now_ms();
-                    self.phase = 2;
-                }
-                NativeStep::Wait { until: Some(now + 5) }
+            (1, Some(r)) => {
+                self.ideal_ms = workers_ms(r, "bench-skew");
+                self.migrations0 = migrations();
+                let (ctl, out) = Workers::new(SKEW_WORKERS, SKEW_ROUNDS, CpuSet::ALL);
+                spawn_on_core0(cx, ctl, "bench-skew");
+                self.out = Some(out);
+                self.phase = 2;
             }
-            _ => {
-                if self.pids.iter().all(|&p| !engine().is_live(p)) {
-                    let skew_ms = (now - self.t0).max(1);
-                    let r = skew_ms * 1000 / self.ideal_ms;
-                    println!(
-                        "bench skew: 16 workers from core 0 took {skew_ms} ms, pre-spread {} ms: total/ideal = {}.{:03}, {} migrations and steals",
-                        self.ideal_ms,
-                        r / 1000,
-                        r % 1000,
-                        migrations() - self.migrations0
-                    );
-                    verdict("bench-skew", true);
-                }
-                NativeStep::Wait { until: Some(now + 5) }
+            (2, Some(r)) => {
+                let skew_ms = workers_ms(r, "bench-skew");
+                let r = skew_ms * 1000 / self.ideal_ms;
+                println!(
+                    "bench skew: 16 workers from core 0 took {skew_ms} ms, pre-spread {} ms: total/ideal = {}.{:03}, {} migrations and steals",
+                    self.ideal_ms,
+                    r / 1000,
+                    r % 1000,
+                    migrations() - self.migrations0
+                );
+                verdict("bench-skew", true);
             }
+            _ => {}
         }
+        NativeStep::Wait { until: Some(now + 5) }
     }
 }

@@ -14,7 +14,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 use zbeam_engine::{NativeCx, NativeStep, NativeTask, Pid};
-use zbeam_sched::{CpuSet, Priority, CONTEXT_REDS};
+use zbeam_sched::{CoreId, CpuSet, Priority, CONTEXT_REDS};
 
 fn over_budget(cx: &NativeCx<'_>) -> bool {
     cx.used >= CONTEXT_REDS as u64
@@ -184,12 +184,23 @@ pub struct WorkersResult {
     pub elapsed: Duration,
 }
 
+/// Where the workers may run.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// Every worker with this affinity.
+    All(CpuSet),
+    /// Worker i bound to core i mod this many cores.
+    Spread(usize),
+}
+
 /// Spawns `n` Z80 `worker`s of `rounds` rounds each (about 262 000 instructions a
-/// round) on the controller's own core, with affinity `affinity`, and waits for all.
+/// round) on the controller's own core, and waits for all: all with one affinity
+/// ([`Workers::new`]), or pre-spread one bound worker per core in turn
+/// ([`Workers::spread`], the ideal a skewed start is measured against).
 pub struct Workers {
     n: u32,
     rounds: u16,
-    affinity: CpuSet,
+    placement: Placement,
     pids: Vec<Pid>,
     finished: u32,
     /// When the first worker was spawned (µs).
@@ -200,8 +211,17 @@ pub struct Workers {
 impl Workers {
     /// A controller and its result slot.
     pub fn new(n: u32, rounds: u16, affinity: CpuSet) -> (Box<Self>, ResultSlot<WorkersResult>) {
+        Self::placed(n, rounds, Placement::All(affinity))
+    }
+
+    /// A controller whose worker i is bound to core i mod `cores`, and its result slot.
+    pub fn spread(n: u32, rounds: u16, cores: usize) -> (Box<Self>, ResultSlot<WorkersResult>) {
+        Self::placed(n, rounds, Placement::Spread(cores.max(1)))
+    }
+
+    fn placed(n: u32, rounds: u16, placement: Placement) -> (Box<Self>, ResultSlot<WorkersResult>) {
         let out = ResultSlot::new();
-        let c = Workers { n, rounds, affinity, pids: Vec::new(), finished: 0, t0: None, out: out.clone() };
+        let c = Workers { n, rounds, placement, pids: Vec::new(), finished: 0, t0: None, out: out.clone() };
         (Box::new(c), out)
     }
 }
@@ -213,8 +233,12 @@ impl NativeTask for Workers {
             let mut args = [0u8; 6];
             args[0..2].copy_from_slice(&self.rounds.to_le_bytes());
             args[2..6].copy_from_slice(&cx.pid().get().to_le_bytes());
-            for _ in 0..self.n {
-                if let Ok(p) = cx.spawn(WORKER, &args, Priority::Normal, self.affinity) {
+            for i in 0..self.n as usize {
+                let affinity = match self.placement {
+                    Placement::All(set) => set,
+                    Placement::Spread(cores) => CpuSet::single(CoreId::new(i % cores)),
+                };
+                if let Ok(p) = cx.spawn(WORKER, &args, Priority::Normal, affinity) {
                     self.pids.push(p);
                 }
             }
