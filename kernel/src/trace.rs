@@ -36,7 +36,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
 use zbeam_engine::{Exit, TraceEvent};
-use zbeam_sched::{PickSource, Priority};
+use zbeam_sched::PickSource;
 
 /// Events kept per core (the newest ones).
 pub const CAPACITY: usize = 2048;
@@ -137,15 +137,6 @@ pub fn record(event: TraceEvent) {
     }
 }
 
-fn prio_name(p: Priority) -> &'static str {
-    match p {
-        Priority::Max => "max",
-        Priority::High => "high",
-        Priority::Normal => "normal",
-        Priority::Low => "low",
-    }
-}
-
 /// One word for an exit: `code:<n>`, `fault:<n>`, or the variant's name in lower case
 /// (`normal`, `killed`, ...).
 pub fn exit_word(exit: Exit) -> String {
@@ -185,7 +176,7 @@ pub fn dump(cores: usize) -> Result<usize, usize> {
         let c = r.core;
         match r.event {
             TraceEvent::SliceStart { pid, name, prio, source, .. } => {
-                let (pid, prio) = (pid.get(), prio_name(prio));
+                let (pid, prio) = (pid.get(), prio.name());
                 match source {
                     PickSource::Local => println!("{t} {c} start {pid} {name} {prio} local"),
                     PickSource::Stolen { from } => println!("{t} {c} start {pid} {name} {prio} steal:{}", from.index()),

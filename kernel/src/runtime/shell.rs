@@ -246,25 +246,6 @@ impl NativeTask for Shell {
     }
 }
 
-fn prio_from(word: &str) -> Option<Priority> {
-    match word {
-        "normal" => Some(Priority::Normal),
-        "max" => Some(Priority::Max),
-        "high" => Some(Priority::High),
-        "low" => Some(Priority::Low),
-        _ => None,
-    }
-}
-
-fn prio_name(p: Priority) -> &'static str {
-    match p {
-        Priority::Max => "max",
-        Priority::High => "high",
-        Priority::Normal => "normal",
-        Priority::Low => "low",
-    }
-}
-
 /// Parses a core list like `0-1,3` for a machine of `cores` cores.
 fn parse_cpus(s: &str, cores: usize) -> Result<CpuSet, String> {
     let mut set = CpuSet::EMPTY;
@@ -444,7 +425,7 @@ impl Shell {
         };
         let (mut prio, mut cpus) = (None, None);
         for &w in &words[1..] {
-            if let Some(p) = prio_from(w) {
+            if let Some(p) = Priority::from_name(w) {
                 if prio.replace(p).is_some() {
                     println!("spawn: two priorities given");
                     return;
@@ -479,7 +460,7 @@ impl Shell {
         match cx.spawn(image, pargs, prio, cpus) {
             Ok(pid) => {
                 self.last_spawned = Some(pid);
-                println!("spawned {name} as pid {pid} ({}, cores {})", prio_name(prio), cpus_text(cpus, n));
+                println!("spawned {name} as pid {pid} ({}, cores {})", prio.name(), cpus_text(cpus, n));
             }
             Err(SpawnError::TableFull) => println!("spawn: the process table is full"),
             Err(SpawnError::OutOfMemory) => println!("spawn: out of memory"),
@@ -588,7 +569,7 @@ impl Shell {
                 println!(
                     "{pid:>5} {:<12} {:<6} {:<5} {:>4} {:>13}",
                     info.name,
-                    prio_name(info.prio),
+                    info.prio.name(),
                     info.state.name(),
                     info.core.index(),
                     if first { 0 } else { rate }
@@ -624,7 +605,7 @@ pub(crate) fn ps(e: &Engine<KernelPlatform>, from: u32, rows: usize) {
         println!(
             "{pid:>5} {:<12} {:<6} {:<5} {:>4} {reds:>11} {:>5} {mem:>7}",
             info.name,
-            prio_name(info.prio),
+            info.prio.name(),
             info.state.name(),
             info.core.index(),
             info.queue

@@ -107,6 +107,22 @@ impl Priority {
         }
     }
 
+    /// BEAM's name for the level: `max`, `high`, `normal` or `low` (the shell, `ps`
+    /// and trace dumps show it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Priority::Max => "max",
+            Priority::High => "high",
+            Priority::Normal => "normal",
+            Priority::Low => "low",
+        }
+    }
+
+    /// The level [`Priority::name`] calls `name`.
+    pub fn from_name(name: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     /// The run-queue FIFO holding this level: 0 max, 1 high, 2 normal-and-low.
     pub const fn fifo(self) -> usize {
         match self {
@@ -154,6 +170,17 @@ mod tests {
         }
         assert_eq!(Priority::Normal.fifo(), Priority::Low.fifo());
         assert!(Priority::Max < Priority::High && Priority::High < Priority::Normal);
+    }
+
+    #[test]
+    fn priority_names_are_beams_and_parse_back() {
+        let names: [&str; 4] = Priority::ALL.map(Priority::name);
+        assert_eq!(names, ["max", "high", "normal", "low"]);
+        for p in Priority::ALL {
+            assert_eq!(Priority::from_name(p.name()), Some(p));
+        }
+        assert_eq!(Priority::from_name("Normal"), None);
+        assert_eq!(Priority::from_name(""), None);
     }
 
     #[test]

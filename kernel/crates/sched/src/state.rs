@@ -466,6 +466,41 @@ mod tests {
         assert!(st.release().is_ok());
     }
 
+    /// The waker threads of the race tests, and what the test side holds of them.
+    struct Wakers {
+        /// Wake-ups that won (`Enqueue`) since the last reset.
+        winners: Arc<AtomicUsize>,
+        /// Every waker waits here before a round's wake-up...
+        start: Arc<Barrier>,
+        /// ...and here after it.
+        done: Arc<Barrier>,
+        handles: std::vec::Vec<std::thread::JoinHandle<()>>,
+    }
+
+    /// Starts `threads` wakers: for `rounds` rounds, each waits at `start`, tries to
+    /// make `st` runnable (counting a win in `winners`) and waits at `done`. The test
+    /// takes part in both barriers every round.
+    fn wakers(st: &Arc<ProcState>, threads: usize, rounds: usize) -> Wakers {
+        let winners = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(threads + 1));
+        let done = Arc::new(Barrier::new(threads + 1));
+        let handles = (0..threads)
+            .map(|_| {
+                let (st, winners, start, done) = (st.clone(), winners.clone(), start.clone(), done.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..rounds {
+                        start.wait();
+                        if let WakeTransition::Enqueue { .. } = st.try_make_runnable() {
+                            winners.fetch_add(1, Ordering::Relaxed);
+                        }
+                        done.wait();
+                    }
+                })
+            })
+            .collect();
+        Wakers { winners, start, done, handles }
+    }
+
     /// Many threads race `try_make_runnable` on one WAITING process: exactly one wins
     /// each round, and the others see it as already active.
     #[test]
@@ -476,23 +511,7 @@ mod tests {
         st.spawn(c(0), Priority::Normal).unwrap();
         let _ = st.schedule_in(c(0));
         assert_eq!(st.schedule_out(OutKind::Wait), Ok(OutTransition::Wait));
-        let winners = Arc::new(AtomicUsize::new(0));
-        let start = Arc::new(Barrier::new(THREADS + 1));
-        let done = Arc::new(Barrier::new(THREADS + 1));
-        let handles: std::vec::Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (st, winners, start, done) = (st.clone(), winners.clone(), start.clone(), done.clone());
-                std::thread::spawn(move || {
-                    for _ in 0..ROUNDS {
-                        start.wait();
-                        if let WakeTransition::Enqueue { .. } = st.try_make_runnable() {
-                            winners.fetch_add(1, Ordering::Relaxed);
-                        }
-                        done.wait();
-                    }
-                })
-            })
-            .collect();
+        let Wakers { winners, start, done, handles } = wakers(&st, THREADS, ROUNDS);
         for round in 0..ROUNDS {
             start.wait();
             done.wait();
@@ -515,23 +534,7 @@ mod tests {
         const ROUNDS: usize = 600;
         let st = Arc::new(ProcState::new());
         st.spawn(c(0), Priority::Normal).unwrap();
-        let winners = Arc::new(AtomicUsize::new(0));
-        let start = Arc::new(Barrier::new(THREADS + 1));
-        let done = Arc::new(Barrier::new(THREADS + 1));
-        let handles: std::vec::Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (st, winners, start, done) = (st.clone(), winners.clone(), start.clone(), done.clone());
-                std::thread::spawn(move || {
-                    for _ in 0..ROUNDS {
-                        start.wait();
-                        if let WakeTransition::Enqueue { .. } = st.try_make_runnable() {
-                            winners.fetch_add(1, Ordering::Relaxed);
-                        }
-                        done.wait();
-                    }
-                })
-            })
-            .collect();
+        let Wakers { winners, start, done, handles } = wakers(&st, THREADS, ROUNDS);
         let mut requeued_rounds = 0;
         for round in 0..ROUNDS {
             assert_eq!(st.schedule_in(c(0)), ScheduleIn::Run { exiting: false });
