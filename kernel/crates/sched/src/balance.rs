@@ -729,13 +729,7 @@ mod tests {
 
     #[test]
     fn pe_classes_balance_within_the_preferred_class() {
-        let topo = Topology::new(&[
-            CoreInfo::performance(0),
-            CoreInfo::performance(0),
-            CoreInfo::efficiency(512, 1),
-            CoreInfo::efficiency(512, 1),
-        ])
-        .unwrap();
+        let topo = Topology::performance_efficiency(2, 2);
         let mut b = Balancer::new(&topo, PERIOD);
         let mk = |high: u32, low: u32| QueueSample {
             max_len: [0, high, 1, low],

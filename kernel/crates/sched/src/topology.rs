@@ -112,6 +112,15 @@ impl Topology {
         Topology::new(&cores).unwrap_or_else(|e| panic!("uniform topology of {n} cores: {e:?}"))
     }
 
+    /// `p` performance cores in cluster 0, then `e` efficiency cores of half a
+    /// performance core's capacity (512) in cluster 1: the 2P+2E shape of the
+    /// heterogeneous test trees.
+    pub fn performance_efficiency(p: usize, e: usize) -> Self {
+        let mut cores: Vec<CoreInfo> = (0..p).map(|_| CoreInfo::performance(0)).collect();
+        cores.extend((0..e).map(|_| CoreInfo::efficiency(512, 1)));
+        Topology::new(&cores).unwrap_or_else(|err| panic!("{p} P + {e} E cores: {err:?}"))
+    }
+
     /// Number of cores.
     pub fn len(&self) -> usize {
         self.cores.len()
@@ -217,13 +226,7 @@ mod tests {
 
     fn two_clusters() -> Topology {
         // Cores 0,1 P in cluster 0; 2,3 E in cluster 1.
-        Topology::new(&[
-            CoreInfo::performance(0),
-            CoreInfo::performance(0),
-            CoreInfo::efficiency(512, 1),
-            CoreInfo::efficiency(512, 1),
-        ])
-        .unwrap()
+        Topology::performance_efficiency(2, 2)
     }
 
     fn order(t: &Topology, thief: usize, rot: usize) -> Vec<usize> {

@@ -133,13 +133,7 @@ fn bound_processes_are_never_stolen_and_unbound_ones_behind_them_are() {
 }
 
 fn two_p_two_e() -> Topology {
-    Topology::new(&[
-        CoreInfo::performance(0),
-        CoreInfo::performance(0),
-        CoreInfo::efficiency(512, 1),
-        CoreInfo::efficiency(512, 1),
-    ])
-    .unwrap()
+    Topology::performance_efficiency(2, 2)
 }
 
 #[test]

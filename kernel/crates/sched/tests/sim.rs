@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Behaviour, Sim};
-use zbeam_sched::{Config, CoreId, CoreInfo, CpuSet, Priority, Scheduler, Topology, CHECK_BALANCE_REDS, CONTEXT_REDS};
+use zbeam_sched::{Config, CoreId, CpuSet, Priority, Scheduler, Topology, CHECK_BALANCE_REDS, CONTEXT_REDS};
 
 /// 16 CPU-bound processes spawned on core 0 of 4; each needs `slices` full slices.
 /// Returns (makespan in steps, ideal steps, per-full-pass load snapshots).
@@ -130,13 +130,7 @@ fn pe_shares(high_sleep: u64, normal_sleep: u64) -> (f64, f64, f64) {
     // 2 P cores (1024) + 2 E cores (512): E cores execute half as many reductions per
     // step. All spawned from core 0: 2 high and 4 normal bursty processes and 4
     // CPU-bound low processes.
-    let topo = Topology::new(&[
-        CoreInfo::performance(0),
-        CoreInfo::performance(0),
-        CoreInfo::efficiency(512, 1),
-        CoreInfo::efficiency(512, 1),
-    ])
-    .unwrap();
+    let topo = Topology::performance_efficiency(2, 2);
     let mut sim = Sim::new(Scheduler::new(topo, 64, Config::default()));
     let all = CpuSet::first(4);
     for _ in 0..2 {
