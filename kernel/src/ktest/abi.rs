@@ -30,12 +30,7 @@ pub fn main(name: &str) -> ! {
         finish(7);
     }
     let watch = Box::new(Watch { name, out });
-    if let Err(err) = e.spawn_native(watch, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
-        println!("test {name}: cannot spawn the watcher: {err:?}");
-        finish(7);
-    }
-    crate::runtime::release_cores();
-    crate::runtime::core_loop(0)
+    super::driver::drive(e, name, watch)
 }
 
 /// Waits for the suite's results and reports them.
@@ -62,8 +57,7 @@ impl NativeTask for Watch {
         }
         println!("test {name}: {} cases, {failed} failed", results.len());
         let ok = failed == 0 && !results.is_empty();
-        println!("test {name}: {}", if ok { "PASS" } else { "FAIL" });
-        finish(if ok { 0 } else { 7 })
+        super::driver::verdict(name, ok)
     }
 
     fn name(&self) -> &'static str {

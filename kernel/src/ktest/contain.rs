@@ -6,7 +6,6 @@
 //! it (within the suite's slack), with no process of the case left and no timer
 //! armed. Ends QEMU with 0 when every case passed, 7 otherwise.
 
-use crate::panic::finish;
 use crate::println;
 use alloc::vec::Vec;
 use zbeam_engine::{SpawnError, Step};
@@ -64,8 +63,7 @@ pub fn fuzz() -> ! {
         used / 1024
     );
     let ok = failed == 0 && e.live() == 0;
-    println!("test fuzz: {}", if ok { "PASS" } else { "FAIL" });
-    finish(if ok { 0 } else { 7 })
+    super::driver::verdict("fuzz", ok)
 }
 
 /// Batches and programs per batch of `test=fuzz` (a few dozen programs in all).
@@ -87,8 +85,7 @@ pub fn main() -> ! {
         free / 1024
     );
     let ok = failed == 0 && e.live() == 0;
-    println!("test contain: {}", if ok { "PASS" } else { "FAIL" });
-    finish(if ok { 0 } else { 7 })
+    super::driver::verdict("contain", ok)
 }
 
 /// `test=full-heap`: takes every byte of the heap it can get, then checks that what
@@ -126,8 +123,7 @@ pub fn full_heap() -> ! {
     println!("test full-heap: after freeing, trace on -> {on:?}");
     ok &= on.is_ok();
     crate::trace::stop();
-    println!("test full-heap: {}", if ok { "PASS" } else { "FAIL" });
-    finish(if ok { 0 } else { 7 })
+    super::driver::verdict("full-heap", ok)
 }
 
 /// Most allocations `full_heap` holds (its list is reserved before it starts).

@@ -17,7 +17,7 @@ use alloc::format;
 use alloc::vec::Vec;
 use zbeam_engine::cpm::{Disk, SharedDisk};
 use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask, Pid};
-use zbeam_sched::{CoreId, CpuSet, Priority};
+use zbeam_sched::{CpuSet, Priority};
 
 /// The programs run, in order, with their command tails.
 const STEPS: [(&str, &str); 3] = [("cpm-copy", "HELLO.TXT COPY.TXT"), ("cpm-dir", ""), ("cpm-random", "")];
@@ -35,12 +35,7 @@ pub fn main() -> ! {
     let disk = disk.into_shared();
     e.set_cpm_disk(Some(disk.clone()));
     let driver = Box::new(Driver { disk, step: 0, pid: None, ok: true });
-    if let Err(err) = e.spawn_native(driver, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
-        println!("test cpm: cannot spawn the driver: {err:?}");
-        finish(7);
-    }
-    crate::runtime::release_cores();
-    crate::runtime::core_loop(0)
+    super::driver::drive(e, "cpm", driver)
 }
 
 /// 20,000 bytes of numbered lines: 157 records over two extents.
@@ -100,8 +95,7 @@ impl NativeTask for Driver {
         println!("test cpm: RANDOM.DAT holds {random} records");
         println!("test cpm: files on the disk: {}", disk.names().join(" "));
         let ok = self.ok && same && random == 1001;
-        println!("test cpm: {}", if ok { "PASS" } else { "FAIL" });
-        finish(if ok { 0 } else { 7 })
+        super::driver::verdict("cpm", ok)
     }
 
     fn name(&self) -> &'static str {

@@ -25,14 +25,14 @@
 //! slows the guest down but does not make a busy guest core look idle, so the
 //! thresholds hold on a loaded host without -icount.
 
+use super::driver::{engine, verdict};
 use crate::board::CORES;
 use crate::panic::finish;
 use crate::println;
-use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid};
+use zbeam_engine::{NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::SPIN;
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
@@ -45,18 +45,9 @@ const WINDOW_MS: u64 = 3000;
 /// How often `hetero-spin8` samples the P cores' queue lengths.
 const SAMPLE_MS: u64 = 100;
 
-/// Spawns the driver for `name` (one of [`TESTS`]) on core 0.
-pub fn spawn_driver(e: &Engine<KernelPlatform>, name: &'static str) {
-    let task =
-        Box::new(Driver { name, phase: 0, pids: Vec::new(), t0: 0, snap: Vec::new(), ok: true, samples: 0, uneven: 0 });
-    if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
-        println!("test {name}: cannot spawn the driver: {err:?}");
-        finish(7);
-    }
-}
-
-fn engine() -> &'static Engine<KernelPlatform> {
-    crate::runtime::engine().expect("tests run after the engine starts")
+/// The driver task for `name` (one of [`TESTS`]).
+pub fn driver(name: &'static str) -> Box<dyn NativeTask> {
+    Box::new(Driver { name, phase: 0, pids: Vec::new(), t0: 0, snap: Vec::new(), ok: true, samples: 0, uneven: 0 })
 }
 
 /// One core's counters at an instant.
@@ -221,8 +212,7 @@ impl Driver {
         for &p in &self.pids {
             cx.kill(p);
         }
-        println!("test {}: {}", self.name, if self.ok { "PASS" } else { "FAIL" });
-        finish(if self.ok { 0 } else { 7 })
+        verdict(self.name, self.ok)
     }
 }
 

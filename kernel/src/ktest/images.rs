@@ -16,15 +16,14 @@
 //! * `bench-procs` — spawns `pong` processes (they wait for messages) until the engine
 //!   refuses or the heap is down to a small reserve; prints the count and bytes each.
 
+use super::driver::{engine, verdict};
 use crate::arch::cpu;
-use crate::panic::finish;
 use crate::println;
-use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use zbeam_engine::{abi, Engine, Exit, NativeCx, NativeStep, NativeTask, Pid};
+use zbeam_engine::{abi, Exit, NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
 static CAPTURED: spin::Mutex<BTreeMap<Pid, Vec<u8>>> = spin::Mutex::new(BTreeMap::new());
@@ -68,15 +67,6 @@ pub fn escaped(bytes: &[u8]) -> String {
     s
 }
 
-pub(crate) fn engine() -> &'static Engine<KernelPlatform> {
-    crate::runtime::engine().expect("tests run after the engine starts")
-}
-
-fn verdict(name: &str, ok: bool) -> ! {
-    println!("test {name}: {}", if ok { "PASS" } else { "FAIL" });
-    finish(if ok { 0 } else { 7 })
-}
-
 /// Starts the runtime with the driver for `name` (called by [`super::run`] on core 0).
 pub fn main(name: &str) -> ! {
     if matches!(name, "images" | "zex") {
@@ -93,12 +83,7 @@ pub fn main(name: &str) -> ! {
         "bench-runtime" => Box::new(Overhead { phase: 0, rep: 0, pids: Vec::new(), t0: 0, best: [0; 3] }),
         _ => Box::new(Procs { pids: 0, used0: 0, why: None, t0: 0 }),
     };
-    if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
-        println!("test {name}: cannot spawn the driver: {err:?}");
-        finish(7);
-    }
-    crate::runtime::release_cores();
-    crate::runtime::core_loop(0)
+    super::driver::drive(e, name, task)
 }
 
 fn exit_text(e: Option<Exit>) -> String {

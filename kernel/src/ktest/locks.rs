@@ -9,12 +9,12 @@
 //! Per core and load: lock acquisitions, the share that found the lock held, and the
 //! longest wait in failed attempts ([`zbeam_sched::LockStats`]).
 
+use super::driver::engine;
 use crate::panic::finish;
 use crate::println;
-use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask};
+use zbeam_engine::{NativeCx, NativeStep, NativeTask};
 use zbeam_images::slot::ResultSlot;
 use zbeam_images::workloads::{RingController, RingResult, Workers, WorkersResult};
 use zbeam_sched::{CoreId, CpuSet, LockStats, Priority};
@@ -26,17 +26,9 @@ const SKEW_WORKERS: u32 = 16;
 /// Rounds of `worker` per skew worker (262,144 instructions per round).
 const SKEW_ROUNDS: u16 = 24;
 
-/// Spawns the driver on core 0.
-pub fn spawn_driver(e: &Engine<KernelPlatform>) {
-    let task = Box::new(Locks { phase: 0, before: Vec::new(), rings: Vec::new(), skew: None });
-    if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
-        println!("test bench-locks: cannot spawn the driver: {err:?}");
-        finish(7);
-    }
-}
-
-fn engine() -> &'static Engine<KernelPlatform> {
-    crate::runtime::engine().expect("tests run after the engine starts")
+/// The driver task.
+pub fn driver() -> Box<dyn NativeTask> {
+    Box::new(Locks { phase: 0, before: Vec::new(), rings: Vec::new(), skew: None })
 }
 
 fn lock_stats() -> Vec<LockStats> {

@@ -16,24 +16,19 @@
 //! It prints the figures (processes, spawn time, bytes charged and heap per process)
 //! and ends QEMU with 0 when every check held.
 
-use super::images::engine;
+use super::driver::engine;
 use crate::panic::finish;
 use crate::println;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use zbeam_engine::{Exit, NativeCx, NativeStep, NativeTask, Pid};
-use zbeam_sched::{CoreId, CpuSet, Priority};
+use zbeam_sched::{CpuSet, Priority};
 
 /// Starts the runtime with the driver (called by `ktest` on core 0).
 pub fn main() -> ! {
     let e = crate::runtime::start();
     let task = Box::new(Driver { phase: Phase::Start, ok: true, base: 0, heap0: 0, pids: Vec::new(), t0: 0 });
-    if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
-        println!("test memory: cannot spawn the driver: {err:?}");
-        finish(7);
-    }
-    crate::runtime::release_cores();
-    crate::runtime::core_loop(0)
+    super::driver::drive(e, "memory", task)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -253,8 +248,7 @@ impl NativeTask for Driver {
                     "the heap is back within 1% of its size (pooled pages and bodies aside)",
                     drift * 100 <= heap,
                 );
-                println!("test memory: {}", if self.ok { "PASS" } else { "FAIL" });
-                finish(if self.ok { 0 } else { 7 })
+                super::driver::verdict("memory", self.ok)
             }
         }
     }

@@ -27,6 +27,7 @@
 pub mod abi;
 pub mod contain;
 pub mod cpm;
+mod driver;
 pub mod hetero;
 pub mod images;
 pub mod locks;
@@ -41,6 +42,7 @@ use crate::board::{self, Ipi, CORES, ONLINE};
 use crate::panic::finish;
 use crate::println;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use driver::drive;
 
 /// Set by core 0 to start the IPI round on every core.
 static IPI_GO: AtomicBool = AtomicBool::new(false);
@@ -96,15 +98,14 @@ pub fn run(test: &str) -> ! {
 /// Starts the scheduler on every core with a runtime test's driver.
 fn runtime_test(test: &str) -> ! {
     let e = crate::runtime::start();
-    match test {
-        "bench-locks" => locks::spawn_driver(e),
+    let task = match test {
+        "bench-locks" => locks::driver(),
         t => match hetero::TESTS.iter().find(|&&h| h == t) {
-            Some(h) => hetero::spawn_driver(e, h),
-            None => self::runtime::spawn_driver(e, t),
+            Some(h) => hetero::driver(h),
+            None => self::runtime::driver(t),
         },
-    }
-    crate::runtime::release_cores();
-    crate::runtime::core_loop(0)
+    };
+    drive(e, test, task)
 }
 
 /// A secondary core's part in the IPI self-test, run from its idle loop once core 0

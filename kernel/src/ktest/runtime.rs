@@ -20,20 +20,19 @@
 //!   pre-spread, worker i bound to core i mod the core count: total time over ideal,
 //!   and migrations.
 
-use crate::panic::finish;
+use super::driver::{engine, verdict};
 use crate::println;
-use crate::runtime::KernelPlatform;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use zbeam_engine::{Engine, NativeCx, NativeStep, NativeTask, Pid};
+use zbeam_engine::{NativeCx, NativeStep, NativeTask, Pid};
 use zbeam_images::slot::ResultSlot;
 use zbeam_images::workloads::{RingController, RingResult, TimerController, TimerResult, Workers, WorkersResult};
 use zbeam_images::SPIN;
 use zbeam_sched::{CoreId, CpuSet, Priority};
 
-/// Spawns the driver for runtime test `name` on core 0.
-pub fn spawn_driver(e: &Engine<KernelPlatform>, name: &str) {
-    let task: Box<dyn NativeTask> = match name {
+/// The driver task for runtime test `name`.
+pub fn driver(name: &str) -> Box<dyn NativeTask> {
+    match name {
         "spread" => Box::new(Spread::default()),
         "pinned" => Box::new(Pinned::default()),
         "hetero" => Box::new(Hetero::default()),
@@ -41,20 +40,7 @@ pub fn spawn_driver(e: &Engine<KernelPlatform>, name: &str) {
         "bench-share" => Box::new(Share::default()),
         "bench-skew" => Box::new(Skew::default()),
         _ => Box::new(Await::Timers(None)),
-    };
-    if let Err(err) = e.spawn_native(task, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
-        println!("test {name}: cannot spawn the driver: {err:?}");
-        finish(7);
     }
-}
-
-fn engine() -> &'static Engine<KernelPlatform> {
-    crate::runtime::engine().expect("tests run after the engine starts")
-}
-
-fn verdict(name: &str, ok: bool) -> ! {
-    println!("test {name}: {}", if ok { "PASS" } else { "FAIL" });
-    finish(if ok { 0 } else { 7 })
 }
 
 fn per_core_reductions() -> Vec<u64> {

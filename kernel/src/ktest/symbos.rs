@@ -55,12 +55,7 @@ pub fn main() -> ! {
         echo: Pid::KERNEL,
         answer: None,
     });
-    if let Err(err) = e.spawn_native(driver, Priority::Max, CpuSet::single(CoreId::new(0)), CoreId::new(0)) {
-        println!("test symbos: cannot spawn the driver: {err:?}");
-        finish(7);
-    }
-    crate::runtime::release_cores();
-    crate::runtime::core_loop(0)
+    super::driver::drive(e, "symbos", driver)
 }
 
 struct Driver {
@@ -157,8 +152,7 @@ impl NativeTask for Driver {
             println!("test symbos: {name} exit {exit:?} output \"{}\"", escaped(&take_output(pid)));
         }
         println!("test symbos: sym-crash restarted {restarts} times");
-        println!("test symbos: {}", if ok { "PASS" } else { "FAIL" });
-        finish(if ok { 0 } else { 7 })
+        super::driver::verdict("symbos", ok)
     }
 
     fn name(&self) -> &'static str {
