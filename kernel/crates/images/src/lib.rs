@@ -1,6 +1,13 @@
 //! The Z80 programs built into zbeam: `programs/*.asm`, assembled by pasmo (a real
 //! Z80 assembler from Debian) when the crate is built. Image numbers follow the
 //! sorted file names; each has a constant (`SPIN`, `RING`, ...).
+//!
+//! And what runs them, shared by the kernel, the hosted runtime and the host tests:
+//! * [`workloads`]: the one home of the native workload controllers (ring, timers,
+//!   the bench rows) and the kernel's default system workload;
+//! * [`abi_suite`] and [`contain_suite`]: the system-interface and containment
+//!   suites, run on the host and in QEMU;
+//! * [`slot`]: the result slot a controller fills.
 #![no_std]
 #![forbid(unsafe_code)]
 

@@ -5,7 +5,7 @@
 //!
 //! * here: [`RingController`] (a token round a ring) and [`TimerController`] (sleeps
 //!   and receive timeouts never early);
-//! * [`bench`]: the bench rows' controllers (ping-pong, spawn storm, workers, timer
+//! * [`bench`](mod@bench): the bench rows' controllers (ping-pong, spawn storm, workers, timer
 //!   storm, producers and a checking consumer), re-exported here;
 //! * [`system`]: the default system workload a kernel boot starts.
 
