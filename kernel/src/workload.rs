@@ -8,12 +8,12 @@ use crate::runtime::KernelPlatform;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
 use zbeam_engine::supervisor::SupervisorReport;
-use zbeam_engine::Engine;
+use zbeam_engine::{Engine, Pid};
 use zbeam_images::workloads::system::{self, CRASH_AFTER_MS, HOP_PAUSE_MS, RING_TOKENS};
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 /// The supervisor's report (its pid and restarts), once it runs.
-static REPORT: spin::Once<(u32, Arc<spin::Mutex<SupervisorReport>>)> = spin::Once::new();
+static REPORT: spin::Once<(Pid, Arc<spin::Mutex<SupervisorReport>>)> = spin::Once::new();
 
 /// Chooses whether a boot without `test=` starts the workload (from `workload=off`).
 pub fn set_enabled(on: bool) {
@@ -29,7 +29,7 @@ pub fn enabled() -> bool {
 
 /// Restarts done so far and the supervisor's pid (for `stats`), or None if the
 /// workload is not running.
-pub fn restarts() -> Option<(u32, u32)> {
+pub fn restarts() -> Option<(u32, Pid)> {
     REPORT.get().map(|(pid, r)| (r.lock().restarts, *pid))
 }
 
@@ -42,17 +42,18 @@ pub fn start(e: &Engine<KernelPlatform>) {
             return;
         }
     };
-    let sup = w.supervisor.map_or(0, |p| p.get());
+    // Pid::KERNEL (0) stands for a process that could not be spawned.
+    let sup = w.supervisor.unwrap_or(Pid::KERNEL);
     REPORT.call_once(|| (sup, w.report.clone()));
     let first_last =
-        |pids: &[zbeam_engine::Pid]| (pids.first().map_or(0, |p| p.get()), pids.last().map_or(0, |p| p.get()));
+        |pids: &[Pid]| (pids.first().copied().unwrap_or(Pid::KERNEL), pids.last().copied().unwrap_or(Pid::KERNEL));
     let ((ring0, ring1), (spin0, spin1)) = (first_last(&w.ring), first_last(&w.spins));
     println!(
         "workload: ring of {} relays (pids {ring0}-{ring1}, {RING_TOKENS} tokens, {HOP_PAUSE_MS} ms a hop), \
          burst (pid {}, normal), {} spin (pids {spin0}-{spin1}, low), hello (CP/M), fragile (crashes every \
          {CRASH_AFTER_MS} ms) under a one-for-one supervisor (pid {sup}); type help",
         w.ring.len(),
-        w.burst.map_or(0, |p| p.get()),
+        w.burst.unwrap_or(Pid::KERNEL),
         w.spins.len(),
     );
 }
