@@ -519,6 +519,21 @@ zbeam> ";
     }
 
     #[test]
+    fn a_slots_successive_processes_are_told_apart_by_their_32_bit_pids() {
+        // Slot 5 holds `old`, then (generation 1, bit 21) `new`.
+        let log = "trace begin v1 cores=1\n\
+                   10 0 start 5 old normal local\n20 0 end 5 9 exit\n25 0 exit 5 normal\n\
+                   30 0 spawn 2097157 new 0\n40 0 start 2097157 new normal local\n50 0 end 2097157 4 wait\n\
+                   trace end\n";
+        let tl = timeline(&parse(log).unwrap());
+        assert_eq!(tl.names.get(&5).map(String::as_str), Some("old"));
+        assert_eq!(tl.names.get(&2_097_157).map(String::as_str), Some("new"));
+        let s = svg(&tl);
+        assert_eq!(s.matches(r#"<g class="entry">"#).count(), 2);
+        assert!(s.contains(">2097157 new (") && s.contains(">5 old ("), "{s}");
+    }
+
+    #[test]
     fn boxes_are_placed_in_time_order_inside_the_plot() {
         let tl = timeline(&parse(LOG).unwrap());
         let s = svg(&tl);
