@@ -258,4 +258,52 @@ mod tests {
         assert!(matches!(events[2], TraceEvent::SliceEnd { why: SliceEnd::Wait, reductions, .. } if reductions > 0));
         assert_eq!(events.last(), Some(&TraceEvent::Exit { pid: p, exit: Exit::Killed }));
     }
+
+    #[test]
+    fn trace_events_carry_the_32_bit_pid_of_a_reused_slot() {
+        let e = Engine::new(Topology::uniform(1), 4, IMAGES, Recorder(Mutex::new(Vec::new())));
+        let core = CoreId::new(0);
+        let first = e.spawn_image(0, &[], Priority::Normal, CpuSet::ALL, core).unwrap();
+        assert!(e.kill(first));
+        while e.is_live(first) {
+            let _ = e.run_once(core);
+        }
+        // Free slots are reused oldest first: spawn and reap processes until one lands
+        // in the first one's slot, with the next generation.
+        let mut second = None;
+        for _ in 0..64 {
+            let p = e.spawn_image(0, &[], Priority::Normal, CpuSet::ALL, core).unwrap();
+            if p.index() == first.index() {
+                second = Some(p);
+                break;
+            }
+            assert!(e.kill(p));
+            while e.is_live(p) {
+                let _ = e.run_once(core);
+            }
+        }
+        let second = second.expect("the first slot is reused");
+        assert_ne!(second, first);
+        for _ in 0..4 {
+            let _ = e.run_once(core);
+        }
+        // The events of that slot: all the first process's, then all the second's.
+        let pids: Vec<crate::Pid> = e
+            .platform()
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|ev| match *ev {
+                TraceEvent::SliceStart { pid, .. }
+                | TraceEvent::SliceEnd { pid, .. }
+                | TraceEvent::Spawn { pid, .. }
+                | TraceEvent::Exit { pid, .. } => pid,
+            })
+            .filter(|p| p.index() == first.index())
+            .collect();
+        let split = pids.iter().position(|&p| p == second).expect("the second process is traced");
+        assert!(split >= 2 && pids[..split].iter().all(|&p| p == first), "{pids:?}");
+        assert!(pids[split..].len() >= 3 && pids[split..].iter().all(|&p| p == second), "{pids:?}");
+    }
 }
