@@ -42,6 +42,23 @@ pub const GICC_EOIR: usize = 0x010;
 /// The priority every interrupt gets (0xa0 in each byte).
 pub const DEFAULT_PRIORITY: u32 = 0xa0a0_a0a0;
 
+bitflags::bitflags! {
+    /// GICD_CTLR's bit without security extensions (4.3.1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct DistCtlr: u32 {
+        /// Bit 0: Enable, the distributor forwards pending interrupts.
+        const ENABLE = 1 << 0;
+    }
+
+    /// GICC_CTLR's bits this driver sets (4.4.1, without security extensions).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct CpuCtlr: u32 {
+        /// Bit 0: Enable, the CPU interface signals interrupts (FIQEn, bit 3, stays
+        /// clear: they arrive as IRQ).
+        const ENABLE = 1 << 0;
+    }
+}
+
 /// Configures SPI `id` level-triggered or edge-triggered in the distributor's
 /// GICD_ICFGRn (two bits per interrupt, bit 1 of the pair set = edge; the same layout
 /// in GICv2 and GICv3).
@@ -78,7 +95,7 @@ impl<D: RegisterBus, C: RegisterBus> GicV2<D, C> {
     /// Distributor bring-up (boot core only): every SPI disabled and not pending,
     /// default priority, then the distributor enabled.
     pub fn init_distributor(&self) {
-        self.gicd.write32(GICD_CTLR, 0);
+        self.gicd.write32(GICD_CTLR, DistCtlr::empty().bits());
         let lines = self.lines() as usize;
         for i in (32..lines).step_by(32) {
             self.gicd.write32(GICD_ICENABLER + i / 8, u32::MAX);
@@ -87,7 +104,7 @@ impl<D: RegisterBus, C: RegisterBus> GicV2<D, C> {
         for i in (32..lines).step_by(4) {
             self.gicd.write32(GICD_IPRIORITYR + i, DEFAULT_PRIORITY);
         }
-        self.gicd.write32(GICD_CTLR, 1);
+        self.gicd.write32(GICD_CTLR, DistCtlr::ENABLE.bits());
     }
 
     /// Per-core bring-up: banked SGI/PPI state and the CPU interface.
@@ -99,7 +116,7 @@ impl<D: RegisterBus, C: RegisterBus> GicV2<D, C> {
         }
         self.gicc.write32(GICC_PMR, 0xff);
         self.gicc.write32(GICC_BPR, 0);
-        self.gicc.write32(GICC_CTLR, 1);
+        self.gicc.write32(GICC_CTLR, CpuCtlr::ENABLE.bits());
     }
 
     /// This core's CPU-interface mask, read from the banked GICD_ITARGETSR0..7
