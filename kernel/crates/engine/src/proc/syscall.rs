@@ -107,7 +107,9 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
             } else {
                 let mut buf = [0u8; abi::MAX_MESSAGE];
                 z.mem.read_bytes(hl, &mut buf[..len]);
-                status = e.send(cx.pid, target, &buf[..len]).map_or_else(SendError::status, |()| status::OK);
+                status = e
+                    .send_on(Some(cx.core), cx.pid, target, abi::tag::PLAIN, &buf[..len])
+                    .map_or_else(SendError::status, |()| status::OK);
             }
             Call::Done(SEND_COST + (len as u64 / 512))
         }
@@ -116,7 +118,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
             if !abi::buffer_ok(de, cap) {
                 status = status::BAD_BUFFER;
                 Call::Done(CALL_COST)
-            } else if let Some(msg) = cx.mailbox.consumer().and_then(|mut c| c.pop()) {
+            } else if let Some(msg) = cx.inbox().and_then(|mut c| c.pop()) {
                 let Some(s) = deliver(z, cx, &msg, de, cap) else {
                     return Call::Block(RECEIVE_COST, OUT_OF_MEMORY);
                 };
@@ -210,7 +212,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
                 let mut buf = [0u8; abi::MAX_MESSAGE];
                 z.mem.read_bytes(hl, &mut buf[..len]);
                 status = e
-                    .send_tagged(cx.pid, target, tag as u8, &buf[..len])
+                    .send_on(Some(cx.core), cx.pid, target, tag as u8, &buf[..len])
                     .map_or_else(SendError::status, |()| status::OK);
             }
             Call::Done(SEND_COST + (len as u64 / 512))
@@ -226,7 +228,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
                 Call::Done(CALL_COST)
             } else {
                 let mut skipped = 0u64;
-                let found = cx.mailbox.consumer().and_then(|mut c| {
+                let found = cx.inbox().and_then(|mut c| {
                     c.take_first(|m| {
                         let hit = filter == abi::ANY_TAG || m.tag as u16 == filter;
                         skipped += u64::from(!hit);
