@@ -22,10 +22,15 @@ pub(crate) struct Inbox<'a> {
 }
 
 impl<'a> Inbox<'a> {
-    /// The inbox of process `me` with mailbox `mailbox`, freeing nodes to `nodes`; None if
-    /// the consumer handle is out already.
-    pub(crate) fn open(mailbox: &'a Mailbox<Message>, nodes: &'a [NodePool<Message>], me: Pid) -> Option<Self> {
-        Some(Inbox { rx: mailbox.consumer_in(nodes)?, me })
+    /// The inbox of process `me` with mailbox `mailbox`, freeing nodes to `nodes` from
+    /// the core whose pool is `nodes[at]`; None if the consumer handle is out already.
+    pub(crate) fn open(
+        mailbox: &'a Mailbox<Message>,
+        nodes: &'a [NodePool<Message>],
+        at: usize,
+        me: Pid,
+    ) -> Option<Self> {
+        Some(Inbox { rx: mailbox.consumer_in(nodes, at)?, me })
     }
 
     /// The next message for this process, in arrival order.
@@ -45,10 +50,11 @@ impl<'a> Inbox<'a> {
     }
 }
 
-/// Empties `mailbox` (at exit, or before a spawn reuses its slot), freeing its nodes to
-/// `nodes`. Its messages' charges are returned by the account's `clear`.
-pub(crate) fn clear(mailbox: &Mailbox<Message>, nodes: &[NodePool<Message>]) {
-    if let Some(mut rx) = mailbox.consumer_in(nodes) {
+/// Empties `mailbox` (at exit, or before a spawn reuses its slot) on the core whose pool
+/// is `nodes[at]`, freeing its nodes to `nodes`. Its messages' charges are returned by
+/// the account's `clear`.
+pub(crate) fn clear(mailbox: &Mailbox<Message>, nodes: &[NodePool<Message>], at: usize) {
+    if let Some(mut rx) = mailbox.consumer_in(nodes, at) {
         rx.clear();
     }
 }

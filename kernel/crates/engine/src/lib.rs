@@ -813,7 +813,7 @@ impl<P: Platform + ?Sized> Engine<P> {
         let pid = Pid::new(index, slot.generation.load(Ordering::Relaxed));
         // A send that raced the previous incarnation's exit may have left a message,
         // and its charge: both go.
-        inbox::clear(&slot.mailbox, &self.nodes);
+        inbox::clear(&slot.mailbox, &self.nodes, self.core_index(Some(from)));
         slot.account.clear(&self.budget);
         slot.account.reset(pid, body.limit, !body.is_native());
         if slot.account.charge(body.memory(), &self.budget).is_err() {
@@ -881,7 +881,7 @@ impl<P: Platform + ?Sized> Engine<P> {
 
     /// The index of `core`'s per-core state (node pool, message count, budget spare);
     /// the last index for a caller on no core (or one outside the topology).
-    fn core_index(&self, core: Option<CoreId>) -> usize {
+    pub(crate) fn core_index(&self, core: Option<CoreId>) -> usize {
         let cores = self.nodes.len() - 1;
         core.map_or(cores, |c| c.index().min(cores))
     }
@@ -1137,7 +1137,7 @@ impl<P: Platform> Engine<P> {
             *slot.last_stats.lock() = b.stats;
             self.discard(b, core);
         }
-        inbox::clear(&slot.mailbox, &self.nodes);
+        inbox::clear(&slot.mailbox, &self.nodes, self.core_index(Some(core)));
         // Everything it held is back: body, pages, messages (a send racing this exit
         // may charge the slot again; the next spawn in it returns that).
         slot.account.clear(&self.budget);

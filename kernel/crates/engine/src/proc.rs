@@ -141,7 +141,7 @@ impl<P: Platform> RunCx<'_, P> {
     /// The process's inbox (None if its consumer handle is out, which it never is while
     /// the process runs).
     fn inbox(&self) -> Option<crate::inbox::Inbox<'_>> {
-        crate::inbox::Inbox::open(self.mailbox, &self.engine.nodes, self.pid)
+        crate::inbox::Inbox::open(self.mailbox, &self.engine.nodes, self.engine.core_index(Some(self.core)), self.pid)
     }
 }
 

@@ -191,7 +191,7 @@ impl<T> Mailbox<T> {
     /// The consumer handle, or `None` if one is already out. The claim is released when the
     /// handle drops, so a process migrating between cores can take it on the new core.
     pub fn consumer(&self) -> Option<Consumer<'_, T>> {
-        self.consumer_in(&[])
+        self.consumer_in(&[], 0)
     }
 
     /// Takes the consumer claim; false if a handle is already out.
@@ -202,17 +202,18 @@ impl<T> Mailbox<T> {
         self.claimed.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
     }
 
-    /// As [`Mailbox::consumer`], freeing the nodes it is done with to their home pools in
-    /// `pools` (the pools [`Mailbox::try_push_in`] was given); nodes with no home there go
-    /// back to the heap.
-    pub fn consumer_in<'a>(&'a self, pools: &'a [NodePool<T>]) -> Option<Consumer<'a, T>> {
+    /// As [`Mailbox::consumer`], for a consumer running where `pools[at]` is the local pool,
+    /// freeing the nodes it is done with to their home pools in `pools` (the pools
+    /// [`Mailbox::try_push_in`] was given): to the local list of `pools[at]`, or to the remote
+    /// list of another pool. Nodes with no home there go back to the heap.
+    pub fn consumer_in<'a>(&'a self, pools: &'a [NodePool<T>], at: usize) -> Option<Consumer<'a, T>> {
         // A handle is made only on success: dropping one releases the claim.
-        self.claim().then(|| Consumer { mailbox: self, pools })
+        self.claim().then(|| Consumer { mailbox: self, pools, at })
     }
 
     /// The consumer handle, without an atomic claim: `&mut self` already proves there is no other.
     pub fn consumer_mut(&mut self) -> Consumer<'_, T> {
-        Consumer { mailbox: self, pools: &[] }
+        Consumer { mailbox: self, pools: &[], at: 0 }
     }
 }
 
@@ -234,6 +235,8 @@ pub struct Consumer<'a, T> {
     mailbox: &'a Mailbox<T>,
     /// Where freed nodes go (empty: the heap).
     pools: &'a [NodePool<T>],
+    /// The index of the consumer's own pool in `pools`.
+    at: usize,
 }
 
 impl<T> core::fmt::Debug for Consumer<'_, T> {
@@ -282,7 +285,7 @@ impl<'a, T> Consumer<'a, T> {
         // SAFETY: the old stub is a `Box<Node<T>>` (every node is). No producer can still use
         // it: the only one that held it (as `prev`) has finished with its link store, which we
         // just observed. Its value was moved out (or never written, for the first stub).
-        unsafe { pool::free(tail, self.pools) };
+        unsafe { pool::free(tail, self.pools, self.at) };
         Some(value)
     }
 

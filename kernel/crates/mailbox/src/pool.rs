@@ -9,14 +9,16 @@
 //! * the *local* list, used by whoever holds the pool's `busy` flag (in practice always its own
 //!   core: the flag is taken with one uncontended compare-exchange on a line only that core
 //!   writes). A caller that finds the flag taken does not wait: it allocates from the heap;
-//! * the *remote* list, a lock-free stack every freeing core pushes onto (one compare-exchange on
-//!   the home pool's remote line, shared only by the cores that free its nodes). The owner takes
+//! * the *remote* list, a lock-free stack every other freeing core pushes onto (one
+//!   compare-exchange on the home pool's remote line, shared only by the cores that free its
+//!   nodes; a node freed on its home core goes straight to the local list). The owner takes
 //!   the whole stack with one exchange when its local list runs dry, so there is no ABA problem
 //!   (nothing pops single nodes from it).
 //!
 //! Bounds: the remote list takes at most `high_water` nodes (a free past that goes back to the
-//! heap), and a drain keeps at most `high_water` nodes in the local list (the rest go back to the
-//! heap), so a pool never holds more than about `2 × high_water` nodes however large a burst was.
+//! heap), and the local list keeps at most `high_water` (a drain or a local free past that gives
+//! nodes back to the heap), so a pool never holds more than about `2 × high_water` nodes however
+//! large a burst was.
 //!
 //! Every node is still its own `Box<Node<T>>` heap allocation: a pool only keeps freed ones. So a
 //! node can always be freed to the heap instead (the mailbox's `Drop` does, as does a consumer
@@ -201,8 +203,38 @@ impl<T> NodePool<T> {
         }
     }
 
-    /// Gives a node freed anywhere back to this pool (or to the heap when the pool holds
-    /// enough).
+    /// Gives a node freed by the pool's own core back to its local list (or to the heap
+    /// when the list holds `high_water` nodes); to the remote list if the local one is in
+    /// use.
+    ///
+    /// # Safety
+    /// As [`NodePool::give`].
+    unsafe fn give_local(&self, node: *mut Node<T>) {
+        // Acquire/Relaxed: as in `take_free`.
+        if self.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            // SAFETY: as the caller promised.
+            return unsafe { self.give(node) };
+        }
+        // Relaxed: only changed while `busy` is held, which we hold.
+        let len = self.local_len.load(Ordering::Relaxed);
+        if len < self.high_water {
+            // SAFETY: we hold `busy`, so the local list is ours; `node` is ours (caller).
+            self.local.with_mut(|local| unsafe {
+                (*node).next.store(*local, Ordering::Relaxed);
+                *local = node;
+            });
+            self.local_len.store(len + 1, Ordering::Relaxed);
+        } else {
+            // SAFETY: as the caller promised.
+            unsafe { free_to_heap(node) };
+            self.returned.fetch_add(1, Ordering::Relaxed);
+        }
+        // Release: hands the local list to the next holder of the flag.
+        self.busy.store(false, Ordering::Release);
+    }
+
+    /// Gives a node freed on another core back to this pool's remote list (or to the heap
+    /// when the list holds enough).
     ///
     /// # Safety
     /// `node` is free (its value moved out), reachable by no one else, and a `Box<Node<T>>`.
@@ -252,16 +284,19 @@ impl<T> Drop for NodePool<T> {
     }
 }
 
-/// Frees a node that is done with: to its home pool in `pools` if it has one there, else to the
-/// heap.
+/// Frees a node that is done with, on the core whose pool is `pools[at]`: to its home pool in
+/// `pools` if it has one there (its local list when that is `at`, else its remote list), else
+/// to the heap.
 ///
 /// # Safety
 /// `node` is free (its value moved out or never written), reachable by no one else, and a
 /// `Box<Node<T>>`.
-pub(crate) unsafe fn free<T>(node: *mut Node<T>, pools: &[NodePool<T>]) {
+pub(crate) unsafe fn free<T>(node: *mut Node<T>, pools: &[NodePool<T>], at: usize) {
     // SAFETY: the node is ours (caller).
-    let home = unsafe { (*node).home };
-    match pools.get(home as usize) {
+    let home = unsafe { (*node).home } as usize;
+    match pools.get(home) {
+        // SAFETY: as the caller promised.
+        Some(pool) if home == at => unsafe { pool.give_local(node) },
         // SAFETY: as the caller promised.
         Some(pool) => unsafe { pool.give(node) },
         // SAFETY: as the caller promised.

@@ -99,7 +99,7 @@ fn pooled_nodes_freed_remotely_and_reused() {
         });
         let mut next = 0;
         while next < 3 {
-            let mut c = mb.consumer_in(&pools).unwrap();
+            let mut c = mb.consumer_in(&pools, 1).unwrap();
             match c.pop() {
                 Some(v) => {
                     assert_eq!(v, next);

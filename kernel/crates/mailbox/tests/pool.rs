@@ -14,6 +14,17 @@ fn pools(n: u32, high_water: usize) -> Arc<Vec<NodePool<u64>>> {
     Arc::new((0..n).map(|i| NodePool::new(i, high_water)).collect())
 }
 
+/// One pool with mark `high` and a mailbox holding `n` messages pushed through it.
+fn burst(high: usize, n: u64) -> (Arc<Vec<NodePool<u64>>>, Mailbox<u64>) {
+    let pools = pools(1, high);
+    let mb = Mailbox::<u64>::new();
+    for i in 0..n {
+        mb.try_push_in(i, &pools, 0).unwrap();
+    }
+    assert_eq!(pools[0].stats().made, n as usize);
+    (pools, mb)
+}
+
 /// A producer on pool 0 and a consumer on another thread: every node the consumer frees
 /// goes back (remote free) to pool 0, and the producer's later pushes reuse them instead of
 /// allocating, so the pool makes only as many nodes as were ever in flight at once.
@@ -30,7 +41,7 @@ fn nodes_freed_on_another_thread_go_home_and_are_reused() {
         std::thread::spawn(move || {
             let mut next = 0;
             while go_rx.recv().is_ok() {
-                let mut c = mb.consumer_in(&pools).unwrap();
+                let mut c = mb.consumer_in(&pools, 1).unwrap();
                 for _ in 0..BATCH {
                     assert_eq!(c.pop(), Some(next));
                     next += 1;
@@ -64,13 +75,8 @@ fn nodes_freed_on_another_thread_go_home_and_are_reused() {
 #[test]
 fn a_pool_gives_nodes_back_past_its_high_water_mark() {
     const HIGH: usize = 32;
-    let pools = pools(1, HIGH);
-    let mb = Mailbox::<u64>::new();
-    for i in 0..1000 {
-        mb.try_push_in(i, &pools, 0).unwrap();
-    }
-    assert_eq!(pools[0].stats().made, 1000);
-    let mut c = mb.consumer_in(&pools).unwrap();
+    let (pools, mb) = burst(HIGH, 1000);
+    let mut c = mb.consumer_in(&pools, 1).unwrap();
     while c.pop().is_some() {}
     let s = pools[0].stats();
     assert!(s.cached <= HIGH, "{s:?}");
@@ -95,7 +101,7 @@ fn a_refused_node_gives_the_message_back() {
     mb.try_push_in(1, &pools, 0).unwrap();
     mb.try_push_in(2, &pools, 0).unwrap();
     {
-        let mut c = mb.consumer_in(&pools).unwrap();
+        let mut c = mb.consumer_in(&pools, 1).unwrap();
         assert_eq!(c.pop(), Some(1));
         assert_eq!(c.pop(), Some(2));
     }
@@ -105,7 +111,23 @@ fn a_refused_node_gives_the_message_back() {
     let (reused, refused) = zbeam_allocfail::refusing(|| (mb.try_push_in(3, &pools, 0), mb.try_push_in(4, &pools, 0)));
     assert_eq!(reused, Ok(()));
     assert_eq!(refused, Err(4));
-    let mut c = mb.consumer_in(&pools).unwrap();
+    let mut c = mb.consumer_in(&pools, 1).unwrap();
     assert_eq!(c.pop(), Some(3));
     assert_eq!(c.pop(), None);
+}
+
+/// Nodes freed on their home pool's own core go straight to its local list, up to the
+/// high-water mark; past it they go back to the heap.
+#[test]
+fn nodes_freed_on_their_home_core_go_to_the_local_list_up_to_the_mark() {
+    const HIGH: usize = 16;
+    let (pools, mb) = burst(HIGH, 100);
+    let mut c = mb.consumer_in(&pools, 0).unwrap();
+    assert_eq!(core::iter::from_fn(|| c.pop()).count(), 100);
+    let s = pools[0].stats();
+    assert_eq!((s.made, s.cached, s.returned), (100, HIGH, 100 - 1 - HIGH), "one node is the stub");
+    // The next pushes reuse the local list without touching the heap.
+    let reused = zbeam_allocfail::refusing(|| (0..HIGH as u64).all(|i| mb.try_push_in(i, &pools, 0).is_ok()));
+    assert!(reused);
+    assert_eq!(pools[0].stats().cached, 0);
 }

@@ -73,7 +73,7 @@ impl NativeCx<'_> {
     /// The task's inbox (None if its consumer handle is out, which it never is while
     /// the task runs).
     fn inbox(&self) -> Option<crate::inbox::Inbox<'_>> {
-        crate::inbox::Inbox::open(self.mailbox, &self.engine.nodes, self.pid)
+        crate::inbox::Inbox::open(self.mailbox, &self.engine.nodes, self.engine.core_index(Some(self.core)), self.pid)
     }
     /// Counts a message taken from the mailbox and returns its charge.
     fn took(&self, msg: Option<&Message>) {
