@@ -8,10 +8,12 @@
 //!
 //! * the *local* list, used by whoever holds the pool's `busy` flag (in practice always its own
 //!   core: the flag is taken with one uncontended compare-exchange on a line only that core
-//!   writes). A caller that finds the flag taken does not wait: it allocates from the heap;
-//! * the *remote* list, a lock-free stack every other freeing core pushes onto (one
-//!   compare-exchange on the home pool's remote line, shared only by the cores that free its
-//!   nodes; a node freed on its home core goes straight to the local list). The owner takes
+//!   writes). A caller that finds the flag taken does not wait: it allocates from the heap, or
+//!   frees elsewhere. A node freed on a core goes to that core's local list while it has room,
+//!   whichever pool made it (it is warm in that core's cache, and the pool adopts it);
+//! * the *remote* list, a lock-free stack a core pushes onto when its own local list is full
+//!   (one compare-exchange on the node's home pool's remote line, shared only by the cores that
+//!   free its nodes), so a one-way flow of messages sends its nodes back to the sender. The owner takes
 //!   the whole stack with one exchange when its local list runs dry, so there is no ABA problem
 //!   (nothing pops single nodes from it).
 //!
@@ -131,7 +133,9 @@ impl<T> NodePool<T> {
         }
         // SAFETY: a free node is owned by whoever took it from a list (here: us, exclusively);
         // its old value was moved out before it was freed, so writing over it drops nothing.
+        // A node another pool made becomes this pool's (see `free`).
         unsafe {
+            (*node).home = self.index;
             (*node).next.store(ptr::null_mut(), Ordering::Relaxed);
             (*node).value.with_mut(|p| p.write(MaybeUninit::new(value)));
         }
@@ -203,34 +207,30 @@ impl<T> NodePool<T> {
         }
     }
 
-    /// Gives a node freed by the pool's own core back to its local list (or to the heap
-    /// when the list holds `high_water` nodes); to the remote list if the local one is in
-    /// use.
+    /// Puts a node freed by the pool's own core on its local list, unless the list holds
+    /// `high_water` nodes or is in use; false (the node untouched) if it did not.
     ///
     /// # Safety
     /// As [`NodePool::give`].
-    unsafe fn give_local(&self, node: *mut Node<T>) {
+    unsafe fn give_local(&self, node: *mut Node<T>) -> bool {
         // Acquire/Relaxed: as in `take_free`.
         if self.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            // SAFETY: as the caller promised.
-            return unsafe { self.give(node) };
+            return false;
         }
         // Relaxed: only changed while `busy` is held, which we hold.
         let len = self.local_len.load(Ordering::Relaxed);
-        if len < self.high_water {
+        let kept = len < self.high_water;
+        if kept {
             // SAFETY: we hold `busy`, so the local list is ours; `node` is ours (caller).
             self.local.with_mut(|local| unsafe {
                 (*node).next.store(*local, Ordering::Relaxed);
                 *local = node;
             });
             self.local_len.store(len + 1, Ordering::Relaxed);
-        } else {
-            // SAFETY: as the caller promised.
-            unsafe { free_to_heap(node) };
-            self.returned.fetch_add(1, Ordering::Relaxed);
         }
         // Release: hands the local list to the next holder of the flag.
         self.busy.store(false, Ordering::Release);
+        kept
     }
 
     /// Gives a node freed on another core back to this pool's remote list (or to the heap
@@ -284,19 +284,24 @@ impl<T> Drop for NodePool<T> {
     }
 }
 
-/// Frees a node that is done with, on the core whose pool is `pools[at]`: to its home pool in
-/// `pools` if it has one there (its local list when that is `at`, else its remote list), else
-/// to the heap.
+/// Frees a node that is done with, on the core whose pool is `pools[at]`: to that pool's local
+/// list while it has room (whichever pool made the node: the freeing core's next sends reuse
+/// it while it is still in that core's cache), else to the remote list of its home pool in
+/// `pools`, else to the heap. So traffic both ways between two cores recycles nodes locally,
+/// and a one-way flow fills the receiver's local list once and then sends nodes back to the
+/// sender's pool.
 ///
 /// # Safety
 /// `node` is free (its value moved out or never written), reachable by no one else, and a
 /// `Box<Node<T>>`.
 pub(crate) unsafe fn free<T>(node: *mut Node<T>, pools: &[NodePool<T>], at: usize) {
+    // SAFETY: as the caller promised.
+    if pools.get(at).is_some_and(|own| unsafe { own.give_local(node) }) {
+        return;
+    }
     // SAFETY: the node is ours (caller).
     let home = unsafe { (*node).home } as usize;
     match pools.get(home) {
-        // SAFETY: as the caller promised.
-        Some(pool) if home == at => unsafe { pool.give_local(node) },
         // SAFETY: as the caller promised.
         Some(pool) => unsafe { pool.give(node) },
         // SAFETY: as the caller promised.
