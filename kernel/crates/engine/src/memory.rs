@@ -22,6 +22,15 @@
 //! all Z80 processes together; the platform sets it below the memory it has, so the
 //! rest stays a reserve for the kernel, the shell and supervisors (native tasks are
 //! charged but never refused by the budget).
+//!
+//! Messages: a queued message is charged to its receiver from the sender's core's share
+//! of the budget (a spare reserved [`BUDGET_CHUNK`] bytes at a time), and given back to
+//! the receiving core's share, so the send path touches no counter every core shares.
+//! An account's word carries the generation of the process it belongs to, and a
+//! message's charge names the pid it is sent to: a send racing its target's exit is
+//! charged to no later process of the slot. Message nodes come from per-core pools (see
+//! `zbeam_mailbox::NodePool`); payloads up to [`crate::INLINE_PAYLOAD`] bytes are inside
+//! the node.
 
 use crate::abi;
 use crate::proc::Body;
