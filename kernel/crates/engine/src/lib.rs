@@ -228,10 +228,10 @@ pub struct MemoryStats {
 impl MemoryStats {
     /// Bytes the engine keeps on purpose for later processes, with no process holding
     /// them: the templates, every pool's pages, recycled bodies and lists, the free
-    /// message nodes, and the run queues' and timer wheels' room. Pools
-    /// keep what they once took (they never give pages back to the heap), so after a
-    /// spawn burst the heap stays this much above its earlier size; a leak is heap
-    /// held beyond it.
+    /// message nodes, and the run queues' and timer wheels' room. Page pools
+    /// keep what they once took (they never give pages back to the heap; node pools
+    /// keep at most their high-water marks), so after a spawn burst the heap stays
+    /// this much above its earlier size; a leak is heap held beyond it.
     pub fn kept(&self) -> usize {
         let pools: usize =
             self.pools.iter().map(|p| p.made * memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes).sum();
