@@ -694,7 +694,7 @@ fn cores() {
 }
 
 /// `mem`: the heap, the bytes charged to processes against their budget, the shared
-/// image templates, the run queues' room and each core's page pool.
+/// image templates, the run queues' room, each core's page pool and message-node pool.
 fn mem(e: &Engine<KernelPlatform>) {
     let (used, free) = crate::heap::usage();
     let m = e.memory_stats();
@@ -713,5 +713,14 @@ fn mem(e: &Engine<KernelPlatform>) {
             "pool {c}: {} pages made, {} free ({} KiB pages); {} bodies kept ({} bytes each)",
             p.made, p.free, page_kib, p.bodies, p.body_bytes
         );
+    }
+    // The last node pool serves senders on no core (the kernel itself).
+    for (c, n) in m.nodes.iter().enumerate() {
+        let (made, back, free, bytes) = (n.made, n.returned, n.cached, n.node_bytes);
+        if c + 1 == m.nodes.len() {
+            println!("message nodes, no core: {made} made, {back} given back, {free} free ({bytes} bytes each)");
+        } else {
+            println!("message nodes, core {c}: {made} made, {back} given back, {free} free ({bytes} bytes each)");
+        }
     }
 }

@@ -33,6 +33,7 @@ extern crate std;
 pub mod abi;
 /// CP/M 2.2 for Z80 processes: the BDOS, BIOS and in-memory disk the engine uses.
 pub use zbeam_cpm as cpm;
+mod inbox;
 mod introspect;
 pub mod limits;
 pub mod memory;
@@ -50,7 +51,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use spin::Mutex;
 use waiting::{Arm, WaitTimer, Wheel};
-use zbeam_mailbox::Mailbox;
+use zbeam_mailbox::{Mailbox, NodePool};
 use zbeam_sched::{
     Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, OutReason, Pick, Priority, Reductions, SchedError,
     Scheduler, SleepDecision, Topology, Wakeup,
@@ -118,14 +119,18 @@ pub struct Image {
 pub struct Message {
     /// Sender ([`Pid::KERNEL`] = the kernel itself).
     pub from: Pid,
+    /// The process it was sent to. A receive drops a message addressed to an earlier
+    /// process of its slot (a send that raced that process's exit and the slot's reuse).
+    pub to: Pid,
     /// Tag for selective receive: 0 for plain sends, [`abi::tag`] for system messages.
     pub tag: u8,
     /// Payload, at most [`abi::MAX_MESSAGE`] bytes.
     pub data: Payload,
 }
 
-/// Payload bytes kept inside the message itself.
-pub const INLINE_PAYLOAD: usize = 22;
+/// Payload bytes kept inside the message itself: 30 makes a mailbox node (link, pool
+/// index and message) exactly one 64-byte cache line.
+pub const INLINE_PAYLOAD: usize = 30;
 
 /// A message's bytes: up to [`INLINE_PAYLOAD`] inside the message (no allocation of
 /// their own, so a small message costs one allocation, its mailbox node), longer ones
@@ -219,6 +224,8 @@ pub struct MemoryStats {
     pub templates: usize,
     /// Each core's page pool.
     pub pools: Vec<memory::PoolStats>,
+    /// Each core's pool of message nodes (the last serves senders on no core).
+    pub nodes: Vec<zbeam_mailbox::PoolStats>,
     /// Bytes of the scheduler's run queues (room a burst grew them to, until they
     /// shrink) and of the timer wheels' slabs (which keep the size they grew to).
     pub queues: usize,
@@ -226,15 +233,16 @@ pub struct MemoryStats {
 
 impl MemoryStats {
     /// Bytes the engine keeps on purpose for later processes, with no process holding
-    /// them: the templates, every pool's pages, recycled bodies and lists, and the run
-    /// queues' and timer wheels' room. Pools
-    /// keep what they once took (they never give pages back to the heap), so after a
-    /// spawn burst the heap stays this much above its earlier size; a leak is heap
-    /// held beyond it.
+    /// them: the templates, every pool's pages, recycled bodies and lists, the free
+    /// message nodes, and the run queues' and timer wheels' room. Page pools
+    /// keep what they once took (they never give pages back to the heap; node pools
+    /// keep at most their high-water marks), so after a spawn burst the heap stays
+    /// this much above its earlier size; a leak is heap held beyond it.
     pub fn kept(&self) -> usize {
         let pools: usize =
             self.pools.iter().map(|p| p.made * memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes).sum();
-        self.templates + pools + self.queues
+        let nodes: usize = self.nodes.iter().map(|n| n.cached * n.node_bytes).sum();
+        self.templates + pools + nodes + self.queues
     }
 }
 
@@ -394,7 +402,12 @@ pub struct Engine<P: Platform + ?Sized> {
     preempt: Box<[AtomicU8]>,
     live: AtomicUsize,
     spawned: AtomicU64,
-    messages: AtomicU64,
+    /// Messages sent, counted per core (the last entry: sends from no core), summed
+    /// when read, so the send path shares no counter between cores.
+    messages: Box<[memory::Padded<AtomicU64>]>,
+    /// One pool of message nodes per core, and one for senders on no core (see
+    /// `zbeam_mailbox::NodePool`).
+    nodes: Box<[NodePool<Message>]>,
     /// The CP/M disk processes share from their first BDOS call (None: each has its own).
     cpm_disk: Mutex<Option<zbeam_cpm::SharedDisk>>,
     /// Registered names: (name bytes, length, pid); a small table (see `signals`).
@@ -418,6 +431,10 @@ pub struct Engine<P: Platform + ?Sized> {
 
 /// Pid 0 is the kernel itself (sender of console `send`s); processes start at 1.
 const FIRST_PID: u32 = 1;
+
+/// Free message nodes each pool keeps at most in each of its two lists (64 bytes each);
+/// past that, freed nodes go back to the heap.
+const NODE_HIGH_WATER: usize = 512;
 
 /// Timer slab entries each core's wheel is built with.
 const TIMERS_AT_START: usize = 4096;
@@ -479,14 +496,15 @@ impl<P: Platform> Engine<P> {
             preempt: (0..cores).map(|_| AtomicU8::new(0)).collect::<Vec<_>>().into_boxed_slice(),
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
-            messages: AtomicU64::new(0),
+            messages: (0..=cores).map(|_| memory::Padded::default()).collect::<Vec<_>>().into_boxed_slice(),
+            nodes: (0..=cores as u32).map(|i| NodePool::new(i, NODE_HIGH_WATER)).collect::<Vec<_>>().into_boxed_slice(),
             cpm_disk: Mutex::new(None),
             // Full size at once: the table never grows while processes run.
             names: Mutex::new(Vec::with_capacity(limits::MAX_NAMES)),
             next_ref: AtomicU32::new(0),
             console_in: Mutex::new(VecDeque::new()),
             console_reader: AtomicU32::new(0),
-            budget: Budget::new(),
+            budget: Budget::new(cores),
             pools: (0..cores).map(|_| PagePool::default()).collect::<Vec<_>>().into_boxed_slice(),
             templates: images.iter().map(|_| spin::Once::new()).collect::<Vec<_>>().into_boxed_slice(),
             stop_scratch: Mutex::new(tree::Scratch::new(max_procs)),
@@ -514,10 +532,11 @@ impl<P: Platform + ?Sized> Engine<P> {
     /// The engine's memory: bytes charged, the budget, templates and page pools.
     pub fn memory_stats(&self) -> MemoryStats {
         MemoryStats {
-            charged: self.budget.held(),
+            charged: self.budget.charged(),
             budget: self.budget.cap(),
             templates: self.templates.iter().filter_map(|t| t.get().copied().flatten()).map(|t| t.bytes()).sum(),
             pools: self.pools.iter().map(|p| p.stats()).collect(),
+            nodes: self.nodes.iter().map(|n| n.stats()).collect(),
             queues: (0..self.sched.topology().len())
                 .map(|c| self.sched.queue(CoreId::new(c)).capacity_bytes())
                 .sum::<usize>()
@@ -614,7 +633,8 @@ impl<P: Platform + ?Sized> Engine<P> {
 
     /// Messages sent since start.
     pub fn messages(&self) -> u64 {
-        self.messages.load(Ordering::Relaxed)
+        // Relaxed: statistics.
+        self.messages.iter().map(|m| m.0.load(Ordering::Relaxed)).sum()
     }
 
     /// Sets the CP/M disk that processes share from their first BDOS call on (None:
@@ -799,11 +819,9 @@ impl<P: Platform + ?Sized> Engine<P> {
         let pid = Pid::new(index, slot.generation.load(Ordering::Relaxed));
         // A send that raced the previous incarnation's exit may have left a message,
         // and its charge: both go.
-        if let Some(mut rx) = slot.mailbox.consumer() {
-            rx.clear();
-        }
+        inbox::clear(&slot.mailbox, &self.nodes, self.core_index(Some(from)));
         slot.account.clear(&self.budget);
-        slot.account.reset(body.limit, !body.is_native());
+        slot.account.reset(pid, body.limit, !body.is_native());
         if slot.account.charge(body.memory(), &self.budget).is_err() {
             self.discard(body, from);
             self.free.lock().push_front(index);
@@ -864,55 +882,78 @@ impl<P: Platform + ?Sized> Engine<P> {
     /// tag is accepted here (the kernel may send system tags); the Z80 interface refuses
     /// the reserved ones.
     pub fn send_tagged(&self, from: Pid, to: Pid, tag: u8, data: &[u8]) -> Result<(), SendError> {
-        let (from, to) = (from.get(), to.get());
+        self.send_on(None, from, to, tag, data)
+    }
+
+    /// The index of `core`'s per-core state (node pool, message count, budget spare);
+    /// the last index for a caller on no core (or one outside the topology).
+    pub(crate) fn core_index(&self, core: Option<CoreId>) -> usize {
+        let cores = self.nodes.len() - 1;
+        core.map_or(cores, |c| c.index().min(cores))
+    }
+
+    /// As [`Engine::send_tagged`], from a sender running on `core` (`None`: on no core):
+    /// the message's node comes from that core's pool, its charge from that core's share
+    /// of the budget, and it is counted there, so sends on different cores share no
+    /// line but the receiver's mailbox and account.
+    pub(crate) fn send_on(
+        &self,
+        core: Option<CoreId>,
+        from: Pid,
+        to: Pid,
+        tag: u8,
+        data: &[u8],
+    ) -> Result<(), SendError> {
         if data.len() > abi::MAX_MESSAGE {
             return Err(SendError::TooBig);
         }
-        let slot = self.live_slot(to).ok_or(SendError::NoSuchProcess)?;
+        let slot = self.live_slot(to.get()).ok_or(SendError::NoSuchProcess)?;
+        inbox::race_point(inbox::RacePoint::Checked);
+        let at = self.core_index(core);
         // The message is charged to the receiver. Past its limit a Z80 receiver ends
         // with reason MEMORY and the message is dropped (the send itself succeeded, as
         // a send to a process that dies meanwhile does); a native receiver (the shell,
         // a supervisor) is never ended so: a Z80 sender's send is refused instead.
-        // Past the budget the send is refused.
+        // Past the budget the send is refused. The charge names the receiver's pid: if
+        // it has exited since the check above, the send is one to a dead process.
         let cost = memory::message_bytes(data.len());
         // Relaxed: set before the slots were published live.
-        let native_to_native =
-            slot.native.load(Ordering::Relaxed) && self.slot(from).is_none_or(|f| f.native.load(Ordering::Relaxed));
-        if tag >= abi::RESERVED_TAGS || native_to_native {
-            // System messages, and messages between the system's own tasks (trusted
-            // code, which may keep many in flight), are charged but never refused.
-            slot.account.force(cost, &self.budget);
-        } else {
-            match slot.account.charge(cost, &self.budget) {
-                Ok(()) => {}
-                // Relaxed: set before the slot was published live.
-                Err(memory::Refused::Limit) if slot.native.load(Ordering::Relaxed) => return Err(SendError::NoMemory),
-                Err(memory::Refused::Limit) => {
-                    self.kill_with(to, Exit::Memory);
-                    return Ok(());
-                }
-                Err(memory::Refused::Budget) => return Err(SendError::NoMemory),
+        let native_to_native = slot.native.load(Ordering::Relaxed)
+            && self.slot(from.get()).is_none_or(|f| f.native.load(Ordering::Relaxed));
+        // System messages, and messages between the system's own tasks (trusted code,
+        // which may keep many in flight), are charged but never refused.
+        let enforce = tag < abi::RESERVED_TAGS && !native_to_native;
+        match slot.account.charge_message(to, cost, &self.budget, Some(at), enforce) {
+            Ok(()) => {}
+            Err(memory::MessageRefused::Gone) => return Err(SendError::NoSuchProcess),
+            // Relaxed: set before the slot was published live.
+            Err(memory::MessageRefused::Refused(memory::Refused::Limit)) if !slot.native.load(Ordering::Relaxed) => {
+                self.kill_with(to.get(), Exit::Memory);
+                return Ok(());
             }
+            Err(memory::MessageRefused::Refused(_)) => return Err(SendError::NoMemory),
         }
-        // The payload's box and the mailbox node are allocated fallibly: a heap that
-        // cannot give them makes the send answer NoMemory (NO_RESOURCES to a Z80
-        // sender); the charge is taken back and nothing else changes. Exit signals and
-        // DOWN fit inline and need only the node.
+        // The payload's box (if it is too long to go inline) and the node are allocated
+        // fallibly: a heap that cannot give them makes the send answer NoMemory
+        // (NO_RESOURCES to a Z80 sender); the charge is taken back and nothing else
+        // changes. The node comes from this core's pool, and goes back to it when the
+        // receiver is done with it, from whichever core that is.
         // The scheduler's state word decides who wakes the owner (its WAKE_PENDING bit
         // covers a process that is just deciding to wait), so the mailbox's own
         // waiting flag is never set and its answer carries nothing.
+        inbox::race_point(inbox::RacePoint::Charged);
         let queued = match Payload::try_from_slice(data) {
-            Some(data) => slot.mailbox.try_push(Message { from: Pid::from_raw(from), tag, data }).is_ok(),
+            Some(data) => slot.mailbox.try_push_in(Message { from, to, tag, data }, &self.nodes, at).is_ok(),
             None => false,
         };
         if !queued {
-            slot.account.uncharge(cost, &self.budget);
+            slot.account.refund_message(to, cost, &self.budget, Some(at));
             return Err(SendError::NoMemory);
         }
         // Relaxed: statistics.
         slot.delivered.fetch_add(1, Ordering::Relaxed);
-        self.messages.fetch_add(1, Ordering::Relaxed);
-        self.act_on_wakeup(self.sched.wake(Pid::from_raw(to).sched()));
+        self.messages[at].0.fetch_add(1, Ordering::Relaxed);
+        self.act_on_wakeup(self.sched.wake(to.sched()));
         Ok(())
     }
 
@@ -1103,9 +1144,7 @@ impl<P: Platform> Engine<P> {
             *slot.last_stats.lock() = b.stats;
             self.discard(b, core);
         }
-        if let Some(mut rx) = slot.mailbox.consumer() {
-            rx.clear();
-        }
+        inbox::clear(&slot.mailbox, &self.nodes, self.core_index(Some(core)));
         // Everything it held is back: body, pages, messages (a send racing this exit
         // may charge the slot again; the next spawn in it returns that).
         slot.account.clear(&self.budget);

@@ -22,12 +22,21 @@
 //! all Z80 processes together; the platform sets it below the memory it has, so the
 //! rest stays a reserve for the kernel, the shell and supervisors (native tasks are
 //! charged but never refused by the budget).
+//!
+//! Messages: a queued message is charged to its receiver from the sender's core's share
+//! of the budget (a spare reserved [`BUDGET_CHUNK`] bytes at a time), and given back to
+//! the receiving core's share, so the send path touches no counter every core shares.
+//! An account's word carries the generation of the process it belongs to, and a
+//! message's charge names the pid it is sent to: a send racing its target's exit is
+//! charged to no later process of the slot. Message nodes come from per-core pools (see
+//! `zbeam_mailbox::NodePool`); payloads up to [`crate::INLINE_PAYLOAD`] bytes are inside
+//! the node.
 
 use crate::abi;
 use crate::proc::Body;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
 pub use zbeam_z80::paged::PAGE_SIZE;
 use zbeam_z80::paged::{self, Page, PageSource, PagedMemory, Template};
@@ -137,15 +146,43 @@ pub(crate) enum Refused {
     Budget,
 }
 
+/// Bytes of the budget a core reserves at a time for the messages it sends ([`Budget`]).
+pub const BUDGET_CHUNK: usize = 8 << 10;
+
+/// A value alone on its cache line (128 bytes: the largest line of the machines the kernel
+/// runs on), so cores updating neighbours do not share a line.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
 /// The engine-wide cap on memory charged to Z80 processes.
+///
+/// Messages are charged in per-core batches so that a send touches no line every core
+/// shares: a core reserves [`BUDGET_CHUNK`] bytes of the budget at a time into its
+/// `spare` and charges messages from there (sender's core); a receive gives the bytes back
+/// to the receiving core's spare, which returns what passes `2 × BUDGET_CHUNK` to the
+/// global count. `held` is therefore the bytes charged plus every core's spare, and the
+/// cap is checked against it: charges never pass the cap (except charges racing each
+/// other, as before, and the uncapped charges of native tasks and system messages), and a
+/// charge may be refused while the other cores' spares (at most `2 × BUDGET_CHUNK` each)
+/// are unused. [`Budget::charged`] leaves the spares out, so it returns to zero when every
+/// process has exited.
 pub(crate) struct Budget {
-    held: AtomicUsize,
+    held: Padded<AtomicUsize>,
     cap: AtomicUsize,
+    /// Each core's reserve (the last entry serves callers outside the cores).
+    spare: Box<[Padded<AtomicUsize>]>,
 }
 
 impl Budget {
-    pub(crate) fn new() -> Self {
-        Budget { held: AtomicUsize::new(0), cap: AtomicUsize::new(usize::MAX) }
+    /// A budget with no cap, with spares for `cores` cores and one more for callers on no
+    /// core.
+    pub(crate) fn new(cores: usize) -> Self {
+        Budget {
+            held: Padded(AtomicUsize::new(0)),
+            cap: AtomicUsize::new(usize::MAX),
+            spare: (0..=cores).map(|_| Padded::default()).collect::<Vec<_>>().into_boxed_slice(),
+        }
     }
     pub(crate) fn set_cap(&self, cap: usize) {
         // Relaxed: a limit read on every charge; a charge racing the change sees either.
@@ -155,17 +192,102 @@ impl Budget {
         self.cap.load(Ordering::Relaxed)
     }
     pub(crate) fn held(&self) -> usize {
-        self.held.load(Ordering::Relaxed)
+        self.held.0.load(Ordering::Relaxed)
+    }
+    /// Bytes charged to processes: `held` without the cores' spares (a snapshot, exact when
+    /// nothing runs).
+    pub(crate) fn charged(&self) -> usize {
+        // Relaxed: statistics.
+        let spare: usize = self.spare.iter().map(|s| s.0.load(Ordering::Relaxed)).sum();
+        self.held().saturating_sub(spare)
     }
     /// Bytes that can still be charged.
     pub(crate) fn headroom(&self) -> usize {
         self.cap().saturating_sub(self.held())
     }
+
+    /// Charges `n` bytes globally; a capped charge past the cap is undone and refused.
+    fn add(&self, n: usize, capped: bool) -> bool {
+        // Relaxed: the counter is the only data; charges racing each other may pass the
+        // cap by their sum, which the reserve absorbs.
+        let before = self.held.0.fetch_add(n, Ordering::Relaxed);
+        if capped && before + n > self.cap() {
+            self.held.0.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Charges `n` bytes of a message sent on `core` (`None`: on no core): from that core's
+    /// spare, or globally together with a new chunk for the spare. A capped charge is
+    /// refused when the cap does not have room for it.
+    pub(crate) fn take(&self, n: usize, core: Option<usize>, capped: bool) -> bool {
+        let Some(spare) = core.and_then(|c| self.spare.get(c)) else { return self.add(n, capped) };
+        // Relaxed: the spare is a count; only the budget's sums depend on it.
+        let mut have = spare.0.load(Ordering::Relaxed);
+        while have >= n {
+            match spare.0.compare_exchange_weak(have, have - n, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(now) => have = now,
+            }
+        }
+        if self.add(n + BUDGET_CHUNK, capped) {
+            spare.0.fetch_add(BUDGET_CHUNK, Ordering::Relaxed);
+            return true;
+        }
+        self.add(n, capped)
+    }
+
+    /// Gives back `n` bytes of a message taken (or refused) on `core`: to that core's spare,
+    /// which returns what passes `2 × BUDGET_CHUNK` to the global count.
+    pub(crate) fn give(&self, n: usize, core: Option<usize>) {
+        let Some(spare) = core.and_then(|c| self.spare.get(c)) else {
+            self.held.0.fetch_sub(n, Ordering::Relaxed);
+            return;
+        };
+        // Relaxed: as in `take`.
+        let have = spare.0.fetch_add(n, Ordering::Relaxed) + n;
+        if have > 2 * BUDGET_CHUNK
+            && spare.0.compare_exchange(have, BUDGET_CHUNK, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            self.held.0.fetch_sub(have - BUDGET_CHUNK, Ordering::Relaxed);
+        }
+    }
+
+    /// Returns `n` bytes charged by [`Account::charge`], [`Account::force`] or
+    /// [`Budget::add`] (not through a core's spare).
+    fn sub(&self, n: usize) {
+        self.held.0.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+/// Bits of an [`Account`]'s word that hold bytes; the rest name the incarnation.
+const HELD_BITS: u32 = 48;
+const HELD_MASK: u64 = (1 << HELD_BITS) - 1;
+
+/// The incarnation tag of process `pid` in its account's word: its generation plus one (0
+/// means no process).
+fn tag(pid: crate::Pid) -> u64 {
+    (u64::from(pid.generation()) + 1) << HELD_BITS
+}
+
+/// Why a message's charge was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageRefused {
+    /// As for other charges.
+    Refused(Refused),
+    /// The account belongs to another incarnation of the slot: the target has exited.
+    Gone,
 }
 
 /// The bytes charged to the process in one slot, and its limit.
+///
+/// The bytes share one word with a tag of the incarnation they are charged to (set at
+/// spawn, cleared at exit), so a sender charges a message only to the incarnation it
+/// addresses: a send racing its target's exit and the slot's reuse is refused, or its
+/// charge is returned with the old incarnation's, never charged to the new process.
 pub(crate) struct Account {
-    held: AtomicUsize,
+    word: AtomicU64,
     limit: AtomicUsize,
     /// Whether the budget may refuse its charges (Z80 processes; native tasks are the
     /// system and are never refused).
@@ -175,16 +297,16 @@ pub(crate) struct Account {
 impl Account {
     pub(crate) fn new() -> Self {
         Account {
-            held: AtomicUsize::new(0),
+            word: AtomicU64::new(0),
             limit: AtomicUsize::new(DEFAULT_LIMIT),
             capped: core::sync::atomic::AtomicBool::new(true),
         }
     }
 
-    /// Starts an incarnation: nothing held, this limit, capped or not.
-    pub(crate) fn reset(&self, limit: usize, capped: bool) {
+    /// Starts the incarnation `pid`: nothing held, this limit, capped or not.
+    pub(crate) fn reset(&self, pid: crate::Pid, limit: usize, capped: bool) {
         // Relaxed: published with the slot (spawn's Release store of `live`).
-        self.held.store(0, Ordering::Relaxed);
+        self.word.store(tag(pid), Ordering::Relaxed);
         self.limit.store(limit, Ordering::Relaxed);
         self.capped.store(capped, Ordering::Relaxed);
     }
@@ -192,17 +314,21 @@ impl Account {
     /// Bytes held.
     pub(crate) fn held(&self) -> usize {
         // Relaxed: a counter; readers want a recent value, not an ordering.
-        self.held.load(Ordering::Relaxed)
+        (self.word.load(Ordering::Relaxed) & HELD_MASK) as usize
     }
 
     pub(crate) fn limit(&self) -> usize {
         self.limit.load(Ordering::Relaxed)
     }
 
+    fn capped(&self) -> bool {
+        self.capped.load(Ordering::Relaxed)
+    }
+
     /// Bytes that can still be charged before the limit or the budget refuses.
     pub(crate) fn headroom(&self, budget: &Budget) -> usize {
         let own = self.limit().saturating_sub(self.held());
-        if self.capped.load(Ordering::Relaxed) {
+        if self.capped() {
             own.min(budget.headroom())
         } else {
             own
@@ -210,20 +336,18 @@ impl Account {
     }
 
     /// Charges `n` bytes, unless that passes the limit or (for a capped account) the
-    /// budget.
+    /// budget. For the process's own memory (it is not exiting meanwhile).
     pub(crate) fn charge(&self, n: usize, budget: &Budget) -> Result<(), Refused> {
         // Relaxed: the counters are the only data; the limit check is exact per account
         // (fetch_add then undo), and the budget may be passed by at most the charges
         // racing each other, which the reserve absorbs.
-        let before = self.held.fetch_add(n, Ordering::Relaxed);
+        let before = (self.word.fetch_add(n as u64, Ordering::Relaxed) & HELD_MASK) as usize;
         if before + n > self.limit() {
-            self.held.fetch_sub(n, Ordering::Relaxed);
+            self.word.fetch_sub(n as u64, Ordering::Relaxed);
             return Err(Refused::Limit);
         }
-        let global = budget.held.fetch_add(n, Ordering::Relaxed);
-        if self.capped.load(Ordering::Relaxed) && global + n > budget.cap() {
-            budget.held.fetch_sub(n, Ordering::Relaxed);
-            self.held.fetch_sub(n, Ordering::Relaxed);
+        if !budget.add(n, self.capped()) {
+            self.word.fetch_sub(n as u64, Ordering::Relaxed);
             return Err(Refused::Budget);
         }
         Ok(())
@@ -232,20 +356,77 @@ impl Account {
     /// Charges `n` bytes the process already holds (pages copied within the
     /// allowance it was given), whatever the limits say.
     pub(crate) fn force(&self, n: usize, budget: &Budget) {
-        self.held.fetch_add(n, Ordering::Relaxed);
-        budget.held.fetch_add(n, Ordering::Relaxed);
+        self.word.fetch_add(n as u64, Ordering::Relaxed);
+        budget.add(n, false);
     }
 
-    /// Returns `n` bytes.
+    /// Returns `n` bytes charged with [`Account::charge`] or [`Account::force`].
     pub(crate) fn uncharge(&self, n: usize, budget: &Budget) {
-        self.held.fetch_sub(n, Ordering::Relaxed);
-        budget.held.fetch_sub(n, Ordering::Relaxed);
+        self.word.fetch_sub(n as u64, Ordering::Relaxed);
+        budget.sub(n);
     }
 
-    /// Returns everything still held (at exit); the bytes returned.
+    /// Charges a message of `n` bytes for `to` sent on `core`: refused if the account is
+    /// no longer `to`'s, or (when `enforce`) if it passes the limit or the budget. The
+    /// budget is charged first, so an exit that clears the account never returns bytes
+    /// the budget was not yet charged.
+    pub(crate) fn charge_message(
+        &self,
+        to: crate::Pid,
+        n: usize,
+        budget: &Budget,
+        core: Option<usize>,
+        enforce: bool,
+    ) -> Result<(), MessageRefused> {
+        if !budget.take(n, core, enforce && self.capped()) {
+            return Err(MessageRefused::Refused(Refused::Budget));
+        }
+        let (want, limit) = (tag(to), if enforce { self.limit() } else { usize::MAX });
+        // Relaxed: the word is the only data (see `charge`).
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let refused = if word & !HELD_MASK != want {
+                MessageRefused::Gone
+            } else if (word & HELD_MASK) as usize + n > limit || (word & HELD_MASK) + n as u64 > HELD_MASK {
+                MessageRefused::Refused(Refused::Limit)
+            } else {
+                match self.word.compare_exchange_weak(word, word + n as u64, Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => return Ok(()),
+                    Err(now) => {
+                        word = now;
+                        continue;
+                    }
+                }
+            };
+            budget.give(n, core);
+            return Err(refused);
+        }
+    }
+
+    /// Takes back the charge of a message of `n` bytes for `to` that could not be queued,
+    /// unless `to` has exited meanwhile (its exit returned the charge already).
+    pub(crate) fn refund_message(&self, to: crate::Pid, n: usize, budget: &Budget, core: Option<usize>) {
+        // Relaxed: as in `charge_message`.
+        let mut word = self.word.load(Ordering::Relaxed);
+        while word & !HELD_MASK == tag(to) {
+            match self.word.compare_exchange_weak(word, word - n as u64, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return budget.give(n, core),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// Returns the charge of a message of `n` bytes its process took on `core`.
+    pub(crate) fn uncharge_message(&self, n: usize, budget: &Budget, core: Option<usize>) {
+        self.word.fetch_sub(n as u64, Ordering::Relaxed);
+        budget.give(n, core);
+    }
+
+    /// Returns everything still held and ends the incarnation (at exit, or before a
+    /// spawn); the bytes returned.
     pub(crate) fn clear(&self, budget: &Budget) -> usize {
-        let n = self.held.swap(0, Ordering::Relaxed);
-        budget.held.fetch_sub(n, Ordering::Relaxed);
+        let n = (self.word.swap(0, Ordering::Relaxed) & HELD_MASK) as usize;
+        budget.sub(n);
         n
     }
 }
@@ -359,7 +540,67 @@ mod tests {
         }
         // The message itself (its inline bytes included) and a node link are counted.
         assert_eq!(MESSAGE_OVERHEAD, core::mem::size_of::<crate::Message>() + 16);
-        assert_eq!(core::mem::size_of::<crate::Message>(), 32);
+        assert_eq!(core::mem::size_of::<crate::Message>(), 48);
         assert_eq!(message_bytes(10), MESSAGE_OVERHEAD + 10);
+    }
+
+    /// Messages charged through a core's spare: the global count is touched once per
+    /// chunk, a capped charge never passes the cap, the spares are not counted as
+    /// charged, and once everything is given back nothing is.
+    #[test]
+    fn the_budget_charges_messages_in_per_core_chunks_within_its_cap() {
+        let b = Budget::new(2);
+        b.set_cap(4 * BUDGET_CHUNK);
+        assert!(b.take(100, Some(0), true));
+        assert_eq!((b.held(), b.charged()), (100 + BUDGET_CHUNK, 100));
+        // From the spare: the global count does not move.
+        for _ in 0..10 {
+            assert!(b.take(100, Some(0), true));
+        }
+        assert_eq!((b.held(), b.charged()), (100 + BUDGET_CHUNK, 1100));
+        // Up to the cap and no further, whichever core charges.
+        let mut charged = 1100;
+        while b.take(1000, Some(charged / 1000 % 2), true) {
+            charged += 1000;
+        }
+        assert_eq!(b.charged(), charged);
+        assert!(b.held() <= b.cap(), "{} > {}", b.held(), b.cap());
+        // The slack: a refusal leaves at most what the spares hold unused.
+        assert!(charged + 1000 + 2 * 2 * BUDGET_CHUNK > b.cap());
+        // Uncapped charges (system messages) are never refused.
+        assert!(b.take(BUDGET_CHUNK, Some(1), false));
+        charged += BUDGET_CHUNK;
+        // Given back on other cores (and on none): spares past two chunks go back.
+        let mut left = charged;
+        while left > 0 {
+            let n = left.min(700);
+            b.give(n, [Some(0), Some(1), None][left % 3]);
+            left -= n;
+        }
+        assert_eq!(b.charged(), 0);
+        assert!(b.held() <= 3 * 2 * BUDGET_CHUNK, "{}", b.held());
+    }
+
+    /// A message charge names its incarnation: once the account is cleared (the process
+    /// exited) or reset for the slot's next process, a charge for the old pid is refused
+    /// and the budget keeps nothing of it; a refund after an exit takes nothing back twice.
+    #[test]
+    fn a_message_charge_for_an_old_incarnation_is_refused() {
+        let b = Budget::new(1);
+        let a = Account::new();
+        let (old, new) = (crate::Pid::new(3, 0), crate::Pid::new(3, 1));
+        a.reset(old, DEFAULT_LIMIT, true);
+        assert_eq!(a.charge_message(old, 64, &b, Some(0), true), Ok(()));
+        assert_eq!(a.held(), 64);
+        assert_eq!(a.clear(&b), 64);
+        a.refund_message(old, 64, &b, Some(0));
+        assert_eq!((a.held(), b.charged()), (0, 0));
+        assert_eq!(a.charge_message(old, 64, &b, Some(0), true), Err(MessageRefused::Gone));
+        a.reset(new, DEFAULT_LIMIT, true);
+        assert_eq!(a.charge_message(old, 64, &b, None, false), Err(MessageRefused::Gone));
+        assert_eq!(a.charge_message(new, 64, &b, None, true), Ok(()));
+        assert_eq!(a.charge_message(new, DEFAULT_LIMIT, &b, None, true), Err(MessageRefused::Refused(Refused::Limit)));
+        a.uncharge_message(64, &b, Some(0));
+        assert_eq!((a.held(), b.charged()), (0, 0));
     }
 }

@@ -141,7 +141,7 @@ impl<P: Platform> Peers for Others<'_, '_, P> {
 /// Moves plain messages from the zbeam mailbox into the SymbOS queue while it has room.
 fn take_mail<P: Platform>(s: &mut Symbos, cx: &RunCx<'_, P>) -> u64 {
     let mut cost = 0;
-    let Some(mut c) = cx.mailbox.consumer() else { return 0 };
+    let Some(mut c) = cx.inbox() else { return 0 };
     while s.session.queued() < session::QUEUE {
         let Some(m) = c.pop() else { break };
         // Relaxed: a statistic (queue length for `ps`).

@@ -136,7 +136,12 @@ impl<P: Platform> RunCx<'_, P> {
     }
     /// Returns the charge of a message taken from the mailbox.
     fn took(&self, msg: &Message) {
-        self.account.uncharge(memory::message_bytes(msg.data.len()), self.budget());
+        self.account.uncharge_message(memory::message_bytes(msg.data.len()), self.budget(), Some(self.core.index()));
+    }
+    /// The process's inbox (None if its consumer handle is out, which it never is while
+    /// the process runs).
+    fn inbox(&self) -> Option<crate::inbox::Inbox<'_>> {
+        crate::inbox::Inbox::open(self.mailbox, &self.engine.nodes, self.engine.core_index(Some(self.core)), self.pid)
     }
 }
 

@@ -450,7 +450,11 @@ impl<P: Platform + ?Sized> Engine<P> {
         }
         // Its DOWN may be queued: take it out.
         let Some(slot) = self.slot(watcher) else { return false };
-        let Some(mut rx) = slot.mailbox.consumer() else { return false };
+        let Some(mut rx) =
+            crate::inbox::Inbox::open(&slot.mailbox, &self.nodes, self.core_index(None), crate::Pid::from_raw(watcher))
+        else {
+            return false;
+        };
         let flushed = rx.take_first(|m| m.tag == abi::tag::DOWN && m.data.get(0..2) == Some(&mref.to_le_bytes()[..]));
         if let Some(m) = &flushed {
             // Relaxed: a statistic (queue length for `ps`).

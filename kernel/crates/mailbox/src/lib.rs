@@ -41,7 +41,10 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+mod pool;
 mod sync;
+
+pub use pool::{NodePool, PoolStats};
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -51,10 +54,16 @@ use core::ptr;
 
 use sync::{AtomicBool, AtomicPtr, Ordering, UnsafeCell};
 
-/// One queue node.
+/// One queue node. Every node is its own `Box<Node<T>>` allocation, whether it came from
+/// the heap directly or through a [`NodePool`] (which only keeps freed nodes for reuse), so
+/// any node can always be given back to the heap with `Box::from_raw`.
 #[repr(C)]
-struct Node<T> {
-    next: AtomicPtr<Node<T>>,
+pub(crate) struct Node<T> {
+    /// The next node of the queue; in a pool's free lists, the next free node.
+    pub(crate) next: AtomicPtr<Node<T>>,
+    /// The index of the pool the node goes back to when freed ([`pool::HEAP`]: none, it
+    /// goes back to the heap).
+    pub(crate) home: u32,
     /// Initialised for every node a producer created; moved out exactly once by the consumer, after
     /// which the node is the consumer's stub and the slot is logically uninitialised.
     value: UnsafeCell<MaybeUninit<T>>,
@@ -62,7 +71,11 @@ struct Node<T> {
 
 impl<T> Node<T> {
     fn alloc(value: MaybeUninit<T>) -> *mut Node<T> {
-        Box::into_raw(Box::new(Node { next: AtomicPtr::new(ptr::null_mut()), value: UnsafeCell::new(value) }))
+        Box::into_raw(Box::new(Node {
+            next: AtomicPtr::new(ptr::null_mut()),
+            home: pool::HEAP,
+            value: UnsafeCell::new(value),
+        }))
     }
 
     /// As [`Node::alloc`] with a value, but an allocator out of memory gives the value
@@ -75,7 +88,11 @@ impl<T> Node<T> {
         if p.is_null() {
             return Err(value);
         }
-        let node = Node { next: AtomicPtr::new(ptr::null_mut()), value: UnsafeCell::new(MaybeUninit::new(value)) };
+        let node = Node {
+            next: AtomicPtr::new(ptr::null_mut()),
+            home: pool::HEAP,
+            value: UnsafeCell::new(MaybeUninit::new(value)),
+        };
         // SAFETY: `p` is a fresh allocation with `Node<T>`'s layout, written once here before
         // anyone else can see it.
         unsafe { p.write(node) };
@@ -145,6 +162,18 @@ impl<T> Mailbox<T> {
         Ok(())
     }
 
+    /// As [`Mailbox::try_push`], with the node taken from `pools[at]` (a free node of that
+    /// pool, or a new one from the heap that will go back to that pool when freed). An `at`
+    /// outside `pools` takes the node from the heap.
+    pub fn try_push_in(&self, msg: T, pools: &[NodePool<T>], at: usize) -> Result<(), T> {
+        let node = match pools.get(at) {
+            Some(pool) => pool.take(msg)?,
+            None => Node::try_alloc(msg)?,
+        };
+        self.link(node);
+        Ok(())
+    }
+
     /// Appends the new node `node` (not yet seen by anyone).
     fn link(&self, node: *mut Node<T>) {
         // AcqRel: Release publishes the new node's initialisation to the next producer (which writes
@@ -162,18 +191,29 @@ impl<T> Mailbox<T> {
     /// The consumer handle, or `None` if one is already out. The claim is released when the
     /// handle drops, so a process migrating between cores can take it on the new core.
     pub fn consumer(&self) -> Option<Consumer<'_, T>> {
+        self.consumer_in(&[], 0)
+    }
+
+    /// Takes the consumer claim; false if a handle is already out.
+    fn claim(&self) -> bool {
         // Acquire on success: synchronises with the previous handle's Release in `Drop`, so the
         // consumer-side state it left (tail, private queue) is visible on this core.
         // Relaxed on failure: nothing is read.
-        self.claimed
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| Consumer { mailbox: self })
+        self.claimed.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// As [`Mailbox::consumer`], for a consumer running where `pools[at]` is the local pool,
+    /// freeing the nodes it is done with to their home pools in `pools` (the pools
+    /// [`Mailbox::try_push_in`] was given): to the local list of `pools[at]`, or to the remote
+    /// list of another pool. Nodes with no home there go back to the heap.
+    pub fn consumer_in<'a>(&'a self, pools: &'a [NodePool<T>], at: usize) -> Option<Consumer<'a, T>> {
+        // A handle is made only on success: dropping one releases the claim.
+        self.claim().then(|| Consumer { mailbox: self, pools, at })
     }
 
     /// The consumer handle, without an atomic claim: `&mut self` already proves there is no other.
     pub fn consumer_mut(&mut self) -> Consumer<'_, T> {
-        Consumer { mailbox: self }
+        Consumer { mailbox: self, pools: &[], at: 0 }
     }
 }
 
@@ -193,6 +233,10 @@ impl<T> Drop for Mailbox<T> {
 /// The owner's handle: the only way to take messages out, so there is exactly one consumer.
 pub struct Consumer<'a, T> {
     mailbox: &'a Mailbox<T>,
+    /// Where freed nodes go (empty: the heap).
+    pools: &'a [NodePool<T>],
+    /// The index of the consumer's own pool in `pools`.
+    at: usize,
 }
 
 impl<T> core::fmt::Debug for Consumer<'_, T> {
@@ -238,10 +282,10 @@ impl<'a, T> Consumer<'a, T> {
         // and `next` becomes the stub so its value is never read again.
         let value = unsafe { (*next).value.with(|p| ptr::read(p).assume_init()) };
         side.tail = next;
-        // SAFETY: the old stub came from `Box::into_raw`. No producer can still use it: the only
-        // one that held it (as `prev`) has finished with its link store, which we just observed.
-        // Dropping `Node` does not drop the (moved-out) `MaybeUninit` value.
-        drop(unsafe { Box::from_raw(tail) });
+        // SAFETY: the old stub is a `Box<Node<T>>` (every node is). No producer can still use
+        // it: the only one that held it (as `prev`) has finished with its link store, which we
+        // just observed. Its value was moved out (or never written, for the first stub).
+        unsafe { pool::free(tail, self.pools, self.at) };
         Some(value)
     }
 

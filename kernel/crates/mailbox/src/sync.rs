@@ -1,6 +1,6 @@
 //! The atomics and the cell the mailbox is built on, switched to loom's models under `--cfg loom`.
 //!
-//! What: `AtomicPtr`, `AtomicBool`, `Ordering` and an `UnsafeCell` with loom's closure-shaped API
+//! What: `AtomicPtr`, `AtomicBool`, `AtomicUsize`, `Ordering` and an `UnsafeCell` with loom's closure-shaped API
 //! (`with` / `with_mut`). Why: the same queue code is then both the code the kernel runs and the
 //! code the loom model checker explores (`loom.sh`); loom's `UnsafeCell` also lets the checker see
 //! every access to the message slots and the consumer's private state, so an ordering bug shows up
@@ -8,10 +8,10 @@
 //! (`loom::cell::UnsafeCell`, `loom::sync::atomic`), which recommend exactly this kind of shim.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;

@@ -136,13 +136,29 @@ fn zb_workers(n: u32, s: &Sizes) -> f64 {
     }
 }
 
-/// Millions of messages a second in a send storm of `senders` native senders, each
-/// on its own core (sender i on core i) with its own receiver there: every sender
-/// sends `storm_messages` 8-byte messages. With nothing shared on the send path, two
-/// senders move twice what one does.
-fn zb_storm(senders: usize, s: &Sizes) -> f64 {
+/// CPU time used by the whole process (every thread) so far, in ns.
+fn process_cpu_ns() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid, writable timespec; the clock id is a constant Linux knows.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0;
+    if ok {
+        t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
+    } else {
+        f64::NAN
+    }
+}
+
+/// A send storm of `senders` native senders, each on its own core (sender i on core i)
+/// with its own receiver there, so a pair shares a core and the pairs share nothing
+/// but the engine: every sender sends `storm_messages` 8-byte messages. Returns
+/// millions of messages a second (wall clock) and the process's CPU time per message
+/// in ns. With nothing shared on the send path, two senders move twice what one does
+/// (given two free CPUs), and each message costs the same CPU time with one sender or
+/// two whatever the load (lines bouncing between cores would make it dearer).
+fn zb_storm(senders: usize, s: &Sizes) -> (f64, f64) {
     let e = engine(2, 16, Console::Discard);
     let t0 = std::time::Instant::now();
+    let cpu0 = process_cpu_ns();
     let mut outs = Vec::new();
     for i in 0..senders {
         let core = CoreId::new(i);
@@ -154,12 +170,14 @@ fn zb_storm(senders: usize, s: &Sizes) -> f64 {
     }
     let r = run(&e, &opts(), || outs.iter().all(|o| o.is_filled()));
     let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = process_cpu_ns() - cpu0;
     let ok = outs.iter().map(|o| o.take()).all(|o| o.is_some_and(|o| o.out_of_order == 0));
     if !(r.completed && ok) {
         eprintln!("beambench: send storm with {senders} senders failed");
-        return f64::NAN;
+        return (f64::NAN, f64::NAN);
     }
-    (senders as f64 * s.storm_messages as f64) / elapsed / 1e6
+    let messages = senders as f64 * s.storm_messages as f64;
+    (messages / elapsed / 1e6, cpu / messages)
 }
 
 fn zb_timers(s: &Sizes) -> Option<TimerStats> {
@@ -341,14 +359,18 @@ fn main() {
     }
     let z_skew = median(&z_sixteen) / (16.0 * median(&z_one) / 2.0);
     // The send storm's 1- and 2-sender runs alternate, so both see the same load.
-    let (mut storm1, mut storm2) = (Vec::new(), Vec::new());
+    let (mut storm1, mut storm2, mut cpu1, mut cpu2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         if want("storm") {
-            storm1.push(zb_storm(1, &s));
-            storm2.push(zb_storm(2, &s));
+            for (n, rate, cpu) in [(1, &mut storm1, &mut cpu1), (2, &mut storm2, &mut cpu2)] {
+                let (r, c) = zb_storm(n, &s);
+                rate.push(r);
+                cpu.push(c);
+            }
         }
     }
     eprintln!("beambench: send storm, M messages/s: 1 sender {storm1:?}, 2 senders {storm2:?}");
+    eprintln!("beambench: send storm, CPU ns per message: 1 sender {cpu1:?}, 2 senders {cpu2:?}");
     let z_timers: Vec<TimerStats> = (0..runs).filter(|_| want("timers")).filter_map(|_| zb_timers(&s)).collect();
     let z_p99 = median(&z_timers.iter().map(|t| t.quantile_ms(0.99) as f64).collect::<Vec<_>>());
     let z_early: u64 = z_timers.iter().map(|t| t.early).sum();
@@ -377,6 +399,12 @@ fn main() {
             name: "send storm, 2 senders / 1 sender".into(),
             unit: "x (goal 1.8)",
             zbeam: median(&storm2) / median(&storm1),
+            beam: f64::NAN,
+        },
+        Row {
+            name: "send storm, CPU/message 2 vs 1 sender".into(),
+            unit: "x (1.0: none shared)",
+            zbeam: median(&cpu2) / median(&cpu1),
             beam: f64::NAN,
         },
         Row {

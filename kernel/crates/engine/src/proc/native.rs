@@ -70,22 +70,27 @@ impl NativeCx<'_> {
     /// Takes the next message, if any.
     pub fn receive(&mut self) -> Option<Message> {
         self.used += RECEIVE_COST;
-        let msg = self.mailbox.consumer().and_then(|mut c| c.pop());
+        let msg = self.inbox().and_then(|mut c| c.pop());
         self.took(msg.as_ref());
         msg
+    }
+    /// The task's inbox (None if its consumer handle is out, which it never is while
+    /// the task runs).
+    fn inbox(&self) -> Option<crate::inbox::Inbox<'_>> {
+        crate::inbox::Inbox::open(self.mailbox, &self.engine.nodes, self.engine.core_index(Some(self.core)), self.pid)
     }
     /// Counts a message taken from the mailbox and returns its charge.
     fn took(&self, msg: Option<&Message>) {
         if let Some(m) = msg {
             // Relaxed: a statistic (queue length for `ps`).
             self.taken.fetch_add(1, Ordering::Relaxed);
-            self.account.uncharge(memory::message_bytes(m.data.len()), self.budget);
+            self.account.uncharge_message(memory::message_bytes(m.data.len()), self.budget, Some(self.core.index()));
         }
     }
     /// Sends a message.
     pub fn send(&mut self, to: Pid, data: &[u8]) -> Result<(), SendError> {
         self.used += SEND_COST;
-        self.engine.send(self.pid, to, data)
+        self.engine.send_on(Some(self.core), self.pid, to, crate::abi::tag::PLAIN, data)
     }
     /// Spawns a Z80 process from image number `image`.
     pub fn spawn(&mut self, image: usize, args: &[u8], prio: Priority, affinity: CpuSet) -> Result<Pid, SpawnError> {
@@ -118,14 +123,14 @@ impl NativeCx<'_> {
     /// skips stay queued in order (selective receive).
     pub fn receive_tagged(&mut self, tag: Option<u8>) -> Option<Message> {
         self.used += RECEIVE_COST;
-        let msg = self.mailbox.consumer().and_then(|mut c| c.take_first(|m| tag.is_none_or(|t| m.tag == t)));
+        let msg = self.inbox().and_then(|mut c| c.take_first(|m| tag.is_none_or(|t| m.tag == t)));
         self.took(msg.as_ref());
         msg
     }
     /// Sends a message with a tag (any tag, system tags included).
     pub fn send_tagged(&mut self, to: Pid, tag: u8, data: &[u8]) -> Result<(), SendError> {
         self.used += SEND_COST;
-        self.engine.send_tagged(self.pid, to, tag, data)
+        self.engine.send_on(Some(self.core), self.pid, to, tag, data)
     }
     /// Spawns a Z80 process with `opts` (link and monitor are made before it runs);
     /// returns its pid and the monitor reference (0 without one).

@@ -130,7 +130,9 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
         func::SEND => {
             let len = bc as usize;
             status = match read_arg::<{ abi::MAX_MESSAGE }>(z, hl, len, status::TOO_BIG) {
-                Ok(buf) => e.send(cx.pid, target, &buf).map_or_else(SendError::status, |()| status::OK),
+                Ok(buf) => e
+                    .send_on(Some(cx.core), cx.pid, target, abi::tag::PLAIN, &buf)
+                    .map_or_else(SendError::status, |()| status::OK),
                 Err(s) => s,
             };
             Call::Done(SEND_COST + (len as u64 / 512))
@@ -140,7 +142,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
             if !abi::buffer_ok(de, cap) {
                 status = status::BAD_BUFFER;
                 Call::Done(CALL_COST)
-            } else if let Some(msg) = cx.mailbox.consumer().and_then(|mut c| c.pop()) {
+            } else if let Some(msg) = cx.inbox().and_then(|mut c| c.pop()) {
                 let Some(s) = deliver(z, cx, &msg, de, cap) else {
                     return Call::Block(RECEIVE_COST, OUT_OF_MEMORY);
                 };
@@ -222,9 +224,9 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
                 status = status::BAD_ARG;
             } else {
                 status = match read_arg::<{ abi::MAX_MESSAGE }>(z, hl, len, status::TOO_BIG) {
-                    Ok(buf) => {
-                        e.send_tagged(cx.pid, target, tag as u8, &buf).map_or_else(SendError::status, |()| status::OK)
-                    }
+                    Ok(buf) => e
+                        .send_on(Some(cx.core), cx.pid, target, tag as u8, &buf)
+                        .map_or_else(SendError::status, |()| status::OK),
                     Err(s) => s,
                 };
             }
@@ -241,7 +243,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
                 Call::Done(CALL_COST)
             } else {
                 let mut skipped = 0u64;
-                let found = cx.mailbox.consumer().and_then(|mut c| {
+                let found = cx.inbox().and_then(|mut c| {
                     c.take_first(|m| {
                         let hit = filter == abi::ANY_TAG || m.tag as u16 == filter;
                         skipped += u64::from(!hit);
