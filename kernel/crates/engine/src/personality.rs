@@ -146,6 +146,9 @@ fn take_mail<P: Platform>(s: &mut Symbos, cx: &RunCx<'_, P>) -> u64 {
         let Some(m) = c.pop() else { break };
         // Relaxed: a statistic (queue length for `ps`).
         cx.taken.fetch_add(1, Ordering::Relaxed);
+        // The message leaves the mailbox: its charge goes back (what is kept of it
+        // lives on in the session's queue, inside the flat memory already charged).
+        cx.took(&m);
         cost += RECEIVE_COST;
         if m.tag != 0 {
             continue;

@@ -135,7 +135,7 @@ impl<P: Platform> RunCx<'_, P> {
         &self.engine.budget
     }
     /// Returns the charge of a message taken from the mailbox.
-    fn took(&self, msg: &Message) {
+    pub(crate) fn took(&self, msg: &Message) {
         self.account.uncharge_message(memory::message_bytes(msg.data.len()), self.budget(), Some(self.core.index()));
     }
     /// The process's inbox (None if its consumer handle is out, which it never is while

@@ -109,6 +109,31 @@ fn a_zbeam_message_arrives_under_a_symbos_id() {
 }
 
 #[test]
+fn a_message_a_symbos_program_takes_is_no_longer_charged_to_it() {
+    // sym-kernel takes its mail at its first MSGGET; from then on the zbeam message
+    // sits in the SymbOS session's own queue (part of its flat memory), so the
+    // mailbox's charge for it must be gone while the program still runs.
+    let e = engine(1);
+    let pid = spawn(&e, SYM_KERNEL, "");
+    let before = e.memory_of(pid);
+    e.send(Pid::KERNEL, pid, b"hi").unwrap();
+    let queued = e.memory_of(pid);
+    assert_eq!(queued, before + zbeam_engine::memory::message_bytes(2));
+    // One round at a time until the program has printed what it received from the
+    // message, while it is still alive.
+    drive(&e, 1, 10_000, || output_of(e.platform(), pid).contains(" 17:h ") || !e.is_live(pid));
+    assert!(e.is_live(pid), "sym-kernel ends after printing more");
+    assert!(
+        e.memory_of(pid) < queued,
+        "{} bytes charged after the take, {} with the message queued",
+        e.memory_of(pid),
+        queued
+    );
+    drive(&e, 1, 10_000, || !e.is_live(pid));
+    assert_eq!(e.last_exit(pid), Some(Exit::Normal));
+}
+
+#[test]
 fn a_malformed_symbos_image_is_refused() {
     static BAD: [u8; 256] = {
         let mut b = [0u8; 256];
