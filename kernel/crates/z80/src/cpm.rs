@@ -94,6 +94,11 @@ impl fmt::Display for CpmError {
 pub trait CpmMemory {
     /// The byte at `addr`.
     fn peek(&self, addr: u16) -> u8;
+    /// The byte at `addr`, fetched as an instruction byte (see [`Bus::fetch`]).
+    #[inline(always)]
+    fn fetch(&mut self, addr: u16) -> u8 {
+        self.peek(addr)
+    }
     /// Writes `value` at `addr`.
     fn poke(&mut self, addr: u16, value: u8);
 }
@@ -124,6 +129,10 @@ impl CpmMemory for PagedRam<'_> {
         self.mem.read(addr)
     }
     #[inline(always)]
+    fn fetch(&mut self, addr: u16) -> u8 {
+        self.mem.fetch(addr)
+    }
+    #[inline(always)]
     fn poke(&mut self, addr: u16, value: u8) {
         self.mem.write(addr, value, &self.src)
     }
@@ -147,6 +156,10 @@ impl<M: CpmMemory> Bus for CpmBus<M> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
         self.mem.peek(addr)
+    }
+    #[inline(always)]
+    fn fetch(&mut self, addr: u16) -> u8 {
+        self.mem.fetch(addr)
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {

@@ -34,6 +34,10 @@ struct Event {
 trait Memory {
     fn get(&self, addr: u16) -> u8;
     fn set(&mut self, addr: u16, value: u8);
+    /// An instruction fetch (`Bus::fetch`): must read what `get` reads.
+    fn fetch(&mut self, addr: u16) -> u8 {
+        self.get(addr)
+    }
 }
 
 impl Memory for Vec<u8> {
@@ -52,6 +56,9 @@ impl Memory for Paged<'_> {
     fn get(&self, addr: u16) -> u8 {
         self.0.read(addr)
     }
+    fn fetch(&mut self, addr: u16) -> u8 {
+        self.0.fetch(addr)
+    }
     fn set(&mut self, addr: u16, value: u8) {
         self.0.write(addr, value, &self.1);
     }
@@ -65,6 +72,11 @@ struct TestBus<M> {
 impl<M: Memory> Bus for TestBus<M> {
     fn read(&mut self, addr: u16) -> u8 {
         let data = self.mem.get(addr);
+        self.events.push(Event { kind: Kind::Mr, addr, data });
+        data
+    }
+    fn fetch(&mut self, addr: u16) -> u8 {
+        let data = self.mem.fetch(addr);
         self.events.push(Event { kind: Kind::Mr, addr, data });
         data
     }
