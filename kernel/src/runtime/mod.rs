@@ -131,7 +131,7 @@ pub const MAX_PROCS: usize = zbeam_engine::pid::MAX_SLOTS - zbeam_engine::SYSTEM
 /// fills the heap to the reserve, the allocator's free memory is in fragments and a
 /// larger allocation (a run queue growing) can still fail. The boot argument
 /// `slotheap=BYTES` sets another (3072 holds a million processes in `-m 4G`).
-pub const HEAP_PER_SLOT: usize = 8 << 10;
+pub const HEAP_PER_SLOT: usize = 3 << 10;
 
 static SLOT_HEAP: AtomicUsize = AtomicUsize::new(HEAP_PER_SLOT);
 

@@ -733,4 +733,5 @@ fn mem(e: &Engine<KernelPlatform>) {
             p.made, p.free, page_kib, p.bodies, p.body_bytes
         );
     }
+    println!("pool depot: {} pages, {} bodies (shared by the pools)", m.depot.free, m.depot.bodies);
 }

@@ -31,6 +31,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+mod depot;
 /// CP/M 2.2 for Z80 processes: the BDOS, BIOS and in-memory disk the engine uses.
 pub use zbeam_cpm as cpm;
 mod introspect;
@@ -213,6 +214,8 @@ pub struct MemoryStats {
     pub templates: usize,
     /// Each core's page pool.
     pub pools: Vec<memory::PoolStats>,
+    /// The depot the pools share (pages and bodies beyond a pool's bound).
+    pub depot: memory::PoolStats,
     /// Bytes of the scheduler's run queues (room a burst grew them to, until they
     /// shrink) and of the timer wheels' slabs (which keep the size they grew to).
     pub queues: usize,
@@ -226,9 +229,17 @@ impl MemoryStats {
     /// spawn burst the heap stays this much above its earlier size; a leak is heap
     /// held beyond it.
     pub fn kept(&self) -> usize {
-        let pools: usize =
-            self.pools.iter().map(|p| p.made * memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes).sum();
-        self.templates + pools + self.queues
+        self.templates + self.pooled() + self.queues
+    }
+
+    /// Bytes of the pools and their depot: every page a pool made, the recycled
+    /// bodies, and their lists.
+    pub fn pooled(&self) -> usize {
+        self.pools
+            .iter()
+            .chain(core::iter::once(&self.depot))
+            .map(|p| p.made * memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes)
+            .sum()
     }
 }
 
@@ -402,6 +413,8 @@ pub struct Engine<P: Platform + ?Sized> {
     budget: Budget,
     /// One page pool per core.
     pools: Box<[PagePool]>,
+    /// What the pools share beyond their bound (see `depot`).
+    depot: alloc::sync::Arc<depot::Depot>,
     /// Each image's template, built at its first spawn (None: building it failed).
     templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
     /// Working memory of `stop_tree`, made once (see `tree::Scratch`).
@@ -456,6 +469,7 @@ impl<P: Platform> Engine<P> {
             })
             .collect::<Vec<_>>()
             .into_boxed_slice();
+        let depot = alloc::sync::Arc::new(depot::Depot::default());
         Engine {
             sched,
             platform,
@@ -481,7 +495,8 @@ impl<P: Platform> Engine<P> {
             console_in: Mutex::new(VecDeque::new()),
             console_reader: AtomicU32::new(0),
             budget: Budget::new(),
-            pools: (0..cores).map(|_| PagePool::default()).collect::<Vec<_>>().into_boxed_slice(),
+            pools: (0..cores).map(|_| PagePool::new(depot.clone())).collect::<Vec<_>>().into_boxed_slice(),
+            depot,
             templates: images.iter().map(|_| spin::Once::new()).collect::<Vec<_>>().into_boxed_slice(),
             stop_scratch: Mutex::new(tree::Scratch::new(max_procs)),
         }
@@ -512,6 +527,7 @@ impl<P: Platform + ?Sized> Engine<P> {
             budget: self.budget.cap(),
             templates: self.templates.iter().filter_map(|t| t.get().copied().flatten()).map(|t| t.bytes()).sum(),
             pools: self.pools.iter().map(|p| p.stats()).collect(),
+            depot: self.depot.stats(),
             queues: (0..self.sched.topology().len())
                 .map(|c| self.sched.queue(CoreId::new(c)).capacity_bytes())
                 .sum::<usize>()
