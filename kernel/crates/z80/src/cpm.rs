@@ -94,11 +94,6 @@ impl fmt::Display for CpmError {
 pub trait CpmMemory {
     /// The byte at `addr`.
     fn peek(&self, addr: u16) -> u8;
-    /// The byte at `addr`, fetched as an instruction byte (see [`Bus::fetch`]).
-    #[inline(always)]
-    fn fetch(&mut self, addr: u16) -> u8 {
-        self.peek(addr)
-    }
     /// Writes `value` at `addr`.
     fn poke(&mut self, addr: u16, value: u8);
 }
@@ -129,10 +124,6 @@ impl CpmMemory for PagedRam<'_> {
         self.mem.read(addr)
     }
     #[inline(always)]
-    fn fetch(&mut self, addr: u16) -> u8 {
-        self.mem.fetch(addr)
-    }
-    #[inline(always)]
     fn poke(&mut self, addr: u16, value: u8) {
         self.mem.write(addr, value, &self.src)
     }
@@ -156,10 +147,6 @@ impl<M: CpmMemory> Bus for CpmBus<M> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
         self.mem.peek(addr)
-    }
-    #[inline(always)]
-    fn fetch(&mut self, addr: u16) -> u8 {
-        self.mem.fetch(addr)
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {

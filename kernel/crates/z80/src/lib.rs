@@ -54,15 +54,8 @@ pub use cpu::{Cpu, RunResult, StopReason, TStates};
 /// The machine around the CPU: memory and I/O ports. `Cpu::run` is generic over
 /// it, so every call is statically dispatched and normally inlined.
 pub trait Bus {
-    /// Memory read (opcode fetches go through [`Bus::fetch`], which defaults to this).
+    /// Memory read (opcode fetches too).
     fn read(&mut self, addr: u16) -> u8;
-    /// Memory read of an opcode or an immediate operand at PC. It must return what
-    /// [`Bus::read`] would; a bus may serve it faster (the paged memory keeps the page
-    /// of the last fetch at hand). Defaults to [`Bus::read`].
-    #[inline(always)]
-    fn fetch(&mut self, addr: u16) -> u8 {
-        self.read(addr)
-    }
     /// Memory write.
     fn write(&mut self, addr: u16, value: u8);
     /// Port read; `port` is the full 16-bit address the Z80 puts on the bus

@@ -138,11 +138,6 @@ impl Template {
 /// memory dropped without it leaves them to nobody (they stay allocated).
 pub struct PagedMemory<'t> {
     pages: [&'t Page; PAGES],
-    /// The page instructions were last fetched from (`pages[code_index]`): a fetch from
-    /// that page reads through it without looking in the table (see
-    /// [`PagedMemory::fetch`]).
-    code: &'t Page,
-    code_index: usize,
     /// Bit i: page i is owned (written since the memory was made).
     owned: u64,
     /// Pages that may still be copied.
@@ -157,8 +152,6 @@ impl<'t> PagedMemory<'t> {
     pub fn new(template: &'t Template) -> Self {
         PagedMemory {
             pages: core::array::from_fn(|i| template.page(i)),
-            code: template.page(0),
-            code_index: 0,
             owned: 0,
             allowance: usize::MAX,
             refused: false,
@@ -169,28 +162,6 @@ impl<'t> PagedMemory<'t> {
     #[inline(always)]
     pub fn read(&self, addr: u16) -> u8 {
         self.pages[addr as usize >> PAGE_SHIFT][addr as usize & (PAGE_SIZE - 1)].load(Relaxed)
-    }
-
-    /// The byte at `addr`, read as an instruction fetch: the same value as
-    /// [`PagedMemory::read`], but through the page of the previous fetch when `addr` is
-    /// on it. Code runs mostly within one page, so the byte's load then depends only on
-    /// `addr` and not on a load from the page table first.
-    #[inline(always)]
-    pub fn fetch(&mut self, addr: u16) -> u8 {
-        if addr as usize >> PAGE_SHIFT != self.code_index {
-            return self.fetch_other_page(addr);
-        }
-        self.code[addr as usize & (PAGE_SIZE - 1)].load(Relaxed)
-    }
-
-    /// [`PagedMemory::fetch`] from a page other than the last fetch's.
-    #[cold]
-    #[inline(never)]
-    fn fetch_other_page(&mut self, addr: u16) -> u8 {
-        let i = addr as usize >> PAGE_SHIFT;
-        self.code_index = i;
-        self.code = self.pages[i];
-        self.code[addr as usize & (PAGE_SIZE - 1)].load(Relaxed)
     }
 
     /// Writes `value` at `addr`, copying the page first (a page from `src`) if it is
@@ -221,9 +192,6 @@ impl<'t> PagedMemory<'t> {
         self.allowance -= 1;
         self.owned |= 1 << i;
         self.pages[i] = copy;
-        if self.code_index == i {
-            self.code = copy;
-        }
         true
     }
 
@@ -265,7 +233,6 @@ impl<'t> PagedMemory<'t> {
             }
             self.pages[i] = &ZERO_PAGE;
         }
-        self.code = &ZERO_PAGE;
         self.owned = 0;
     }
 
@@ -303,10 +270,6 @@ impl<'t, S: PageSource<'t>> Bus for PagedBus<'_, 't, S> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
         self.mem.read(addr)
-    }
-    #[inline(always)]
-    fn fetch(&mut self, addr: u16) -> u8 {
-        self.mem.fetch(addr)
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
@@ -364,26 +327,6 @@ mod tests {
         d.write(0x0005, 9, &src);
         assert_eq!(src.free.borrow().len(), 0, "the dirty page was reused");
         assert!((0..PAGE_SIZE as u16).all(|x| d.read(x) == if x == 5 { 9 } else { 0 }));
-    }
-
-    #[test]
-    fn fetches_see_writes_to_the_page_they_run_from() {
-        // Self-modifying code: the fetch page is shared from the template until the
-        // first write copies it; later fetches must read the copy.
-        let t = template_with(0x0400, &[0x11, 0x22]);
-        let src = HeapPages::default();
-        let mut m = PagedMemory::new(&t);
-        assert_eq!((m.fetch(0x0400), m.fetch(0x0401)), (0x11, 0x22));
-        m.write(0x0401, 0x33, &src);
-        assert_eq!((m.fetch(0x0401), m.read(0x0401)), (0x33, 0x33));
-        // Moving to another page and back, and writing a page not being fetched from.
-        assert_eq!(m.fetch(0x0000), 0);
-        m.write(0x0402, 0x44, &src);
-        m.write(0x0800, 0x55, &src);
-        assert_eq!((m.fetch(0x0402), m.fetch(0x0800), m.fetch(0x0400)), (0x44, 0x55, 0x11));
-        // After release every fetch reads zero, like every read.
-        m.release(&src);
-        assert_eq!((m.fetch(0x0400), m.fetch(0x0800)), (0, 0));
     }
 
     #[test]

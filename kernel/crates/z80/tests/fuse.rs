@@ -34,10 +34,6 @@ struct Event {
 trait Memory {
     fn get(&self, addr: u16) -> u8;
     fn set(&mut self, addr: u16, value: u8);
-    /// An instruction fetch (`Bus::fetch`): must read what `get` reads.
-    fn fetch(&mut self, addr: u16) -> u8 {
-        self.get(addr)
-    }
 }
 
 impl Memory for Vec<u8> {
@@ -56,9 +52,6 @@ impl Memory for Paged<'_> {
     fn get(&self, addr: u16) -> u8 {
         self.0.read(addr)
     }
-    fn fetch(&mut self, addr: u16) -> u8 {
-        self.0.fetch(addr)
-    }
     fn set(&mut self, addr: u16, value: u8) {
         self.0.write(addr, value, &self.1);
     }
@@ -72,11 +65,6 @@ struct TestBus<M> {
 impl<M: Memory> Bus for TestBus<M> {
     fn read(&mut self, addr: u16) -> u8 {
         let data = self.mem.get(addr);
-        self.events.push(Event { kind: Kind::Mr, addr, data });
-        data
-    }
-    fn fetch(&mut self, addr: u16) -> u8 {
-        let data = self.mem.fetch(addr);
         self.events.push(Event { kind: Kind::Mr, addr, data });
         data
     }

@@ -83,8 +83,6 @@ impl Z80Proc {
 /// core's pool) or flat (after its first CP/M call, or a SymbOS program's).
 trait Ram {
     fn load(&self, addr: u16) -> u8;
-    /// An instruction fetch ([`Bus::fetch`]): reads what `load` reads.
-    fn fetch(&mut self, addr: u16) -> u8;
     fn store(&mut self, addr: u16, value: u8, pool: &PagePool);
 }
 
@@ -92,10 +90,6 @@ impl Ram for PagedMemory<'static> {
     #[inline(always)]
     fn load(&self, addr: u16) -> u8 {
         self.read(addr)
-    }
-    #[inline(always)]
-    fn fetch(&mut self, addr: u16) -> u8 {
-        PagedMemory::fetch(self, addr)
     }
     #[inline(always)]
     fn store(&mut self, addr: u16, value: u8, pool: &PagePool) {
@@ -106,10 +100,6 @@ impl Ram for PagedMemory<'static> {
 impl Ram for [u8; 0x1_0000] {
     #[inline(always)]
     fn load(&self, addr: u16) -> u8 {
-        self[addr as usize]
-    }
-    #[inline(always)]
-    fn fetch(&mut self, addr: u16) -> u8 {
         self[addr as usize]
     }
     #[inline(always)]
@@ -132,10 +122,6 @@ impl<M: Ram + ?Sized> Bus for ProcBus<'_, M> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
         self.mem.load(addr)
-    }
-    #[inline(always)]
-    fn fetch(&mut self, addr: u16) -> u8 {
-        self.mem.fetch(addr)
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
