@@ -71,7 +71,12 @@ impl Platform for KernelPlatform {
     }
 
     fn memory_low(&self) -> bool {
-        crate::heap::usage().1 < SPAWN_RESERVE
+        // Pages and bodies kept in the engine's depot serve a spawn before the heap
+        // does, so they count as room: after a spawn bomb the depot holds what its
+        // processes used, and the heap's free part alone may be under the reserve.
+        // The depot is only looked at when the heap alone is short.
+        let free = crate::heap::usage().1;
+        free < SPAWN_RESERVE && free + ENGINE.get().map_or(0, |e| e.pooled_spare()) < SPAWN_RESERVE
     }
 
     #[inline(always)]
@@ -85,7 +90,8 @@ impl Platform for KernelPlatform {
 }
 
 /// Heap bytes kept for the processes already running (messages, links, monitors)
-/// and for the shell (`top`, `trace`): spawns are refused below this much free.
+/// and for the shell (`top`, `trace`): spawns are refused below this much free,
+/// counting what the engine's depot holds for spawns (see `memory_low`).
 pub const SPAWN_RESERVE: usize = 4 << 20;
 
 static ENGINE: spin::Once<Engine<KernelPlatform>> = spin::Once::new();

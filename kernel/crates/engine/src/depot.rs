@@ -98,6 +98,18 @@ impl Depot {
     }
 }
 
+impl<P: crate::Platform + ?Sized> crate::Engine<P> {
+    /// Bytes of free pages and recycled bodies in the depot: memory any core's Z80
+    /// spawns use before they ask the heap. A platform whose heap is down to its
+    /// reserve can still allow spawns while this lasts (the kernel's `memory_low`).
+    /// The pools' own stock (at most [`POOL_PAGES`] and [`POOL_BODIES`] each) is not
+    /// counted: only its core reaches it. Allocates nothing.
+    pub fn pooled_spare(&self) -> usize {
+        let s = self.depot.stats();
+        s.free * crate::memory::PAGE_SIZE + s.bodies * s.body_bytes
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

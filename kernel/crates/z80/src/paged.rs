@@ -51,8 +51,8 @@ pub fn try_alloc_page() -> Option<Box<Page>> {
 }
 
 /// Copies page `src` into `dst`. A copy of the zero page is a fill (stores only):
-/// the bytes are atomics, which the compiler copies one by one, so skipping the
-/// loads halves the cost of a process's first write to an untouched page.
+/// the bytes are atomics, which the compiler copies one by one, so a process's first
+/// write to an untouched page skips the 1 KiB of loads.
 fn copy_page(dst: &Page, src: &Page) {
     if core::ptr::eq(src, &ZERO_PAGE) {
         for d in dst {
