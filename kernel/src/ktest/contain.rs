@@ -98,7 +98,10 @@ pub fn full_heap() -> ! {
     let cores = e.sched().topology().len();
     let mut hoard: Vec<Vec<u8>> = Vec::new();
     let mut ok = hoard.try_reserve_exact(HOARD_CHUNKS).is_ok();
-    for size in [16 << 20, 1 << 20, 64 << 10, 4 << 10, 256, 16] {
+    // 24 before 16: the allocator's smallest block is 16 bytes, so a 24-byte hole
+    // takes no 16-byte chunk, and a 32-byte one takes no 24-byte chunk; the two sizes
+    // together leave no hole behind.
+    for size in [16 << 20, 1 << 20, 64 << 10, 4 << 10, 256, 24, 16] {
         while hoard.len() < HOARD_CHUNKS {
             let mut v: Vec<u8> = Vec::new();
             if v.try_reserve_exact(size).is_err() {

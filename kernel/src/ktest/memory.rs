@@ -224,11 +224,7 @@ impl NativeTask for Driver {
                 let m = e.memory_stats();
                 let used = crate::heap::usage().0;
                 // Kept for reuse: every page a pool made, every body, and their lists.
-                let pooled: usize = m
-                    .pools
-                    .iter()
-                    .map(|p| p.made * zbeam_engine::memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes)
-                    .sum();
+                let pooled = m.pooled();
                 let drift = (used as i64 - pooled as i64 - self.heap0 as i64).unsigned_abs() as usize;
                 println!(
                     "test memory: after killing every pong: {} bytes charged (baseline {}); heap {} KiB used, of \

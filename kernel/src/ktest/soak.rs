@@ -200,6 +200,15 @@ impl Soak {
         if let Some((sup, _)) = &self.sup {
             cx.kill(*sup);
         }
+        // A cx-pingpong partner ('B') whose spawner ended early (its SEND refused for
+        // memory while a bomb held the budget) echoes until its 65 s receive timeout;
+        // it is in no tree the driver holds, so it is killed here.
+        let pingpong = e.images().get(CX_PINGPONG).map(|i| i.name);
+        for p in e.live_pids() {
+            if e.proc_info(p).is_some_and(|i| Some(i.name) == pingpong) {
+                cx.kill(p);
+            }
+        }
         // Left: the shell and this driver.
         e.live() <= 2 && e.frozen_live() == 0
     }
@@ -243,6 +252,12 @@ impl NativeTask for Soak {
                 }
                 let live = crate::runtime::engine().map_or(0, |e| e.live());
                 println!("soak: FAIL: {live} processes still live 10 s after the end");
+                if let Some(e) = crate::runtime::engine() {
+                    for p in e.live_pids().take(8) {
+                        let name = e.proc_info(p).map_or("?", |i| i.name);
+                        println!("soak: still live: pid {} {name}", p.get());
+                    }
+                }
                 return NativeStep::Exit(1);
             }
             self.held = Vec::new();

@@ -75,7 +75,12 @@ impl Platform for KernelPlatform {
     }
 
     fn memory_low(&self) -> bool {
-        crate::heap::usage().1 < SPAWN_RESERVE
+        // Pages and bodies kept in the engine's depot serve a spawn before the heap
+        // does, so they count as room: after a spawn bomb the depot holds what its
+        // processes used, and the heap's free part alone may be under the reserve.
+        // The depot is only looked at when the heap alone is short.
+        let free = crate::heap::usage().1;
+        free < SPAWN_RESERVE && free + ENGINE.get().map_or(0, |e| e.pooled_spare()) < SPAWN_RESERVE
     }
 
     #[inline(always)]
@@ -89,7 +94,8 @@ impl Platform for KernelPlatform {
 }
 
 /// Heap bytes kept for the processes already running (messages, links, monitors)
-/// and for the shell (`top`, `trace`): spawns are refused below this much free.
+/// and for the shell (`top`, `trace`): spawns are refused below this much free,
+/// counting what the engine's depot holds for spawns (see `memory_low`).
 pub const SPAWN_RESERVE: usize = 4 << 20;
 
 static ENGINE: spin::Once<Engine<KernelPlatform>> = spin::Once::new();
@@ -129,13 +135,14 @@ pub fn engine() -> Option<&'static Engine<KernelPlatform>> {
 /// less the slots the engine keeps for system tasks (and slot 0, the kernel's).
 pub const MAX_PROCS: usize = zbeam_engine::pid::MAX_SLOTS - zbeam_engine::SYSTEM_SLOTS - 1;
 
-/// Heap per slot of the process table by default. An idle Z80 process costs about
-/// 2.5 KiB with its slot (its body and a page or two of its own; its image's pages are
-/// shared), but at 8 KiB the table, not the heap, stops a spawn bomb: when a bomb
-/// fills the heap to the reserve, the allocator's free memory is in fragments and a
-/// larger allocation (a run queue growing) can still fail. The boot argument
-/// `slotheap=BYTES` sets another (3072 holds a million processes in `-m 4G`).
-pub const HEAP_PER_SLOT: usize = 8 << 10;
+/// Heap per slot of the process table by default: 3 KiB, so `-m 4G` holds more than a
+/// million processes. An idle Z80 process costs about 2.1 KiB with its slot (its body
+/// and a page or two of its own; its image's pages are shared), so a spawn bomb fills
+/// the table or the memory budget at about the same count; either refuses the next
+/// spawn, and spawns also stop when the heap is down to [`SPAWN_RESERVE`] (run-queue
+/// growth is fallible). The pools' depot keeps later bombs from growing what the
+/// pools keep. The boot argument `slotheap=BYTES` sets another.
+pub const HEAP_PER_SLOT: usize = 3 << 10;
 
 static SLOT_HEAP: AtomicUsize = AtomicUsize::new(HEAP_PER_SLOT);
 

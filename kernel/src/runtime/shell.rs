@@ -714,6 +714,7 @@ fn mem(e: &Engine<KernelPlatform>) {
             p.made, p.free, page_kib, p.bodies, p.body_bytes
         );
     }
+    println!("pool depot: {} pages, {} bodies (shared by the pools)", m.depot.free, m.depot.bodies);
     // The last node pool serves senders on no core (the kernel itself).
     for (c, n) in m.nodes.iter().enumerate() {
         let (made, back, free, bytes) = (n.made, n.returned, n.cached, n.node_bytes);

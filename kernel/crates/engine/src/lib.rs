@@ -31,6 +31,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+mod depot;
 /// CP/M 2.2 for Z80 processes: the BDOS, BIOS and in-memory disk the engine uses.
 pub use zbeam_cpm as cpm;
 mod inbox;
@@ -226,6 +227,8 @@ pub struct MemoryStats {
     pub pools: Vec<memory::PoolStats>,
     /// Each core's pool of message nodes (the last serves senders on no core).
     pub nodes: Vec<zbeam_mailbox::PoolStats>,
+    /// The depot the pools share (pages and bodies beyond a pool's bound).
+    pub depot: memory::PoolStats,
     /// Bytes of the scheduler's run queues (room a burst grew them to, until they
     /// shrink) and of the timer wheels' slabs (which keep the size they grew to).
     pub queues: usize,
@@ -233,16 +236,25 @@ pub struct MemoryStats {
 
 impl MemoryStats {
     /// Bytes the engine keeps on purpose for later processes, with no process holding
-    /// them: the templates, every pool's pages, recycled bodies and lists, the free
-    /// message nodes, and the run queues' and timer wheels' room. Page pools
-    /// keep what they once took (they never give pages back to the heap; node pools
-    /// keep at most their high-water marks), so after a spawn burst the heap stays
-    /// this much above its earlier size; a leak is heap held beyond it.
+    /// them: the templates, the page pools' and their depot's pages, recycled bodies
+    /// and lists, the free message nodes, and the run queues' and timer wheels' room.
+    /// Page pools and the depot keep what they once took (they never give pages back
+    /// to the heap; node pools keep at most their high-water marks), so after a spawn
+    /// burst the heap stays this much above its earlier size; a leak is heap held
+    /// beyond it.
     pub fn kept(&self) -> usize {
-        let pools: usize =
-            self.pools.iter().map(|p| p.made * memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes).sum();
         let nodes: usize = self.nodes.iter().map(|n| n.cached * n.node_bytes).sum();
-        self.templates + pools + nodes + self.queues
+        self.templates + self.pooled() + nodes + self.queues
+    }
+
+    /// Bytes of the pools and their depot: every page a pool made, the recycled
+    /// bodies, and their lists.
+    pub fn pooled(&self) -> usize {
+        self.pools
+            .iter()
+            .chain(core::iter::once(&self.depot))
+            .map(|p| p.made * memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes)
+            .sum()
     }
 }
 
@@ -421,6 +433,8 @@ pub struct Engine<P: Platform + ?Sized> {
     budget: Budget,
     /// One page pool per core.
     pools: Box<[PagePool]>,
+    /// What the pools share beyond their bound (see `depot`).
+    depot: alloc::sync::Arc<depot::Depot>,
     /// Each image's template, built at its first spawn (None: building it failed).
     templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
     /// Working memory of `stop_tree`, made once (see `tree::Scratch`).
@@ -479,6 +493,7 @@ impl<P: Platform> Engine<P> {
             })
             .collect::<Vec<_>>()
             .into_boxed_slice();
+        let depot = alloc::sync::Arc::new(depot::Depot::default());
         Engine {
             sched,
             platform,
@@ -505,7 +520,8 @@ impl<P: Platform> Engine<P> {
             console_in: Mutex::new(VecDeque::new()),
             console_reader: AtomicU32::new(0),
             budget: Budget::new(cores),
-            pools: (0..cores).map(|_| PagePool::default()).collect::<Vec<_>>().into_boxed_slice(),
+            pools: (0..cores).map(|_| PagePool::new(depot.clone())).collect::<Vec<_>>().into_boxed_slice(),
+            depot,
             templates: images.iter().map(|_| spin::Once::new()).collect::<Vec<_>>().into_boxed_slice(),
             stop_scratch: Mutex::new(tree::Scratch::new(max_procs)),
         }
@@ -537,6 +553,7 @@ impl<P: Platform + ?Sized> Engine<P> {
             templates: self.templates.iter().filter_map(|t| t.get().copied().flatten()).map(|t| t.bytes()).sum(),
             pools: self.pools.iter().map(|p| p.stats()).collect(),
             nodes: self.nodes.iter().map(|n| n.stats()).collect(),
+            depot: self.depot.stats(),
             queues: (0..self.sched.topology().len())
                 .map(|c| self.sched.queue(CoreId::new(c)).capacity_bytes())
                 .sum::<usize>()

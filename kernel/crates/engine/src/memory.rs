@@ -9,7 +9,9 @@
 //! at exit go back to the pool of the core that frees them. A pool is a free list
 //! behind a lock only its own core takes in the normal course (a process's pages are
 //! taken and given on the core running it), so no lock is shared by all cores. Pages
-//! in the pools are reused, not returned to the heap.
+//! in the pools are reused, not returned to the heap. A pool past its bound passes
+//! half of its pages or bodies to a depot the pools share, and an empty pool takes a
+//! batch from it before the heap (see `depot`), one lock per batch.
 //!
 //! A process that makes a CP/M BDOS or BIOS call switches to a flat 64 KiB copy of its
 //! memory (the BDOS works on the whole address space), charged to it.
@@ -33,8 +35,10 @@
 //! the node.
 
 use crate::abi;
+use crate::depot::Depot;
 use crate::proc::Body;
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
@@ -61,7 +65,8 @@ pub const DEFAULT_LIMIT: usize = 1 << 20;
 pub const NATIVE_LIMIT: usize = 4 << 20;
 
 /// A core's pool: pages and Z80 process bodies given back, ready to be taken again.
-#[derive(Default)]
+/// It keeps a bounded number and shares the rest through the engine's
+/// [`Depot`] (see there).
 pub(crate) struct PagePool {
     free: Mutex<Vec<&'static Page>>,
     /// Pages this pool took from the heap.
@@ -70,30 +75,46 @@ pub(crate) struct PagePool {
     /// The boxes are what is reused (a slot holds a `Box<Body>`), so they stay boxed.
     #[allow(clippy::vec_box)]
     bodies: Mutex<Vec<Box<Body>>>,
+    /// Where pages and bodies beyond the pool's bound go, and come from when it is empty.
+    depot: Arc<Depot>,
 }
 
 /// An all-zero template: what a recycled body's memory reads until it is reloaded.
 pub(crate) static ZERO_TEMPLATE: Template = Template::zero();
 
 impl PagePool {
-    /// A recycled Z80 body, if the pool has one.
+    /// An empty pool sharing `depot` with the other cores' pools.
+    pub(crate) fn new(depot: Arc<Depot>) -> Self {
+        PagePool { free: Mutex::default(), made: AtomicUsize::new(0), bodies: Mutex::default(), depot }
+    }
+    /// A recycled Z80 body, if the pool (or, when it is empty, the depot) has one.
     pub(crate) fn take_body(&self) -> Option<Box<Body>> {
-        self.bodies.lock().pop()
+        let mut bodies = self.bodies.lock();
+        if bodies.is_empty() {
+            self.depot.refill_bodies(&mut bodies);
+        }
+        bodies.pop()
     }
     /// Keeps a Z80 body (already emptied by `Body::recycle`) for a later spawn.
     pub(crate) fn give_body(&self, body: Box<Body>) {
         let mut bodies = self.bodies.lock();
         if bodies.try_reserve(1).is_ok() {
             bodies.push(body);
+            self.depot.after_give_body(&mut bodies);
         }
     }
 }
 
 impl PageSource<'static> for PagePool {
     fn take(&self) -> Option<&'static Page> {
-        if let Some(p) = self.free.lock().pop() {
+        let mut free = self.free.lock();
+        if free.is_empty() {
+            self.depot.refill_pages(&mut free);
+        }
+        if let Some(p) = free.pop() {
             return Some(p);
         }
+        drop(free);
         let page: &'static Page = Box::leak(paged::try_alloc_page()?);
         // Relaxed: a statistic.
         self.made.fetch_add(1, Ordering::Relaxed);
@@ -104,6 +125,7 @@ impl PageSource<'static> for PagePool {
         // A page that cannot be listed is kept out of use rather than risk a panic.
         if free.try_reserve(1).is_ok() {
             free.push(page);
+            self.depot.after_give_page(&mut free);
         }
     }
 }

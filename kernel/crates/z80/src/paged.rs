@@ -50,8 +50,16 @@ pub fn try_alloc_page() -> Option<Box<Page>> {
     v.into_boxed_slice().try_into().ok()
 }
 
-/// Copies page `src` into `dst`.
+/// Copies page `src` into `dst`. A copy of the zero page is a fill (stores only):
+/// the bytes are atomics, which the compiler copies one by one, so a process's first
+/// write to an untouched page skips the 1 KiB of loads.
 fn copy_page(dst: &Page, src: &Page) {
+    if core::ptr::eq(src, &ZERO_PAGE) {
+        for d in dst {
+            d.store(0, Relaxed);
+        }
+        return;
+    }
     for (d, s) in dst.iter().zip(src.iter()) {
         d.store(s.load(Relaxed), Relaxed);
     }
@@ -312,6 +320,13 @@ mod tests {
         let mut c = PagedMemory::new(&t);
         c.write(0x0100, 5, &src);
         assert_eq!((c.read(0x0100), c.read(0x0101), src.free.borrow().len()), (5, 2, 0));
+        // A reused (dirty) page copied from the zero page reads zero but for the write.
+        c.release(&src);
+        let z = Template::zero();
+        let mut d = PagedMemory::new(&z);
+        d.write(0x0005, 9, &src);
+        assert_eq!(src.free.borrow().len(), 0, "the dirty page was reused");
+        assert!((0..PAGE_SIZE as u16).all(|x| d.read(x) == if x == 5 { 9 } else { 0 }));
     }
 
     #[test]
