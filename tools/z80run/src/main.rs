@@ -183,6 +183,14 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
         s.discarded,
         100.0 * s.speculative_tstates as f64 / report.tstates.max(1) as f64
     );
+    if s.waves > 0 {
+        eprintln!(
+            "z80run: waves took {:.1} ms, {:.1} ms of it their longest tasks; fixed cost and redos {:.1} us a wave",
+            s.wave_time as f64 / 1e6,
+            s.wave_longest as f64 / 1e6,
+            s.wave_time.saturating_sub(s.wave_longest) as f64 / 1e3 / s.waves as f64
+        );
+    }
     for r in &report.regions {
         let arm = r.main_arm.map_or(String::from("-"), |(a, w)| format!("{a} ({w} waves)"));
         eprintln!("z80run:   region {:04X}: {}; {} iterations; main choice {arm}", r.head, r.state, r.iterations);
