@@ -198,7 +198,7 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
     );
     if s.waves > 0 {
         eprintln!(
-            "z80run: waves took {:.1} ms, {:.1} ms of it their longest tasks; fixed cost and redos {:.1} us a wave",
+            "z80run: waves took {:.1} ms, {:.1} ms of it their longest tasks; the rest (fixed cost, redos, and tasks beyond one per instance) {:.1} us a wave",
             s.wave_time as f64 / 1e6,
             s.wave_longest as f64 / 1e6,
             s.wave_time.saturating_sub(s.wave_longest) as f64 / 1e3 / s.waves as f64

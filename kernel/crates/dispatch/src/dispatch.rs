@@ -369,6 +369,9 @@ struct Dispatcher<'a, P: Pool> {
     watch: Vec<u16>,
     last: u16,
     regions: BTreeMap<u16, Region>,
+    /// Instances a wave runs on (the pool's, capped by the configuration).
+    instances: usize,
+    /// One per task a wave may have: `instances` times the pool's tasks per instance.
     tasks: Vec<Task>,
     redo: Task,
     stats: Stats,
@@ -415,6 +418,8 @@ fn run_on<P: Pool>(
     let fits = loaded.is_some();
     let (cpu, mem) = loaded.unwrap_or_else(|| (Cpu::new(), zeroed_mem()));
     let instances = pool.instances().min(cfg.tasks).max(1);
+    // Task slots: more than the instances when the pool hands a free instance the next task.
+    let slots = if instances > 1 { instances * pool.per_instance().max(1) } else { 1 };
     let mut d = Dispatcher {
         cfg,
         pool,
@@ -432,7 +437,8 @@ fn run_on<P: Pool>(
         watch: alloc::vec![HOT; 0x1_0000],
         last: LOAD_ADDR,
         regions: BTreeMap::new(),
-        tasks: (0..instances).map(|_| Task::new()).collect(),
+        instances,
+        tasks: (0..slots).map(|_| Task::new()).collect(),
         redo: Task::new(),
         stats: Stats::default(),
         log: Vec::new(),
@@ -667,7 +673,8 @@ impl<P: Pool> Dispatcher<'_, P> {
             return false;
         }
         let graph = Graph::build(nodes);
-        let verdict = region::analyse(&graph, &self.m.cpu, self.tasks.len(), self.pool.min_task_tstates());
+        let verdict =
+            region::analyse(&graph, &self.m.cpu, self.instances, self.tasks.len(), self.pool.min_task_tstates());
         if let Verdict::Sequential(why) = &verdict {
             region.why_sequential = Some(why.clone());
             let rp = self.policy.regions.entry(head).or_default();

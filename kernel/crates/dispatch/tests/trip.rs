@@ -9,9 +9,7 @@ use zbeam_dispatch::{suite, Config, CostModel, Outcome, Policy};
 
 /// A model pool whose smallest task is larger than mandel's row.
 fn big_task_pool(instances: usize) -> CostModel {
-    let mut pool = CostModel::new(instances, 2000, 1);
-    pool.min_task = 4_000_000;
-    pool
+    common::model(instances, 4_000_000, 1)
 }
 
 #[test]
