@@ -171,8 +171,9 @@ fn hosted(o: &Opts) {
          policy every run; `learnt`: one policy per program, learnt over {WARM_UP} untimed runs first and kept \
          learning. `seq spread`: (max - min) / median of the sequential times; above 10% the row is marked noise. \
          `exact`: every run bit-exact with the sequential one. `idle-host`: the speedup on two idle cores, from \
-         the threads' CPU time (`z80run --cpu-clock`: the dispatcher's thread plus, per wave, what its slowest \
-         worker task ran beyond task 0, against the sequential run's CPU time; hand-off latency left out), \
+         the threads' CPU time (`z80run --cpu-clock`: the dispatcher thread's CPU time, each wave charged its \
+         tasks' CPU times scheduled on 2 idle instances, against the sequential run's CPU time; hand-off \
+         latency left out; on a virtual machine a thread's CPU time also counts time the host took away), \
          with its own fresh and learnt policies (the learner then also learns from CPU time).\n",
         o.runs
     );
