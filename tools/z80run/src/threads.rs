@@ -198,9 +198,15 @@ impl Pool for Threads {
         }
         let mut idle = 0;
         while idle < woken {
-            match self.back.recv().expect("the worker threads are alive") {
-                Some(done) => out.push(done),
-                None => idle += 1,
+            // A worker that died (a panic in a task) would never report: check for
+            // that while waiting, rather than wait for ever.
+            match self.back.recv_timeout(std::time::Duration::from_millis(200)) {
+                Ok(Some(done)) => out.push(done),
+                Ok(None) => idle += 1,
+                Err(_) => assert!(
+                    !self.workers.iter().any(|w| w.handle.as_ref().is_none_or(|h| h.is_finished())),
+                    "a dispatcher worker thread died"
+                ),
             }
         }
         for (place, task) in out {
