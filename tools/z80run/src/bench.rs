@@ -61,15 +61,19 @@ struct Sequential {
     instructions: u64,
     tstates: u64,
     secs: f64,
+    /// The thread's CPU time for the run (what it takes on an idle core).
+    cpu_secs: f64,
 }
 
 fn sequential(image: &[u8]) -> Sequential {
     let mut machine = Box::new(CpmMachine::new(image).expect("a suite image fits"));
     let mut out = Vec::new();
     let t = Instant::now();
+    let c = threads::thread_cpu_ns();
     let stats = machine.run(u64::MAX, &mut |b| out.push(b)).expect("a suite program finishes");
+    let cpu_secs = threads::thread_cpu_ns().saturating_sub(c) as f64 / 1e9;
     let secs = t.elapsed().as_secs_f64();
-    Sequential { out, machine, instructions: stats.instructions, tstates: stats.tstates, secs }
+    Sequential { out, machine, instructions: stats.instructions, tstates: stats.tstates, secs, cpu_secs }
 }
 
 fn exact(s: &Sequential, out: &[u8], r: &Report) -> bool {
@@ -99,6 +103,16 @@ fn dispatched<P: Pool>(
     let t = Instant::now();
     let r = run(image, &cfg, pool, policy, &mut |b| out.push(b));
     (out, r, t.elapsed().as_secs_f64())
+}
+
+/// A run on 2 threads timed by their CPU time ([`threads::Clock::Cpu`]): output,
+/// report and the seconds it takes on two idle cores.
+fn idle_host(image: &[u8], policy: &mut Policy, seed: u64) -> (Vec<u8>, Report, f64) {
+    let mut pool = threads::Threads::with_clock(2, threads::Clock::Cpu);
+    let t0 = pool.now();
+    let (out, r, _) = dispatched(image, &mut pool, 2, policy, seed);
+    let secs = pool.now().saturating_sub(t0) as f64 / 1e9;
+    (out, r, secs)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -156,27 +170,42 @@ fn hosted(o: &Opts) {
         "Medians of {} interleaved rounds (sequential, fresh policy, learnt policy, 1 instance). `fresh`: a new \
          policy every run; `learnt`: one policy per program, learnt over {WARM_UP} untimed runs first and kept \
          learning. `seq spread`: (max - min) / median of the sequential times; above 10% the row is marked noise. \
-         `exact`: every run bit-exact with the sequential one.\n",
+         `exact`: every run bit-exact with the sequential one. `idle-host`: the speedup on two idle cores, from \
+         the threads' CPU time (`z80run --cpu-clock`: the dispatcher thread's CPU time, each wave charged its \
+         tasks' CPU times scheduled on 2 idle instances, against the sequential run's CPU time; hand-off \
+         latency left out; on a virtual machine a thread's CPU time also counts time the host took away), \
+         with its own fresh and learnt policies (the learner then also learns from CPU time).\n",
         o.runs
     );
     println!(
         "| program | class | sequential ms | seq spread | fresh ms (2) | fresh speedup | learnt ms (2) | learnt speedup \
-         | squash rate | 1-instance overhead | exact | noise? |"
+         | idle-host fresh | idle-host learnt | squash rate | 1-instance overhead | exact | noise? |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
     for p in suite::PROGRAMS {
         let img = scaled(p, o.scale);
         let (mut seq, mut par, mut learnt, mut one) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut seq_cpu, mut idle_fresh, mut idle_learnt) = (Vec::new(), Vec::new(), Vec::new());
         let (mut spec, mut squashed, mut all_exact) = (0u64, 0u64, true);
         let reference = sequential(&img);
         let mut kept = Policy::new(&img);
+        let mut kept_idle = Policy::new(&img);
         for run in 0..WARM_UP {
             let (out, r, _) = dispatched(&img, &mut threads::Threads::new(2), 2, &mut kept, run as u64 + 100);
+            all_exact &= exact(&reference, &out, &r);
+            let (out, r, _) = idle_host(&img, &mut kept_idle, run as u64 + 100);
             all_exact &= exact(&reference, &out, &r);
         }
         for run in 0..o.runs {
             let s = sequential(&img);
             seq.push(s.secs);
+            seq_cpu.push(s.cpu_secs);
+            let (out, r, secs) = idle_host(&img, &mut Policy::new(&img), run as u64 + 1);
+            all_exact &= exact(&reference, &out, &r);
+            idle_fresh.push(secs);
+            let (out, r, secs) = idle_host(&img, &mut kept_idle, run as u64 + 1);
+            all_exact &= exact(&reference, &out, &r);
+            idle_learnt.push(secs);
             let mut policy = Policy::new(&img);
             let mut pool = threads::Threads::new(2);
             let (out, r, secs) = dispatched(&img, &mut pool, 2, &mut policy, run as u64 + 1);
@@ -198,9 +227,10 @@ fn hosted(o: &Opts) {
             (hi - lo) / median(seq.clone())
         };
         let (s, d, l, d1) = (median(seq), median(par), median(learnt), median(one));
+        let (sc, fi, li) = (median(seq_cpu), median(idle_fresh), median(idle_learnt));
         let rate = if spec > 0 { format!("{:.1}%", 100.0 * squashed as f64 / spec as f64) } else { String::from("-") };
         println!(
-            "| {} | {} | {:.1} | {:.0}% | {:.1} | {:.2}x | {:.1} | {:.2}x | {} | {:+.1}% | {} | {} |",
+            "| {} | {} | {:.1} | {:.0}% | {:.1} | {:.2}x | {:.1} | {:.2}x | {:.2}x | {:.2}x | {} | {:+.1}% | {} | {} |",
             p.name,
             p.class,
             s * 1e3,
@@ -209,6 +239,8 @@ fn hosted(o: &Opts) {
             s / d,
             l * 1e3,
             s / l,
+            sc / fi,
+            sc / li,
             rate,
             100.0 * (d1 / s - 1.0),
             if all_exact { "yes" } else { "NO" },

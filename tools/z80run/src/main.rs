@@ -1,5 +1,5 @@
 //! `z80run FILE.COM [--max-instructions N] [--parallel N [--policy FILE] [--seed S]
-//! [--min-task T]] [--scale K]`: runs a CP/M `.COM` program on the zbeam Z80 core through the crate's
+//! [--min-task T] [--cpu-clock]] [--scale K]`: runs a CP/M `.COM` program on the zbeam Z80 core through the crate's
 //! CP/M harness (`zbeam_z80::cpm`), or with `--parallel N` through the dispatcher
 //! (`zbeam_dispatch`) on N instances: this thread and N-1 worker threads.
 //!
@@ -8,7 +8,10 @@
 //! squashes, per region what it decided). `--policy FILE` loads the learnt policy
 //! from FILE if it is there and belongs to this image, and saves it afterwards, so
 //! repeated runs improve. `--min-task T` sets the smallest task worth sending to
-//! another thread, in T-states (default 2,000,000). `--scale K` patches the byte at 0103h, which the programs
+//! another thread, in T-states (default `threads::DEFAULT_MIN_TASK`, 500,000).
+//! `--cpu-clock` times the dispatcher by the threads' CPU time (`threads::Clock::Cpu`):
+//! the learner then learns, and the summary gives, what the run takes on idle cores,
+//! whatever else the host runs. `--scale K` patches the byte at 0103h, which the programs
 //! of `programs/dispatch` read as their repetition count (other programs: do not).
 //!
 //! `z80run --symbos FILE [--put PATH]... [--keep DIR] [ARGS...]`: runs a SymbOS
@@ -26,13 +29,14 @@
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
+use zbeam_dispatch::Pool;
 use zbeam_z80::cpm::{self, CpmError, CpmStats};
 
 mod symbos;
 mod threads;
 
 const USAGE: &str = "usage: z80run FILE.COM [--max-instructions N] [--parallel N [--policy FILE] [--seed S] \
-     [--min-task T]] [--scale K] | z80run --symbos FILE [--put PATH]... [--keep DIR] [ARGS...]";
+     [--min-task T] [--cpu-clock]] [--scale K] | z80run --symbos FILE [--put PATH]... [--keep DIR] [ARGS...]";
 
 struct Args {
     file: String,
@@ -42,6 +46,7 @@ struct Args {
     seed: u64,
     scale: Option<u8>,
     min_task: Option<u64>,
+    cpu_clock: bool,
 }
 
 fn number<T: std::str::FromStr>(opt: &str, v: Option<String>) -> Result<T, String> {
@@ -53,6 +58,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut file = None;
     let mut max_instructions = u64::MAX;
     let (mut parallel, mut policy, mut seed, mut scale, mut min_task) = (None, None, 1, None, None);
+    let mut cpu_clock = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--max-instructions" => max_instructions = number(&arg, args.next())?,
@@ -66,6 +72,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--policy" => policy = Some(args.next().ok_or("--policy needs a file")?),
             "--seed" => seed = number(&arg, args.next())?,
             "--min-task" => min_task = Some(number(&arg, args.next())?),
+            "--cpu-clock" => cpu_clock = true,
             "--scale" => scale = Some(number::<u8>(&arg, args.next())?.max(1)),
             "-h" | "--help" => return Err(USAGE.to_string()),
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg:?}\n{USAGE}")),
@@ -76,7 +83,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     if parallel.is_none() && policy.is_some() {
         return Err(format!("--policy needs --parallel\n{USAGE}"));
     }
-    Ok(Args { file: file.ok_or(USAGE)?, max_instructions, parallel, policy, seed, scale, min_task })
+    Ok(Args { file: file.ok_or(USAGE)?, max_instructions, parallel, policy, seed, scale, min_task, cpu_clock })
 }
 
 fn summary(stats: CpmStats, secs: f64) {
@@ -158,7 +165,8 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
         .and_then(|t| Policy::from_text(&t, image))
         .unwrap_or_else(|| Policy::new(image));
     let cfg = Config { tasks: n, seed: args.seed, max_instructions: args.max_instructions, ..Config::default() };
-    let mut pool = threads::Threads::new(n);
+    let mut pool =
+        if args.cpu_clock { threads::Threads::with_clock(n, threads::Clock::Cpu) } else { threads::Threads::new(n) };
     if let Some(t) = args.min_task {
         pool.min_task = t;
     }
@@ -168,9 +176,14 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
         let _ = lock.write_all(&[b]).and_then(|()| lock.flush());
     };
     let start = Instant::now();
+    let clock0 = pool.now();
     let report = zbeam_dispatch::run(image, &cfg, &mut pool, &mut policy, &mut out);
     let secs = start.elapsed().as_secs_f64();
+    let clock = pool.now().saturating_sub(clock0);
     summary(CpmStats { instructions: report.instructions, tstates: report.tstates }, secs);
+    if args.cpu_clock {
+        eprintln!("z80run: on {n} idle cores (threads' CPU time): {:.3} s", clock as f64 / 1e9);
+    }
     let s = report.stats;
     eprintln!(
         "z80run: dispatcher on {n} instances: {} waves, {} speculative tasks: {} committed, {} squashed ({} state, {} memory), {} discarded; {:.1}% of T-states speculative",
@@ -183,6 +196,14 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
         s.discarded,
         100.0 * s.speculative_tstates as f64 / report.tstates.max(1) as f64
     );
+    if s.waves > 0 {
+        eprintln!(
+            "z80run: waves took {:.1} ms, {:.1} ms of it their longest tasks; the rest (fixed cost, redos, and tasks beyond one per instance) {:.1} us a wave",
+            s.wave_time as f64 / 1e6,
+            s.wave_longest as f64 / 1e6,
+            s.wave_time.saturating_sub(s.wave_longest) as f64 / 1e3 / s.waves as f64
+        );
+    }
     for r in &report.regions {
         let arm = r.main_arm.map_or(String::from("-"), |(a, w)| format!("{a} ({w} waves)"));
         eprintln!("z80run:   region {:04X}: {}; {} iterations; main choice {arm}", r.head, r.state, r.iterations);

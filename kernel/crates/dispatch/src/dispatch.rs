@@ -139,6 +139,11 @@ pub struct Stats {
     pub observed: u64,
     /// The learnt policy left the whole run sequential, unobserved ([`Policy::quiet_run`]).
     pub quiet: bool,
+    /// Time the waves took, from planning to the last commit or redo (the pool's unit).
+    pub wave_time: u64,
+    /// Of that, the longest task of each wave (the part running in parallel); the rest
+    /// is the waves' fixed cost (copies, hand-off, validation, commit) and their redos.
+    pub wave_longest: u64,
 }
 
 /// A region as reported after a run.
@@ -259,6 +264,36 @@ pub fn start_matches(actual: &Cpu, predicted: &Cpu, dead: Units, r_relative: boo
     normalised(actual, dead, r_relative) == normalised(predicted, dead, r_relative)
 }
 
+/// True if an arm of `tasks` tasks of `chunk` iterations is worth offering for visits
+/// of `trip` iterations, `smallest` being the smallest chunk the partitioner offers.
+/// A visit of fewer iterations than the arm's wave is split evenly ([`plan`]), so all
+/// chunks at or above `trip / tasks` give the same wave: only the first of them (or
+/// the smallest chunk) is kept, beside the chunks that fit whole. A visit of one
+/// iteration leaves nothing to split.
+fn fits(chunk: u32, smallest: u32, tasks: u32, trip: u64) -> bool {
+    trip >= 2 && (chunk == smallest || (chunk as u64 / 2) * (tasks as u64) < trip)
+}
+
+/// The wave actually run for an arm of `tasks` tasks of `chunk` iterations with
+/// `instances` task slots: when the longest visit seen (`trip`) leaves fewer
+/// iterations than the arm would plan, the rest of the visit is split evenly over the
+/// tasks (never planning a task beyond the loop's end), so a loop shorter than the
+/// arm's wave still runs as balanced tasks. Returns (tasks, iterations per task).
+fn plan(tasks: usize, instances: usize, chunk: u32, r: &Region) -> (usize, u32) {
+    let n = tasks.min(instances).max(1);
+    match r.trip {
+        Some(trip) => {
+            let left = trip.saturating_sub(r.visit_iters).max(1);
+            if (chunk as u64) * (n as u64) <= left {
+                return (n, chunk);
+            }
+            let n = n.min(left as usize);
+            (n, left.div_ceil(n as u64) as u32)
+        }
+        None => (n, chunk),
+    }
+}
+
 /// The sequential machine's bus: committed memory, and per target of a backward
 /// transfer a countdown (`watch`) of arrivals until the next stop: [`HOT`] for a
 /// target never seen, 1 for an active or observed head (stop at every arrival), a
@@ -334,6 +369,9 @@ struct Dispatcher<'a, P: Pool> {
     watch: Vec<u16>,
     last: u16,
     regions: BTreeMap<u16, Region>,
+    /// Instances a wave runs on (the pool's, capped by the configuration).
+    instances: usize,
+    /// One per task a wave may have: `instances` times the pool's tasks per instance.
     tasks: Vec<Task>,
     redo: Task,
     stats: Stats,
@@ -380,6 +418,8 @@ fn run_on<P: Pool>(
     let fits = loaded.is_some();
     let (cpu, mem) = loaded.unwrap_or_else(|| (Cpu::new(), zeroed_mem()));
     let instances = pool.instances().min(cfg.tasks).max(1);
+    // Task slots: more than the instances when the pool hands a free instance the next task.
+    let slots = if instances > 1 { instances * pool.per_instance().max(1) } else { 1 };
     let mut d = Dispatcher {
         cfg,
         pool,
@@ -397,7 +437,8 @@ fn run_on<P: Pool>(
         watch: alloc::vec![HOT; 0x1_0000],
         last: LOAD_ADDR,
         regions: BTreeMap::new(),
-        tasks: (0..instances).map(|_| Task::new()).collect(),
+        instances,
+        tasks: (0..slots).map(|_| Task::new()).collect(),
         redo: Task::new(),
         stats: Stats::default(),
         log: Vec::new(),
@@ -509,8 +550,9 @@ impl<P: Pool> Dispatcher<'_, P> {
             trip: None,
         });
         region.visits += 1;
-        // The first visit was noticed after HOT backward arrivals, a later one after one.
-        region.visit_iters = if region.visits == 1 { HOT as u64 } else { 1 };
+        // A later visit stops at its first backward arrival: one iteration done. (The
+        // first visit's count before it became hot is unknown and not used.)
+        region.visit_iters = 1;
         if retired {
             region.why_sequential.get_or_insert_with(|| String::from("retired by the persisted policy"));
             return self.make_sequential(head);
@@ -521,14 +563,20 @@ impl<P: Pool> Dispatcher<'_, P> {
         let trip = self.regions[&head].trip;
         let allowed: Vec<Arm> = match &self.regions[&head].verdict {
             // Once a visit's length is known, a wave must fit in it.
-            Some(Verdict::Parallel { allowed, .. }) => allowed
-                .iter()
-                .copied()
-                .filter(|a| match (a, trip) {
-                    (Arm::Parallel { chunk, tasks, .. }, Some(t)) => (*chunk as u64) * (*tasks as u64) <= t,
-                    _ => true,
-                })
-                .collect(),
+            Some(Verdict::Parallel { allowed, .. }) => {
+                let smallest = allowed
+                    .iter()
+                    .filter_map(|a| if let Arm::Parallel { chunk, .. } = a { Some(*chunk) } else { None })
+                    .min();
+                allowed
+                    .iter()
+                    .copied()
+                    .filter(|a| match (a, trip, smallest) {
+                        (Arm::Parallel { chunk, tasks, .. }, Some(t), Some(s)) => fits(*chunk, s, *tasks, t),
+                        _ => true,
+                    })
+                    .collect()
+            }
             _ => return self.make_sequential(head),
         };
         self.watch[head as usize] = 1;
@@ -565,7 +613,9 @@ impl<P: Pool> Dispatcher<'_, P> {
                 }
             }
         }
-        if let Some(r) = self.regions.get_mut(&head) {
+        // Only a visit whose start was seen is counted whole: the first one was noticed
+        // after HOT backward arrivals, which may have come from earlier visits.
+        if let Some(r) = self.regions.get_mut(&head).filter(|r| r.visits > 1) {
             r.trip = Some(r.trip.unwrap_or(0).max(r.visit_iters));
         }
     }
@@ -623,7 +673,8 @@ impl<P: Pool> Dispatcher<'_, P> {
             return false;
         }
         let graph = Graph::build(nodes);
-        let verdict = region::analyse(&graph, &self.m.cpu, self.tasks.len(), self.pool.min_task_tstates());
+        let verdict =
+            region::analyse(&graph, &self.m.cpu, self.instances, self.tasks.len(), self.pool.min_task_tstates());
         if let Verdict::Sequential(why) = &verdict {
             region.why_sequential = Some(why.clone());
             let rp = self.policy.regions.entry(head).or_default();
@@ -639,13 +690,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         let Arm::Parallel { predictor, chunk, tasks } = arm else { return };
         let Some(Verdict::Parallel { prediction, branch, .. }) = &self.regions[&head].verdict else { return };
         let branch = *branch;
-        let mut n = (tasks as usize).min(self.tasks.len());
-        // Plan no task beyond the longest visit seen: it would start past the loop's end.
-        let r = &self.regions[&head];
-        if let Some(trip) = r.trip {
-            let left = trip.saturating_sub(r.visit_iters);
-            n = n.min(left.div_ceil(chunk as u64).max(1) as usize);
-        }
+        let (n, chunk) = plan(tasks as usize, self.tasks.len(), chunk, &self.regions[&head]);
         let t0 = self.pool.now();
         let base = self.m.cpu.clone();
         let mut injected = alloc::vec![false; n];
@@ -675,12 +720,15 @@ impl<P: Pool> Dispatcher<'_, P> {
             return self.make_sequential(head);
         }
         let (mut commits, mut squashes) = (0u64, 0u64);
+        // Loop iterations the committed tasks and redos completed.
+        let mut done = 0u64;
         // What the committed work took on one instance: the sequential time it replaces.
         let mut sequential = 0u64;
         for (j, &injected) in injected.iter().enumerate() {
             let t = &self.tasks[j];
             if j == 0 {
                 sequential += t.elapsed;
+                done += t.iterations();
                 self.m.commit(t, None);
                 continue;
             }
@@ -699,6 +747,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     Outcome::SquashedMemory
                 } else {
                     sequential += t.elapsed;
+                    done += t.iterations();
                     self.stats.speculative_tstates += t.tstates;
                     let r = self.m.cpu.r();
                     self.m.commit(t, relative.then_some(r));
@@ -739,19 +788,23 @@ impl<P: Pool> Dispatcher<'_, P> {
                     self.pool.charge_sequential(self.redo.tstates);
                     sequential += self.pool.now() - r0;
                     self.stats.redo_tstates += self.redo.tstates;
+                    done += self.redo.iterations();
                     self.m.commit(&self.redo, None);
                 }
             }
         }
         self.m.end_wave();
         if let Some(r) = self.regions.get_mut(&head) {
-            r.iterations += chunk as u64 * n as u64;
-            r.visit_iters += chunk as u64 * n as u64;
+            r.iterations += done;
+            r.visit_iters += done;
         }
         // The gain net of hand-off, validation and redo: the wave against the time its
         // committed tasks and redos took each on its own (measured in the same wave,
         // so a loaded host slows both sides alike).
-        let elapsed = (self.pool.now() - t0) as f64;
+        let wave_time = self.pool.now() - t0;
+        self.stats.wave_time += wave_time;
+        self.stats.wave_longest += self.tasks[..n].iter().map(|t| t.elapsed).max().unwrap_or(0);
+        let elapsed = wave_time as f64;
         let reward = if sequential > 0 { (sequential as f64 - elapsed) / sequential as f64 } else { 0.0 };
         let rp = self.policy.regions.entry(head).or_default();
         Learner::feedback(rp, arm, reward, commits, squashes);

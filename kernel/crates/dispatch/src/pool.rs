@@ -8,7 +8,9 @@
 //! kernel (engine processes) measure real time and ignore the charges.
 //!
 //! The cost model, stated openly (all in T-states of one Z80 instance): sequential
-//! work costs its T-states; a wave costs its longest task, plus `dispatch` per task
+//! work costs its T-states; a wave costs its longest task (with more tasks than
+//! instances: the last instance to finish when each takes the next task in order as
+//! it becomes free, task 0 on the dispatcher's), plus `dispatch` per task
 //! handed to another instance (sending the start state and the snapshot, returning
 //! the logs), plus `validate` per logged address checked at commit; a redo costs its
 //! T-states on the dispatcher's instance.
@@ -19,9 +21,16 @@ use crate::task::Task;
 pub trait Pool {
     /// Instances available, the dispatcher's own included (at most this many tasks a wave).
     fn instances(&self) -> usize;
-    /// Runs every task to its end, possibly in parallel; `tasks[0]` may run on the caller.
-    /// Sets each task's `elapsed` to how long it ran, in the unit of [`Pool::now`].
+    /// Runs every task to its end, possibly in parallel; `tasks[0]` runs first on the
+    /// caller. There may be up to `instances() * per_instance()` tasks: each instance
+    /// takes the next task in order when it is free. Sets each task's `elapsed` to how
+    /// long it ran, in the unit of [`Pool::now`].
     fn run_all(&mut self, tasks: &mut [Task]);
+    /// Tasks a wave may have per instance (more tasks than instances balance uneven
+    /// iterations: a free instance takes the next task). 1 unless the pool schedules so.
+    fn per_instance(&self) -> usize {
+        1
+    }
     /// The time now, in the pool's unit (nanoseconds, or T-states for a model).
     fn now(&mut self) -> u64;
     /// Sequential work of `tstates` was done on the dispatcher's instance.
@@ -47,13 +56,22 @@ pub struct CostModel {
     pub validate: u64,
     /// The smallest task worth sending (20 hand-offs, at least 1000 T-states, unless set).
     pub min_task: u64,
+    /// Tasks a wave may have per instance (1 unless set).
+    pub per_instance: usize,
     clock: u64,
 }
 
 impl CostModel {
     /// A model of `instances` instances with the given per-task and per-address costs.
     pub fn new(instances: usize, dispatch: u64, validate: u64) -> CostModel {
-        CostModel { instances: instances.max(1), dispatch, validate, min_task: (dispatch * 20).max(1000), clock: 0 }
+        CostModel {
+            instances: instances.max(1),
+            dispatch,
+            validate,
+            min_task: (dispatch * 20).max(1000),
+            per_instance: 1,
+            clock: 0,
+        }
     }
     /// The model time so far (T-states on the critical path).
     pub fn elapsed(&self) -> u64 {
@@ -66,13 +84,20 @@ impl Pool for CostModel {
         self.instances
     }
     fn run_all(&mut self, tasks: &mut [Task]) {
-        let mut longest = 0;
+        // Each instance's time when it becomes free; a task goes to the first free one
+        // (task 0 to the dispatcher's instance, which is free first).
+        let mut free = alloc::vec![0u64; self.instances.min(tasks.len()).max(1)];
         for t in tasks.iter_mut() {
             t.run();
             t.elapsed = t.tstates;
-            longest = longest.max(t.tstates);
+            let first = (0..free.len()).min_by_key(|&i| (free[i], i)).unwrap_or(0);
+            free[first] += t.tstates;
         }
-        self.clock += longest + self.dispatch * (tasks.len() as u64).saturating_sub(1);
+        let makespan = free.iter().copied().max().unwrap_or(0);
+        self.clock += makespan + self.dispatch * (tasks.len() as u64).saturating_sub(1);
+    }
+    fn per_instance(&self) -> usize {
+        self.per_instance.max(1)
     }
     fn now(&mut self) -> u64 {
         self.clock

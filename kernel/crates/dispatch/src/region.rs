@@ -148,18 +148,23 @@ fn chunks(mean_tstates: u64, min_tstates: u64) -> [u32; 4] {
     [c, c * 2, c * 4, c * 8]
 }
 
-/// Task counts offered for `instances` instances: 2..=n, or powers of two beyond 4.
-fn task_counts(instances: usize) -> Vec<u32> {
+/// Task counts offered for `instances` instances and `slots` task slots: 2..=n, or
+/// powers of two beyond 4; then 2n, 4n, ... up to `slots` (waves with more tasks than
+/// instances, which a pool that hands a free instance the next task balances).
+fn task_counts(instances: usize, slots: usize) -> Vec<u32> {
     let n = instances as u32;
-    if n <= 4 {
-        (2..=n).collect()
-    } else {
-        (1..=n.ilog2()).map(|s| 1 << s).collect()
+    let mut counts: Vec<u32> = if n <= 4 { (2..=n).collect() } else { (1..=n.ilog2()).map(|s| 1 << s).collect() };
+    let mut more = n * 2;
+    while n >= 2 && more as usize <= slots {
+        counts.push(more);
+        more *= 2;
     }
+    counts
 }
 
-/// Decides what the graph allows. `final_state` is the head state after the last node.
-pub fn analyse(graph: &Graph, final_state: &Cpu, instances: usize, min_task_tstates: u64) -> Verdict {
+/// Decides what the graph allows. `final_state` is the head state after the last node;
+/// waves run on `instances` instances with up to `slots` tasks.
+pub fn analyse(graph: &Graph, final_state: &Cpu, instances: usize, slots: usize, min_task_tstates: u64) -> Verdict {
     let mut states: Vec<Cpu> = graph.nodes.iter().map(|n| n.start.clone()).collect();
     states.push(final_state.clone());
     let prediction = match Prediction::learn(&states) {
@@ -211,7 +216,7 @@ pub fn analyse(graph: &Graph, final_state: &Cpu, instances: usize, min_task_tsta
     let mut allowed = alloc::vec![Arm::Sequential];
     for &predictor in predictors {
         for chunk in chunks(mean, min_task_tstates) {
-            for tasks in task_counts(instances) {
+            for tasks in task_counts(instances, slots) {
                 allowed.push(Arm::Parallel { predictor, chunk, tasks });
             }
         }

@@ -311,6 +311,17 @@ impl Task {
         };
     }
 
+    /// Loop iterations the task completed: its returns to the head, plus the last
+    /// iteration when it left the loop through the fall-through (that iteration ran to
+    /// its end). An iteration cut off by an ordering point, HALT or the budget is not counted.
+    pub fn iterations(&self) -> u64 {
+        let returns = self.bus.arrivals.saturating_sub(1) as u64;
+        match self.end {
+            TaskEnd::Exit(_) => returns + 1,
+            _ => returns,
+        }
+    }
+
     fn trap_end(&self, pc: u16) -> TaskEnd {
         if pc == self.bus.head && self.bus.arrivals >= self.bus.stop_after {
             TaskEnd::Head

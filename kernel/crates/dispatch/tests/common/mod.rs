@@ -46,6 +46,15 @@ pub fn dispatched(image: &[u8], cfg: &Config, instances: usize, policy: &mut Pol
     dispatched_on(image, cfg, &mut CostModel::new(instances, 2000, 1), policy)
 }
 
+/// A cost-model pool of `instances` (2000 T-states a hand-off, 1 per validated
+/// address) with the given smallest task and tasks per instance.
+pub fn model(instances: usize, min_task: u64, per_instance: usize) -> CostModel {
+    let mut pool = CostModel::new(instances, 2000, 1);
+    pool.min_task = min_task;
+    pool.per_instance = per_instance;
+    pool
+}
+
 /// Asserts the dispatched run equals the reference bit for bit.
 pub fn assert_same(name: &str, r: &Reference, out: &[u8], d: &Report) {
     assert_eq!(String::from_utf8_lossy(out), String::from_utf8_lossy(&r.out), "{name}: console output");
