@@ -589,6 +589,12 @@ impl<P: Platform + ?Sized> Engine<P> {
         if args.len() > abi::MAX_ARGS {
             return Err(SpawnError::ArgsTooLong);
         }
+        // Refused before anything is built: a body, its first pages or a SymbOS
+        // program's flat memory are not made from the reserve (spawn_body checks
+        // again, for native bodies and a reserve reached meanwhile).
+        if self.platform.memory_low() {
+            return Err(SpawnError::OutOfMemory);
+        }
         let pool = self.pool(from);
         if zbeam_symbos::exe::is_symbos(img.bytes) {
             // The SymbOS personality: relocated by its own loader into flat memory.

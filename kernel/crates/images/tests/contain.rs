@@ -305,3 +305,19 @@ fn supervisor_retries_a_restart_the_kernel_refused() {
     assert_eq!(e.live(), 2, "the child is back once memory is");
     assert!(e.is_live(sup));
 }
+
+#[test]
+fn a_spawn_refused_for_memory_builds_nothing_first() {
+    // While the platform says memory is low, a Z80 spawn is refused before its image's
+    // template, body or pages are made: nothing is taken from the reserve.
+    let e = Engine::new(Topology::uniform(1), 16, IMAGES, Sim::default());
+    e.platform().low.store(true, Ordering::Relaxed);
+    let err = e.spawn_image(SPIN, b"", Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap_err();
+    assert_eq!(err, zbeam_engine::SpawnError::OutOfMemory);
+    let m = e.memory_stats();
+    assert_eq!(m.templates, 0, "a template was built for a refused spawn");
+    assert_eq!(m.pooled(), 0, "pages or bodies were made for a refused spawn");
+    e.platform().low.store(false, Ordering::Relaxed);
+    e.spawn_image(SPIN, b"", Priority::Normal, CpuSet::ALL, CoreId::new(0)).unwrap();
+    assert!(e.memory_stats().templates > 0);
+}
