@@ -39,6 +39,9 @@ pub const WINDOW: usize = 8;
 const OBSERVE_BUDGET: u64 = 20_000_000;
 /// Arrivals a sequential choice lets pass before the learner is asked again.
 const SEQUENTIAL_SPAN: u16 = 256;
+/// Sequential T-states the run must have timed on the interpreter before a wave's
+/// sequential time is estimated from their rate (see `Dispatcher::wave`).
+pub const RATE_AFTER: u64 = 100_000;
 
 /// How a run is set up.
 #[derive(Clone, Debug)]
@@ -381,6 +384,10 @@ struct Dispatcher<'a, P: Pool> {
     sys: Option<&'a mut CpmSystem>,
     /// The machine's system entries (the BIOS's too on the CP/M machine).
     traps: Traps,
+    /// Time (the pool's unit) and T-states of the run on the interpreter between
+    /// stops: the rate sequential work goes at in this run.
+    seq_time: u64,
+    seq_tstates: u64,
 }
 
 /// Runs `image` through the dispatcher on `pool`, learning into `policy`; console output goes to `out`.
@@ -445,6 +452,8 @@ fn run_on<P: Pool>(
         injections: 0,
         sys,
         traps,
+        seq_time: 0,
+        seq_tstates: 0,
     };
     d.stats.quiet = d.policy.quiet_run();
     let result = if fits { d.main(out) } else { Err(RunError::ImageTooLarge(image.len())) };
@@ -459,6 +468,7 @@ impl<P: Pool> Dispatcher<'_, P> {
 
     fn main(&mut self, out: &mut dyn FnMut(u8)) -> Result<(), RunError> {
         loop {
+            let t0 = self.pool.now();
             let res = {
                 let mut bus = ObsBus {
                     committed: &mut self.m.mem,
@@ -475,6 +485,8 @@ impl<P: Pool> Dispatcher<'_, P> {
             self.m.instructions += res.instructions;
             self.m.tstates += res.tstates;
             self.pool.charge_sequential(res.tstates);
+            self.seq_time += self.pool.now().saturating_sub(t0);
+            self.seq_tstates += res.tstates;
             match res.reason {
                 StopReason::Trap(0) => return Ok(()),
                 StopReason::Trap(pc) if self.sys.is_some() && self.traps.hit(pc) => {
@@ -722,12 +734,15 @@ impl<P: Pool> Dispatcher<'_, P> {
         let (mut commits, mut squashes) = (0u64, 0u64);
         // Loop iterations the committed tasks and redos completed.
         let mut done = 0u64;
-        // What the committed work took on one instance: the sequential time it replaces.
+        // What the committed work took on one instance, as the tasks measured it.
         let mut sequential = 0u64;
+        // Its T-states (committed tasks and redos).
+        let mut covered = 0u64;
         for (j, &injected) in injected.iter().enumerate() {
             let t = &self.tasks[j];
             if j == 0 {
                 sequential += t.elapsed;
+                covered += t.tstates;
                 done += t.iterations();
                 self.m.commit(t, None);
                 continue;
@@ -747,6 +762,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     Outcome::SquashedMemory
                 } else {
                     sequential += t.elapsed;
+                    covered += t.tstates;
                     done += t.iterations();
                     self.stats.speculative_tstates += t.tstates;
                     let r = self.m.cpu.r();
@@ -787,6 +803,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     self.redo.run();
                     self.pool.charge_sequential(self.redo.tstates);
                     sequential += self.pool.now() - r0;
+                    covered += self.redo.tstates;
                     self.stats.redo_tstates += self.redo.tstates;
                     done += self.redo.iterations();
                     self.m.commit(&self.redo, None);
@@ -799,15 +816,22 @@ impl<P: Pool> Dispatcher<'_, P> {
             r.visit_iters += done;
         }
         // The gain net of hand-off, validation and redo: the wave against the time its
-        // committed tasks and redos took each on its own (measured in the same wave,
-        // so a loaded host slows both sides alike).
+        // committed work would have taken on the interpreter, at the rate this run's
+        // sequential stretches went (so a loaded host slows both sides alike). The
+        // tasks' own times are not used once that rate is known: a task running
+        // beside others on a shared host runs slower than the interpreter alone, and
+        // would make a losing wave look like a gain. Before it is known (a run that
+        // reached its loop almost at once) the tasks' times stand in.
+        if self.seq_tstates >= RATE_AFTER {
+            sequential = (covered as u128 * self.seq_time as u128 / self.seq_tstates as u128) as u64;
+        }
         let wave_time = self.pool.now() - t0;
         self.stats.wave_time += wave_time;
         self.stats.wave_longest += self.tasks[..n].iter().map(|t| t.elapsed).max().unwrap_or(0);
         let elapsed = wave_time as f64;
         let reward = if sequential > 0 { (sequential as f64 - elapsed) / sequential as f64 } else { 0.0 };
         let rp = self.policy.regions.entry(head).or_default();
-        Learner::feedback(rp, arm, reward, commits, squashes);
+        Learner::feedback(rp, arm, reward, covered, commits, squashes);
     }
 
     fn report(self, result: Result<(), RunError>) -> Report {

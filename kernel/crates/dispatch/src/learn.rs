@@ -8,7 +8,10 @@
 //! seeded xorshift generator. The
 //! reward of a wave is its measured gain net of communication and validation,
 //! `(estimated sequential time - wave time) / estimated sequential time`, so the
-//! sequential arm is worth 0 by definition; validation outcomes are the second
+//! sequential arm is worth 0 by definition. An arm's mean weights each wave by the
+//! T-states it covered, so a short wave (one that overshot a loop's end on a first
+//! visit, or a short visit's) counts for little against long ones, while a region
+//! whose waves keep losing still has a losing mean. Validation outcomes are the second
 //! channel: an arm whose waves squash everything is banned. A region whose
 //! parallel arms all lose after enough trials is retired to sequential.
 //!
@@ -60,8 +63,11 @@ impl core::fmt::Display for Arm {
 pub struct ArmStats {
     /// Waves run with it.
     pub waves: u64,
-    /// Mean reward per wave.
+    /// Mean reward of its waves, each weighted by the T-states it covered (see
+    /// [`Learner::feedback`]).
     pub mean: f64,
+    /// T-states its waves covered (committed and redone work), the mean's total weight.
+    pub weight: u64,
     /// Speculative tasks committed.
     pub commits: u64,
     /// Speculative tasks squashed.
@@ -134,9 +140,11 @@ impl Policy {
         self.quiet = if self.gains() { 0 } else { self.quiet.saturating_add(1) };
     }
 
-    /// The text form: a header line, then a `region` line per region and an `arm` line per arm.
+    /// The text form (version 2): a header line, then a `region` line per region and
+    /// an `arm` line per arm (predictor, chunk, tasks, waves, mean in millionths,
+    /// commits, squashes, weight in T-states).
     pub fn to_text(&self) -> String {
-        let mut s = format!("zbeam-dispatch policy v1 image {:016x}\n", self.image);
+        let mut s = format!("zbeam-dispatch policy v2 image {:016x}\n", self.image);
         if self.quiet > 0 {
             s.push_str(&format!("quiet {}\n", self.quiet));
         }
@@ -148,17 +156,29 @@ impl Policy {
                     Arm::Parallel { predictor, chunk, tasks } => (predictor.name(), *chunk, *tasks),
                 };
                 let micro = (a.mean * 1e6) as i64;
-                s.push_str(&format!("arm {p} {c} {t} {} {micro} {} {}\n", a.waves, a.commits, a.squashes));
+                s.push_str(&format!("arm {p} {c} {t} {} {micro} {} {} {}\n", a.waves, a.commits, a.squashes, a.weight));
             }
         }
         s
     }
 
     /// Parses [`Policy::to_text`]'s form; `None` if it is malformed or for another image.
+    ///
+    /// A version 1 policy (written before means were weighted, its `arm` lines without
+    /// the weight) still loads: each of its waves weighs one T-state, so its means are
+    /// kept but the first weighted wave outweighs them.
     pub fn from_text(text: &str, image: &[u8]) -> Option<Policy> {
         let mut lines = text.lines();
         let header = lines.next()?;
-        let hash = u64::from_str_radix(header.strip_prefix("zbeam-dispatch policy v1 image ")?, 16).ok()?;
+        let (v1, hash) = match (
+            header.strip_prefix("zbeam-dispatch policy v1 image "),
+            header.strip_prefix("zbeam-dispatch policy v2 image "),
+        ) {
+            (Some(h), _) => (true, h),
+            (None, Some(h)) => (false, h),
+            (None, None) => return None,
+        };
+        let hash = u64::from_str_radix(hash, 16).ok()?;
         if hash != image_hash(image) {
             return None;
         }
@@ -173,7 +193,7 @@ impl Policy {
                     r.retired = *retired == "1";
                     current = Some(head);
                 }
-                ["arm", p, c, t, waves, micro, commits, squashes] => {
+                ["arm", p, c, t, waves, micro, commits, squashes, weight @ ..] => {
                     let arm = match *p {
                         "seq" => Arm::Sequential,
                         name => Arm::Parallel {
@@ -186,11 +206,18 @@ impl Policy {
                             tasks: t.parse().ok()?,
                         },
                     };
+                    let waves = waves.parse().ok()?;
+                    let weight = match (v1, weight) {
+                        (true, []) => waves,
+                        (false, [w]) => w.parse().ok()?,
+                        _ => return None,
+                    };
                     let stats = ArmStats {
-                        waves: waves.parse().ok()?,
+                        waves,
                         mean: micro.parse::<i64>().ok()? as f64 / 1e6,
                         commits: commits.parse().ok()?,
                         squashes: squashes.parse().ok()?,
+                        weight,
                     };
                     policy.regions.get_mut(&current?)?.arms.insert(arm, stats);
                 }
@@ -279,11 +306,15 @@ impl Learner {
         Arm::Sequential
     }
 
-    /// Feeds one wave's outcome back: `reward` (net gain), speculative tasks committed and squashed.
-    pub fn feedback(region: &mut RegionPolicy, arm: Arm, reward: f64, commits: u64, squashes: u64) {
+    /// Feeds one wave's outcome back: `reward` (net gain), the T-states of work the
+    /// wave covered (`tstates`, its weight in the arm's mean; at least 1), speculative
+    /// tasks committed and squashed.
+    pub fn feedback(region: &mut RegionPolicy, arm: Arm, reward: f64, tstates: u64, commits: u64, squashes: u64) {
         let s = region.arms.entry(arm).or_default();
+        let w = tstates.max(1);
         s.waves += 1;
-        s.mean += (reward - s.mean) / s.waves as f64;
+        s.weight = s.weight.saturating_add(w);
+        s.mean += (reward - s.mean) * (w as f64 / s.weight as f64);
         s.commits += commits;
         s.squashes += squashes;
     }
@@ -299,12 +330,33 @@ mod tests {
         let mut p = Policy::new(img);
         let arm = Arm::Parallel { predictor: Predictor::Stride, chunk: 8, tasks: 2 };
         let r = p.regions.entry(0x123).or_default();
-        Learner::feedback(r, arm, 0.25, 1, 0);
-        Learner::feedback(r, Arm::Sequential, 0.0, 0, 0);
+        Learner::feedback(r, arm, 0.25, 5000, 1, 0);
+        Learner::feedback(r, Arm::Sequential, 0.0, 0, 0, 0);
         p.quiet = 3;
         let text = p.to_text();
         assert_eq!(Policy::from_text(&text, img), Some(p));
         assert_eq!(Policy::from_text(&text, b"other"), None);
         assert_eq!(Policy::from_text("garbage", img), None);
+        assert_eq!(Policy::from_text(&text.replace(" 5000\n", "\n"), img), None, "a v2 arm line needs its weight");
+    }
+
+    #[test]
+    fn a_version_1_policy_still_loads() {
+        let img = b"program";
+        let v1 = format!(
+            "zbeam-dispatch policy v1 image {:016x}\nquiet 1\nregion 0123 0\narm stride 8 2 4 250000 3 1\n",
+            image_hash(img)
+        );
+        let p = Policy::from_text(&v1, img).expect("a v1 policy loads");
+        let arm = Arm::Parallel { predictor: Predictor::Stride, chunk: 8, tasks: 2 };
+        let s = p.regions[&0x123].arms[&arm];
+        assert_eq!((s.waves, s.mean, s.commits, s.squashes, s.weight, p.quiet), (4, 0.25, 3, 1, 4, 1));
+        // Its waves weigh one T-state each: a weighted wave outweighs them.
+        let mut q = p.clone();
+        Learner::feedback(q.regions.get_mut(&0x123).unwrap(), arm, -0.5, 10_000, 0, 0);
+        assert!(q.regions[&0x123].arms[&arm].mean < -0.49);
+        // Written back, it is a v2 policy; a v1 line with a weight is malformed.
+        assert!(p.to_text().starts_with("zbeam-dispatch policy v2 "));
+        assert_eq!(Policy::from_text(&v1.replace(" 3 1\n", " 3 1 9\n"), img), None);
     }
 }

@@ -93,13 +93,13 @@ fn the_learner_never_leaves_the_allowed_set() {
         for _ in 0..(rng(&mut s) % 40) {
             let arm = all[(rng(&mut s) % all.len() as u64) as usize];
             let reward = (rng(&mut s) % 2000) as f64 / 1000.0 - 1.0;
-            Learner::feedback(&mut region, arm, reward, rng(&mut s) % 3, rng(&mut s) % 3);
+            Learner::feedback(&mut region, arm, reward, rng(&mut s) % 100_000, rng(&mut s) % 3, rng(&mut s) % 3);
         }
         for _ in 0..30 {
             let arm = learner.choose(&mut region, &allowed);
             assert!(allowed.contains(&arm), "case {case}: chose {arm} outside {allowed:?}");
             let reward = (rng(&mut s) % 2000) as f64 / 1000.0 - 1.0;
-            Learner::feedback(&mut region, arm, reward, rng(&mut s) % 2, rng(&mut s) % 2);
+            Learner::feedback(&mut region, arm, reward, rng(&mut s) % 100_000, rng(&mut s) % 2, rng(&mut s) % 2);
         }
     }
 }
@@ -117,7 +117,7 @@ fn the_learner_retires_a_region_where_every_speculation_fails() {
             let arm = learner.choose(&mut region, &allowed);
             if arm != Arm::Sequential {
                 parallel += 1;
-                Learner::feedback(&mut region, arm, -0.5, 0, 1);
+                Learner::feedback(&mut region, arm, -0.5, 1000, 0, 1);
             }
         }
         assert!(region.retired, "seed {seed}: not retired");
@@ -157,4 +157,39 @@ fn a_program_whose_every_speculation_fails_falls_back_to_sequential() {
         // At most RETIRE_AFTER or two per allowed arm (2 instances: 4 chunks x 2 predictors).
         assert!(waves <= RETIRE_AFTER.max(16) * tried.len() as u64, "{name}: {waves} waves");
     }
+}
+
+#[test]
+fn short_losing_waves_do_not_retire_a_region_whose_long_waves_gain() {
+    // mandel's pixel loop on its first visits: two waves overshoot the loop's end
+    // (little work covered, a large loss), then a dozen cheap short waves lose a
+    // little, while the long waves gain. Weighted by the T-states each covered, the
+    // arm gains; as a plain mean per wave it would lose and the region be retired.
+    let arm = Arm::Parallel { predictor: Predictor::Stride, chunk: 4, tasks: 2 };
+    let allowed = [Arm::Sequential, arm];
+    let mut region = RegionPolicy::default();
+    for _ in 0..2 {
+        Learner::feedback(&mut region, arm, -3.0, 2_000, 1, 0);
+    }
+    for _ in 0..12 {
+        Learner::feedback(&mut region, arm, -0.1, 5_000, 1, 0);
+    }
+    for _ in 0..4 {
+        Learner::feedback(&mut region, arm, 0.3, 400_000, 1, 0);
+    }
+    let mut learner = Learner::new(7);
+    for _ in 0..50 {
+        assert_eq!(learner.choose(&mut region, &allowed), arm, "{region:?}");
+    }
+    assert!(!region.retired);
+    // A region whose waves keep losing, long or short, is still retired.
+    let mut losing = RegionPolicy::default();
+    let mut parallel = 0;
+    for i in 0..200u64 {
+        if learner.choose(&mut losing, &allowed) != Arm::Sequential {
+            parallel += 1;
+            Learner::feedback(&mut losing, arm, -0.05, 1_000 + 100_000 * (i % 3), 1, 0);
+        }
+    }
+    assert!(losing.retired && parallel <= RETIRE_AFTER, "{losing:?}");
 }
