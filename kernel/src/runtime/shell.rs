@@ -724,4 +724,13 @@ fn mem(e: &Engine<KernelPlatform>) {
             println!("message nodes, core {c}: {made} made, {back} given back, {free} free ({bytes} bytes each)");
         }
     }
+    // Payload buffers per size class, summed over the classes of each core's pool.
+    for (c, classes) in m.payloads.iter().enumerate() {
+        let made: usize = classes.iter().map(|s| s.made).sum();
+        let back: usize = classes.iter().map(|s| s.returned).sum();
+        let free: usize = classes.iter().map(|s| s.cached).sum();
+        let bytes: usize = classes.iter().map(|s| s.cached * s.node_bytes).sum();
+        let whose = if c + 1 == m.payloads.len() { "no core".into() } else { alloc::format!("core {c}") };
+        println!("payload buffers, {whose}: {made} made, {back} given back, {free} free ({} KiB)", bytes / 1024);
+    }
 }

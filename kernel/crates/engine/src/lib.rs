@@ -52,7 +52,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use spin::Mutex;
 use waiting::{Arm, WaitTimer, Wheel};
-use zbeam_mailbox::{Mailbox, NodePool};
+use zbeam_mailbox::{BytePool, Mailbox, NodePool, PooledBytes};
 use zbeam_sched::{
     Activity, CoreId, CpuSet, ExitReason, FaultCode, OutAction, OutReason, Pick, Priority, Reductions, SchedError,
     Scheduler, SleepDecision, Topology, Wakeup,
@@ -135,8 +135,9 @@ pub const INLINE_PAYLOAD: usize = 30;
 
 /// A message's bytes: up to [`INLINE_PAYLOAD`] inside the message (no allocation of
 /// their own, so a small message costs one allocation, its mailbox node), longer ones
-/// in a box. Reads as a byte slice.
-#[derive(Clone, PartialEq, Eq)]
+/// up to [`zbeam_mailbox::MAX_POOLED`] in a buffer of the sending core's byte pool (see
+/// `zbeam_mailbox::BytePool`), given back by the core that receives them. Reads as a
+/// byte slice.
 pub enum Payload {
     /// A short payload: `len` bytes of `bytes`.
     Inline {
@@ -145,7 +146,10 @@ pub enum Payload {
         /// The bytes (those past `len` are zero).
         bytes: [u8; INLINE_PAYLOAD],
     },
-    /// A longer payload.
+    /// A longer payload in a pooled buffer.
+    Pooled(PooledBytes),
+    /// A longer payload in a box of its own (a copy made by `clone`, or a payload longer
+    /// than a pooled buffer holds).
     Boxed(Box<[u8]>),
 }
 
@@ -154,10 +158,26 @@ impl core::ops::Deref for Payload {
     fn deref(&self) -> &[u8] {
         match self {
             Payload::Inline { len, bytes } => &bytes[..*len as usize],
+            Payload::Pooled(b) => b.as_slice(),
             Payload::Boxed(b) => b,
         }
     }
 }
+
+impl Clone for Payload {
+    fn clone(&self) -> Self {
+        Payload::from(&**self)
+    }
+}
+
+/// Payloads are equal when their bytes are, however they are kept.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Payload {}
 
 impl Payload {
     /// `data` as a payload; None if a payload too long to keep inline cannot get
@@ -171,6 +191,23 @@ impl Payload {
         v.extend_from_slice(data);
         // The capacity is exactly the length: no reallocation.
         Some(Payload::Boxed(v.into_boxed_slice()))
+    }
+
+    /// `data` as a payload whose buffer, if it needs one, comes from `pools[at]` (the
+    /// sending core's byte pool); None if the heap cannot give a new buffer.
+    pub(crate) fn try_in(data: &[u8], pools: &[BytePool], at: usize) -> Option<Payload> {
+        if data.len() <= INLINE_PAYLOAD || data.len() > zbeam_mailbox::MAX_POOLED {
+            return Self::try_from_slice(data);
+        }
+        PooledBytes::copy_in(data, pools, at).map(Payload::Pooled)
+    }
+
+    /// Gives a pooled buffer back to `pools[at]`, the pool of the core that is done with
+    /// the payload (dropping a payload gives its buffer to the heap instead).
+    pub(crate) fn recycle(self, pools: &[BytePool], at: usize) {
+        if let Payload::Pooled(b) = self {
+            b.recycle(pools, at);
+        }
     }
 }
 
@@ -227,6 +264,9 @@ pub struct MemoryStats {
     pub pools: Vec<memory::PoolStats>,
     /// Each core's pool of message nodes (the last serves senders on no core).
     pub nodes: Vec<zbeam_mailbox::PoolStats>,
+    /// Each core's pool of payload buffers, per size class (`zbeam_mailbox::CLASSES`;
+    /// the last pool serves senders on no core).
+    pub payloads: Vec<[zbeam_mailbox::PoolStats; zbeam_mailbox::CLASSES.len()]>,
     /// The depot the pools share (pages and bodies beyond a pool's bound).
     pub depot: memory::PoolStats,
     /// Bytes of the scheduler's run queues (room a burst grew them to, until they
@@ -237,13 +277,15 @@ pub struct MemoryStats {
 impl MemoryStats {
     /// Bytes the engine keeps on purpose for later processes, with no process holding
     /// them: the templates, the page pools' and their depot's pages, recycled bodies
-    /// and lists, the free message nodes, and the run queues' and timer wheels' room.
-    /// Page pools and the depot keep what they once took (they never give pages back
-    /// to the heap; node pools keep at most their high-water marks), so after a spawn
+    /// and lists, the free message nodes and payload buffers, and the run queues' and
+    /// timer wheels' room. Page pools and the depot keep what they once took (they never
+    /// give pages back to the heap; node and byte pools keep at most their high-water
+    /// marks), so after a spawn
     /// burst the heap stays this much above its earlier size; a leak is heap held
     /// beyond it.
     pub fn kept(&self) -> usize {
-        let nodes: usize = self.nodes.iter().map(|n| n.cached * n.node_bytes).sum();
+        let nodes: usize =
+            self.nodes.iter().chain(self.payloads.iter().flatten()).map(|n| n.cached * n.node_bytes).sum();
         self.templates + self.pooled() + nodes + self.queues
     }
 
@@ -420,6 +462,9 @@ pub struct Engine<P: Platform + ?Sized> {
     /// One pool of message nodes per core, and one for senders on no core (see
     /// `zbeam_mailbox::NodePool`).
     nodes: Box<[NodePool<Message>]>,
+    /// One pool of payload buffers per core, and one for senders on no core, indexed as
+    /// `nodes` (see `zbeam_mailbox::BytePool`).
+    bufs: Box<[BytePool]>,
     /// The CP/M disk processes share from their first BDOS call (None: each has its own).
     cpm_disk: Mutex<Option<zbeam_cpm::SharedDisk>>,
     /// Registered names: (name bytes, length, pid); a small table (see `signals`).
@@ -449,6 +494,10 @@ const FIRST_PID: u32 = 1;
 /// Free message nodes each pool keeps at most in each of its two lists (64 bytes each);
 /// past that, freed nodes go back to the heap.
 const NODE_HIGH_WATER: usize = 512;
+
+/// Free payload buffers each byte pool keeps at most in each of its two lists, per size
+/// class (64 to 1024 bytes): at most about 253 KiB per core, all classes full.
+const BUF_HIGH_WATER: usize = 64;
 
 /// Timer slab entries each core's wheel is built with.
 const TIMERS_AT_START: usize = 4096;
@@ -513,6 +562,7 @@ impl<P: Platform> Engine<P> {
             spawned: AtomicU64::new(0),
             messages: (0..=cores).map(|_| memory::Padded::default()).collect::<Vec<_>>().into_boxed_slice(),
             nodes: (0..=cores as u32).map(|i| NodePool::new(i, NODE_HIGH_WATER)).collect::<Vec<_>>().into_boxed_slice(),
+            bufs: (0..=cores as u32).map(|i| BytePool::new(i, BUF_HIGH_WATER)).collect::<Vec<_>>().into_boxed_slice(),
             cpm_disk: Mutex::new(None),
             // Full size at once: the table never grows while processes run.
             names: Mutex::new(Vec::with_capacity(limits::MAX_NAMES)),
@@ -553,6 +603,7 @@ impl<P: Platform + ?Sized> Engine<P> {
             templates: self.templates.iter().filter_map(|t| t.get().copied().flatten()).map(|t| t.bytes()).sum(),
             pools: self.pools.iter().map(|p| p.stats()).collect(),
             nodes: self.nodes.iter().map(|n| n.stats()).collect(),
+            payloads: self.bufs.iter().map(|b| b.stats()).collect(),
             depot: self.depot.stats(),
             queues: (0..self.sched.topology().len())
                 .map(|c| self.sched.queue(CoreId::new(c)).capacity_bytes())
@@ -720,7 +771,8 @@ impl<P: Platform + ?Sized> Engine<P> {
         self.live_slot(pid.get()).is_some()
     }
 
-    /// How the last process in slot `pid` ended (None while it lives or if none ran).
+    /// How the last process in slot `pid` ended (None while it lives or if none ran; set
+    /// as its teardown starts, so before [`Engine::is_live`] turns false).
     pub fn last_exit(&self, pid: Pid) -> Option<Exit> {
         *self.slot(pid.get())?.last_exit.lock()
     }
@@ -956,7 +1008,7 @@ impl<P: Platform + ?Sized> Engine<P> {
             }
             Err(memory::MessageRefused::Refused(_)) => return Err(SendError::NoMemory),
         }
-        // The payload's box (if it is too long to go inline) and the node are allocated
+        // The payload's buffer (if it is too long to go inline) and the node are allocated
         // fallibly: a heap that cannot give them makes the send answer NoMemory
         // (NO_RESOURCES to a Z80 sender); the charge is taken back and nothing else
         // changes. The node comes from this core's pool, and goes back to it when the
@@ -965,7 +1017,7 @@ impl<P: Platform + ?Sized> Engine<P> {
         // covers a process that is just deciding to wait), so the mailbox's own
         // waiting flag is never set and its answer carries nothing.
         inbox::race_point(inbox::RacePoint::Charged);
-        let queued = match Payload::try_from_slice(data) {
+        let queued = match Payload::try_in(data, &self.bufs, at) {
             Some(data) => slot.mailbox.try_push_in(Message { from, to, tag, data }, &self.nodes, at).is_ok(),
             None => false,
         };
@@ -1160,11 +1212,18 @@ impl<P: Platform> Engine<P> {
             (Exit::Killed, Some(asked)) => asked,
             (exit, _) => exit,
         };
+        // The reason is recorded before the slot stops being live, so whoever sees the
+        // process gone (`is_live` false) finds how it ended (`last_exit`), however long
+        // the rest of the teardown (a full mailbox to empty) takes; its statistics first,
+        // for `final_stats`.
+        if let Some(b) = slot.body.lock().as_ref() {
+            *slot.last_stats.lock() = b.stats;
+        }
+        *slot.last_exit.lock() = Some(exit);
         // Release: the slot is dead before the body goes, for senders' Acquire loads.
         slot.live.store(false, Ordering::Release);
         let body = slot.body.lock().take();
         if let Some(b) = body {
-            *slot.last_stats.lock() = b.stats;
             self.discard(b, core);
         }
         inbox::clear(&slot.mailbox, &self.nodes, self.core_index(Some(core)));
@@ -1173,7 +1232,6 @@ impl<P: Platform> Engine<P> {
         slot.account.clear(&self.budget);
         slot.generation.fetch_add(1, Ordering::Relaxed);
         slot.wait.end(&self.timers);
-        *slot.last_exit.lock() = Some(exit);
         // Links, monitors and the name go before the slot can be reused.
         self.exit_signals(raw, exit);
         if self.tracing() {

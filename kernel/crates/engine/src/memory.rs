@@ -32,7 +32,9 @@
 //! message's charge names the pid it is sent to: a send racing its target's exit is
 //! charged to no later process of the slot. Message nodes come from per-core pools (see
 //! `zbeam_mailbox::NodePool`); payloads up to [`crate::INLINE_PAYLOAD`] bytes are inside
-//! the node.
+//! the node, longer ones in a buffer from the sending core's byte pool
+//! (`zbeam_mailbox::BytePool`, size classes of 64 to 1024 bytes), which the receiving
+//! core gives back.
 
 use crate::abi;
 use crate::depot::Depot;
@@ -45,13 +47,20 @@ use spin::Mutex;
 pub use zbeam_z80::paged::PAGE_SIZE;
 use zbeam_z80::paged::{self, Page, PageSource, PagedMemory, Template};
 
-/// Bytes one queued message is charged beyond its payload: the message value, the
-/// mailbox node around it (a link) and the payload's allocation rounding.
+/// Bytes one queued message is charged for its mailbox node: the message value (a
+/// payload of up to [`crate::INLINE_PAYLOAD`] bytes included) and the node's link and
+/// pool index.
 pub const MESSAGE_OVERHEAD: usize = core::mem::size_of::<crate::Message>() + 2 * core::mem::size_of::<usize>();
 
-/// Bytes a queued message of `len` payload bytes is charged.
+/// Bytes a queued message of `len` payload bytes is charged: the bytes it holds, its
+/// node and, for a payload too long to go inline, the pooled buffer of the smallest
+/// size class that holds it, with the buffer's link (`zbeam_mailbox::buffer_bytes`).
 pub fn message_bytes(len: usize) -> usize {
-    MESSAGE_OVERHEAD + len
+    if len <= crate::INLINE_PAYLOAD {
+        MESSAGE_OVERHEAD
+    } else {
+        MESSAGE_OVERHEAD + zbeam_mailbox::buffer_bytes(len).unwrap_or(len)
+    }
 }
 
 /// The default limit of a process's memory (bytes).
@@ -552,18 +561,27 @@ mod tests {
     use crate::{Payload, INLINE_PAYLOAD};
 
     #[test]
-    fn short_payloads_are_inline_and_long_ones_boxed_reading_the_same() {
-        for n in [0, 1, INLINE_PAYLOAD, INLINE_PAYLOAD + 1, abi::MAX_MESSAGE] {
+    fn short_payloads_are_inline_and_long_ones_pooled_reading_the_same() {
+        let pools: Vec<zbeam_mailbox::BytePool> = (0..2).map(|i| zbeam_mailbox::BytePool::new(i, 4)).collect();
+        for n in [0, 1, INLINE_PAYLOAD, INLINE_PAYLOAD + 1, 64, 65, 500, abi::MAX_MESSAGE] {
             let data: Vec<u8> = (0..n).map(|i| (i * 7 + 1) as u8).collect();
-            let p = Payload::from(&data[..]);
+            let p = Payload::try_in(&data[..], &pools, 0).expect("memory");
             assert_eq!(&*p, &data[..], "{n} bytes");
             assert_eq!(matches!(p, Payload::Inline { .. }), n <= INLINE_PAYLOAD, "{n} bytes");
+            assert_eq!(matches!(p, Payload::Pooled(_)), n > INLINE_PAYLOAD, "{n} bytes");
             assert_eq!(p.clone(), p);
+            assert_eq!(Payload::from(&data[..]), p);
+            p.recycle(&pools, 1);
         }
-        // The message itself (its inline bytes included) and a node link are counted.
+        // The message itself (its inline bytes included), a node link and its pool index.
         assert_eq!(MESSAGE_OVERHEAD, core::mem::size_of::<crate::Message>() + 16);
         assert_eq!(core::mem::size_of::<crate::Message>(), 48);
-        assert_eq!(message_bytes(10), MESSAGE_OVERHEAD + 10);
+        assert_eq!(message_bytes(10), MESSAGE_OVERHEAD);
+        // A longer payload: its class's buffer (the smallest power of two from 64 that
+        // holds it) and the buffer's link.
+        assert_eq!(message_bytes(31), MESSAGE_OVERHEAD + 64 + 16);
+        assert_eq!(message_bytes(100), MESSAGE_OVERHEAD + 128 + 16);
+        assert_eq!(message_bytes(abi::MAX_MESSAGE), MESSAGE_OVERHEAD + 1024 + 16);
     }
 
     /// Messages charged through a core's spare: the global count is touched once per

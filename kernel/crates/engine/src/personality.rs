@@ -150,15 +150,15 @@ fn take_mail<P: Platform>(s: &mut Symbos, cx: &RunCx<'_, P>) -> u64 {
         // lives on in the session's queue, inside the flat memory already charged).
         cx.took(&m);
         cost += RECEIVE_COST;
-        if m.tag != 0 {
-            continue;
+        if m.tag == 0 {
+            if let Some(id) = s.ids.id(m.from) {
+                let mut msg = [0u8; 14];
+                let n = m.data.len().min(14);
+                msg[..n].copy_from_slice(&m.data[..n]);
+                s.session.deliver(id, msg);
+            }
         }
-        if let Some(id) = s.ids.id(m.from) {
-            let mut msg = [0u8; 14];
-            let n = m.data.len().min(14);
-            msg[..n].copy_from_slice(&m.data[..n]);
-            s.session.deliver(id, msg);
-        }
+        cx.recycle(m);
     }
     cost
 }

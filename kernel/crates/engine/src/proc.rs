@@ -138,6 +138,11 @@ impl<P: Platform> RunCx<'_, P> {
     pub(crate) fn took(&self, msg: &Message) {
         self.account.uncharge_message(memory::message_bytes(msg.data.len()), self.budget(), Some(self.core.index()));
     }
+    /// Gives a received message's payload buffer (if it has one) back to this core's
+    /// byte pool.
+    pub(crate) fn recycle(&self, msg: Message) {
+        msg.data.recycle(&self.engine.bufs, self.engine.core_index(Some(self.core)));
+    }
     /// The process's inbox (None if its consumer handle is out, which it never is while
     /// the process runs).
     fn inbox(&self) -> Option<crate::inbox::Inbox<'_>> {

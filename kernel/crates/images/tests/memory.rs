@@ -213,3 +213,33 @@ fn a_flood_of_a_native_task_is_refused_to_the_sender_and_the_task_lives() {
     drive(&e, 2, 100, || e.live() == 0);
     assert_eq!(e.memory_stats().charged, 0);
 }
+
+#[test]
+fn long_payloads_are_recycled_through_the_byte_pools() {
+    // The kernel sends 2,000 messages of 100 bytes to `pong`, one at a time; pong
+    // receives each (its echo to the kernel is refused). Every payload needs a 128-byte
+    // buffer; the receiving core gives it back, so the pools make a bounded number of
+    // buffers however long the flow is, and every charge comes back.
+    let e = engine(2);
+    let pid = spawn(&e, zbeam_images::PONG);
+    let data = [0x5a_u8; 100];
+    for i in 0..2000 {
+        e.send(Pid::KERNEL, pid, &data).unwrap();
+        drive(&e, 2, 100, || e.proc_info(pid).is_some_and(|p| p.queue == 0));
+        assert_eq!(e.proc_info(pid).unwrap().queue, 0, "message {i} was received");
+    }
+    let m = e.memory_stats();
+    let class = zbeam_mailbox::CLASSES.iter().position(|&c| c == 128).unwrap();
+    let made: usize = m.payloads.iter().map(|p| p[class].made).sum();
+    let cached: usize = m.payloads.iter().map(|p| p[class].cached).sum();
+    assert!(made <= 200, "{made} buffers made for 2,000 messages sent one at a time");
+    assert!(cached <= made && cached > 0, "{cached} of {made} kept for reuse");
+    let others: usize = m.payloads.iter().flatten().map(|s| s.made).sum::<usize>() - made;
+    assert_eq!(others, 0, "only the 128-byte class was used");
+    // Kept memory counts the cached buffers.
+    let kept_bytes: usize = m.payloads.iter().flatten().map(|s| s.cached * s.node_bytes).sum();
+    assert!(m.kept() >= kept_bytes);
+    assert!(e.kill(pid));
+    drive(&e, 2, 100, || e.live() == 0);
+    assert_eq!(e.memory_stats().charged, 0);
+}

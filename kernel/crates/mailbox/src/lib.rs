@@ -41,9 +41,11 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+mod bytes;
 mod pool;
 mod sync;
 
+pub use bytes::{buffer_bytes, BytePool, PooledBytes, CLASSES, MAX_POOLED};
 pub use pool::{NodePool, PoolStats};
 
 use alloc::boxed::Box;
@@ -76,6 +78,25 @@ impl<T> Node<T> {
             home: pool::HEAP,
             value: UnsafeCell::new(value),
         }))
+    }
+
+    /// A node from the heap whose value is uninitialised (None when the heap refuses), going
+    /// back to the heap when freed until a pool adopts it.
+    fn try_alloc_raw() -> Option<*mut Node<T>> {
+        let layout = core::alloc::Layout::new::<Node<T>>();
+        // SAFETY: the layout is not zero-sized (a node holds an `AtomicPtr`).
+        let p = unsafe { alloc::alloc::alloc(layout) }.cast::<Node<T>>();
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `p` is a fresh allocation with `Node<T>`'s layout; the link and home are
+        // written here, before anyone else can see it, and the value stays uninitialised
+        // (`MaybeUninit`).
+        unsafe {
+            ptr::addr_of_mut!((*p).next).write(AtomicPtr::new(ptr::null_mut()));
+            ptr::addr_of_mut!((*p).home).write(pool::HEAP);
+        }
+        Some(p)
     }
 
     /// As [`Node::alloc`] with a value, but an allocator out of memory gives the value

@@ -142,6 +142,23 @@ impl<T> NodePool<T> {
         Ok(node)
     }
 
+    /// A node whose value is uninitialised: a free one of this pool, or a new one from the heap
+    /// (None when the heap refuses). The caller writes the value before anyone reads it.
+    pub(crate) fn take_raw(&self) -> Option<*mut Node<T>> {
+        let mut node = self.take_free();
+        if node.is_null() {
+            node = Node::try_alloc_raw()?;
+            // Relaxed: a statistic.
+            self.made.fetch_add(1, Ordering::Relaxed);
+        } else {
+            // SAFETY: a free node taken from a list is ours alone.
+            unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
+        }
+        // SAFETY: as above (fresh, or free and ours).
+        unsafe { (*node).home = self.index };
+        Some(node)
+    }
+
     /// A free node from the local list (refilled from the remote one), or null.
     fn take_free(&self) -> *mut Node<T> {
         // Acquire: pairs with the Release store that last gave the flag back, so the local list
@@ -296,12 +313,25 @@ impl<T> Drop for NodePool<T> {
 /// `Box<Node<T>>`.
 pub(crate) unsafe fn free<T>(node: *mut Node<T>, pools: &[NodePool<T>], at: usize) {
     // SAFETY: as the caller promised.
-    if pools.get(at).is_some_and(|own| unsafe { own.give_local(node) }) {
+    unsafe { free_with(node, at, |i| pools.get(i)) }
+}
+
+/// As [`free`], with the pools found by index through `pool` (None: no such pool).
+///
+/// # Safety
+/// As [`free`].
+pub(crate) unsafe fn free_with<'p, T: 'p>(
+    node: *mut Node<T>,
+    at: usize,
+    pool: impl Fn(usize) -> Option<&'p NodePool<T>>,
+) {
+    // SAFETY: as the caller promised.
+    if pool(at).is_some_and(|own| unsafe { own.give_local(node) }) {
         return;
     }
     // SAFETY: the node is ours (caller).
     let home = unsafe { (*node).home } as usize;
-    match pools.get(home) {
+    match pool(home) {
         // SAFETY: as the caller promised.
         Some(pool) => unsafe { pool.give(node) },
         // SAFETY: as the caller promised.

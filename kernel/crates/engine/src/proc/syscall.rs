@@ -32,19 +32,22 @@ fn wait_done<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, ms: u64) -> (bool,
 /// `buf` (capacity `cap`), BC = its full length, DE and IY = the sender; ends the wait.
 /// Returns OK, or TRUNCATED when the buffer was too small; None if the buffer's pages
 /// could not be had (the process must end with [`OUT_OF_MEMORY`]).
-fn deliver<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, msg: &Message, buf: u16, cap: usize) -> Option<u8> {
+fn deliver<P: Platform>(z: &mut Z80Proc, cx: &RunCx<'_, P>, msg: Message, buf: u16, cap: usize) -> Option<u8> {
     // Relaxed: a statistic (queue length for `ps`).
     cx.taken.fetch_add(1, Ordering::Relaxed);
-    cx.took(msg);
+    cx.took(&msg);
     end_wait(z, cx);
     let n = msg.data.len().min(cap);
-    if !store(z, cx, buf, &msg.data[..n]) {
+    let stored = store(z, cx, buf, &msg.data[..n]);
+    let (len, from) = (msg.data.len(), msg.from.get());
+    cx.recycle(msg);
+    if !stored {
         return None;
     }
-    z.cpu.set_bc(msg.data.len() as u16);
-    z.cpu.set_de(msg.from.get() as u16);
-    z.cpu.iy = (msg.from.get() >> 16) as u16;
-    Some(if msg.data.len() > cap { status::TRUNCATED } else { status::OK })
+    z.cpu.set_bc(len as u16);
+    z.cpu.set_de(from as u16);
+    z.cpu.iy = (from >> 16) as u16;
+    Some(if len > cap { status::TRUNCATED } else { status::OK })
 }
 
 /// No message matched: a poll (timeout 0) or an expired timed wait returns
@@ -143,7 +146,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
                 status = status::BAD_BUFFER;
                 Call::Done(CALL_COST)
             } else if let Some(msg) = cx.inbox().and_then(|mut c| c.pop()) {
-                let Some(s) = deliver(z, cx, &msg, de, cap) else {
+                let Some(s) = deliver(z, cx, msg, de, cap) else {
                     return Call::Block(RECEIVE_COST, OUT_OF_MEMORY);
                 };
                 status = s;
@@ -252,11 +255,12 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
                 });
                 let cost = RECEIVE_COST + skipped;
                 if let Some(msg) = found {
-                    let Some(s) = deliver(z, cx, &msg, de, cap) else {
+                    let tag = msg.tag;
+                    let Some(s) = deliver(z, cx, msg, de, cap) else {
                         return Call::Block(cost, OUT_OF_MEMORY);
                     };
                     status = s;
-                    z.cpu.set_hl(msg.tag as u16);
+                    z.cpu.set_hl(tag as u16);
                     Call::Done(cost)
                 } else {
                     match await_message(z, cx, hl, cost) {
