@@ -150,12 +150,13 @@ fn process_cpu_ns() -> f64 {
 
 /// A send storm of `senders` native senders, each on its own core (sender i on core i)
 /// with its own receiver there, so a pair shares a core and the pairs share nothing
-/// but the engine: every sender sends `storm_messages` 8-byte messages. Returns
+/// but the engine: every sender sends `storm_messages` messages of `bytes` bytes (8:
+/// inside the queue node; longer: in a buffer of the sender's byte pool). Returns
 /// millions of messages a second (wall clock) and the process's CPU time per message
 /// in ns. With nothing shared on the send path, two senders move twice what one does
 /// (given two free CPUs), and each message costs the same CPU time with one sender or
 /// two whatever the load (lines bouncing between cores would make it dearer).
-fn zb_storm(senders: usize, s: &Sizes) -> (f64, f64) {
+fn zb_storm(senders: usize, bytes: usize, s: &Sizes) -> (f64, f64) {
     let e = engine(2, 16, Console::Discard);
     let t0 = std::time::Instant::now();
     let cpu0 = process_cpu_ns();
@@ -164,7 +165,7 @@ fn zb_storm(senders: usize, s: &Sizes) -> (f64, f64) {
         let core = CoreId::new(i);
         let (rx, out) = Consumer::new(1, s.storm_messages, 256);
         let rx = e.spawn_native(rx, Priority::Normal, CpuSet::single(core), core).expect("spawn a receiver");
-        let (tx, _) = Producer::new(rx, 0, s.storm_messages, 64);
+        let (tx, _) = Producer::sized(rx, 0, s.storm_messages, 64, bytes);
         e.spawn_native(tx, Priority::Normal, CpuSet::single(core), core).expect("spawn a sender");
         outs.push(out);
     }
@@ -358,12 +359,19 @@ fn main() {
         }
     }
     let z_skew = median(&z_sixteen) / (16.0 * median(&z_one) / 2.0);
-    // The send storm's 1- and 2-sender runs alternate, so both see the same load.
+    // The send storm's 1- and 2-sender runs alternate, so both see the same load; so do
+    // its two message sizes (8 bytes: inside the node; 100: in a pooled buffer).
     let (mut storm1, mut storm2, mut cpu1, mut cpu2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut long1, mut long2, mut lcpu1, mut lcpu2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         if want("storm") {
-            for (n, rate, cpu) in [(1, &mut storm1, &mut cpu1), (2, &mut storm2, &mut cpu2)] {
-                let (r, c) = zb_storm(n, &s);
+            for (n, bytes, rate, cpu) in [
+                (1, 8, &mut storm1, &mut cpu1),
+                (2, 8, &mut storm2, &mut cpu2),
+                (1, 100, &mut long1, &mut lcpu1),
+                (2, 100, &mut long2, &mut lcpu2),
+            ] {
+                let (r, c) = zb_storm(n, bytes, &s);
                 rate.push(r);
                 cpu.push(c);
             }
@@ -371,6 +379,8 @@ fn main() {
     }
     eprintln!("beambench: send storm, M messages/s: 1 sender {storm1:?}, 2 senders {storm2:?}");
     eprintln!("beambench: send storm, CPU ns per message: 1 sender {cpu1:?}, 2 senders {cpu2:?}");
+    eprintln!("beambench: send storm of 100-byte messages, M messages/s: 1 sender {long1:?}, 2 senders {long2:?}");
+    eprintln!("beambench: send storm of 100-byte messages, CPU ns per message: 1 sender {lcpu1:?}, 2 senders {lcpu2:?}");
     let z_timers: Vec<TimerStats> = (0..runs).filter(|_| want("timers")).filter_map(|_| zb_timers(&s)).collect();
     let z_p99 = median(&z_timers.iter().map(|t| t.quantile_ms(0.99) as f64).collect::<Vec<_>>());
     let z_early: u64 = z_timers.iter().map(|t| t.early).sum();
@@ -405,6 +415,19 @@ fn main() {
             name: "send storm, CPU/message 2 vs 1 sender".into(),
             unit: "x (1.0: none shared)",
             zbeam: median(&cpu2) / median(&cpu1),
+            beam: f64::NAN,
+        },
+        Row { name: "send storm 100 B, 1 sender".into(), unit: "M msg/s", zbeam: median(&long1), beam: f64::NAN },
+        Row {
+            name: "send storm 100 B, 2 senders / 1".into(),
+            unit: "x (goal 1.8)",
+            zbeam: median(&long2) / median(&long1),
+            beam: f64::NAN,
+        },
+        Row {
+            name: "send storm 100 B, CPU/msg 2 vs 1".into(),
+            unit: "x (1.0: none shared)",
+            zbeam: median(&lcpu2) / median(&lcpu1),
             beam: f64::NAN,
         },
         Row {

@@ -74,6 +74,12 @@ impl NativeCx<'_> {
         self.took(msg.as_ref());
         msg
     }
+    /// Gives a received message's payload buffer (if it has one) back to this core's
+    /// byte pool, for the next sends on the core. A message simply dropped gives its
+    /// buffer to the heap instead.
+    pub fn recycle(&self, msg: Message) {
+        msg.data.recycle(&self.engine.bufs, self.engine.core_index(Some(self.core)));
+    }
     /// The task's inbox (None if its consumer handle is out, which it never is while
     /// the task runs).
     fn inbox(&self) -> Option<crate::inbox::Inbox<'_>> {

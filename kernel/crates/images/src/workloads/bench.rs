@@ -362,22 +362,33 @@ impl NativeTask for TimerStorm {
     }
 }
 
-/// A native producer: sends `count` 8-byte messages (its index, then a sequence
-/// number from 0, both u32 little-endian) to `consumer`, yielding every `batch`.
+/// A native producer: sends `count` messages of 8 bytes (its index, then a sequence
+/// number from 0, both u32 little-endian; [`Producer::sized`] pads them with zeros to
+/// a longer length) to `consumer`, yielding every `batch`.
 pub struct Producer {
     consumer: Pid,
     index: u32,
     count: u32,
     batch: u32,
     sent: u32,
+    /// The message, `len` bytes (8 to `abi::MAX_MESSAGE`), rewritten for each send.
+    msg: Vec<u8>,
     failed: ResultSlot<u32>,
 }
 
 impl Producer {
     /// A producer; its slot is filled with the number of refused sends when it ends.
     pub fn new(consumer: Pid, index: u32, count: u32, batch: u32) -> (Box<Self>, ResultSlot<u32>) {
+        Self::sized(consumer, index, count, batch, 8)
+    }
+
+    /// As [`Producer::new`], with messages of `len` bytes (clamped to 8 to
+    /// `abi::MAX_MESSAGE`).
+    pub fn sized(consumer: Pid, index: u32, count: u32, batch: u32, len: usize) -> (Box<Self>, ResultSlot<u32>) {
         let failed = ResultSlot::new();
-        let p = Producer { consumer, index, count, batch: batch.max(1), sent: 0, failed: failed.clone() };
+        let len = len.clamp(8, zbeam_engine::abi::MAX_MESSAGE);
+        let msg = vec![0; len];
+        let p = Producer { consumer, index, count, batch: batch.max(1), sent: 0, msg, failed: failed.clone() };
         (Box::new(p), failed)
     }
 }
@@ -389,10 +400,9 @@ impl NativeTask for Producer {
             if self.sent == self.count {
                 break;
             }
-            let mut m = [0u8; 8];
-            m[0..4].copy_from_slice(&self.index.to_le_bytes());
-            m[4..8].copy_from_slice(&self.sent.to_le_bytes());
-            if cx.send(self.consumer, &m).is_err() {
+            self.msg[0..4].copy_from_slice(&self.index.to_le_bytes());
+            self.msg[4..8].copy_from_slice(&self.sent.to_le_bytes());
+            if cx.send(self.consumer, &self.msg).is_err() {
                 refused += 1;
             }
             self.sent += 1;
@@ -417,7 +427,8 @@ pub struct ConsumerResult {
 }
 
 /// A native consumer for [`Producer`]s: checks that each producer's messages arrive
-/// exactly in the order sent, and ends once `producers × count` have arrived.
+/// exactly in the order sent, and ends once `producers × count` have arrived. It gives
+/// each message's payload buffer back to its core's pool.
 pub struct Consumer {
     expected: Vec<u32>,
     count: u32,
@@ -452,7 +463,7 @@ impl NativeTask for Consumer {
             let Some(m) = cx.receive() else { break };
             taken += 1;
             let word = |i: usize| u32::from_le_bytes([m.data[i], m.data[i + 1], m.data[i + 2], m.data[i + 3]]);
-            if m.data.len() != 8 {
+            if m.data.len() < 8 {
                 self.out_of_order += 1;
                 continue;
             }
@@ -464,6 +475,7 @@ impl NativeTask for Consumer {
                 }
                 None => self.out_of_order += 1,
             }
+            cx.recycle(m);
         }
         if self.expected.iter().all(|&e| e >= self.count) {
             let r = ConsumerResult {
