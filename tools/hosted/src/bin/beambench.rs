@@ -265,6 +265,16 @@ struct Row {
     beam: f64,
 }
 
+/// The send storm's rows: 1 sender's rate, the 2/1 ratio, and CPU per message 2 vs 1.
+fn storm_rows(label: &str, rate: [&[f64]; 2], cpu: [&[f64]; 2]) -> [Row; 3] {
+    let row = |name: String, unit, zbeam| Row { name, unit, zbeam, beam: f64::NAN };
+    [
+        row(format!("{label}, 1 sender"), "M msg/s", median(rate[0])),
+        row(format!("{label}, 2 senders / 1"), "x (goal 1.8)", median(rate[1]) / median(rate[0])),
+        row(format!("{label}, CPU/msg 2 vs 1"), "x (1.0: none shared)", median(cpu[1]) / median(cpu[0])),
+    ]
+}
+
 fn fmt(v: f64) -> String {
     if !v.is_finite() {
         "n/a".into()
@@ -380,7 +390,9 @@ fn main() {
     eprintln!("beambench: send storm, M messages/s: 1 sender {storm1:?}, 2 senders {storm2:?}");
     eprintln!("beambench: send storm, CPU ns per message: 1 sender {cpu1:?}, 2 senders {cpu2:?}");
     eprintln!("beambench: send storm of 100-byte messages, M messages/s: 1 sender {long1:?}, 2 senders {long2:?}");
-    eprintln!("beambench: send storm of 100-byte messages, CPU ns per message: 1 sender {lcpu1:?}, 2 senders {lcpu2:?}");
+    eprintln!(
+        "beambench: send storm of 100-byte messages, CPU ns per message: 1 sender {lcpu1:?}, 2 senders {lcpu2:?}"
+    );
     let z_timers: Vec<TimerStats> = (0..runs).filter(|_| want("timers")).filter_map(|_| zb_timers(&s)).collect();
     let z_p99 = median(&z_timers.iter().map(|t| t.quantile_ms(0.99) as f64).collect::<Vec<_>>());
     let z_early: u64 = z_timers.iter().map(|t| t.early).sum();
@@ -390,7 +402,7 @@ fn main() {
     // lateness (quantile 0) is then negative.
     let b_early_runs = b2.get(&timers(0)).map_or(f64::NAN, |v| v.iter().filter(|&&x| x < 0.0).count() as f64);
 
-    let rows = [
+    let mut rows = vec![
         Row { name: "ring hop, 1k processes".into(), unit: "ns/hop", zbeam: z_ring_1k, beam: bm(&b2, &ring_1k) },
         Row { name: "ring hop, 10k processes".into(), unit: "ns/hop", zbeam: z_ring_10k, beam: bm(&b2, &ring_10k) },
         Row { name: "spawn, 1 scheduler".into(), unit: "µs/process", zbeam: z_spawn1, beam: bm(&b1, &spawn) },
@@ -404,32 +416,6 @@ fn main() {
         },
         Row { name: "16 CPU-bound from one core".into(), unit: "total/ideal", zbeam: z_skew, beam: b_skew },
         Row { name: "1e5 timers, p99 lateness".into(), unit: "ms", zbeam: z_p99, beam: b_p99 },
-        Row { name: "send storm, 1 sender".into(), unit: "M msg/s", zbeam: median(&storm1), beam: f64::NAN },
-        Row {
-            name: "send storm, 2 senders / 1 sender".into(),
-            unit: "x (goal 1.8)",
-            zbeam: median(&storm2) / median(&storm1),
-            beam: f64::NAN,
-        },
-        Row {
-            name: "send storm, CPU/message 2 vs 1 sender".into(),
-            unit: "x (1.0: none shared)",
-            zbeam: median(&cpu2) / median(&cpu1),
-            beam: f64::NAN,
-        },
-        Row { name: "send storm 100 B, 1 sender".into(), unit: "M msg/s", zbeam: median(&long1), beam: f64::NAN },
-        Row {
-            name: "send storm 100 B, 2 senders / 1".into(),
-            unit: "x (goal 1.8)",
-            zbeam: median(&long2) / median(&long1),
-            beam: f64::NAN,
-        },
-        Row {
-            name: "send storm 100 B, CPU/msg 2 vs 1".into(),
-            unit: "x (1.0: none shared)",
-            zbeam: median(&lcpu2) / median(&lcpu1),
-            beam: f64::NAN,
-        },
         Row {
             name: "1e5 timers, runs with an early wait".into(),
             unit: "runs",
@@ -437,6 +423,8 @@ fn main() {
             beam: b_early_runs,
         },
     ];
+    rows.extend(storm_rows("send storm", [&storm1, &storm2], [&cpu1, &cpu2]));
+    rows.extend(storm_rows("send storm 100 B", [&long1, &long2], [&lcpu1, &lcpu2]));
 
     let command = std::env::var("ZBEAM_BENCH_COMMAND").unwrap_or_else(|_| {
         let a: Vec<String> = std::env::args().skip(1).collect();
