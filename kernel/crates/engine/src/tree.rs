@@ -13,11 +13,11 @@
 //! The tree is closed the moment its root is frozen: while a stop is in progress, a
 //! spawn looks up its spawner's ancestry for a frozen process (before it takes a slot,
 //! and again after it published the child, as the race check above), not only at the
-//! spawner. Without that, the members the scan had not frozen yet went on spawning
-//! during the scan into slots it had already passed; when the bomb's own exits (at the
-//! memory budget, children keep dying for want of a page) made room for them, each
-//! round left new unfrozen members behind, the rounds ran out, and the bomb lived on
-//! (the soak at one slot per 3 KiB: a tree of 38,000 that did not die).
+//! spawner. Why: the members the scan has not frozen yet would otherwise go on
+//! spawning during the scan, into slots it has already passed; when the bomb's own
+//! exits make room for them (at the memory budget, children keep dying for want of a
+//! page), each round would leave new unfrozen members behind until the rounds ran out,
+//! and the bomb would live on.
 //!
 //! Ancestry survives a parent's exit: a slot whose process ended goes back to the
 //! free list only when no child's parent record names it any more (a count of
