@@ -1,4 +1,5 @@
-//! `test=soak` (`soak=SECONDS`, default 60): the shell runs while a native driver
+//! `test=soak` (`soak=SECONDS`, default 60; `soakseed=N` replays the random choices of
+//! the run that printed seed N): the shell runs while a native driver
 //! churns the system for that long, then checks that everything it made is gone and
 //! the heap is back at its baseline. `make soak MINUTES=n` and the 60-second QEMU
 //! test in `make test` boot it and type shell commands throughout.
@@ -46,7 +47,12 @@ pub fn main() -> ! {
     crate::runtime::shell::spawn(e, 0);
     let args = crate::board::machine().map(|m| m.platform.bootargs).unwrap_or_default();
     let secs: u64 = crate::bootargs::get(args.as_str(), "soak").and_then(|v| v.parse().ok()).unwrap_or(60);
-    let seed = crate::arch::cpu::counter() | 1;
+    // `soakseed=N` replays a run's choices (the seed a run prints); by default it comes
+    // from the counter. The cores' timing still differs from run to run.
+    let seed = crate::bootargs::get(args.as_str(), "soakseed")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(crate::arch::cpu::counter)
+        | 1;
     println!("soak: {secs} s of churn (seed {seed})");
     let driver = Box::new(Soak {
         secs,
@@ -175,11 +181,15 @@ impl Soak {
         let Some(e) = crate::runtime::engine() else { return };
         let (used, _) = crate::heap::usage();
         let restarts = self.sup.as_ref().map_or(0, |(_, r)| r.lock().restarts);
+        // `stopped` is how many live processes a tree stop froze and are not yet gone;
+        // `all spawns` counts every process's spawns (a bomb's included).
         println!(
-            "soak: t={} s, {} live, heap {} KiB, {} spawned, {} killed, {} bombs, {} messages, {} restarts",
+            "soak: t={} s, {} live ({} stopped), heap {} KiB, {} all spawns, {} spawned, {} killed, {} bombs, {} messages, {} restarts",
             (now - start) / 1000,
             e.live(),
+            e.frozen_live(),
             used / 1024,
+            e.spawned(),
             self.spawned,
             self.killed,
             self.bombs,
@@ -254,9 +264,12 @@ impl NativeTask for Soak {
                 println!("soak: FAIL: {live} processes still live 10 s after the end");
                 if let Some(e) = crate::runtime::engine() {
                     for p in e.live_pids().take(8) {
-                        let name = e.proc_info(p).map_or("?", |i| i.name);
-                        println!("soak: still live: pid {} {name}", p.get());
+                        match e.proc_info(p) {
+                            Some(i) => println!("soak: still live: pid {} {} {:?}", p.get(), i.name, i.state),
+                            None => println!("soak: still live: pid {} (gone meanwhile)", p.get()),
+                        }
                     }
+                    println!("soak: {} of them stopped with a tree", e.frozen_live());
                 }
                 return NativeStep::Exit(1);
             }

@@ -135,15 +135,16 @@ pub fn engine() -> Option<&'static Engine<KernelPlatform>> {
 /// less the slots the engine keeps for system tasks (and slot 0, the kernel's).
 pub const MAX_PROCS: usize = zbeam_engine::pid::MAX_SLOTS - zbeam_engine::SYSTEM_SLOTS - 1;
 
-/// Heap per slot of the process table by default. An idle Z80 process costs about
-/// 2.1 KiB with its slot (its body and a page or two of its own; its image's pages are
-/// shared), but at 8 KiB the table, not the heap, stops a spawn bomb. At one slot per
-/// 3 KiB a bomb in 128 MiB filled the heap (38,000 processes with the pools' and
-/// depot's stock), and the tree `stop_tree` then froze and killed did not die within
-/// a minute: the soak failed 1 run in 3 that way; the cause is not found yet. The
-/// boot argument `slotheap=BYTES` sets another (3072 holds a million processes in
-/// `-m 4G`).
-pub const HEAP_PER_SLOT: usize = 8 << 10;
+/// Heap per slot of the process table by default: 3 KiB, so `-m 4G` holds more than a
+/// million processes. An idle Z80 process costs about 2.1 KiB with its slot (its body
+/// and a page or two of its own; its image's pages are shared), so a spawn bomb fills
+/// the table or the memory budget at about the same count; either refuses the next
+/// spawn, and spawns also stop when the heap is down to [`SPAWN_RESERVE`] (run-queue
+/// growth is fallible). A bomb stopped at the budget keeps losing members (a child
+/// that cannot get its first page ends), which makes room for the rest to spawn: the
+/// engine's tree stop closes the tree once its root is frozen, so they cannot outrun
+/// it. The boot argument `slotheap=BYTES` sets another size.
+pub const HEAP_PER_SLOT: usize = 3 << 10;
 
 static SLOT_HEAP: AtomicUsize = AtomicUsize::new(HEAP_PER_SLOT);
 

@@ -96,8 +96,8 @@ fn spawn_bombs_are_stopped_and_memory_comes_back() {
     script.push(("zbeam> ", "halt\r".into()));
     let script: Vec<(&str, &str)> = script.iter().map(|(w, i)| (*w, i.as_str())).collect();
     let o = zbeam_qemu_tests::run_interactive(
-        // 128 MiB: the process table (one slot per 8 KiB of heap) stops each bomb at
-        // about 8,000 processes.
+        // 128 MiB: the memory budget (or the process table, one slot per 3 KiB of
+        // heap) stops each bomb at about 20,000 processes.
         &Machine {
             mem: "128M",
             append: "workload=off".into(),

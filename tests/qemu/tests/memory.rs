@@ -7,7 +7,7 @@ use std::time::Duration;
 use zbeam_qemu_tests::{run, run_interactive, Machine};
 
 /// The in-kernel test with -m 1G: both floods, spawning until refusal (the table,
-/// one slot per 8 KiB of heap, or the memory budget, whichever comes first), a system
+/// one slot per 3 KiB of heap, or the memory budget, whichever comes first), a system
 /// task still spawned and run, and the bytes charged
 /// back at the baseline after every process is killed.
 #[test]

@@ -15,11 +15,17 @@
 //! The depot's lock is taken once per batch (a pool passing its bound, or running
 //! empty), never per page or per body, and always after the pool's own lock: a thread
 //! never holds two pools' locks, so the order pool then depot cannot deadlock.
+//!
+//! No page is lost for want of a list entry: a pool makes a page only after the depot's
+//! list has room for every page made so far, this one included ([`Depot::room_for_new_page`]),
+//! so a page given back when its pool's list cannot grow goes to the depot
+//! ([`Depot::keep_page`]), and a spill always fits, however full the heap is.
 
 use crate::memory::PoolStats;
 use crate::proc::Body;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
 use zbeam_z80::paged::Page;
 
@@ -31,7 +37,10 @@ pub(crate) const POOL_BODIES: usize = 256;
 /// Pages and bodies no core's pool holds, for any core's pool to take.
 #[derive(Default)]
 pub(crate) struct Depot {
+    /// Its list's capacity is at least `made` (see the module doc).
     pages: Mutex<Vec<&'static Page>>,
+    /// Pages every pool made together.
+    made: AtomicUsize,
     /// Boxed, as the pools keep them (a slot holds a `Box<Body>`).
     #[allow(clippy::vec_box)]
     bodies: Mutex<Vec<Box<Body>>>,
@@ -68,6 +77,31 @@ impl Depot {
     /// Called by a pool whose page list is empty (its lock held): takes a batch.
     pub(crate) fn refill_pages(&self, pages: &mut Vec<&'static Page>) {
         refill(pages, POOL_PAGES / 2, &self.pages);
+    }
+
+    /// Before a pool makes a page: makes room in the depot's list for every page made so
+    /// far and this one, and counts it. False (nothing counted) if the list cannot grow:
+    /// the page is not made. A page whose allocation then fails is counted all the same;
+    /// the count only bounds the list from below.
+    pub(crate) fn room_for_new_page(&self) -> bool {
+        let mut d = self.pages.lock();
+        // Relaxed: changed only under this lock.
+        let made = self.made.load(Ordering::Relaxed);
+        let more = (made + 1).saturating_sub(d.len());
+        if d.try_reserve(more).is_err() {
+            return false;
+        }
+        self.made.store(made + 1, Ordering::Relaxed);
+        true
+    }
+
+    /// Keeps a page a pool could not list (its list could not grow). The room was made
+    /// when the page was (see [`Depot::room_for_new_page`]), so this never allocates.
+    pub(crate) fn keep_page(&self, page: &'static Page) {
+        let mut d = self.pages.lock();
+        if d.len() < d.capacity() {
+            d.push(page);
+        }
     }
 
     /// As [`Depot::after_give_page`], for bodies.

@@ -60,11 +60,19 @@ pub(crate) fn clear(mailbox: &Mailbox<Message>, nodes: &[NodePool<Message>], at:
 }
 
 /// Where a send may be stopped by a test: after its target was found live, and after the
-/// message was charged (just before it is queued).
+/// message was charged (just before it is queued); and where a spawn may be: after its
+/// process was published live, before the scheduler has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RacePoint {
     Checked,
     Charged,
+    Published,
+}
+
+/// Sets this thread's one-shot hook: `f` runs at the thread's next pass by `point`.
+#[cfg(test)]
+pub(crate) fn set_race(point: RacePoint, f: alloc::boxed::Box<dyn FnOnce()>) {
+    RACE.with(|r| *r.borrow_mut() = Some((point, f)));
 }
 
 /// A test's one-shot hook and the point it runs at.

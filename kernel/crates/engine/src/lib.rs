@@ -484,6 +484,9 @@ pub struct Engine<P: Platform + ?Sized> {
     templates: Box<[spin::Once<Option<&'static zbeam_z80::paged::Template>>]>,
     /// Working memory of `stop_tree`, made once (see `tree::Scratch`).
     stop_scratch: Mutex<tree::Scratch>,
+    /// Tree stops in progress: while any is, a spawn looks for a frozen ancestor of
+    /// its spawner, not only at the spawner (see `tree`).
+    stopping: AtomicUsize,
     /// Last: the field an unsized `P` may be.
     platform: P,
 }
@@ -574,6 +577,7 @@ impl<P: Platform> Engine<P> {
             depot,
             templates: images.iter().map(|_| spin::Once::new()).collect::<Vec<_>>().into_boxed_slice(),
             stop_scratch: Mutex::new(tree::Scratch::new(max_procs)),
+            stopping: AtomicUsize::new(0),
         }
     }
 }
@@ -862,7 +866,7 @@ impl<P: Platform + ?Sized> Engine<P> {
         // one is impossible (a process makes one call at a time).
         let refused = if !self.room_for(rel) {
             Some(SpawnError::Limit)
-        } else if rel.parent != 0 && self.is_frozen(rel.parent) {
+        } else if self.spawner_frozen(rel.parent) {
             Some(SpawnError::Frozen)
         } else if self.platform.memory_low() {
             Some(SpawnError::OutOfMemory)
@@ -917,6 +921,7 @@ impl<P: Platform + ?Sized> Engine<P> {
         self.set_parent(pid.get(), rel.parent);
         // Release: the body is in place before anyone sees the slot live.
         slot.live.store(true, Ordering::Release);
+        inbox::race_point(inbox::RacePoint::Published);
         self.live.fetch_add(1, Ordering::Relaxed);
         self.spawned.fetch_add(1, Ordering::Relaxed);
         match self.sched.enqueue(pid.sched(), prio, affinity, from) {
@@ -925,6 +930,13 @@ impl<P: Platform + ?Sized> Engine<P> {
                     self.platform.trace(TraceEvent::Spawn { pid, name, core: placed.core });
                 }
                 self.platform.wake(placed.wake);
+                // A kill (or exit signal) that found the process live before the
+                // scheduler had it recorded its reason, but its request found no process
+                // to mark: it is asked again now. (The reason's lock orders the two: a
+                // kill that takes it after this look finds the process queued.)
+                if slot.pending_exit.lock().is_some() {
+                    self.act_on_wakeup(self.sched.request_exit(pid.sched()));
+                }
                 self.check_spawn_race(pid.get(), rel.parent);
                 Ok((pid, mref))
             }

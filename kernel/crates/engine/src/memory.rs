@@ -124,6 +124,9 @@ impl PageSource<'static> for PagePool {
             return Some(p);
         }
         drop(free);
+        if !self.depot.room_for_new_page() {
+            return None;
+        }
         let page: &'static Page = Box::leak(paged::try_alloc_page()?);
         // Relaxed: a statistic.
         self.made.fetch_add(1, Ordering::Relaxed);
@@ -131,10 +134,12 @@ impl PageSource<'static> for PagePool {
     }
     fn give(&self, page: &'static Page) {
         let mut free = self.free.lock();
-        // A page that cannot be listed is kept out of use rather than risk a panic.
         if free.try_reserve(1).is_ok() {
             free.push(page);
             self.depot.after_give_page(&mut free);
+        } else {
+            // The depot's list has room for every page made.
+            self.depot.keep_page(page);
         }
     }
 }

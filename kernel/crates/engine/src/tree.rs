@@ -10,6 +10,15 @@
 //! ancestor, until no new one is found, and kills them all. Since no frozen process
 //! can add a live process, each kill shrinks the tree for good.
 //!
+//! The tree is closed the moment its root is frozen: while a stop is in progress, a
+//! spawn looks up its spawner's ancestry for a frozen process (before it takes a slot,
+//! and again after it published the child, as the race check above), not only at the
+//! spawner. Why: the members the scan has not frozen yet would otherwise go on
+//! spawning during the scan, into slots it has already passed; when the bomb's own
+//! exits make room for them (at the memory budget, children keep dying for want of a
+//! page), each round would leave new unfrozen members behind until the rounds ran out,
+//! and the bomb would live on.
+//!
 //! Ancestry survives a parent's exit: a slot whose process ended goes back to the
 //! free list only when no child's parent record names it any more (a count of
 //! holds, like a zombie in Unix waiting for its children), so a grandchild is still
@@ -70,14 +79,43 @@ impl<P: Platform + ?Sized> Engine<P> {
         slot.frozen.store(false, Ordering::SeqCst);
     }
 
-    /// After publishing `child`: if its parent was frozen meanwhile, the child is
-    /// frozen and killed too (stop_tree's scan may have missed it).
+    /// Whether a spawn by `parent` (0 = the kernel) must be refused: it is frozen, or a
+    /// tree stop is in progress and one of its ancestors is (its tree is being stopped).
+    pub(crate) fn spawner_frozen(&self, parent: u32) -> bool {
+        if parent == 0 {
+            return false;
+        }
+        if self.is_frozen(parent) {
+            return true;
+        }
+        // SeqCst: stop_tree freezes its root and then counts itself in `stopping`; a
+        // spawn that sees the count sees the root frozen (and one that does not is seen
+        // live by the stop's scan, which comes after the count).
+        if self.stopping.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        // Up the spawner's ancestry (at most the table's size: a longer chain is a
+        // cycle through reused slots, and not a tree being stopped).
+        let mut at = parent;
+        for _ in 0..self.slots.len() {
+            match self.parent_of(at) {
+                Some(p) if self.is_frozen(p) => return true,
+                Some(p) => at = p,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// After publishing `child`: if its parent was frozen meanwhile (or, during a tree
+    /// stop, an ancestor), the child is frozen and killed too (stop_tree's scan may have
+    /// missed it).
     pub(crate) fn check_spawn_race(&self, child: u32, parent: u32) {
         if parent == 0 {
             return;
         }
         fence(Ordering::SeqCst);
-        if self.is_frozen(parent) {
+        if self.spawner_frozen(parent) {
             if let Some(s) = self.slot(child) {
                 s.frozen.store(true, Ordering::SeqCst);
             }
@@ -140,6 +178,10 @@ impl<P: Platform + ?Sized> Engine<P> {
         let mut stopped = 0;
         let mut scratch = self.stop_scratch.lock();
         let Scratch { mark, chain } = &mut *scratch;
+        // The root first, then the count that makes spawns look up their ancestry for
+        // it (see `spawner_frozen`). SeqCst: the Dekker pairs with spawns' checks.
+        self.slots[root as usize].frozen.store(true, Ordering::SeqCst);
+        self.stopping.fetch_add(1, Ordering::SeqCst);
         // A child spawned while its parent was being frozen can be missed by one scan;
         // the next scan finds it under its frozen parent. Rounds end when one freezes
         // nobody new (bounded, in case a tree keeps the race going).
@@ -173,6 +215,8 @@ impl<P: Platform + ?Sized> Engine<P> {
                     mark[(c & INDEX_MASK) as usize] = verdict;
                 }
             }
+            #[cfg(test)]
+            scanned_hook();
             let mut new = 0;
             for (index, &m) in mark.iter().enumerate().skip(1) {
                 let pid = self.pid_at(index);
@@ -189,7 +233,27 @@ impl<P: Platform + ?Sized> Engine<P> {
                 break;
             }
         }
+        // SeqCst: as the increment. Every member live from here on is frozen, so the
+        // spawner's own flag stops any spawn still in flight.
+        self.stopping.fetch_sub(1, Ordering::SeqCst);
         (stopped > 0).then_some(stopped)
+    }
+}
+
+#[cfg(test)]
+std::thread_local! {
+    /// A test's hook, run by this thread's tree stops after each round's scan (before
+    /// the round freezes and kills what it found).
+    static SCANNED: core::cell::RefCell<Option<alloc::boxed::Box<dyn FnMut()>>> =
+        const { core::cell::RefCell::new(None) };
+}
+
+#[cfg(test)]
+fn scanned_hook() {
+    let hook = SCANNED.with(|h| h.borrow_mut().take());
+    if let Some(mut f) = hook {
+        f();
+        SCANNED.with(|h| *h.borrow_mut() = Some(f));
     }
 }
 
@@ -204,3 +268,93 @@ impl<P: Platform + ?Sized> Engine<P> {
 
 /// Most scans [`Engine::stop_tree`] makes.
 const STOP_ROUNDS: usize = 64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbox::{set_race, RacePoint};
+    use crate::{Exit, Image, SpawnError, SpawnOpts, Step};
+    use alloc::boxed::Box;
+    use alloc::sync::Arc;
+    use std::sync::Mutex;
+    use zbeam_sched::{CoreId, CpuSet, Priority, Topology};
+
+    /// Receives into 0x0200 forever, in a loop.
+    const WAITER: &[u8] = &[0x3e, 0x03, 0x11, 0x00, 0x02, 0x01, 0x10, 0x00, 0x21, 0xff, 0xff, 0xf7, 0x18, 0xf2];
+    static IMAGES: &[Image] = &[Image { name: "waiter", bytes: WAITER }];
+    const CORE: CoreId = CoreId::new(0);
+
+    struct Quiet;
+    impl Platform for Quiet {
+        fn now_ms(&self) -> u64 {
+            0
+        }
+        fn wake(&self, _cores: CpuSet) {}
+        fn console(&self, _bytes: &[u8]) {}
+    }
+
+    fn engine() -> &'static Engine<Quiet> {
+        Box::leak(Box::new(Engine::new(Topology::uniform(1), 128, IMAGES, Quiet)))
+    }
+
+    /// A waiter spawned by `parent` (as its SPAWN would).
+    fn child_of(e: &Engine<Quiet>, parent: Pid) -> Result<Pid, SpawnError> {
+        e.spawn_image_opts(0, &[], SpawnOpts::new(Priority::Normal, CpuSet::ALL), parent, CORE).map(|(p, _)| p)
+    }
+
+    fn run_idle(e: &Engine<Quiet>) {
+        while e.run_once(CORE) == Step::Ran {}
+    }
+
+    /// A bomb's members spawn while a stop scans the table on another core, into slots
+    /// the scan has passed. Here the newest member spawns after every round's scan: once
+    /// the root is frozen, none of those spawns may succeed, and nothing of the tree
+    /// may outlive the stop.
+    #[test]
+    fn members_cannot_spawn_once_the_root_is_frozen() {
+        let e = engine();
+        let root = child_of(e, Pid::KERNEL).unwrap();
+        let first = child_of(e, root).unwrap();
+        run_idle(e);
+        let newest = Arc::new(Mutex::new(first));
+        let tries: Arc<Mutex<Vec<Result<Pid, SpawnError>>>> = Arc::new(Mutex::new(Vec::new()));
+        let (n, t) = (newest.clone(), tries.clone());
+        SCANNED.with(|h| {
+            *h.borrow_mut() = Some(Box::new(move || {
+                let parent = *n.lock().unwrap();
+                let r = child_of(e, parent);
+                if let Ok(c) = r {
+                    *n.lock().unwrap() = c;
+                }
+                t.lock().unwrap().push(r);
+            }))
+        });
+        let stopped = e.stop_tree(root);
+        SCANNED.with(|h| *h.borrow_mut() = None);
+        run_idle(e);
+        let tries = tries.lock().unwrap();
+        assert_eq!(stopped, Some(2), "tries: {tries:?}");
+        assert!(!tries.is_empty());
+        assert!(tries.iter().all(|r| *r == Err(SpawnError::Frozen)), "spawns during the stop: {tries:?}");
+        assert_eq!(e.live(), 0, "a member outlived the stop (spawns during it: {tries:?})");
+        assert_eq!(e.frozen_live(), 0);
+        // Outside a stop, the same ancestry spawns again.
+        let again = child_of(e, Pid::KERNEL).unwrap();
+        assert!(child_of(e, again).is_ok());
+    }
+
+    /// A kill that finds the new process live before the spawn has handed it to the
+    /// scheduler (what a stop's scan does to a bomb's newest member) still ends it.
+    #[test]
+    fn a_kill_between_publish_and_queue_is_not_lost() {
+        let e = engine();
+        // A fresh table hands out slot 1, generation 0, first.
+        let target = Pid::new(1, 0);
+        set_race(RacePoint::Published, Box::new(move || assert!(e.kill(target), "live once published")));
+        let pid = e.spawn_image(0, &[], Priority::Normal, CpuSet::ALL, CORE).unwrap();
+        assert_eq!(pid, target);
+        run_idle(e);
+        assert!(!e.is_live(pid), "the killed process runs on");
+        assert_eq!(e.last_exit(pid), Some(Exit::Killed));
+    }
+}
