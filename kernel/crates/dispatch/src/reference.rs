@@ -92,7 +92,12 @@ impl Stop<'_> {
 /// [`sequential`] run in stretches of at most `stop.every` instructions, asking
 /// `stop.go_on` between them. A stretch ends between two instructions and the next
 /// one resumes there, so a run that is not stopped ends as [`sequential`]'s does.
-pub fn sequential_until(image: &[u8], max_instructions: u64, out: &mut dyn FnMut(u8), stop: &mut Stop<'_>) -> Sequential {
+pub fn sequential_until(
+    image: &[u8],
+    max_instructions: u64,
+    out: &mut dyn FnMut(u8),
+    stop: &mut Stop<'_>,
+) -> Sequential {
     let Some((cpu, mem)) = load(image) else {
         let result = Err(RunError::ImageTooLarge(image.len()));
         return Sequential { cpu: Cpu::new(), mem: zeroed_mem(), instructions: 0, tstates: 0, result };

@@ -98,7 +98,11 @@ fn a_reference_run_in_stretches_ends_as_the_whole_run() {
         for every in [1, 7, 50_000] {
             let cut = sequential_until(p.image, limit, &mut |_| {}, &mut Stop { every, go_on: Some(&mut || true) });
             assert_eq!(cut.result, Err(RunError::InstructionLimit), "limit {limit}, every {every}");
-            assert_eq!(sequential_checksum(&cut, &[]), sequential_checksum(&whole, &[]), "limit {limit}, every {every}");
+            assert_eq!(
+                sequential_checksum(&cut, &[]),
+                sequential_checksum(&whole, &[]),
+                "limit {limit}, every {every}"
+            );
         }
     }
 }
@@ -169,13 +173,25 @@ fn a_dispatched_run_stops_at_the_first_no() {
             let d = run(p.image, &cfg, &mut pool, &mut Policy::new(p.image), &mut |_| {});
             assert_eq!(d.result, Err(RunError::Stopped), "{} stopped at ask {stop_at}", p.name);
             // The no ends the stretch, observation or wave loop it came in, then the run.
-            assert!((stop_at..=stop_at + 2).contains(&pool.asks), "{}: {} asks after a no at {stop_at}", p.name, pool.asks);
+            assert!(
+                (stop_at..=stop_at + 2).contains(&pool.asks),
+                "{}: {} asks after a no at {stop_at}",
+                p.name,
+                pool.asks
+            );
             assert!(d.instructions < whole.instructions, "{}: stopped before its end", p.name);
         }
     }
     let (name, image) = *CPM.iter().find(|(n, _)| *n == "cpm-random").expect("cpm-random");
     let mut pool = Stopping::new(2, 1_000, 1);
-    let d = run_cpm(image, &mut CpmSystem::new(b"", b""), &Config::default(), &mut pool, &mut Policy::new(image), &mut |_| {});
+    let d = run_cpm(
+        image,
+        &mut CpmSystem::new(b"", b""),
+        &Config::default(),
+        &mut pool,
+        &mut Policy::new(image),
+        &mut |_| {},
+    );
     assert_eq!((d.result, d.instructions), (Err(RunError::Stopped), 0), "{name}");
     // The checksum tells a stopped run from one that reached its limit.
     let image = zbeam_dispatch::suite::find("crc").expect("crc").image;
