@@ -621,8 +621,10 @@ impl<P: Pool> Dispatcher<'_, P> {
                         Some(Verdict::Parallel { per_iteration_budget, .. }) => per_iteration_budget * chunk as u64,
                         _ => return,
                     };
-                    // Near the instruction limit the reference interpreter finishes exactly.
+                    // Near the instruction limit the reference interpreter finishes exactly;
+                    // the head is asked again after a span of arrivals, not at each one.
                     if self.left() < budget.saturating_mul(tasks as u64 + 1) {
+                        self.watch[head as usize] = SEQUENTIAL_SPAN;
                         return;
                     }
                     self.wave(head, arm, budget);
