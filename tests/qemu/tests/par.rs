@@ -150,8 +150,9 @@ fn par_runs_as_a_process_the_shell_answers_and_ctrl_c_or_kill_stops_it() {
 /// The in-kernel figures for BENCHMARKS.md (not part of `make test`): every suite
 /// program `PAR_RUNS` times (default 3) on 4 vCPUs in one boot, so the policy learnt
 /// by one run is used by the next; prints a Markdown table of the sequential and
-/// dispatched wall times (guest counter), the speedup per run and the median, and
-/// whether every run was bit-exact. Run with
+/// dispatched wall times (guest counter), the speedup per run and the median, the
+/// median of a wave's fixed cost over the runs that had waves, and whether every
+/// run was bit-exact. Run with
 /// `cargo test -p zbeam-qemu-tests --test par -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -161,8 +162,9 @@ fn par_figures() {
     let runs: usize = std::env::var("PAR_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let cmds: Vec<String> = PROGRAMS.iter().flat_map(|p| std::iter::repeat_n(format!("par {p} 4\r"), runs)).collect();
     let mut script = vec![("zbeam> ", cmds[0].as_str())];
-    script.extend(cmds[1..].iter().map(|c| ("tasks per core:", c.as_str())));
-    script.push(("tasks per core:", "halt\r"));
+    // The next run starts once the shell has said this one ended.
+    script.extend(cmds[1..].iter().map(|c| ("[par ", c.as_str())));
+    script.push(("[par ", "halt\r"));
     let timeout = Duration::from_secs(120 + 60 * runs as u64);
     let o = run_interactive(&Machine { append: "workload=off".into(), timeout, ..Machine::default() }, &script);
     let ms = |line: &str| -> f64 {
@@ -174,10 +176,21 @@ fn par_figures() {
     let exact: Vec<bool> =
         o.output.lines().filter(|l| l.trim_start().starts_with("bit-exact:")).map(|l| l.contains("yes")).collect();
     assert_eq!(seq.len(), PROGRAMS.len() * runs, "every run reported:\n{}", o.output);
+    // A wave's fixed cost (µs) per run, for the runs that had waves.
+    let mut fixed: Vec<Option<f64>> = vec![None; seq.len()];
+    let mut run = 0;
+    for l in o.output.lines().map(str::trim_start) {
+        if l.starts_with("sequential:") {
+            run += 1;
+        } else if let Some(rest) = l.strip_prefix("a wave's fixed cost: ") {
+            fixed[run - 1] = rest.split(" us").next().and_then(|n| n.parse().ok());
+        }
+    }
     println!(
-        "| program | sequential ms (median) | dispatcher ms (median) | speedup per run | median speedup | exact |"
+        "| program | sequential ms (median) | dispatcher ms (median) | speedup per run | median speedup | \
+         wave fixed cost µs (median) | exact |"
     );
-    println!("|---|---:|---:|---|---:|---|");
+    println!("|---|---:|---:|---|---:|---:|---|");
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
@@ -186,8 +199,10 @@ fn par_figures() {
         let r = i * runs..(i + 1) * runs;
         let speedups: Vec<f64> = r.clone().map(|k| seq[k] / par[k].max(1.0)).collect();
         let per_run: Vec<String> = speedups.iter().map(|s| format!("{s:.2}x")).collect();
+        let costs: Vec<f64> = fixed[r.clone()].iter().flatten().copied().collect();
+        let cost = if costs.is_empty() { String::from("-") } else { format!("{:.0}", median(costs)) };
         println!(
-            "| {p} | {:.0} | {:.0} | {} | {:.2}x | {} |",
+            "| {p} | {:.0} | {:.0} | {} | {:.2}x | {cost} | {} |",
             median(seq[r.clone()].to_vec()),
             median(par[r.clone()].to_vec()),
             per_run.join(" "),
