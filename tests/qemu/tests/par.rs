@@ -147,6 +147,26 @@ fn par_runs_as_a_process_the_shell_answers_and_ctrl_c_or_kill_stops_it() {
     println!("heap used (KiB): before {}, after Ctrl-C {}, after kill {}", heap[0], heap[1], heap[2]);
 }
 
+/// On a one-core machine the run shares core 0 with the shell: it has no workers,
+/// ends bit-exact, and the shell answers again once it has ended.
+#[test]
+fn par_on_one_core_runs_beside_the_shell_and_ends() {
+    let o = run_interactive(
+        &Machine { smp: 1, append: "workload=off".into(), timeout: Duration::from_secs(120), ..Machine::default() },
+        &[("zbeam> ", "par crc\r"), ("[par crc", "uptime\r"), ("up ", "halt\r")],
+    );
+    let out = &o.output;
+    o.expect_code(0)
+        .expect("par crc: runs as pid ")
+        .expect("par crc: 1 instance(s): the dispatcher on core0, 0 worker(s) on cores (none)")
+        .expect("output: crc 22DB")
+        .expect("bit-exact: yes")
+        .expect("): done; no workers]")
+        .expect("up ");
+    let (seq, par) = (checksums(out, "sequential:"), checksums(out, "dispatcher:"));
+    assert_eq!((seq.len(), seq), (1, par), "{out}");
+}
+
 /// The in-kernel figures for BENCHMARKS.md (not part of `make test`): every suite
 /// program `PAR_RUNS` times (default 3) on 4 vCPUs in one boot, so the policy learnt
 /// by one run is used by the next; prints a Markdown table of the sequential and
