@@ -3,7 +3,8 @@
 //! the uncut run (same checksum of the final state), on the harness and on the CP/M
 //! machine, through the reference interpreter and through the dispatcher; a run that
 //! is stopped ends with `RunError::Stopped` before its end, at the first ask that
-//! says no.
+//! says no. Also: a wave that does not fit in the instruction limit left does not
+//! make its head stop the interpreter at every arrival (a limit as `par` gives).
 
 mod common;
 
@@ -199,4 +200,29 @@ fn a_dispatched_run_stops_at_the_first_no() {
     let limit = reference::sequential(image, 5, &mut |_| {});
     assert_eq!(cut.instructions, limit.instructions);
     assert_ne!(sequential_checksum(&cut, &[]), sequential_checksum(&limit, &[]));
+}
+
+/// A head whose chosen wave does not fit in what is left of the instruction limit
+/// waits a span of arrivals before it is asked again, rather than stopping the
+/// interpreter at every arrival: mandel with its pixel loop retired (as a kernel
+/// run's policy had it), 4 tasks per instance and the 100 M limit `par` gives.
+#[test]
+fn a_wave_that_does_not_fit_the_limit_does_not_stop_every_arrival() {
+    let p = zbeam_dispatch::suite::find("mandel").expect("mandel");
+    let mut out = Vec::new();
+    let whole = sequential(p.image, u64::MAX, &mut |b| out.push(b));
+    for seed in 0..4 {
+        let mut policy = Policy::new(p.image);
+        policy.regions.entry(0x0186).or_default().retired = true;
+        let cfg = Config { tasks: 4, seed, max_instructions: 100_000_000, ..Config::default() };
+        let mut pool = CostModel::new(4, 2000, 1);
+        pool.per_instance = 4;
+        pool.min_task = 400_000;
+        let mut dout = Vec::new();
+        let d = run(p.image, &cfg, &mut pool, &mut policy, &mut |b| dout.push(b));
+        assert_eq!(report_checksum(&d, &dout), sequential_checksum(&whole, &out), "seed {seed}");
+        for r in &d.regions {
+            assert!(r.visits < 20_000, "seed {seed}: region {:04X}h stopped {} times ({})", r.head, r.visits, r.state);
+        }
+    }
 }
