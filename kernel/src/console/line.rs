@@ -145,6 +145,11 @@ impl LineEditor {
         }
     }
 
+    /// The line typed so far (to show it again after other output).
+    pub fn partial(&self) -> &str {
+        core::str::from_utf8(&self.buf).unwrap_or("")
+    }
+
     /// Feeds one byte, echoing as a terminal user expects.
     pub fn feed(&mut self, b: u8) -> Event<'_> {
         let after_cr = core::mem::replace(&mut self.after_cr, b == b'\r');

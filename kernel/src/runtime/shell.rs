@@ -66,19 +66,21 @@ commands:
   spawn <image> [prio] [cpus] [-- args]
                                start a Z80 program; prio high|normal|low (max is the system's),
                                cpus like 0-1,3; the text after -- is its argument block
-  kill <pid>                   stop a process ($! = the last pid spawned here)
+  kill <pid>                   stop a process ($! = the last pid spawned or par run started here)
   stop <pid>                   freeze a process and everything it spawned (no more spawns), kill them all,
                                and wait until they are gone
   send <pid> <text>            send <text> to a process as a message from pid 0
   fg <pid>                     give the console input to a process (its READ and CP/M input); Ctrl-] returns
   symbos <image> [args]        run a SymbOS program in the foreground (its SymShell is the console); Ctrl-] returns
   par <image> [cores] [budget] run a CP/M program through the dispatcher on [cores] cores and once
-                               sequentially; report speedup, squashes, learnt choices (budget: M instructions)
+                               sequentially; report speedup, squashes, learnt choices (budget: M instructions);
+                               it runs as its own process while the shell answers; Ctrl-C stops it
   trace on|off|dump            record scheduling events per core; print them (tools/traceview draws them)
   stats                        processes, messages, heap, uptime, restarts
   cores | mem | uptime         the cores, the heap, time since boot
   halt                         power off
-keys: backspace, Ctrl-U erases the line, Ctrl-C cancels it, up/down recall earlier lines";
+keys: backspace, Ctrl-U erases the line, Ctrl-C cancels it (and stops a running par), up/down recall
+      earlier lines";
 
 enum Mode {
     /// Before the first prompt.
@@ -97,6 +99,8 @@ enum Mode {
 const STOP_WAIT_MS: u64 = 30_000;
 /// How often `stop` looks, in ms.
 const STOP_POLL_MS: u64 = 20;
+/// How often the shell looks whether a `par` run has ended, in ms.
+const PAR_POLL_MS: u64 = 50;
 
 /// Ctrl-]: leaves `fg`, as telnet's escape character does.
 const FG_ESCAPE: u8 = 0x1d;
@@ -130,6 +134,10 @@ impl NativeTask for Shell {
         // rather than let them pile up.
         while cx.receive().is_some() {}
         let now = cx.now_ms();
+        // A `par` run that has ended gets its last line here, and a fresh prompt.
+        if super::par::poll(cx) && matches!(self.mode, Mode::Prompt) {
+            print!("{PROMPT}{}", self.ed.partial());
+        }
         match self.mode {
             Mode::Starting { quiet_ms } if quiet_ms > 0 => {
                 self.mode = Mode::Starting { quiet_ms: 0 };
@@ -214,7 +222,12 @@ impl NativeTask for Shell {
                     println!("line too long (at most {LINE_CAP} characters): ignored");
                     None
                 }
-                Event::Cancelled => None,
+                Event::Cancelled => {
+                    if let Some(pid) = super::par::interrupt() {
+                        println!("par: stopping pid {pid}");
+                    }
+                    None
+                }
             };
             if let Some(cmd) = cmd {
                 self.command(&cmd, cx);
@@ -242,8 +255,23 @@ impl NativeTask for Shell {
             }
             print!("{PROMPT}");
         }
-        NativeStep::Wait { until: None }
+        // While a `par` run goes on, look again soon for its end.
+        NativeStep::Wait { until: super::par::running().then(|| cx.now_ms() + PAR_POLL_MS) }
     }
+}
+
+/// `kill`: asks `pid` to exit. A `par` run is also asked to stop at its next look:
+/// its process does all its work in one long step, which the exit request alone
+/// would let run to its end.
+fn kill(cx: &mut NativeCx<'_>, pid: Pid) -> bool {
+    super::par::stopping(pid, "kill");
+    cx.kill(pid)
+}
+
+/// `stop`: freezes and kills `pid`'s tree (a `par` run is asked to stop, as by [`kill`]).
+fn stop_tree(e: &Engine<KernelPlatform>, pid: Pid) -> Option<usize> {
+    super::par::stopping(pid, "stop");
+    e.stop_tree(pid)
 }
 
 /// Parses a core list like `0-1,3` for a machine of `cores` cores.
@@ -333,7 +361,7 @@ impl Shell {
             "stop" => match (args.next(), args.next()) {
                 (Some(w), None) => match self.pid_arg(w) {
                     Some(pid) if pid == cx.pid() => println!("stop: {pid} is this shell"),
-                    Some(pid) => match e.stop_tree(pid) {
+                    Some(pid) => match stop_tree(e, pid) {
                         Some(n) => {
                             println!("stopped {n} processes: {pid} and everything it spawned");
                             self.mode = Mode::Stopping { until: cx.now_ms() + STOP_WAIT_MS };
@@ -347,7 +375,7 @@ impl Shell {
             "kill" => match (args.next(), args.next()) {
                 (Some(w), None) => match self.pid_arg(w) {
                     Some(pid) if pid == cx.pid() => println!("kill: {pid} is this shell"),
-                    Some(pid) if cx.kill(pid) => println!("killed {pid}"),
+                    Some(pid) if kill(cx, pid) => println!("killed {pid}"),
                     Some(pid) => println!("kill: no process {pid}"),
                     None => println!("kill: '{w}' is not a pid"),
                 },
@@ -386,7 +414,11 @@ impl Shell {
                 _ => println!("fg: usage: fg <pid>"),
             },
             "symbos" => self.symbos(e, rest, cx),
-            "par" => super::par::command(rest, cx),
+            "par" => {
+                if let Some(pid) = super::par::command(rest, cx) {
+                    self.last_spawned = Some(pid);
+                }
+            }
             "trace" => trace(e, args.next(), args.next()),
             "stats" => stats(e),
             "cores" => cores(),

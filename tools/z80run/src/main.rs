@@ -223,6 +223,7 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
                 RunError::Halted(pc) => format!("CPU halted at 0x{pc:04X} with nothing to wake it"),
                 RunError::NoInput => String::from("waiting for console input"),
                 RunError::Cpm(e) => format!("BDOS error {e:?}"),
+                RunError::Stopped => String::from("stopped before its end"),
             };
             eprintln!("z80run: {}: {why}", args.file);
             if matches!(e, RunError::ImageTooLarge(_)) {

@@ -81,6 +81,8 @@ pub enum RunError {
     NoInput,
     /// CP/M machine: a BDOS error ended the program (its message was printed).
     Cpm(zbeam_cpm::Error),
+    /// The pool asked the run to stop ([`Pool::go_on`]) before it ended.
+    Stopped,
 }
 
 /// What happened to a speculative task.
@@ -468,7 +470,11 @@ impl<P: Pool> Dispatcher<'_, P> {
 
     fn main(&mut self, out: &mut dyn FnMut(u8)) -> Result<(), RunError> {
         loop {
+            if !self.pool.go_on() {
+                return Err(RunError::Stopped);
+            }
             let t0 = self.pool.now();
+            let stretch = self.left().min(self.pool.check_every());
             let res = {
                 let mut bus = ObsBus {
                     committed: &mut self.m.mem,
@@ -478,7 +484,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     traps: self.traps,
                     observe: !self.stats.quiet,
                 };
-                let res = self.m.cpu.run(&mut bus, self.cfg.max_instructions - self.m.instructions);
+                let res = self.m.cpu.run(&mut bus, stretch);
                 self.last = bus.last;
                 res
             };
@@ -538,7 +544,8 @@ impl<P: Pool> Dispatcher<'_, P> {
                     self.at_head(head);
                     self.last = self.m.cpu.pc;
                 }
-                StopReason::BudgetSpent => return Err(RunError::InstructionLimit),
+                // The pool's slice ran out (the run's own limit is checked below).
+                StopReason::BudgetSpent => {}
                 StopReason::BusStop => {}
                 StopReason::Halted { .. } => return Err(RunError::Halted(self.m.cpu.pc)),
             }
@@ -592,7 +599,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             _ => return self.make_sequential(head),
         };
         self.watch[head as usize] = 1;
-        while self.m.cpu.pc == head {
+        while self.m.cpu.pc == head && self.pool.go_on() {
             let rp = self.policy.regions.entry(head).or_default();
             let arm = match self.cfg.force {
                 Some(a) if allowed.contains(&a) => a,
@@ -614,8 +621,10 @@ impl<P: Pool> Dispatcher<'_, P> {
                         Some(Verdict::Parallel { per_iteration_budget, .. }) => per_iteration_budget * chunk as u64,
                         _ => return,
                     };
-                    // Near the instruction limit the reference interpreter finishes exactly.
+                    // Near the instruction limit the reference interpreter finishes exactly;
+                    // the head is asked again after a span of arrivals, not at each one.
                     if self.left() < budget.saturating_mul(tasks as u64 + 1) {
+                        self.watch[head as usize] = SEQUENTIAL_SPAN;
                         return;
                     }
                     self.wave(head, arm, budget);
@@ -642,7 +651,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         let mut nodes = Vec::new();
         let mut complete = false;
 
-        while nodes.len() < WINDOW && self.left() > OBSERVE_BUDGET {
+        while nodes.len() < WINDOW && self.left() > OBSERVE_BUDGET && self.pool.go_on() {
             let start = self.m.cpu.clone();
             let t = &mut self.redo;
             t.bus.traps = self.traps;

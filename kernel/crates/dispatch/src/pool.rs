@@ -5,7 +5,8 @@
 //! What: the dispatcher hands a wave of tasks to [`Pool::run_all`] and reads
 //! [`Pool::now`] around it; sequential work and validation are reported to the pool
 //! so a model pool can charge them. A hosted pool (threads, in `z80run`) or the
-//! kernel (engine processes) measure real time and ignore the charges.
+//! kernel (engine processes) measure real time and ignore the charges. A pool may
+//! also stop a run early ([`Pool::go_on`]), as the kernel's does on Ctrl-C.
 //!
 //! The cost model, stated openly (all in T-states of one Z80 instance): sequential
 //! work costs its T-states; a wave costs its longest task (with more tasks than
@@ -43,6 +44,17 @@ pub trait Pool {
     }
     /// The smallest task worth sending, in T-states (amortises the hand-off).
     fn min_task_tstates(&self) -> u64;
+    /// At most this many instructions run on the dispatcher's instance between two
+    /// calls of [`Pool::go_on`] (no limit unless the pool sets one).
+    fn check_every(&self) -> u64 {
+        u64::MAX
+    }
+    /// Whether the run goes on. The dispatcher asks between stretches of sequential
+    /// work (at most [`Pool::check_every`] instructions each), between observed
+    /// instances and between waves; `false` ends the run with `RunError::Stopped`.
+    fn go_on(&mut self) -> bool {
+        true
+    }
 }
 
 /// The deterministic cost model.

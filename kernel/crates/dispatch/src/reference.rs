@@ -66,19 +66,73 @@ pub fn load(image: &[u8]) -> Option<(Cpu, Box<Mem>)> {
 /// Runs `image` on the z80 crate's CP/M harness for at most `max_instructions`,
 /// console output to `out`. The image is loaded as `CpmMachine::new` loads it.
 pub fn sequential(image: &[u8], max_instructions: u64, out: &mut dyn FnMut(u8)) -> Sequential {
+    sequential_until(image, max_instructions, out, &mut Stop::never())
+}
+
+/// When a stoppable reference run asks whether to go on.
+pub struct Stop<'a> {
+    /// At most this many instructions between two asks.
+    pub every: u64,
+    /// Asked after each stretch of `every` instructions; `false` ends the run with
+    /// [`RunError::Stopped`]. `None` never stops it.
+    pub go_on: Option<&'a mut dyn FnMut() -> bool>,
+}
+
+impl Stop<'_> {
+    /// Never asks: the run goes to its end or its instruction limit.
+    pub fn never() -> Stop<'static> {
+        Stop { every: u64::MAX, go_on: None }
+    }
+
+    fn go_on(&mut self) -> bool {
+        self.go_on.as_mut().is_none_or(|f| f())
+    }
+}
+
+/// [`sequential`] run in stretches of at most `stop.every` instructions, asking
+/// `stop.go_on` between them. A stretch ends between two instructions and the next
+/// one resumes there, so a run that is not stopped ends as [`sequential`]'s does.
+pub fn sequential_until(
+    image: &[u8],
+    max_instructions: u64,
+    out: &mut dyn FnMut(u8),
+    stop: &mut Stop<'_>,
+) -> Sequential {
     let Some((cpu, mem)) = load(image) else {
         let result = Err(RunError::ImageTooLarge(image.len()));
         return Sequential { cpu: Cpu::new(), mem: zeroed_mem(), instructions: 0, tstates: 0, result };
     };
     let mut m = CpmMachine { cpu, bus: CpmBus { mem: HeapMem(mem) } };
-    let (stats, result) = match m.run(max_instructions, &mut |b| out(b)) {
-        Ok(s) => (s, Ok(())),
-        Err(CpmError::ImageTooLarge { len }) => (Default::default(), Err(RunError::ImageTooLarge(len))),
-        Err(CpmError::UnsupportedBdos { function, stats }) => (stats, Err(RunError::UnsupportedBdos(function))),
-        Err(CpmError::InstructionLimit { stats }) => (stats, Err(RunError::InstructionLimit)),
-        Err(CpmError::Halted { pc, stats }) => (stats, Err(RunError::Halted(pc))),
+    let (mut instructions, mut tstates) = (0u64, 0u64);
+    let result = loop {
+        let left = max_instructions - instructions;
+        let res = m.run(left.min(stop.every.max(1)), &mut |b| out(b));
+        let stats = match &res {
+            Ok(s) => *s,
+            Err(CpmError::ImageTooLarge { .. }) => Default::default(),
+            Err(CpmError::UnsupportedBdos { stats, .. })
+            | Err(CpmError::InstructionLimit { stats })
+            | Err(CpmError::Halted { stats, .. }) => *stats,
+        };
+        instructions += stats.instructions;
+        tstates += stats.tstates;
+        match res {
+            Ok(_) => break Ok(()),
+            Err(CpmError::ImageTooLarge { len }) => break Err(RunError::ImageTooLarge(len)),
+            Err(CpmError::UnsupportedBdos { function, .. }) => break Err(RunError::UnsupportedBdos(function)),
+            Err(CpmError::Halted { pc, .. }) => break Err(RunError::Halted(pc)),
+            Err(CpmError::InstructionLimit { .. }) if instructions == max_instructions => {
+                break Err(RunError::InstructionLimit)
+            }
+            // The stretch ran out: the machine stands between two instructions.
+            Err(CpmError::InstructionLimit { .. }) => {
+                if !stop.go_on() {
+                    break Err(RunError::Stopped);
+                }
+            }
+        }
     };
-    Sequential { cpu: m.cpu, mem: m.bus.mem.0, instructions: stats.instructions, tstates: stats.tstates, result }
+    Sequential { cpu: m.cpu, mem: m.bus.mem.0, instructions, tstates, result }
 }
 
 /// The CP/M machine's bus for the reference run: plain memory, ports read FFh, a
@@ -108,14 +162,29 @@ impl Bus for SysBus {
 /// most `max_instructions`: the plain interpreter between system calls, each call
 /// performed by `sys` (the same code the dispatcher calls at its ordering points).
 pub fn sequential_cpm(image: &[u8], sys: &mut CpmSystem, max_instructions: u64, out: &mut dyn FnMut(u8)) -> Sequential {
+    sequential_cpm_until(image, sys, max_instructions, out, &mut Stop::never())
+}
+
+/// [`sequential_cpm`] run in stretches of at most `stop.every` instructions, asking
+/// `stop.go_on` between them (as [`sequential_until`] does).
+pub fn sequential_cpm_until(
+    image: &[u8],
+    sys: &mut CpmSystem,
+    max_instructions: u64,
+    out: &mut dyn FnMut(u8),
+    stop: &mut Stop<'_>,
+) -> Sequential {
     let Some((mut cpu, mem)) = crate::cpm::load(image, sys) else {
         let result = Err(RunError::ImageTooLarge(image.len()));
         return Sequential { cpu: Cpu::new(), mem: zeroed_mem(), instructions: 0, tstates: 0, result };
     };
     let mut bus = SysBus(HeapMem(mem));
     let (mut instructions, mut tstates) = (0u64, 0u64);
+    // Instructions since the last ask.
+    let mut stretch = 0u64;
     let result = loop {
-        let res = cpu.run(&mut bus, max_instructions - instructions);
+        let res = cpu.run(&mut bus, (max_instructions - instructions).min(stop.every.max(1) - stretch));
+        stretch += res.instructions;
         instructions += res.instructions;
         tstates += res.tstates;
         match res.reason {
@@ -130,7 +199,14 @@ pub fn sequential_cpm(image: &[u8], sys: &mut CpmSystem, max_instructions: u64, 
                     Err(e) => break Err(e),
                 }
             }
-            StopReason::BudgetSpent => break Err(RunError::InstructionLimit),
+            StopReason::BudgetSpent if instructions == max_instructions => break Err(RunError::InstructionLimit),
+            // The stretch ran out: the machine stands between two instructions.
+            StopReason::BudgetSpent => {
+                if !stop.go_on() {
+                    break Err(RunError::Stopped);
+                }
+                stretch = 0;
+            }
             StopReason::BusStop => {}
             StopReason::Halted { .. } => break Err(RunError::Halted(cpu.pc)),
         }
@@ -190,6 +266,7 @@ pub fn checksum(
         Err(RunError::Halted(pc)) => (4, pc as u64),
         Err(RunError::NoInput) => (5, 0),
         Err(RunError::Cpm(e)) => (6, crate::learn::image_hash(alloc::format!("{e:?}").as_bytes())),
+        Err(RunError::Stopped) => (7, 0),
     };
     bytes.push(code);
     bytes.extend_from_slice(&detail.to_le_bytes());
