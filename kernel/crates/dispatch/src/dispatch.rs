@@ -206,7 +206,7 @@ impl Committed {
     /// relatively: the task's R advance is moved onto it.
     fn commit(&mut self, t: &Task, r_from: Option<u8>) {
         for &a in &t.bus.writes {
-            self.mem[a as usize] = t.bus.mem[a as usize];
+            self.mem[a as usize] = t.bus.mem()[a as usize];
             if self.wave_written[a as usize] == 0 {
                 self.wave_written[a as usize] = 1;
                 self.wave_list.push(a);
@@ -647,6 +647,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             let t = &mut self.redo;
             t.bus.traps = self.traps;
             t.prepare(&start, &self.m.mem, head, 1, None, decode::ALL, OBSERVE_BUDGET);
+            t.bus.track_last = true;
             t.run();
             self.pool.charge_sequential(t.tstates);
             let mut reads = t.bus.reads.clone();

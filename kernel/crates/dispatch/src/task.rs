@@ -11,10 +11,12 @@
 //! CP/M machine the BIOS entries: a system call is never run speculatively), on HALT, or when its instruction budget is spent.
 //!
 //! Why a full copy instead of a sparse overlay: a 64 KiB copy costs a few
-//! microseconds, and then a read is one tag test and the array access, so the task
-//! runs close to the plain interpreter's speed; the tag (`0` untouched, `1` read
-//! first, `2` written first) keeps the logs free of duplicates, and reads of the
-//! task's own writes are not logged (they cannot see another task's data).
+//! microseconds, and then a read is one tag test and the array access; the tag's
+//! access bits (read first, written first) keep the logs free of duplicates, and
+//! reads of the task's own writes are not logged (they cannot see another task's
+//! data). The same tag byte has a *stop* bit on every PC where the task may have to
+//! stop (the head, the loop's fall-through, the system entries), so the test before
+//! each instruction is one load and one bit test; the rest is decided only there.
 
 use crate::decode::{self, Units};
 use alloc::boxed::Box;
@@ -88,9 +90,9 @@ pub enum TaskEnd {
 
 /// The memory and logs a task runs against.
 pub struct TaskBus {
-    /// The task's memory: the wave's snapshot plus its own writes.
-    pub mem: Box<Mem>,
-    tag: Box<Mem>,
+    /// The task's memory (the wave's snapshot plus its own writes, `0..10000h`)
+    /// and each address's tag (`10000h..`), behind one pointer.
+    cells: Box<[u8; 2 * MEM]>,
     /// Addresses read before any write by this task (fell through to the snapshot).
     pub reads: Vec<u16>,
     /// Addresses written by this task.
@@ -104,9 +106,15 @@ pub struct TaskBus {
     /// branch (2 bytes for JR/DJNZ, 3 for JP), where the loop falls through.
     exit: u16,
     exit_on: bool,
-    /// The PC of the instruction before the last one: at an arrival at the head, the branch that led there.
+    /// When the task stopped, if it ran with `track_last`: the PC of the
+    /// instruction executed last (at an arrival at the head, the branch that led there).
     pub last: u16,
     prev: u16,
+    /// Track `last` (the observer needs it; speculative tasks do not, and save a
+    /// load and a store per instruction). Cleared by `prepare`.
+    pub track_last: bool,
+    /// The addresses whose stop bit is set.
+    stops: Vec<u16>,
     /// The machine's system entries, where the task stops (ordering points); the
     /// harness's unless the dispatcher sets them before `prepare`.
     pub traps: Traps,
@@ -114,12 +122,26 @@ pub struct TaskBus {
 
 const READ: u8 = 1;
 const WRITTEN: u8 = 2;
+/// The access bits.
+const ACCESS: u8 = READ | WRITTEN;
+/// A PC where the task may stop (see [`TaskBus::trap`]).
+const STOP: u8 = 4;
+
+/// Bytes of Z80 memory.
+const MEM: usize = 0x1_0000;
+
+/// Where an address's tag is in `TaskBus::cells`.
+#[inline(always)]
+fn tag_at(addr: u16) -> usize {
+    MEM + addr as usize
+}
 
 impl TaskBus {
     fn new() -> Self {
+        let cells: Box<[u8]> = alloc::vec![0u8; 2 * MEM].into_boxed_slice();
+        let Ok(cells) = cells.try_into() else { unreachable!("the vector has exactly 128 KiB") };
         Self {
-            mem: zeroed_mem(),
-            tag: zeroed_mem(),
+            cells,
             reads: Vec::new(),
             writes: Vec::new(),
             out: Vec::new(),
@@ -130,57 +152,114 @@ impl TaskBus {
             exit_on: false,
             last: 0,
             prev: 0,
+            track_last: false,
+            stops: Vec::new(),
             traps: Traps::HARNESS,
         }
     }
 
     /// Clears the logs (and only the tags they name) and takes a fresh snapshot.
     fn reset(&mut self, snapshot: &Mem, head: u16, iterations: u32, branch: Option<u16>) {
-        for &a in self.reads.iter().chain(self.writes.iter()) {
-            self.tag[a as usize] = 0;
+        for &a in self.reads.iter().chain(self.writes.iter()).chain(self.stops.iter()) {
+            self.cells[tag_at(a)] = 0;
         }
+        self.stops.clear();
         self.reads.clear();
         self.writes.clear();
         self.out.clear();
-        self.mem.copy_from_slice(snapshot);
+        self.cells[..MEM].copy_from_slice(snapshot);
         self.head = head;
         self.exit = branch.map_or(0, |b| b.wrapping_add(2));
         self.exit_on = branch.is_some();
         self.last = 0;
         self.prev = 0;
+        self.track_last = false;
         self.arrivals = 0;
         // The start at the head is arrival 1; the task ends on arrival iterations + 1.
         self.stop_after = iterations.saturating_add(1);
+        self.stops.push(head);
+        if self.exit_on {
+            self.stops.extend([self.exit, self.exit.wrapping_add(1)]);
+        }
+        self.stops.extend([0, 5]);
+        if self.traps.low != 0 {
+            self.stops.extend(self.traps.low..=0xFFFF);
+        }
+        for &a in &self.stops {
+            self.cells[tag_at(a)] = STOP;
+        }
+    }
+
+    /// The first access to `addr` is a read: it joins the read set. Out of line, so
+    /// the hot path keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn first_read(&mut self, addr: u16) {
+        self.cells[tag_at(addr)] |= READ;
+        self.reads.push(addr);
+    }
+
+    /// The first write to `addr`: it joins the write set.
+    #[cold]
+    #[inline(never)]
+    fn first_write(&mut self, addr: u16) {
+        self.cells[tag_at(addr)] |= WRITTEN;
+        self.writes.push(addr);
+    }
+
+    /// The slow path of [`Bus::trap`], at a PC with the stop bit: counts an arrival
+    /// at the head and says whether the task stops here.
+    #[cold]
+    #[inline(never)]
+    fn stop_at(&mut self, pc: u16) -> bool {
+        if pc == self.head {
+            self.arrivals += 1;
+            if self.arrivals >= self.stop_after {
+                return true;
+            }
+        }
+        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || self.traps.hit(pc)
     }
 
     /// True if the task fetched or read the bytes of `LD A,R` or `LD R,A` (ED 5F / ED 4F):
     /// then its result may depend on R's absolute value. Conservative (data counts too).
     pub fn touched_r_opcodes(&self) -> bool {
+        let mem = self.mem();
         self.reads
             .iter()
             .chain(self.writes.iter())
-            .any(|&a| self.mem[a as usize] == 0xED && matches!(self.mem[a.wrapping_add(1) as usize], 0x5F | 0x4F))
+            .any(|&a| mem[a as usize] == 0xED && matches!(mem[a.wrapping_add(1) as usize], 0x5F | 0x4F))
+    }
+
+    /// The task's memory: the wave's snapshot plus its own writes.
+    pub fn mem(&self) -> &Mem {
+        match self.cells[..MEM].try_into() {
+            Ok(m) => m,
+            Err(_) => unreachable!("the first half of the cells is 64 KiB"),
+        }
+    }
+
+    /// True if the task stops at `pc` (before executing it).
+    #[inline(always)]
+    fn stops_at(&mut self, pc: u16) -> bool {
+        self.cells[tag_at(pc)] & STOP != 0 && self.stop_at(pc)
     }
 }
 
 impl Bus for TaskBus {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
-        let t = &mut self.tag[addr as usize];
-        if *t == 0 {
-            *t = READ;
-            self.reads.push(addr);
+        if self.cells[tag_at(addr)] & ACCESS == 0 {
+            self.first_read(addr);
         }
-        self.mem[addr as usize]
+        self.cells[addr as usize]
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
-        let t = &mut self.tag[addr as usize];
-        if *t & WRITTEN == 0 {
-            *t |= WRITTEN;
-            self.writes.push(addr);
+        if self.cells[tag_at(addr)] & WRITTEN == 0 {
+            self.first_write(addr);
         }
-        self.mem[addr as usize] = value;
+        self.cells[addr as usize] = value;
     }
     fn input(&mut self, _port: u16) -> u8 {
         PORT_READ
@@ -190,15 +269,37 @@ impl Bus for TaskBus {
     }
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        self.last = self.prev;
-        self.prev = pc;
-        if pc == self.head {
-            self.arrivals += 1;
-            if self.arrivals >= self.stop_after {
-                return true;
-            }
+        self.stops_at(pc)
+    }
+}
+
+/// The task's bus as a run sees it: with `TRACK`, the PC of every instruction is
+/// remembered until the next, so [`TaskBus::last`] is known when the task stops.
+struct View<'a, const TRACK: bool>(&'a mut TaskBus);
+
+impl<const TRACK: bool> Bus for View<'_, TRACK> {
+    #[inline(always)]
+    fn read(&mut self, addr: u16) -> u8 {
+        self.0.read(addr)
+    }
+    #[inline(always)]
+    fn write(&mut self, addr: u16, value: u8) {
+        self.0.write(addr, value)
+    }
+    fn input(&mut self, port: u16) -> u8 {
+        self.0.input(port)
+    }
+    fn output(&mut self, port: u16, value: u8) {
+        self.0.output(port, value)
+    }
+    #[inline(always)]
+    fn trap(&mut self, pc: u16) -> bool {
+        let bus = &mut *self.0;
+        if TRACK {
+            bus.last = bus.prev;
+            bus.prev = pc;
         }
-        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || self.traps.hit(pc)
+        bus.stops_at(pc)
     }
 }
 
@@ -281,6 +382,14 @@ impl Task {
     /// uncertain unit is unresolved, marking units written before read as dead; then
     /// it runs at full speed.
     pub fn run(&mut self) {
+        if self.bus.track_last {
+            self.run_on::<true>()
+        } else {
+            self.run_on::<false>()
+        }
+    }
+
+    fn run_on<const TRACK: bool>(&mut self) {
         let mut pending = self.uncertain;
         let mut steps = 0;
         while pending != 0 && steps < PROOF_STEPS && !self.cpu.halted() {
@@ -289,23 +398,23 @@ impl Task {
                 return;
             }
             let pc = self.cpu.pc;
-            if self.bus.trap(pc) {
-                self.end = self.trap_end(pc);
+            if View::<TRACK>(&mut self.bus).trap(pc) {
+                self.end = trap_end(&self.bus, pc);
                 return;
             }
-            let ud = decode::use_def(&self.bus.mem, pc);
+            let ud = decode::use_def(self.bus.mem(), pc);
             pending &= !ud.reads;
             self.dead |= pending & ud.writes;
             pending &= !ud.writes;
-            self.tstates += self.cpu.step(&mut self.bus).0;
+            self.tstates += self.cpu.step(&mut View::<TRACK>(&mut self.bus)).0;
             self.instructions += 1;
             steps += 1;
         }
-        let res = self.cpu.run(&mut self.bus, self.budget - self.instructions);
+        let res = self.cpu.run(&mut View::<TRACK>(&mut self.bus), self.budget - self.instructions);
         self.instructions += res.instructions;
         self.tstates += res.tstates;
         self.end = match res.reason {
-            StopReason::Trap(pc) => self.trap_end(pc),
+            StopReason::Trap(pc) => trap_end(&self.bus, pc),
             StopReason::Halted { .. } => TaskEnd::Halted,
             StopReason::BudgetSpent | StopReason::BusStop => TaskEnd::Budget,
         };
@@ -321,21 +430,58 @@ impl Task {
             _ => returns,
         }
     }
+}
 
-    fn trap_end(&self, pc: u16) -> TaskEnd {
-        if pc == self.bus.head && self.bus.arrivals >= self.bus.stop_after {
-            TaskEnd::Head
-        } else if self.bus.traps.hit(pc) {
-            TaskEnd::OrderingPoint(pc)
-        } else {
-            TaskEnd::Exit(pc)
-        }
+/// How a task that stopped at `pc` ended.
+fn trap_end(bus: &TaskBus, pc: u16) -> TaskEnd {
+    if pc == bus.head && bus.arrivals >= bus.stop_after {
+        TaskEnd::Head
+    } else if bus.traps.hit(pc) {
+        TaskEnd::OrderingPoint(pc)
+    } else {
+        TaskEnd::Exit(pc)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Traps;
+    use super::{zeroed_mem, Task, TaskEnd, Traps};
+    use zbeam_z80::Cpu;
+
+    /// 0100: INC A; 0101: JR 0100 (a loop with its head at 0100 and its branch at 0101).
+    fn looping() -> (Cpu, alloc::boxed::Box<super::Mem>) {
+        let mut mem = zeroed_mem();
+        mem[0x100..0x103].copy_from_slice(&[0x3C, 0x18, 0xFD]);
+        let mut cpu = Cpu::new();
+        cpu.pc = 0x100;
+        cpu.a = 0;
+        (cpu, mem)
+    }
+
+    #[test]
+    fn a_task_stops_where_its_last_preparation_says_only() {
+        let (cpu, mem) = looping();
+        let mut t = Task::new();
+        t.prepare(&cpu, &mem, 0x100, 3, Some(0x101), 0, 1000);
+        t.bus.track_last = true;
+        t.run();
+        assert_eq!((t.end, t.cpu.a, t.iterations(), t.bus.last), (TaskEnd::Head, 3, 3, 0x101));
+        // Prepared again with a head the loop never reaches: the old head's stop bit
+        // is gone, so it runs to its budget, and `last` is not tracked.
+        t.prepare(&cpu, &mem, 0x200, 1, None, 0, 1000);
+        t.run();
+        assert_eq!((t.end, t.instructions, t.cpu.a, t.bus.last), (TaskEnd::Budget, 1000, 0xF4, 0));
+        // The reads were logged once each and nothing was written.
+        let mut reads = t.bus.reads.clone();
+        reads.sort_unstable();
+        assert_eq!((reads, t.bus.writes.len()), (alloc::vec![0x100, 0x101, 0x102], 0));
+        // A loop jumping to 0005h stops there, unexecuted.
+        let mut mem = zeroed_mem();
+        mem[0x100..0x103].copy_from_slice(&[0xC3, 0x05, 0x00]);
+        t.prepare(&cpu, &mem, 0x100, 9, None, 0, 1000);
+        t.run();
+        assert_eq!((t.end, t.instructions), (TaskEnd::OrderingPoint(5), 1));
+    }
 
     #[test]
     fn traps_hit_exactly_the_system_entries() {
