@@ -55,7 +55,15 @@ fn main() {
                 let mut t = Task::new();
                 // A head the program never reaches: the task runs until the program's
                 // first system call (its output at the end), less a few instructions.
-                t.prepare(&start, &mem, 0xFFF0, 1, None, 0, instructions.saturating_sub(50));
+                t.prepare(
+                    &start,
+                    zbeam_dispatch::task::Memory::Copy(&mem),
+                    0xFFF0,
+                    1,
+                    None,
+                    0,
+                    instructions.saturating_sub(50),
+                );
                 let t0 = clock();
                 t.run();
                 task = task.min(clock() - t0);

@@ -2,21 +2,24 @@
 //! versioned view of memory.
 //!
 //! What: a [`Task`] owns a CPU started from a (possibly predicted) state, a private
-//! copy of committed memory taken when its wave began, and logs: every address whose
-//! first access was a read that fell through to that copy (the read set), every
-//! address it wrote (the write set, the writes themselves stay in its copy until
-//! commit), and the port writes it made (released at commit, in order). It stops on
-//! its `iterations`-th return to the region head, where the loop falls through past
-//! its backward branch, at an ordering point (the BDOS entry or warm boot, and on the
-//! CP/M machine the BIOS entries: a system call is never run speculatively), on HALT, or when its instruction budget is spent.
+//! 64 KiB view of memory equal to committed memory when its wave began, and logs:
+//! every address whose first access was a read that fell through to that view (the
+//! read set), every address it wrote (the write set, the writes themselves stay in
+//! its view until commit), and the port writes it made (released at commit, in
+//! order). It stops on its `iterations`-th return to the region head, where the loop
+//! falls through past its backward branch, at an ordering point (the BDOS entry or
+//! warm boot, and on the CP/M machine the BIOS entries: a system call is never run
+//! speculatively), on HALT, or when its instruction budget is spent.
 //!
-//! Why a full copy instead of a sparse overlay: a 64 KiB copy costs a few
-//! microseconds, and then a read is one tag test and the array access; the tag's
-//! access bits (read first, written first) keep the logs free of duplicates, and
-//! reads of the task's own writes are not logged (they cannot see another task's
-//! data). The same tag byte has a *stop* bit on every PC where the task may have to
-//! stop (the head, the loop's fall-through, the system entries), so the test before
-//! each instruction is one load and one bit test; the rest is decided only there.
+//! Why a full view instead of a sparse overlay: a read is then one tag test and the
+//! array access; the tag's access bits (read first, written first) keep the logs free
+//! of duplicates, and reads of the task's own writes are not logged (they cannot see
+//! another task's data). The same tag byte has a *stop* bit on every PC where the
+//! task may have to stop (the head, the loop's fall-through, the system entries), so
+//! the test before each instruction is one load and one bit test; the rest is
+//! decided only there. The view is kept between tasks: preparing a task again
+//! ([`Memory::Synced`]) restores what it wrote and copies only the pages of
+//! committed memory written since ([`Versions`]), not all 64 KiB.
 
 use crate::decode::{self, Units};
 use alloc::boxed::Box;
@@ -115,6 +118,9 @@ pub struct TaskBus {
     pub track_last: bool,
     /// The addresses whose stop bit is set.
     stops: Vec<u16>,
+    /// The version of committed memory the task's memory equals, apart from its own
+    /// writes ([`Versions`]); 0 when unknown.
+    view: u64,
     /// The machine's system entries, where the task stops (ordering points); the
     /// harness's unless the dispatcher sets them before `prepare`.
     pub traps: Traps,
@@ -129,6 +135,51 @@ const STOP: u8 = 4;
 
 /// Bytes of Z80 memory.
 const MEM: usize = 0x1_0000;
+/// Bytes of a page of [`Versions`].
+const PAGE: usize = 0x100;
+
+/// Where a task's memory comes from when it is prepared.
+pub enum Memory<'a> {
+    /// A copy of this snapshot, all 64 KiB.
+    Copy(&'a Mem),
+    /// Committed memory whose writes are recorded in the versions: only the pages
+    /// written since the task's memory last equalled it are copied (and the
+    /// addresses the task wrote itself).
+    Synced(&'a Mem, &'a mut Versions),
+}
+
+/// Per 256-byte page of committed memory, the version at which it was last written.
+/// Whoever writes committed memory marks the page ([`Versions::mark`], or
+/// [`Versions::mark_all`] after a write it cannot list); a task whose memory was made
+/// equal to committed memory at version V then needs only the pages marked after V.
+pub struct Versions {
+    page: [u64; MEM / PAGE],
+    now: u64,
+}
+
+impl Default for Versions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Versions {
+    /// Every page written at version 1 (a task's memory starts at version 0: all of it is copied).
+    pub fn new() -> Self {
+        Versions { page: [1; MEM / PAGE], now: 1 }
+    }
+
+    /// `addr` was written.
+    #[inline(always)]
+    pub fn mark(&mut self, addr: u16) {
+        self.page[(addr >> 8) as usize] = self.now;
+    }
+
+    /// Any address may have been written.
+    pub fn mark_all(&mut self) {
+        self.page = [self.now; MEM / PAGE];
+    }
+}
 
 /// Where an address's tag is in `TaskBus::cells`.
 #[inline(always)]
@@ -154,12 +205,20 @@ impl TaskBus {
             prev: 0,
             track_last: false,
             stops: Vec::new(),
+            view: 0,
             traps: Traps::HARNESS,
         }
     }
 
     /// Clears the logs (and only the tags they name) and takes a fresh snapshot.
-    fn reset(&mut self, snapshot: &Mem, head: u16, iterations: u32, branch: Option<u16>) {
+    fn reset(&mut self, memory: Memory<'_>, head: u16, iterations: u32, branch: Option<u16>) {
+        match memory {
+            Memory::Copy(snapshot) => {
+                self.cells[..MEM].copy_from_slice(snapshot);
+                self.view = 0;
+            }
+            Memory::Synced(committed, versions) => self.sync(committed, versions),
+        }
         for &a in self.reads.iter().chain(self.writes.iter()).chain(self.stops.iter()) {
             self.cells[tag_at(a)] = 0;
         }
@@ -167,7 +226,6 @@ impl TaskBus {
         self.reads.clear();
         self.writes.clear();
         self.out.clear();
-        self.cells[..MEM].copy_from_slice(snapshot);
         self.head = head;
         self.exit = branch.map_or(0, |b| b.wrapping_add(2));
         self.exit_on = branch.is_some();
@@ -188,6 +246,25 @@ impl TaskBus {
         for &a in &self.stops {
             self.cells[tag_at(a)] = STOP;
         }
+    }
+
+    /// Makes the task's memory equal to `committed`, copying only what may differ:
+    /// the pages written since the task's memory was last made equal to committed
+    /// memory (at version `view`), and the addresses the task itself wrote since.
+    /// Needs the write log of the task's last run, so it runs before the logs are cleared.
+    fn sync(&mut self, committed: &Mem, versions: &mut Versions) {
+        for &a in &self.writes {
+            self.cells[a as usize] = committed[a as usize];
+        }
+        for (p, &v) in versions.page.iter().enumerate() {
+            if v > self.view {
+                let r = p * PAGE..(p + 1) * PAGE;
+                self.cells[r.clone()].copy_from_slice(&committed[r]);
+            }
+        }
+        // Writes from now on carry a later version than this view's.
+        self.view = versions.now;
+        versions.now += 1;
     }
 
     /// The first access to `addr` is a read: it joins the read set. Out of line, so
@@ -354,12 +431,12 @@ impl Task {
     }
 
     /// Sets the task up to run `iterations` returns to `head` from `start` on a copy of
-    /// `snapshot`; with `branch` (the loop's backward branch) it also stops where the loop falls through.
+    /// `memory`; with `branch` (the loop's backward branch) it also stops where the loop falls through.
     #[allow(clippy::too_many_arguments)]
     pub fn prepare(
         &mut self,
         start: &Cpu,
-        snapshot: &Mem,
+        memory: Memory<'_>,
         head: u16,
         iterations: u32,
         branch: Option<u16>,
@@ -368,7 +445,7 @@ impl Task {
     ) {
         self.start = start.clone();
         self.cpu = start.clone();
-        self.bus.reset(snapshot, head, iterations, branch);
+        self.bus.reset(memory, head, iterations, branch);
         self.uncertain = uncertain;
         self.dead = 0;
         self.budget = budget;
@@ -445,7 +522,7 @@ fn trap_end(bus: &TaskBus, pc: u16) -> TaskEnd {
 
 #[cfg(test)]
 mod tests {
-    use super::{zeroed_mem, Task, TaskEnd, Traps};
+    use super::{zeroed_mem, Memory, Task, TaskEnd, Traps, Versions};
     use zbeam_z80::Cpu;
 
     /// 0100: INC A; 0101: JR 0100 (a loop with its head at 0100 and its branch at 0101).
@@ -459,16 +536,39 @@ mod tests {
     }
 
     #[test]
+    fn a_synced_view_equals_committed_memory() {
+        // 0100: LD (HL),A; INC HL; JR 0100 (writes A from HL onwards).
+        let mut committed = zeroed_mem();
+        committed[0x100..0x104].copy_from_slice(&[0x77, 0x23, 0x18, 0xFC]);
+        let mut versions = Versions::new();
+        let mut cpu = Cpu::new();
+        cpu.pc = 0x100;
+        cpu.set_hl(0x8000);
+        let mut t = Task::new();
+        for round in 0..4u8 {
+            cpu.a = round;
+            t.prepare(&cpu, Memory::Synced(&committed, &mut versions), 0x100, 300, None, 0, 1000);
+            assert!(t.bus.mem()[..] == committed[..], "round {round}: the view differs before running");
+            t.run();
+            assert!(t.bus.mem()[0x8000..0x8100].iter().all(|&b| b == round));
+            // Committed memory changes elsewhere (marked), and the task's writes are not committed.
+            let a = 0x2000 + round as u16 * 0x1234;
+            committed[a as usize] = 0xA0 | round;
+            versions.mark(a);
+        }
+    }
+
+    #[test]
     fn a_task_stops_where_its_last_preparation_says_only() {
         let (cpu, mem) = looping();
         let mut t = Task::new();
-        t.prepare(&cpu, &mem, 0x100, 3, Some(0x101), 0, 1000);
+        t.prepare(&cpu, Memory::Copy(&mem), 0x100, 3, Some(0x101), 0, 1000);
         t.bus.track_last = true;
         t.run();
         assert_eq!((t.end, t.cpu.a, t.iterations(), t.bus.last), (TaskEnd::Head, 3, 3, 0x101));
         // Prepared again with a head the loop never reaches: the old head's stop bit
         // is gone, so it runs to its budget, and `last` is not tracked.
-        t.prepare(&cpu, &mem, 0x200, 1, None, 0, 1000);
+        t.prepare(&cpu, Memory::Copy(&mem), 0x200, 1, None, 0, 1000);
         t.run();
         assert_eq!((t.end, t.instructions, t.cpu.a, t.bus.last), (TaskEnd::Budget, 1000, 0xF4, 0));
         // The reads were logged once each and nothing was written.
@@ -478,7 +578,7 @@ mod tests {
         // A loop jumping to 0005h stops there, unexecuted.
         let mut mem = zeroed_mem();
         mem[0x100..0x103].copy_from_slice(&[0xC3, 0x05, 0x00]);
-        t.prepare(&cpu, &mem, 0x100, 9, None, 0, 1000);
+        t.prepare(&cpu, Memory::Copy(&mem), 0x100, 9, None, 0, 1000);
         t.run();
         assert_eq!((t.end, t.instructions), (TaskEnd::OrderingPoint(5), 1));
     }
