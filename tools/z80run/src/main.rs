@@ -203,6 +203,13 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
             s.wave_longest as f64 / 1e6,
             s.wave_time.saturating_sub(s.wave_longest) as f64 / 1e3 / s.waves as f64
         );
+        let per_wave = |t: u64| t as f64 / 1e3 / s.waves as f64;
+        eprintln!(
+            "z80run: a wave's timeline: {:.1} us preparing its tasks, {:.1} us running them, {:.1} us validating, committing and redoing",
+            per_wave(s.wave_setup),
+            per_wave(s.wave_run),
+            per_wave(s.wave_time.saturating_sub(s.wave_setup + s.wave_run))
+        );
     }
     for r in &report.regions {
         let arm = r.main_arm.map_or(String::from("-"), |(a, w)| format!("{a} ({w} waves)"));

@@ -99,10 +99,10 @@ pub struct Threads {
     pub min_task: u64,
 }
 
-/// Hand-off, two 64 KiB copies, validation and commit cost about 10 to 40
-/// microseconds of the dispatcher's time a wave on an idle host (`z80run` prints the
-/// measured figure); at about 2.5 T-states a nanosecond, tasks of 500,000 T-states
-/// (about 200 microseconds) keep that near 5% to 10%.
+/// Preparing the tasks (their memory refreshed page by page), hand-off, validation
+/// and commit cost about 10 to 70 microseconds of the dispatcher's time a wave
+/// (`z80run` prints the measured split); at about 2.5 T-states a nanosecond, tasks of
+/// 500,000 T-states (about 200 microseconds) keep that near 5% to 10% for most loops.
 pub const DEFAULT_MIN_TASK: u64 = 500_000;
 
 /// Tasks a wave may have per instance: a free instance takes the next one, so uneven

@@ -8,7 +8,7 @@
 //! one at a time (logged but not speculative) and the partitioner judges them. At an
 //! active head the learner picks an arm; a parallel arm starts a wave: task 0 from
 //! the actual state, task j from the state predicted `j * chunk` iterations ahead,
-//! each on a copy of committed memory; the pool runs them; then, in order, each task
+//! each on a view equal to committed memory; the pool runs them; then, in order, each task
 //! commits only if the actual state equals its predicted start (all registers and
 //! latches except units it proved dead, and R's low bits when it never touched R's
 //! opcodes) and none of the addresses it read was written earlier in the wave.
@@ -23,7 +23,7 @@ use crate::decode::{self, Units};
 use crate::learn::{Arm, Learner, Policy};
 use crate::pool::Pool;
 use crate::region::{self, Graph, Sample, Verdict};
-use crate::task::{zeroed_mem, Mem, Task, TaskEnd, Traps, PORT_READ};
+use crate::task::{zeroed_mem, Mem, Memory, Task, TaskEnd, Traps, Versions, PORT_READ};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -149,6 +149,11 @@ pub struct Stats {
     /// Of that, the longest task of each wave (the part running in parallel); the rest
     /// is the waves' fixed cost (copies, hand-off, validation, commit) and their redos.
     pub wave_longest: u64,
+    /// Of the waves' time: preparing the tasks (start states, memory copies).
+    pub wave_setup: u64,
+    /// Of the waves' time: the pool running the tasks, from hand-off to the last
+    /// task back (the rest is validation, commit and redos).
+    pub wave_run: u64,
 }
 
 /// A region as reported after a run.
@@ -201,14 +206,19 @@ struct Committed {
     tstates: u64,
     wave_written: Box<Mem>,
     wave_list: Vec<u16>,
+    /// Which pages of `mem` were written when, so a task's memory is brought up to
+    /// date by copying only those.
+    versions: Versions,
 }
 
 impl Committed {
     /// Applies a validated task. `r_from` is the actual start R when R was predicted
     /// relatively: the task's R advance is moved onto it.
     fn commit(&mut self, t: &Task, r_from: Option<u8>) {
+        let mem = t.bus.mem();
         for &a in &t.bus.writes {
-            self.mem[a as usize] = t.bus.mem[a as usize];
+            self.mem[a as usize] = mem[a as usize];
+            self.versions.mark(a);
             if self.wave_written[a as usize] == 0 {
                 self.wave_written[a as usize] = 1;
                 self.wave_list.push(a);
@@ -305,6 +315,7 @@ fn plan(tasks: usize, instances: usize, chunk: u32, r: &Region) -> (usize, u32) 
 /// span after a sequential choice, 0 for a sequential region (never stop).
 struct ObsBus<'a> {
     committed: &'a mut Mem,
+    versions: &'a mut Versions,
     watch: &'a mut [u16],
     ports: &'a mut Vec<(u16, u8)>,
     last: u16,
@@ -322,6 +333,7 @@ impl Bus for ObsBus<'_> {
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
         self.committed[addr as usize] = value;
+        self.versions.mark(addr);
     }
     fn input(&mut self, _port: u16) -> u8 {
         PORT_READ
@@ -442,6 +454,7 @@ fn run_on<P: Pool>(
             tstates: 0,
             wave_written: zeroed_mem(),
             wave_list: Vec::new(),
+            versions: Versions::new(),
         },
         watch: alloc::vec![HOT; 0x1_0000],
         last: LOAD_ADDR,
@@ -478,6 +491,7 @@ impl<P: Pool> Dispatcher<'_, P> {
             let res = {
                 let mut bus = ObsBus {
                     committed: &mut self.m.mem,
+                    versions: &mut self.m.versions,
                     watch: &mut self.watch,
                     ports: &mut self.m.ports,
                     last: self.last,
@@ -500,6 +514,8 @@ impl<P: Pool> Dispatcher<'_, P> {
                         return Err(RunError::InstructionLimit);
                     }
                     let sys = self.sys.as_mut().expect("checked by the guard");
+                    // A system call may write anywhere (a file read into its buffer).
+                    self.m.versions.mark_all();
                     match sys.call(pc, &mut self.m.cpu, &mut self.m.mem, out)? {
                         Call::Continue => self.last = self.m.cpu.pc,
                         Call::Exit => return Ok(()),
@@ -528,6 +544,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     }
                     let mut bus = ObsBus {
                         committed: &mut self.m.mem,
+                        versions: &mut self.m.versions,
                         watch: &mut self.watch,
                         ports: &mut self.m.ports,
                         last: BDOS,
@@ -655,7 +672,16 @@ impl<P: Pool> Dispatcher<'_, P> {
             let start = self.m.cpu.clone();
             let t = &mut self.redo;
             t.bus.traps = self.traps;
-            t.prepare(&start, &self.m.mem, head, 1, None, decode::ALL, OBSERVE_BUDGET);
+            t.prepare(
+                &start,
+                Memory::Synced(&self.m.mem, &mut self.m.versions),
+                head,
+                1,
+                None,
+                decode::ALL,
+                OBSERVE_BUDGET,
+            );
+            t.bus.track_last = true;
             t.run();
             self.pool.charge_sequential(t.tstates);
             let mut reads = t.bus.reads.clone();
@@ -728,9 +754,13 @@ impl<P: Pool> Dispatcher<'_, P> {
             // Every unit a speculative task writes before reading needs no prediction.
             let unc = if j == 0 { 0 } else { decode::ALL };
             t.bus.traps = self.traps;
-            t.prepare(&start, &self.m.mem, head, chunk, branch, unc, budget);
+            t.prepare(&start, Memory::Synced(&self.m.mem, &mut self.m.versions), head, chunk, branch, unc, budget);
         }
+        let t1 = self.pool.now();
         self.pool.run_all(&mut self.tasks[..n]);
+        let t2 = self.pool.now();
+        self.stats.wave_setup += t1 - t0;
+        self.stats.wave_run += t2 - t1;
         self.stats.waves += 1;
         if self.tasks[0].instructions == 0 {
             // No progress is possible from here (a task that ends where it starts):
@@ -807,7 +837,8 @@ impl<P: Pool> Dispatcher<'_, P> {
                     // Redo the task's iterations from the actual state, on committed memory.
                     let start = self.m.cpu.clone();
                     self.redo.bus.traps = self.traps;
-                    self.redo.prepare(&start, &self.m.mem, head, chunk, branch, 0, budget);
+                    let memory = Memory::Synced(&self.m.mem, &mut self.m.versions);
+                    self.redo.prepare(&start, memory, head, chunk, branch, 0, budget);
                     let r0 = self.pool.now();
                     self.redo.run();
                     self.pool.charge_sequential(self.redo.tstates);

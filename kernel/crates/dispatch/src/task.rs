@@ -2,19 +2,24 @@
 //! versioned view of memory.
 //!
 //! What: a [`Task`] owns a CPU started from a (possibly predicted) state, a private
-//! copy of committed memory taken when its wave began, and logs: every address whose
-//! first access was a read that fell through to that copy (the read set), every
-//! address it wrote (the write set, the writes themselves stay in its copy until
-//! commit), and the port writes it made (released at commit, in order). It stops on
-//! its `iterations`-th return to the region head, where the loop falls through past
-//! its backward branch, at an ordering point (the BDOS entry or warm boot, and on the
-//! CP/M machine the BIOS entries: a system call is never run speculatively), on HALT, or when its instruction budget is spent.
+//! 64 KiB view of memory equal to committed memory when its wave began, and logs:
+//! every address whose first access was a read that fell through to that view (the
+//! read set), every address it wrote (the write set, the writes themselves stay in
+//! its view until commit), and the port writes it made (released at commit, in
+//! order). It stops on its `iterations`-th return to the region head, where the loop
+//! falls through past its backward branch, at an ordering point (the BDOS entry or
+//! warm boot, and on the CP/M machine the BIOS entries: a system call is never run
+//! speculatively), on HALT, or when its instruction budget is spent.
 //!
-//! Why a full copy instead of a sparse overlay: a 64 KiB copy costs a few
-//! microseconds, and then a read is one tag test and the array access, so the task
-//! runs close to the plain interpreter's speed; the tag (`0` untouched, `1` read
-//! first, `2` written first) keeps the logs free of duplicates, and reads of the
-//! task's own writes are not logged (they cannot see another task's data).
+//! Why a full view instead of a sparse overlay: a read is then one tag test and the
+//! array access; the tag's access bits (read first, written first) keep the logs free
+//! of duplicates, and reads of the task's own writes are not logged (they cannot see
+//! another task's data). The same tag byte has a *stop* bit on every PC where the
+//! task may have to stop (the head, the loop's fall-through, the system entries), so
+//! the test before each instruction is one load and one bit test; the rest is
+//! decided only there. The view is kept between tasks: preparing a task again
+//! ([`Memory::Synced`]) restores what it wrote and copies only the pages of
+//! committed memory written since ([`Versions`]), not all 64 KiB.
 
 use crate::decode::{self, Units};
 use alloc::boxed::Box;
@@ -88,9 +93,9 @@ pub enum TaskEnd {
 
 /// The memory and logs a task runs against.
 pub struct TaskBus {
-    /// The task's memory: the wave's snapshot plus its own writes.
-    pub mem: Box<Mem>,
-    tag: Box<Mem>,
+    /// The task's memory (the wave's snapshot plus its own writes, `0..10000h`)
+    /// and each address's tag (`10000h..`), behind one pointer.
+    cells: Box<[u8; 2 * MEM]>,
     /// Addresses read before any write by this task (fell through to the snapshot).
     pub reads: Vec<u16>,
     /// Addresses written by this task.
@@ -104,9 +109,18 @@ pub struct TaskBus {
     /// branch (2 bytes for JR/DJNZ, 3 for JP), where the loop falls through.
     exit: u16,
     exit_on: bool,
-    /// The PC of the instruction before the last one: at an arrival at the head, the branch that led there.
+    /// When the task stopped, if it ran with `track_last`: the PC of the
+    /// instruction executed last (at an arrival at the head, the branch that led there).
     pub last: u16,
     prev: u16,
+    /// Track `last` (the observer needs it; speculative tasks do not, and save a
+    /// load and a store per instruction). Cleared by `prepare`.
+    pub track_last: bool,
+    /// The addresses whose stop bit is set.
+    stops: Vec<u16>,
+    /// The version of committed memory the task's memory equals, apart from its own
+    /// writes ([`Versions`]); 0 when unknown.
+    view: u64,
     /// The machine's system entries, where the task stops (ordering points); the
     /// harness's unless the dispatcher sets them before `prepare`.
     pub traps: Traps,
@@ -114,12 +128,71 @@ pub struct TaskBus {
 
 const READ: u8 = 1;
 const WRITTEN: u8 = 2;
+/// The access bits.
+const ACCESS: u8 = READ | WRITTEN;
+/// A PC where the task may stop (see [`TaskBus::trap`]).
+const STOP: u8 = 4;
+
+/// Bytes of Z80 memory.
+const MEM: usize = 0x1_0000;
+/// Bytes of a page of [`Versions`].
+const PAGE: usize = 0x100;
+
+/// Where a task's memory comes from when it is prepared.
+pub enum Memory<'a> {
+    /// A copy of this snapshot, all 64 KiB.
+    Copy(&'a Mem),
+    /// Committed memory whose writes are recorded in the versions: only the pages
+    /// written since the task's memory last equalled it are copied (and the
+    /// addresses the task wrote itself).
+    Synced(&'a Mem, &'a mut Versions),
+}
+
+/// Per 256-byte page of committed memory, the version at which it was last written.
+/// Whoever writes committed memory marks the page ([`Versions::mark`], or
+/// [`Versions::mark_all`] after a write it cannot list); a task whose memory was made
+/// equal to committed memory at version V then needs only the pages marked after V.
+pub struct Versions {
+    page: [u64; MEM / PAGE],
+    now: u64,
+}
+
+impl Default for Versions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Versions {
+    /// Every page written at version 1 (a task's memory starts at version 0: all of it is copied).
+    pub fn new() -> Self {
+        Versions { page: [1; MEM / PAGE], now: 1 }
+    }
+
+    /// `addr` was written.
+    #[inline(always)]
+    pub fn mark(&mut self, addr: u16) {
+        self.page[(addr >> 8) as usize] = self.now;
+    }
+
+    /// Any address may have been written.
+    pub fn mark_all(&mut self) {
+        self.page = [self.now; MEM / PAGE];
+    }
+}
+
+/// Where an address's tag is in `TaskBus::cells`.
+#[inline(always)]
+fn tag_at(addr: u16) -> usize {
+    MEM + addr as usize
+}
 
 impl TaskBus {
     fn new() -> Self {
+        let cells: Box<[u8]> = alloc::vec![0u8; 2 * MEM].into_boxed_slice();
+        let Ok(cells) = cells.try_into() else { unreachable!("the vector has exactly 128 KiB") };
         Self {
-            mem: zeroed_mem(),
-            tag: zeroed_mem(),
+            cells,
             reads: Vec::new(),
             writes: Vec::new(),
             out: Vec::new(),
@@ -130,57 +203,140 @@ impl TaskBus {
             exit_on: false,
             last: 0,
             prev: 0,
+            track_last: false,
+            stops: Vec::new(),
+            view: 0,
             traps: Traps::HARNESS,
         }
     }
 
     /// Clears the logs (and only the tags they name) and takes a fresh snapshot.
-    fn reset(&mut self, snapshot: &Mem, head: u16, iterations: u32, branch: Option<u16>) {
-        for &a in self.reads.iter().chain(self.writes.iter()) {
-            self.tag[a as usize] = 0;
+    fn reset(&mut self, memory: Memory<'_>, head: u16, iterations: u32, branch: Option<u16>) {
+        match memory {
+            Memory::Copy(snapshot) => {
+                self.cells[..MEM].copy_from_slice(snapshot);
+                self.view = 0;
+            }
+            Memory::Synced(committed, versions) => self.sync(committed, versions),
         }
+        for &a in self.reads.iter().chain(self.writes.iter()).chain(self.stops.iter()) {
+            self.cells[tag_at(a)] = 0;
+        }
+        self.stops.clear();
         self.reads.clear();
         self.writes.clear();
         self.out.clear();
-        self.mem.copy_from_slice(snapshot);
         self.head = head;
         self.exit = branch.map_or(0, |b| b.wrapping_add(2));
         self.exit_on = branch.is_some();
         self.last = 0;
         self.prev = 0;
+        self.track_last = false;
         self.arrivals = 0;
         // The start at the head is arrival 1; the task ends on arrival iterations + 1.
         self.stop_after = iterations.saturating_add(1);
+        self.stops.push(head);
+        if self.exit_on {
+            self.stops.extend([self.exit, self.exit.wrapping_add(1)]);
+        }
+        self.stops.extend([0, 5]);
+        if self.traps.low != 0 {
+            self.stops.extend(self.traps.low..=0xFFFF);
+        }
+        for &a in &self.stops {
+            self.cells[tag_at(a)] = STOP;
+        }
+    }
+
+    /// Makes the task's memory equal to `committed`, copying only what may differ:
+    /// the pages written since the task's memory was last made equal to committed
+    /// memory (at version `view`), and the addresses the task itself wrote since.
+    /// Needs the write log of the task's last run, so it runs before the logs are cleared.
+    fn sync(&mut self, committed: &Mem, versions: &mut Versions) {
+        for &a in &self.writes {
+            self.cells[a as usize] = committed[a as usize];
+        }
+        for (p, &v) in versions.page.iter().enumerate() {
+            if v > self.view {
+                let r = p * PAGE..(p + 1) * PAGE;
+                self.cells[r.clone()].copy_from_slice(&committed[r]);
+            }
+        }
+        // Writes from now on carry a later version than this view's.
+        self.view = versions.now;
+        versions.now += 1;
+    }
+
+    /// The first access to `addr` is a read: it joins the read set. Out of line, so
+    /// the hot path keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn first_read(&mut self, addr: u16) {
+        self.cells[tag_at(addr)] |= READ;
+        self.reads.push(addr);
+    }
+
+    /// The first write to `addr`: it joins the write set.
+    #[cold]
+    #[inline(never)]
+    fn first_write(&mut self, addr: u16) {
+        self.cells[tag_at(addr)] |= WRITTEN;
+        self.writes.push(addr);
+    }
+
+    /// The slow path of [`Bus::trap`], at a PC with the stop bit: counts an arrival
+    /// at the head and says whether the task stops here.
+    #[cold]
+    #[inline(never)]
+    fn stop_at(&mut self, pc: u16) -> bool {
+        if pc == self.head {
+            self.arrivals += 1;
+            if self.arrivals >= self.stop_after {
+                return true;
+            }
+        }
+        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || self.traps.hit(pc)
     }
 
     /// True if the task fetched or read the bytes of `LD A,R` or `LD R,A` (ED 5F / ED 4F):
     /// then its result may depend on R's absolute value. Conservative (data counts too).
     pub fn touched_r_opcodes(&self) -> bool {
+        let mem = self.mem();
         self.reads
             .iter()
             .chain(self.writes.iter())
-            .any(|&a| self.mem[a as usize] == 0xED && matches!(self.mem[a.wrapping_add(1) as usize], 0x5F | 0x4F))
+            .any(|&a| mem[a as usize] == 0xED && matches!(mem[a.wrapping_add(1) as usize], 0x5F | 0x4F))
+    }
+
+    /// The task's memory: the wave's snapshot plus its own writes.
+    pub fn mem(&self) -> &Mem {
+        match self.cells[..MEM].try_into() {
+            Ok(m) => m,
+            Err(_) => unreachable!("the first half of the cells is 64 KiB"),
+        }
+    }
+
+    /// True if the task stops at `pc` (before executing it).
+    #[inline(always)]
+    fn stops_at(&mut self, pc: u16) -> bool {
+        self.cells[tag_at(pc)] & STOP != 0 && self.stop_at(pc)
     }
 }
 
 impl Bus for TaskBus {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
-        let t = &mut self.tag[addr as usize];
-        if *t == 0 {
-            *t = READ;
-            self.reads.push(addr);
+        if self.cells[tag_at(addr)] & ACCESS == 0 {
+            self.first_read(addr);
         }
-        self.mem[addr as usize]
+        self.cells[addr as usize]
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
-        let t = &mut self.tag[addr as usize];
-        if *t & WRITTEN == 0 {
-            *t |= WRITTEN;
-            self.writes.push(addr);
+        if self.cells[tag_at(addr)] & WRITTEN == 0 {
+            self.first_write(addr);
         }
-        self.mem[addr as usize] = value;
+        self.cells[addr as usize] = value;
     }
     fn input(&mut self, _port: u16) -> u8 {
         PORT_READ
@@ -190,15 +346,37 @@ impl Bus for TaskBus {
     }
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        self.last = self.prev;
-        self.prev = pc;
-        if pc == self.head {
-            self.arrivals += 1;
-            if self.arrivals >= self.stop_after {
-                return true;
-            }
+        self.stops_at(pc)
+    }
+}
+
+/// The task's bus as a run sees it: with `TRACK`, the PC of every instruction is
+/// remembered until the next, so [`TaskBus::last`] is known when the task stops.
+struct View<'a, const TRACK: bool>(&'a mut TaskBus);
+
+impl<const TRACK: bool> Bus for View<'_, TRACK> {
+    #[inline(always)]
+    fn read(&mut self, addr: u16) -> u8 {
+        self.0.read(addr)
+    }
+    #[inline(always)]
+    fn write(&mut self, addr: u16, value: u8) {
+        self.0.write(addr, value)
+    }
+    fn input(&mut self, port: u16) -> u8 {
+        self.0.input(port)
+    }
+    fn output(&mut self, port: u16, value: u8) {
+        self.0.output(port, value)
+    }
+    #[inline(always)]
+    fn trap(&mut self, pc: u16) -> bool {
+        let bus = &mut *self.0;
+        if TRACK {
+            bus.last = bus.prev;
+            bus.prev = pc;
         }
-        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || self.traps.hit(pc)
+        bus.stops_at(pc)
     }
 }
 
@@ -253,12 +431,12 @@ impl Task {
     }
 
     /// Sets the task up to run `iterations` returns to `head` from `start` on a copy of
-    /// `snapshot`; with `branch` (the loop's backward branch) it also stops where the loop falls through.
+    /// `memory`; with `branch` (the loop's backward branch) it also stops where the loop falls through.
     #[allow(clippy::too_many_arguments)]
     pub fn prepare(
         &mut self,
         start: &Cpu,
-        snapshot: &Mem,
+        memory: Memory<'_>,
         head: u16,
         iterations: u32,
         branch: Option<u16>,
@@ -267,7 +445,7 @@ impl Task {
     ) {
         self.start = start.clone();
         self.cpu = start.clone();
-        self.bus.reset(snapshot, head, iterations, branch);
+        self.bus.reset(memory, head, iterations, branch);
         self.uncertain = uncertain;
         self.dead = 0;
         self.budget = budget;
@@ -281,6 +459,14 @@ impl Task {
     /// uncertain unit is unresolved, marking units written before read as dead; then
     /// it runs at full speed.
     pub fn run(&mut self) {
+        if self.bus.track_last {
+            self.run_on::<true>()
+        } else {
+            self.run_on::<false>()
+        }
+    }
+
+    fn run_on<const TRACK: bool>(&mut self) {
         let mut pending = self.uncertain;
         let mut steps = 0;
         while pending != 0 && steps < PROOF_STEPS && !self.cpu.halted() {
@@ -289,23 +475,23 @@ impl Task {
                 return;
             }
             let pc = self.cpu.pc;
-            if self.bus.trap(pc) {
-                self.end = self.trap_end(pc);
+            if View::<TRACK>(&mut self.bus).trap(pc) {
+                self.end = trap_end(&self.bus, pc);
                 return;
             }
-            let ud = decode::use_def(&self.bus.mem, pc);
+            let ud = decode::use_def(self.bus.mem(), pc);
             pending &= !ud.reads;
             self.dead |= pending & ud.writes;
             pending &= !ud.writes;
-            self.tstates += self.cpu.step(&mut self.bus).0;
+            self.tstates += self.cpu.step(&mut View::<TRACK>(&mut self.bus)).0;
             self.instructions += 1;
             steps += 1;
         }
-        let res = self.cpu.run(&mut self.bus, self.budget - self.instructions);
+        let res = self.cpu.run(&mut View::<TRACK>(&mut self.bus), self.budget - self.instructions);
         self.instructions += res.instructions;
         self.tstates += res.tstates;
         self.end = match res.reason {
-            StopReason::Trap(pc) => self.trap_end(pc),
+            StopReason::Trap(pc) => trap_end(&self.bus, pc),
             StopReason::Halted { .. } => TaskEnd::Halted,
             StopReason::BudgetSpent | StopReason::BusStop => TaskEnd::Budget,
         };
@@ -321,21 +507,81 @@ impl Task {
             _ => returns,
         }
     }
+}
 
-    fn trap_end(&self, pc: u16) -> TaskEnd {
-        if pc == self.bus.head && self.bus.arrivals >= self.bus.stop_after {
-            TaskEnd::Head
-        } else if self.bus.traps.hit(pc) {
-            TaskEnd::OrderingPoint(pc)
-        } else {
-            TaskEnd::Exit(pc)
-        }
+/// How a task that stopped at `pc` ended.
+fn trap_end(bus: &TaskBus, pc: u16) -> TaskEnd {
+    if pc == bus.head && bus.arrivals >= bus.stop_after {
+        TaskEnd::Head
+    } else if bus.traps.hit(pc) {
+        TaskEnd::OrderingPoint(pc)
+    } else {
+        TaskEnd::Exit(pc)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Traps;
+    use super::{zeroed_mem, Memory, Task, TaskEnd, Traps, Versions};
+    use zbeam_z80::Cpu;
+
+    /// 0100: INC A; 0101: JR 0100 (a loop with its head at 0100 and its branch at 0101).
+    fn looping() -> (Cpu, alloc::boxed::Box<super::Mem>) {
+        let mut mem = zeroed_mem();
+        mem[0x100..0x103].copy_from_slice(&[0x3C, 0x18, 0xFD]);
+        let mut cpu = Cpu::new();
+        cpu.pc = 0x100;
+        cpu.a = 0;
+        (cpu, mem)
+    }
+
+    #[test]
+    fn a_synced_view_equals_committed_memory() {
+        // 0100: LD (HL),A; INC HL; JR 0100 (writes A from HL onwards).
+        let mut committed = zeroed_mem();
+        committed[0x100..0x104].copy_from_slice(&[0x77, 0x23, 0x18, 0xFC]);
+        let mut versions = Versions::new();
+        let mut cpu = Cpu::new();
+        cpu.pc = 0x100;
+        cpu.set_hl(0x8000);
+        let mut t = Task::new();
+        for round in 0..4u8 {
+            cpu.a = round;
+            t.prepare(&cpu, Memory::Synced(&committed, &mut versions), 0x100, 300, None, 0, 1000);
+            assert!(t.bus.mem()[..] == committed[..], "round {round}: the view differs before running");
+            t.run();
+            assert!(t.bus.mem()[0x8000..0x8100].iter().all(|&b| b == round));
+            // Committed memory changes elsewhere (marked), and the task's writes are not committed.
+            let a = 0x2000 + round as u16 * 0x1234;
+            committed[a as usize] = 0xA0 | round;
+            versions.mark(a);
+        }
+    }
+
+    #[test]
+    fn a_task_stops_where_its_last_preparation_says_only() {
+        let (cpu, mem) = looping();
+        let mut t = Task::new();
+        t.prepare(&cpu, Memory::Copy(&mem), 0x100, 3, Some(0x101), 0, 1000);
+        t.bus.track_last = true;
+        t.run();
+        assert_eq!((t.end, t.cpu.a, t.iterations(), t.bus.last), (TaskEnd::Head, 3, 3, 0x101));
+        // Prepared again with a head the loop never reaches: the old head's stop bit
+        // is gone, so it runs to its budget, and `last` is not tracked.
+        t.prepare(&cpu, Memory::Copy(&mem), 0x200, 1, None, 0, 1000);
+        t.run();
+        assert_eq!((t.end, t.instructions, t.cpu.a, t.bus.last), (TaskEnd::Budget, 1000, 0xF4, 0));
+        // The reads were logged once each and nothing was written.
+        let mut reads = t.bus.reads.clone();
+        reads.sort_unstable();
+        assert_eq!((reads, t.bus.writes.len()), (alloc::vec![0x100, 0x101, 0x102], 0));
+        // A loop jumping to 0005h stops there, unexecuted.
+        let mut mem = zeroed_mem();
+        mem[0x100..0x103].copy_from_slice(&[0xC3, 0x05, 0x00]);
+        t.prepare(&cpu, Memory::Copy(&mem), 0x100, 9, None, 0, 1000);
+        t.run();
+        assert_eq!((t.end, t.instructions), (TaskEnd::OrderingPoint(5), 1));
+    }
 
     #[test]
     fn traps_hit_exactly_the_system_entries() {

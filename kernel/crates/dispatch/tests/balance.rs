@@ -51,7 +51,7 @@ fn the_model_schedules_each_task_on_the_first_free_instance() {
     cpu.pc = 0x100;
     let mut tasks: Vec<Task> = (0..4).map(|_| Task::new()).collect();
     for t in &mut tasks {
-        t.prepare(&cpu, &mem, 0x100, 1, None, 0, 10);
+        t.prepare(&cpu, zbeam_dispatch::task::Memory::Copy(&mem), 0x100, 1, None, 0, 10);
     }
     let mut model = pool(2);
     let before = model.now();
