@@ -21,7 +21,7 @@ use crate::proc::Body;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use spin::Mutex;
-use zbeam_z80::paged::Page;
+use zbeam_z80::paged::OwnedPage;
 
 /// Free pages a core's pool keeps; past this, half move to the depot.
 pub(crate) const POOL_PAGES: usize = 512;
@@ -31,7 +31,7 @@ pub(crate) const POOL_BODIES: usize = 256;
 /// Pages and bodies no core's pool holds, for any core's pool to take.
 #[derive(Default)]
 pub(crate) struct Depot {
-    pages: Mutex<Vec<&'static Page>>,
+    pages: Mutex<Vec<OwnedPage<'static>>>,
     /// Boxed, as the pools keep them (a slot holds a `Box<Body>`).
     #[allow(clippy::vec_box)]
     bodies: Mutex<Vec<Box<Body>>>,
@@ -59,14 +59,14 @@ fn refill<T>(local: &mut Vec<T>, want: usize, depot: &Mutex<Vec<T>>) {
 impl Depot {
     /// Called by a pool holding `pages` (its lock held) after a give: spills half of
     /// them here once they pass [`POOL_PAGES`].
-    pub(crate) fn after_give_page(&self, pages: &mut Vec<&'static Page>) {
+    pub(crate) fn after_give_page(&self, pages: &mut Vec<OwnedPage<'static>>) {
         if pages.len() > POOL_PAGES {
             spill(pages, POOL_PAGES / 2, &self.pages);
         }
     }
 
     /// Called by a pool whose page list is empty (its lock held): takes a batch.
-    pub(crate) fn refill_pages(&self, pages: &mut Vec<&'static Page>) {
+    pub(crate) fn refill_pages(&self, pages: &mut Vec<OwnedPage<'static>>) {
         refill(pages, POOL_PAGES / 2, &self.pages);
     }
 

@@ -43,7 +43,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
 pub use zbeam_z80::paged::PAGE_SIZE;
-use zbeam_z80::paged::{self, Page, PageSource, PagedMemory, Template};
+use zbeam_z80::paged::{OwnedPage, PageSource, PagedMemory, Template};
 
 /// Bytes one queued message is charged beyond its payload: the message value, the
 /// mailbox node around it (a link) and the payload's allocation rounding.
@@ -68,7 +68,7 @@ pub const NATIVE_LIMIT: usize = 4 << 20;
 /// It keeps a bounded number and shares the rest through the engine's
 /// [`Depot`] (see there).
 pub(crate) struct PagePool {
-    free: Mutex<Vec<&'static Page>>,
+    free: Mutex<Vec<OwnedPage<'static>>>,
     /// Pages this pool took from the heap.
     made: AtomicUsize,
     /// Bodies of Z80 processes that exited (machine included), for the next spawns.
@@ -106,7 +106,7 @@ impl PagePool {
 }
 
 impl PageSource<'static> for PagePool {
-    fn take(&self) -> Option<&'static Page> {
+    fn take(&self) -> Option<OwnedPage<'static>> {
         let mut free = self.free.lock();
         if free.is_empty() {
             self.depot.refill_pages(&mut free);
@@ -115,12 +115,12 @@ impl PageSource<'static> for PagePool {
             return Some(p);
         }
         drop(free);
-        let page: &'static Page = Box::leak(paged::try_alloc_page()?);
+        let page = OwnedPage::alloc()?;
         // Relaxed: a statistic.
         self.made.fetch_add(1, Ordering::Relaxed);
         Some(page)
     }
-    fn give(&self, page: &'static Page) {
+    fn give(&self, page: OwnedPage<'static>) {
         let mut free = self.free.lock();
         // A page that cannot be listed is kept out of use rather than risk a panic.
         if free.try_reserve(1).is_ok() {
