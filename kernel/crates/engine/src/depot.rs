@@ -27,7 +27,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
-use zbeam_z80::paged::Page;
+use zbeam_z80::paged::OwnedPage;
 
 /// Free pages a core's pool keeps; past this, half move to the depot.
 pub(crate) const POOL_PAGES: usize = 512;
@@ -38,7 +38,7 @@ pub(crate) const POOL_BODIES: usize = 256;
 #[derive(Default)]
 pub(crate) struct Depot {
     /// Its list's capacity is at least `made` (see the module doc).
-    pages: Mutex<Vec<&'static Page>>,
+    pages: Mutex<Vec<OwnedPage<'static>>>,
     /// Pages every pool made together.
     made: AtomicUsize,
     /// Boxed, as the pools keep them (a slot holds a `Box<Body>`).
@@ -68,14 +68,14 @@ fn refill<T>(local: &mut Vec<T>, want: usize, depot: &Mutex<Vec<T>>) {
 impl Depot {
     /// Called by a pool holding `pages` (its lock held) after a give: spills half of
     /// them here once they pass [`POOL_PAGES`].
-    pub(crate) fn after_give_page(&self, pages: &mut Vec<&'static Page>) {
+    pub(crate) fn after_give_page(&self, pages: &mut Vec<OwnedPage<'static>>) {
         if pages.len() > POOL_PAGES {
             spill(pages, POOL_PAGES / 2, &self.pages);
         }
     }
 
     /// Called by a pool whose page list is empty (its lock held): takes a batch.
-    pub(crate) fn refill_pages(&self, pages: &mut Vec<&'static Page>) {
+    pub(crate) fn refill_pages(&self, pages: &mut Vec<OwnedPage<'static>>) {
         refill(pages, POOL_PAGES / 2, &self.pages);
     }
 
@@ -97,7 +97,7 @@ impl Depot {
 
     /// Keeps a page a pool could not list (its list could not grow). The room was made
     /// when the page was (see [`Depot::room_for_new_page`]), so this never allocates.
-    pub(crate) fn keep_page(&self, page: &'static Page) {
+    pub(crate) fn keep_page(&self, page: OwnedPage<'static>) {
         let mut d = self.pages.lock();
         if d.len() < d.capacity() {
             d.push(page);

@@ -62,7 +62,7 @@ pub use introspect::{ProcInfo, RunState, SliceEnd, TraceEvent};
 use memory::{Account, Budget, PagePool};
 pub use pid::Pid;
 use pid::INDEX_MASK;
-use proc::{Body, Z80Proc};
+use proc::Body;
 pub use proc::{NativeCx, NativeStep, NativeTask};
 use signals::{Ctl, Relations};
 pub use signals::{LinkError, NameError, SpawnOpts};
@@ -664,8 +664,7 @@ impl<P: Platform + ?Sized> Engine<P> {
         let template = self.templates[image]
             .call_once(|| memory::build_template(img.bytes).map(|t| &*Box::leak(Box::new(t))))
             .ok_or(SpawnError::OutOfMemory)?;
-        let z = Z80Proc::load(template, args, pool).ok_or(SpawnError::OutOfMemory)?;
-        Ok(Body::z80(z, prio, affinity, pool).named(img.name))
+        Ok(Body::z80_image(template, args, prio, affinity, pool).ok_or(SpawnError::OutOfMemory)?.named(img.name))
     }
 
     /// The scheduling policy (statistics, queue lengths).

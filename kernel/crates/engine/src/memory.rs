@@ -45,7 +45,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
 pub use zbeam_z80::paged::PAGE_SIZE;
-use zbeam_z80::paged::{self, Page, PageSource, PagedMemory, Template};
+use zbeam_z80::paged::{OwnedPage, PageSource, PagedMemory, Template};
 
 /// Bytes one queued message is charged for its mailbox node: the message value (a
 /// payload of up to [`crate::INLINE_PAYLOAD`] bytes included) and the node's link and
@@ -77,7 +77,7 @@ pub const NATIVE_LIMIT: usize = 4 << 20;
 /// It keeps a bounded number and shares the rest through the engine's
 /// [`Depot`] (see there).
 pub(crate) struct PagePool {
-    free: Mutex<Vec<&'static Page>>,
+    free: Mutex<Vec<OwnedPage<'static>>>,
     /// Pages this pool took from the heap.
     made: AtomicUsize,
     /// Bodies of Z80 processes that exited (machine included), for the next spawns.
@@ -115,7 +115,7 @@ impl PagePool {
 }
 
 impl PageSource<'static> for PagePool {
-    fn take(&self) -> Option<&'static Page> {
+    fn take(&self) -> Option<OwnedPage<'static>> {
         let mut free = self.free.lock();
         if free.is_empty() {
             self.depot.refill_pages(&mut free);
@@ -127,12 +127,12 @@ impl PageSource<'static> for PagePool {
         if !self.depot.room_for_new_page() {
             return None;
         }
-        let page: &'static Page = Box::leak(paged::try_alloc_page()?);
+        let page = OwnedPage::alloc()?;
         // Relaxed: a statistic.
         self.made.fetch_add(1, Ordering::Relaxed);
         Some(page)
     }
-    fn give(&self, page: &'static Page) {
+    fn give(&self, page: OwnedPage<'static>) {
         let mut free = self.free.lock();
         if free.try_reserve(1).is_ok() {
             free.push(page);

@@ -11,7 +11,7 @@ use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, AtomicU8};
 use zbeam_mailbox::Mailbox;
 use zbeam_sched::{CoreId, CpuSet, OutReason, Priority};
-use zbeam_z80::paged::PagedMemory;
+use zbeam_z80::paged::{PagedMemory, Template};
 
 mod cpm;
 mod native;
@@ -55,27 +55,67 @@ impl Body {
     /// A Z80 body running `z`, in a body recycled from `pool` if it has one (no
     /// allocation then), else in new boxes.
     pub(crate) fn z80(z: Z80Proc, prio: Priority, affinity: CpuSet, pool: &PagePool) -> Box<Self> {
-        let limit = memory::DEFAULT_LIMIT;
-        let stats = ProcStats::default();
         match pool.take_body() {
             Some(mut b) => {
                 match &mut b.kind {
                     Kind::Z80(old) => **old = z,
                     kind => *kind = Kind::Z80(Box::new(z)),
                 }
-                (b.prio, b.affinity, b.stats, b.name, b.limit) = (prio, affinity, stats, "z80", limit);
+                b.started(prio, affinity);
                 b
             }
-            None => Box::new(Body { kind: Kind::Z80(Box::new(z)), prio, affinity, stats, name: "z80", limit }),
+            None => {
+                let (limit, stats) = (memory::DEFAULT_LIMIT, ProcStats::default());
+                Box::new(Body { kind: Kind::Z80(Box::new(z)), prio, affinity, stats, name: "z80", limit })
+            }
         }
+    }
+    /// A Z80 body of the image `template` with `args` (see [`Z80Proc::load`]): a body
+    /// recycled from `pool` is loaded in place (nothing allocated, nothing moved), else
+    /// new boxes are made. None if the page for the arguments cannot be had.
+    pub(crate) fn z80_image(
+        template: &'static Template,
+        args: &[u8],
+        prio: Priority,
+        affinity: CpuSet,
+        pool: &PagePool,
+    ) -> Option<Box<Self>> {
+        let Some(mut b) = pool.take_body() else {
+            return Some(Body::z80(Z80Proc::load(template, args, pool)?, prio, affinity, pool));
+        };
+        let loaded = match &mut b.kind {
+            Kind::Z80(z) => z.reload(template, args, pool),
+            kind => match Z80Proc::load(template, args, pool) {
+                Some(z) => {
+                    *kind = Kind::Z80(Box::new(z));
+                    true
+                }
+                None => false,
+            },
+        };
+        if !loaded {
+            if b.recycle(pool) {
+                pool.give_body(b);
+            }
+            return None;
+        }
+        b.started(prio, affinity);
+        Some(b)
+    }
+    /// Sets a recycled body's inheritance, statistics, name and limit as for a new one.
+    fn started(&mut self, prio: Priority, affinity: CpuSet) {
+        (self.prio, self.affinity, self.stats, self.name, self.limit) =
+            (prio, affinity, ProcStats::default(), "z80", memory::DEFAULT_LIMIT);
     }
     /// Empties a Z80 body for reuse: its pages go back to `pool`, its flat memory,
     /// CP/M state and SymbOS personality state are dropped, so a body waiting in the
     /// pool holds only itself. False for a native body (not reusable).
     pub(crate) fn recycle(&mut self, pool: &PagePool) -> bool {
         let Kind::Z80(z) = &mut self.kind else { return false };
-        z.mem.release(pool);
-        z.mem = ProcMemory::Paged(PagedMemory::new(&memory::ZERO_TEMPLATE));
+        match &mut z.mem {
+            ProcMemory::Paged(m) => m.release(pool),
+            flat => *flat = ProcMemory::Paged(PagedMemory::new(&memory::ZERO_TEMPLATE)),
+        }
         z.cpm = None;
         z.symbos = None;
         true

@@ -178,3 +178,52 @@ fn every_argument_buffer_answers_too_long_before_bad_buffer() {
     assert_eq!(ends(&with_args(0xffc0, 127)), answered(status::BAD_BUFFER));
     assert_eq!(ends(&with_args(0x0080, 127)), answered(status::OK));
 }
+
+/// Keeps the payload of every message it receives.
+struct Collector(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl zbeam_engine::NativeTask for Collector {
+    fn step(&mut self, cx: &mut zbeam_engine::NativeCx<'_>) -> zbeam_engine::NativeStep {
+        while let Some(m) = cx.receive() {
+            self.0.lock().unwrap().push(m.data.to_vec());
+        }
+        zbeam_engine::NativeStep::Wait { until: None }
+    }
+}
+
+#[test]
+fn send_carries_the_bytes_of_short_and_long_messages() {
+    // Three sends of the program's own memory from 0x0100 (its code, then the
+    // template's zeros) to a native collector: 64 bytes (the longest kept on the
+    // stack), 65 and 1024 (read into the long buffer). Each block: LD A,SEND;
+    // LD DE,pid; LD IY,pid >> 16; LD HL,0x0100; LD BC,len; RST 30h.
+    let block = |len: u16| {
+        let [lo, hi] = len.to_le_bytes();
+        vec![0x3e, 0x02, 0x11, 0, 0, 0xfd, 0x21, 0, 0, 0x21, 0x00, 0x01, 0x01, lo, hi, 0xf7]
+    };
+    let lens = [64u16, 65, 1024];
+    let program: Vec<u8> = lens.iter().flat_map(|&n| block(n)).chain(EXIT_WITH_STATUS).collect();
+    let e = engine(&[&program]);
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let c0 = CoreId::new(0);
+    let to = e.spawn_native(Box::new(Collector(got.clone())), Priority::Normal, CpuSet::ALL, c0).unwrap();
+    let (low, high) = ((to.get() as u16).to_le_bytes(), ((to.get() >> 16) as u16).to_le_bytes());
+    // The receiver's pid goes into each block's DE and IY operands.
+    let mut memory = program.clone();
+    memory.resize(0x400, 0);
+    let mut patches = Vec::new();
+    for b in 0..lens.len() {
+        let at = b * 16;
+        memory[at + 3..at + 5].copy_from_slice(&low);
+        memory[at + 7..at + 9].copy_from_slice(&high);
+        patches.push((0x0100 + at as u16 + 3, &low[..]));
+        patches.push((0x0100 + at as u16 + 7, &high[..]));
+    }
+    let pid = e.spawn_image_patched(0, &[], &patches, Priority::Normal, CpuSet::ALL, c0).unwrap();
+    assert!(run_until(&e, 1000, || !e.is_live(pid) && got.lock().unwrap().len() == lens.len()));
+    assert_eq!(e.last_exit(pid), Some(answered(status::OK)));
+    let got = got.lock().unwrap();
+    for (m, &n) in got.iter().zip(&lens) {
+        assert_eq!(m[..], memory[..n as usize], "a message of {n} bytes");
+    }
+}

@@ -8,7 +8,8 @@
 //!
 //! Why: zbeam runs thousands of Z80 machines as BEAM-style processes, so the core
 //! is small (the whole [`Cpu`] state is at most 64 bytes), never allocates, has no
-//! unsafe code and runs a reduction budget of whole instructions per call
+//! unsafe code (the paged memory's whole-page copies are the crate's only unsafe
+//! blocks, see [`paged`]) and runs a reduction budget of whole instructions per call
 //! ([`Cpu::run`]) that returns a [`StopReason`] to the scheduler.
 //!
 //! Sources followed: Zilog's *Z80 CPU User Manual* (UM0080) for the documented
@@ -38,7 +39,8 @@
 //! assert_eq!((res.instructions, res.tstates, cpu.a), (3, 7 + 4 + 4, 42));
 //! ```
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

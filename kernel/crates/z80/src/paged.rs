@@ -10,9 +10,13 @@
 //!
 //! A page is an array of `AtomicU8` accessed with relaxed loads and stores (plain byte
 //! loads and stores on AArch64 and x86-64). That lets the page table be one reference
-//! per page for shared and owned pages alike, so a read is two loads with no branch,
-//! with no unsafe code: the pages a memory owns come from a [`PageSource`] that hands
-//! out `&'t Page` and takes them back at [`PagedMemory::release`].
+//! per page for shared and owned pages alike, so a read is two loads with no branch.
+//! The pages a memory owns come from a [`PageSource`] as [`OwnedPage`]s (a page only
+//! its holder can reach) and go back at [`PagedMemory::release`]. The one piece of
+//! unsafe code is the copy on first write ([`copy_page`]) and the flat copy
+//! ([`PagedMemory::copy_to`]), which move whole pages with `memcpy`/`memset` instead
+//! of 1,024 byte-sized atomic accesses; their comments say why no other thread can
+//! write those bytes meanwhile.
 //!
 //! Limits: the owner of the memory grants an allowance of pages it may still copy
 //! ([`PagedMemory::set_allowance`]); a write that needs a page beyond it, or for which
@@ -28,6 +32,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use core::{fmt, ptr};
 
 /// log2 of the page size.
 pub const PAGE_SHIFT: u32 = 10;
@@ -50,41 +55,70 @@ pub fn try_alloc_page() -> Option<Box<Page>> {
     v.into_boxed_slice().try_into().ok()
 }
 
-/// Copies page `src` into `dst`. A copy of the zero page is a fill (stores only):
-/// the bytes are atomics, which the compiler copies one by one, so a process's first
-/// write to an untouched page skips the 1 KiB of loads.
-fn copy_page(dst: &Page, src: &Page) {
-    if core::ptr::eq(src, &ZERO_PAGE) {
-        for d in dst {
-            d.store(0, Relaxed);
-        }
-        return;
+/// A page that only its holder can reach: made from a fresh allocation (which is
+/// leaked, so the page lives as long as `'t`), never cloned, and handed from a
+/// [`PageSource`] to one [`PagedMemory`] and back. While a memory owns it, the
+/// memory's table holds the only reference to it, so its writes (`&mut self`) are the
+/// only writes to the page.
+pub struct OwnedPage<'t>(&'t Page);
+
+impl OwnedPage<'static> {
+    /// A new zeroed page from the global allocator, or None if the allocation fails.
+    pub fn alloc() -> Option<Self> {
+        try_alloc_page().map(|p| OwnedPage(Box::leak(p)))
     }
-    for (d, s) in dst.iter().zip(src.iter()) {
-        d.store(s.load(Relaxed), Relaxed);
+}
+
+impl fmt::Debug for OwnedPage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OwnedPage({:p})", self.0)
+    }
+}
+
+/// Copies page `src` into `dst` (a fill with zeros when `src` is the zero page).
+///
+/// `src` is a page a memory does not own: a template's page or [`ZERO_PAGE`], which
+/// nothing ever writes (a memory writes only the pages it owns), so reading it with
+/// plain loads races with no write. `dst` is an [`OwnedPage`], which no one else can
+/// reach while its holder copies into it.
+#[allow(unsafe_code)]
+fn copy_page(dst: &OwnedPage<'_>, src: &Page) {
+    // `AtomicU8` has the size, alignment and bit validity of `u8`, and every byte of a
+    // page is inside an `UnsafeCell`, so writing through a pointer made from a shared
+    // reference to the page is allowed.
+    let to = ptr::from_ref::<Page>(dst.0).cast::<u8>().cast_mut();
+    if ptr::eq(src, &ZERO_PAGE) {
+        // SAFETY: `to` covers the PAGE_SIZE bytes of `dst`, which no other thread
+        // accesses (see `OwnedPage`).
+        unsafe { to.write_bytes(0, PAGE_SIZE) };
+    } else {
+        // SAFETY: as above for `to`; `src` is PAGE_SIZE readable bytes that nothing
+        // writes (see the function's comment), and two distinct pages do not overlap
+        // (`src` is not owned, `dst` is).
+        unsafe { ptr::copy_nonoverlapping(ptr::from_ref::<Page>(src).cast::<u8>(), to, PAGE_SIZE) };
     }
 }
 
 /// Where the pages a memory owns come from, and go back to.
 pub trait PageSource<'t> {
     /// A page to own (its content does not matter), or None if there is none.
-    fn take(&self) -> Option<&'t Page>;
+    fn take(&self) -> Option<OwnedPage<'t>>;
     /// Gives back a page [`PageSource::take`] handed out.
-    fn give(&self, page: &'t Page);
+    fn give(&self, page: OwnedPage<'t>);
 }
 
 /// A single-threaded [`PageSource`] for tools and tests: pages from the global
 /// allocator, kept for reuse once given back (never returned to the allocator).
 #[derive(Default)]
 pub struct HeapPages<'t> {
-    free: RefCell<Vec<&'t Page>>,
+    free: RefCell<Vec<OwnedPage<'t>>>,
 }
 
 impl<'t> PageSource<'t> for HeapPages<'t> {
-    fn take(&self) -> Option<&'t Page> {
-        self.free.borrow_mut().pop().or_else(|| try_alloc_page().map(Box::leak).map(|p| &*p))
+    fn take(&self) -> Option<OwnedPage<'t>> {
+        self.free.borrow_mut().pop().or_else(|| OwnedPage::alloc())
     }
-    fn give(&self, page: &'t Page) {
+    fn give(&self, page: OwnedPage<'t>) {
         let mut free = self.free.borrow_mut();
         if free.try_reserve(1).is_ok() {
             free.push(page);
@@ -135,7 +169,8 @@ impl Template {
 /// A 64 KiB address space made of pages shared from a [`Template`] until written.
 ///
 /// Pages it owns go back to their source only through [`PagedMemory::release`]; a
-/// memory dropped without it leaves them to nobody (they stay allocated).
+/// memory dropped without it leaves them to nobody (they stay allocated). It is not
+/// `Clone`: the table is the only holder of the pages it owns (see [`OwnedPage`]).
 pub struct PagedMemory<'t> {
     pages: [&'t Page; PAGES],
     /// Bit i: page i is owned (written since the memory was made).
@@ -188,52 +223,91 @@ impl<'t> PagedMemory<'t> {
             self.refused = true;
             return false;
         };
-        copy_page(copy, self.pages[i]);
+        copy_page(&copy, self.pages[i]);
         self.allowance -= 1;
         self.owned |= 1 << i;
-        self.pages[i] = copy;
+        self.pages[i] = copy.0;
         true
     }
 
     /// Copies `out.len()` bytes from `at` into `out` (wrapping at the end of the 64 KiB).
     pub fn read_bytes(&self, at: u16, out: &mut [u8]) {
-        for (i, b) in out.iter_mut().enumerate() {
-            *b = self.read(at.wrapping_add(i as u16));
+        let mut addr = at;
+        let mut rest = out;
+        while !rest.is_empty() {
+            let (i, off) = (addr as usize >> PAGE_SHIFT, addr as usize & (PAGE_SIZE - 1));
+            // A run ends at its page's end at the latest, so it never passes 0xFFFF.
+            let (run, next) = rest.split_at_mut(rest.len().min(PAGE_SIZE - off));
+            for (b, s) in run.iter_mut().zip(&self.pages[i][off..]) {
+                *b = s.load(Relaxed);
+            }
+            addr = addr.wrapping_add(run.len() as u16);
+            rest = next;
         }
     }
 
     /// Writes `data` at `at` (wrapping at the end of the 64 KiB), copying pages from
     /// `src` as needed. False if a copy was refused (the bytes before it are written).
     pub fn write_bytes<S: PageSource<'t>>(&mut self, at: u16, data: &[u8], src: &S) -> bool {
-        for (i, &b) in data.iter().enumerate() {
-            let addr = at.wrapping_add(i as u16);
-            if !self.own(addr as usize >> PAGE_SHIFT, src) {
+        let mut addr = at;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let (i, off) = (addr as usize >> PAGE_SHIFT, addr as usize & (PAGE_SIZE - 1));
+            let (run, next) = rest.split_at(rest.len().min(PAGE_SIZE - off));
+            if !self.own(i, src) {
                 return false;
             }
-            self.pages[addr as usize >> PAGE_SHIFT][addr as usize & (PAGE_SIZE - 1)].store(b, Relaxed);
+            for (d, &b) in self.pages[i][off..].iter().zip(run) {
+                d.store(b, Relaxed);
+            }
+            addr = addr.wrapping_add(run.len() as u16);
+            rest = next;
         }
         true
     }
 
     /// Copies all 64 KiB into `flat`.
+    #[allow(unsafe_code)]
     pub fn copy_to(&self, flat: &mut [u8; 0x1_0000]) {
-        for (dst, page) in flat.chunks_exact_mut(PAGE_SIZE).zip(self.pages.iter()) {
-            for (d, s) in dst.iter_mut().zip(page.iter()) {
-                *d = s.load(Relaxed);
-            }
+        for (dst, &page) in flat.chunks_exact_mut(PAGE_SIZE).zip(self.pages.iter()) {
+            // SAFETY: `page` is PAGE_SIZE readable bytes (`AtomicU8` is laid out as
+            // `u8`) that no thread writes meanwhile: a page this memory owns is written
+            // only through `&mut self` (see `OwnedPage`), and a page it does not own is
+            // a template's or the zero page, which nothing writes. `dst` is PAGE_SIZE
+            // bytes of `flat`, borrowed mutably, so the two do not overlap.
+            unsafe { ptr::copy_nonoverlapping(ptr::from_ref::<Page>(page).cast::<u8>(), dst.as_mut_ptr(), PAGE_SIZE) };
         }
     }
 
     /// Gives every owned page back to `src` (which must be where they came from); the
     /// memory then reads as zeros everywhere and owns nothing.
     pub fn release<S: PageSource<'t>>(&mut self, src: &S) {
-        for i in 0..PAGES {
-            if self.owned >> i & 1 != 0 {
-                src.give(self.pages[i]);
-            }
-            self.pages[i] = &ZERO_PAGE;
+        self.give_owned(src);
+        self.pages = [&ZERO_PAGE; PAGES];
+    }
+
+    /// Gives every owned page back to `src`; their table entries are left to the caller
+    /// to overwrite.
+    fn give_owned<S: PageSource<'t>>(&mut self, src: &S) {
+        let mut owned = core::mem::take(&mut self.owned);
+        while owned != 0 {
+            let i = owned.trailing_zeros() as usize;
+            owned &= owned - 1;
+            // The owned bit said this entry came from an `OwnedPage` that `own`
+            // consumed: the table held the only reference, which goes back now (the
+            // caller overwrites the entry before the memory is used again).
+            src.give(OwnedPage(self.pages[i]));
         }
-        self.owned = 0;
+    }
+
+    /// Gives every owned page back to `src` and makes the memory read exactly as
+    /// `template` again, owning nothing, with an unlimited allowance and no refusal
+    /// recorded: [`PagedMemory::new`] without building a new memory.
+    pub fn reset<S: PageSource<'t>>(&mut self, template: &'t Template, src: &S) {
+        self.give_owned(src);
+        self.pages = core::array::from_fn(|i| template.page(i));
+        self.allowance = usize::MAX;
+        self.refused = false;
     }
 
     /// Pages this memory owns (copied on write).

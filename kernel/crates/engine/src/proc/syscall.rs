@@ -111,6 +111,32 @@ fn read_arg<const N: usize>(z: &Z80Proc, at: u16, len: usize, too_long: u8) -> R
     Ok(buf)
 }
 
+/// Messages up to this many bytes are read out of the sender's memory into a buffer of
+/// this size on the stack; longer ones into one of [`abi::MAX_MESSAGE`] bytes, so a short
+/// send does not clear and copy a whole maximal buffer.
+const SHORT_SEND: usize = 64;
+
+/// SEND and SEND_TAG: sends the `len` bytes at `at` to `to` with `tag`; the status, with
+/// the checks of [`read_arg`] in its order (TOO_BIG, then BAD_BUFFER).
+fn send_from<P: Platform>(z: &Z80Proc, cx: &RunCx<'_, P>, to: Pid, tag: u8, at: u16, len: usize) -> u8 {
+    if len > abi::MAX_MESSAGE {
+        return status::TOO_BIG;
+    }
+    if !abi::buffer_ok(at, len) {
+        return status::BAD_BUFFER;
+    }
+    let mut short = [0u8; SHORT_SEND];
+    let mut long;
+    let buf = if len <= SHORT_SEND {
+        &mut short[..len]
+    } else {
+        long = [0u8; abi::MAX_MESSAGE];
+        &mut long[..len]
+    };
+    z.mem.read_bytes(at, buf);
+    cx.engine.send_on(Some(cx.core), cx.pid, to, tag, buf).map_or_else(SendError::status, |()| status::OK)
+}
+
 /// Performs the system call at `RST 30h` (function in A, see [`crate::abi::func`]);
 /// `prio` and `aff` are what a plain SPAWN gives the child.
 pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: Priority, aff: CpuSet) -> Call {
@@ -132,12 +158,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
         }
         func::SEND => {
             let len = bc as usize;
-            status = match read_arg::<{ abi::MAX_MESSAGE }>(z, hl, len, status::TOO_BIG) {
-                Ok(buf) => e
-                    .send_on(Some(cx.core), cx.pid, target, abi::tag::PLAIN, &buf)
-                    .map_or_else(SendError::status, |()| status::OK),
-                Err(s) => s,
-            };
+            status = send_from(z, cx, target, abi::tag::PLAIN, hl, len);
             Call::Done(SEND_COST + (len as u64 / 512))
         }
         func::RECEIVE => {
@@ -226,12 +247,7 @@ pub(super) fn decode<P: Platform>(z: &mut Z80Proc, cx: &mut RunCx<'_, P>, prio: 
             if tag > abi::MAX_USER_TAG as u16 {
                 status = status::BAD_ARG;
             } else {
-                status = match read_arg::<{ abi::MAX_MESSAGE }>(z, hl, len, status::TOO_BIG) {
-                    Ok(buf) => e
-                        .send_on(Some(cx.core), cx.pid, target, tag as u8, &buf)
-                        .map_or_else(SendError::status, |()| status::OK),
-                    Err(s) => s,
-                };
+                status = send_from(z, cx, target, tag as u8, hl, len);
             }
             Call::Done(SEND_COST + (len as u64 / 512))
         }

@@ -44,22 +44,49 @@ impl Z80Proc {
     /// the FCBs parsed from it, when there are arguments (one page copied from `pool`).
     /// `None` if that page cannot be had.
     pub(crate) fn load(template: &'static Template, args: &[u8], pool: &PagePool) -> Option<Self> {
-        let mut mem = PagedMemory::new(template);
+        let mut z = Z80Proc {
+            cpu: Cpu::new(),
+            mem: ProcMemory::Paged(PagedMemory::new(&memory::ZERO_TEMPLATE)),
+            deadline: None,
+            cpm: None,
+            symbos: None,
+            busy: 0,
+        };
+        z.reload(template, args, pool).then_some(z)
+    }
+
+    /// Makes this machine (a recycled one, or one just made) what [`Z80Proc::load`]
+    /// builds, in place: its pages go back to `pool` and its CP/M and SymbOS state is
+    /// dropped. False if the page for the arguments cannot be had (the machine then
+    /// owns no page).
+    pub(crate) fn reload(&mut self, template: &'static Template, args: &[u8], pool: &PagePool) -> bool {
+        let mem = match &mut self.mem {
+            ProcMemory::Paged(m) => {
+                m.reset(template, pool);
+                m
+            }
+            flat => {
+                *flat = ProcMemory::Paged(PagedMemory::new(template));
+                let ProcMemory::Paged(m) = flat else { unreachable!("just made paged") };
+                m
+            }
+        };
         if let Some((fcbs, block)) = memory::argument_writes(args) {
             if !mem.write_bytes(zbeam_cpm::FCB1, &fcbs, pool)
                 || !mem.write_bytes(abi::ARGS, &block[..=args.len()], pool)
             {
                 mem.release(pool);
-                return None;
+                return false;
             }
         }
-        let mut cpu = Cpu::new();
-        cpu.pc = abi::LOAD;
+        self.cpu = Cpu::new();
+        self.cpu.pc = abi::LOAD;
         // The template's stack area is zero, so the return address at STACK_TOP - 2 is
         // 0x0000: returning from the top level is a warm boot, a normal exit.
-        cpu.sp = abi::STACK_TOP - 2;
-        cpu.set_hl(abi::ARGS);
-        Some(Z80Proc { cpu, mem: ProcMemory::Paged(mem), deadline: None, cpm: None, symbos: None, busy: 0 })
+        self.cpu.sp = abi::STACK_TOP - 2;
+        self.cpu.set_hl(abi::ARGS);
+        (self.deadline, self.cpm, self.symbos, self.busy) = (None, None, None, 0);
+        true
     }
 
     /// A SymbOS program's machine: flat memory prepared by its loader.
