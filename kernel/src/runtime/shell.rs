@@ -746,7 +746,10 @@ fn mem(e: &Engine<KernelPlatform>) {
             p.made, p.free, page_kib, p.bodies, p.body_bytes
         );
     }
-    println!("pool depot: {} pages, {} bodies (shared by the pools)", m.depot.free, m.depot.bodies);
+    println!(
+        "pool depot: {} pages, {} bodies (shared by the pools); {} pages given back to the heap",
+        m.depot.free, m.depot.bodies, m.depot.returned
+    );
     // The last node pool serves senders on no core (the kernel itself).
     for (c, n) in m.nodes.iter().enumerate() {
         let (made, back, free, bytes) = (n.made, n.returned, n.cached, n.node_bytes);

@@ -16,6 +16,13 @@
 //! empty), never per page or per body, and always after the pool's own lock: a thread
 //! never holds two pools' locks, so the order pool then depot cannot deadlock.
 //!
+//! Trimming: the kernel calls [`crate::Engine::trim_memory`] when a core has nothing to
+//! run; each call gives a batch of the depot's pages and bodies beyond [`DEPOT_PAGES`]
+//! and [`DEPOT_BODIES`] back to the heap. So after a burst (a spawn bomb stopped, a
+//! million processes killed) the memory its processes held returns to the heap, a
+//! batch at a time and only while nothing else runs, while what the pools and the
+//! depot keep for the next spawns stays bounded.
+//!
 //! No page is lost for want of a list entry: a pool makes a page only after the depot's
 //! list has room for every page made so far, this one included ([`Depot::room_for_new_page`]),
 //! so a page given back when its pool's list cannot grow goes to the depot
@@ -25,7 +32,7 @@ use crate::memory::PoolStats;
 use crate::proc::Body;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use spin::Mutex;
 use zbeam_z80::paged::OwnedPage;
 
@@ -33,17 +40,30 @@ use zbeam_z80::paged::OwnedPage;
 pub(crate) const POOL_PAGES: usize = 512;
 /// Recycled bodies a core's pool keeps; past this, half move to the depot.
 pub(crate) const POOL_BODIES: usize = 256;
+/// Free pages the depot keeps when trimmed (1 MiB of 1 KiB pages).
+pub const DEPOT_PAGES: usize = 1024;
+/// Recycled bodies the depot keeps when trimmed.
+pub const DEPOT_BODIES: usize = 256;
 
 /// Pages and bodies no core's pool holds, for any core's pool to take.
 #[derive(Default)]
 pub(crate) struct Depot {
     /// Its list's capacity is at least `made` (see the module doc).
     pages: Mutex<Vec<OwnedPage<'static>>>,
-    /// Pages every pool made together.
+    /// Pages every pool made together, less those trimmed.
     made: AtomicUsize,
+    /// Pages given back to the heap by trimming.
+    returned: AtomicUsize,
+    /// Something was added to the lists since they were last sorted by address.
+    unsorted: AtomicBool,
     /// Boxed, as the pools keep them (a slot holds a `Box<Body>`).
     #[allow(clippy::vec_box)]
     bodies: Mutex<Vec<Box<Body>>>,
+}
+
+/// The address of a recycled body (for ordering them like pages).
+fn body_addr(b: &Body) -> usize {
+    core::ptr::from_ref(b) as usize
 }
 
 /// Moves everything past the first `keep` items of `local` to `depot`. If the depot's
@@ -71,6 +91,8 @@ impl Depot {
     pub(crate) fn after_give_page(&self, pages: &mut Vec<OwnedPage<'static>>) {
         if pages.len() > POOL_PAGES {
             spill(pages, POOL_PAGES / 2, &self.pages);
+            // Relaxed: read under the lists' locks by `trim`, which the spill's lock orders.
+            self.unsorted.store(true, Ordering::Relaxed);
         }
     }
 
@@ -101,7 +123,65 @@ impl Depot {
         let mut d = self.pages.lock();
         if d.len() < d.capacity() {
             d.push(page);
+            // Relaxed: as in `after_give_page`.
+            self.unsorted.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Gives up to `batch` pages and bodies beyond [`DEPOT_PAGES`] and [`DEPOT_BODIES`]
+    /// back to the heap, the highest addresses first; returns how many went. The lists
+    /// shrink with them (the page list keeping room for every page that still exists,
+    /// see the module doc).
+    ///
+    /// Why the order: the kernel's heap keeps its free blocks in a list sorted by
+    /// address and walks it from the lowest address to put a freed block in place. A
+    /// block freed above every block freed before it walks only past the holes that
+    /// were there before the trim, and merges with its neighbours as they are freed;
+    /// in any other order each free walks past the thousands of holes the earlier ones
+    /// left, and a large trim takes minutes.
+    pub(crate) fn trim(&self, batch: usize) -> usize {
+        let mut pages = self.pages.lock();
+        let mut bodies = self.bodies.lock();
+        if pages.len() <= DEPOT_PAGES && bodies.len() <= DEPOT_BODIES {
+            return 0;
+        }
+        // Relaxed: set only under these locks (see `after_give_page`).
+        if self.unsorted.swap(false, Ordering::Relaxed) {
+            pages.sort_unstable_by_key(|p| p.addr());
+            bodies.sort_unstable_by_key(|b| body_addr(b));
+        }
+        let (mut n_pages, mut n_bodies) = (0, 0);
+        for _ in 0..batch {
+            let page = pages.len() > DEPOT_PAGES;
+            let body = bodies.len() > DEPOT_BODIES;
+            let take_page = match (pages.last(), bodies.last()) {
+                _ if page && !body => true,
+                _ if body && !page => false,
+                (Some(p), Some(b)) if page && body => p.addr() > body_addr(b),
+                _ => break,
+            };
+            if take_page {
+                if let Some(p) = pages.pop() {
+                    p.free();
+                    n_pages += 1;
+                }
+            } else if bodies.pop().is_some() {
+                n_bodies += 1;
+            }
+        }
+        // Relaxed: changed only under the page list's lock.
+        let made = self.made.load(Ordering::Relaxed) - n_pages;
+        self.made.store(made, Ordering::Relaxed);
+        self.returned.fetch_add(n_pages, Ordering::Relaxed);
+        let keep = made.max(DEPOT_PAGES);
+        if pages.capacity() > 2 * keep {
+            pages.shrink_to(keep);
+        }
+        let keep = bodies.len().max(DEPOT_BODIES);
+        if bodies.capacity() > 2 * keep {
+            bodies.shrink_to(keep);
+        }
+        n_pages + n_bodies
     }
 
     /// As [`Depot::after_give_page`], for bodies.
@@ -109,6 +189,8 @@ impl Depot {
     pub(crate) fn after_give_body(&self, bodies: &mut Vec<Box<Body>>) {
         if bodies.len() > POOL_BODIES {
             spill(bodies, POOL_BODIES / 2, &self.bodies);
+            // Relaxed: as in `after_give_page`.
+            self.unsorted.store(true, Ordering::Relaxed);
         }
     }
 
@@ -124,6 +206,8 @@ impl Depot {
         let (pages, bodies) = (self.pages.lock(), self.bodies.lock());
         PoolStats {
             made: 0,
+            // Relaxed: a statistic.
+            returned: self.returned.load(Ordering::Relaxed),
             free: pages.len(),
             bodies: bodies.len(),
             body_bytes: crate::proc::Z80_BODY,
@@ -141,6 +225,14 @@ impl<P: crate::Platform + ?Sized> crate::Engine<P> {
     pub fn pooled_spare(&self) -> usize {
         let s = self.depot.stats();
         s.free * crate::memory::PAGE_SIZE + s.bodies * s.body_bytes
+    }
+
+    /// Gives up to `batch` of the depot's pages and `batch` of its bodies beyond what
+    /// it keeps ([`DEPOT_PAGES`], [`DEPOT_BODIES`]) back to the heap; returns how many
+    /// went (0: nothing beyond). For a core with nothing to run: the kernel calls it
+    /// from its idle loop until it returns 0.
+    pub fn trim_memory(&self, batch: usize) -> usize {
+        self.depot.trim(batch)
     }
 }
 

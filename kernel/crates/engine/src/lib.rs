@@ -278,25 +278,23 @@ impl MemoryStats {
     /// Bytes the engine keeps on purpose for later processes, with no process holding
     /// them: the templates, the page pools' and their depot's pages, recycled bodies
     /// and lists, the free message nodes and payload buffers, and the run queues' and
-    /// timer wheels' room. Page pools and the depot keep what they once took (they never
-    /// give pages back to the heap; node and byte pools keep at most their high-water
-    /// marks), so after a spawn
-    /// burst the heap stays this much above its earlier size; a leak is heap held
-    /// beyond it.
+    /// timer wheels' room. Page pools keep what they once took up to their bounds and
+    /// pass the rest to the depot, which keeps it until it is trimmed
+    /// ([`Engine::trim_memory`]; node and byte pools keep at most their high-water
+    /// marks), so after a spawn burst the heap stays this much above its earlier size;
+    /// a leak is heap held beyond it.
     pub fn kept(&self) -> usize {
         let nodes: usize =
             self.nodes.iter().chain(self.payloads.iter().flatten()).map(|n| n.cached * n.node_bytes).sum();
         self.templates + self.pooled() + nodes + self.queues
     }
 
-    /// Bytes of the pools and their depot: every page a pool made, the recycled
-    /// bodies, and their lists.
+    /// Bytes of the pools and their depot: every page a pool made and the depot did
+    /// not give back to the heap, the recycled bodies, and their lists.
     pub fn pooled(&self) -> usize {
-        self.pools
-            .iter()
-            .chain(core::iter::once(&self.depot))
-            .map(|p| p.made * memory::PAGE_SIZE + p.bodies * p.body_bytes + p.list_bytes)
-            .sum()
+        let pools = self.pools.iter().chain(core::iter::once(&self.depot));
+        let pages: usize = pools.clone().map(|p| p.made).sum::<usize>() - self.depot.returned;
+        pages * memory::PAGE_SIZE + pools.map(|p| p.bodies * p.body_bytes + p.list_bytes).sum::<usize>()
     }
 }
 

@@ -38,6 +38,7 @@
 
 use crate::abi;
 use crate::depot::Depot;
+pub use crate::depot::{DEPOT_BODIES, DEPOT_PAGES};
 use crate::proc::Body;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -149,6 +150,8 @@ impl PageSource<'static> for PagePool {
 pub struct PoolStats {
     /// Pages taken from the heap by this pool.
     pub made: usize,
+    /// Pages given back to the heap (only the depot gives any, when trimmed).
+    pub returned: usize,
     /// Pages free in the pool now.
     pub free: usize,
     /// Z80 process bodies kept for reuse.
@@ -165,6 +168,7 @@ impl PagePool {
         PoolStats {
             // Relaxed: a statistic.
             made: self.made.load(Ordering::Relaxed),
+            returned: 0,
             free: free.len(),
             bodies: bodies.len(),
             body_bytes: crate::proc::Z80_BODY,

@@ -243,3 +243,50 @@ fn long_payloads_are_recycled_through_the_byte_pools() {
     drive(&e, 2, 100, || e.live() == 0);
     assert_eq!(e.memory_stats().charged, 0);
 }
+
+#[test]
+fn trimming_gives_the_depots_surplus_back_to_the_heap_and_spawns_go_on() {
+    // 5,000 `sink` processes each copy a page; killed, their pages
+    // pass the pools' bounds into the depot. Trimming gives the depot's surplus back
+    // (a batch per call) down to what it keeps; the counts stay consistent and later
+    // spawns make pages again.
+    let e: Engine<Sim> = Engine::new(Topology::uniform(2), 8192, IMAGES, Sim::default());
+    let pids: Vec<Pid> = (0..5000).map(|_| spawn(&e, SINK)).collect();
+    drive(&e, 2, 50_000, || pids.iter().all(|&p| e.memory_of(p) > PAGE_SIZE));
+    let made: usize = e.memory_stats().pools.iter().map(|p| p.made).sum();
+    assert!(made >= 5000, "{made} pages made");
+    for &p in &pids {
+        e.kill(p);
+    }
+    drive(&e, 2, 50_000, || e.live() == 0);
+    let before = e.memory_stats();
+    assert!(before.depot.free > zbeam_engine::memory::DEPOT_PAGES, "{} pages in the depot", before.depot.free);
+    let mut calls = 0;
+    while e.trim_memory(256) > 0 {
+        calls += 1;
+        assert!(calls < 1000, "trimming ends");
+    }
+    let after = e.memory_stats();
+    assert_eq!(after.depot.free, zbeam_engine::memory::DEPOT_PAGES);
+    assert!(after.depot.bodies <= zbeam_engine::memory::DEPOT_BODIES);
+    assert_eq!(after.depot.returned, before.depot.free - zbeam_engine::memory::DEPOT_PAGES);
+    assert_eq!(
+        before.pooled() - after.pooled(),
+        after.depot.returned * PAGE_SIZE
+            + (before.depot.bodies - after.depot.bodies) * before.depot.body_bytes
+            + (before.depot.list_bytes - after.depot.list_bytes),
+        "pooled bytes fall by what was given back"
+    );
+    // Every page that still exists is free in a pool or the depot.
+    let free = after.pools.iter().map(|p| p.free).sum::<usize>() + after.depot.free;
+    assert_eq!(free, after.pools.iter().map(|p| p.made).sum::<usize>() - after.depot.returned);
+    assert_eq!(e.trim_memory(256), 0, "nothing beyond what the depot keeps");
+    // Spawns go on, reusing what is kept and making pages again.
+    let pids: Vec<Pid> = (0..5000).map(|_| spawn(&e, SINK)).collect();
+    drive(&e, 2, 50_000, || pids.iter().all(|&p| e.memory_of(p) > PAGE_SIZE));
+    for &p in &pids {
+        e.kill(p);
+    }
+    drive(&e, 2, 50_000, || e.live() == 0);
+    assert_eq!(e.memory_stats().charged, 0);
+}

@@ -67,6 +67,23 @@ impl OwnedPage<'static> {
     pub fn alloc() -> Option<Self> {
         try_alloc_page().map(|p| OwnedPage(Box::leak(p)))
     }
+
+    /// The page's address (for ordering pages, e.g. to give them back to the heap from
+    /// the highest address down).
+    pub fn addr(&self) -> usize {
+        core::ptr::from_ref(self.0) as usize
+    }
+
+    /// Gives the page back to the global allocator.
+    #[allow(unsafe_code)]
+    pub fn free(self) {
+        let page = core::ptr::from_ref(self.0).cast_mut();
+        // SAFETY: every `OwnedPage<'static>` comes from `alloc` (a leaked `Box<Page>`),
+        // or is the same page re-made from the table entry such a page filled
+        // (`give_owned`), and is never cloned: this is the only reference to the
+        // allocation, and `self` is consumed, so nothing uses the page after.
+        drop(unsafe { Box::from_raw(page) });
+    }
 }
 
 impl fmt::Debug for OwnedPage<'_> {
