@@ -10,8 +10,11 @@
 //!    and then every pong is killed;
 //! 5. the bytes charged are back at the baseline again, and the heap used is back to
 //!    its baseline within 1% of the heap's size, once the pools' free pages and bodies
-//!    (kept for reuse, not returned to the heap) are counted; the rest is capacity the
-//!    run queues and timer wheels grew to (bounded by the table's size).
+//!    (kept for reuse) are counted; the rest is capacity the run queues and timer
+//!    wheels grew to (bounded by the table's size);
+//! 6. once core 0's idle loop has trimmed the depot (its pages and bodies beyond its
+//!    bound back to the heap), the heap used is within 1% of the heap's size of its
+//!    baseline with nothing set aside.
 //!
 //! It prints the figures (processes, spawn time, bytes charged and heap per process)
 //! and ends QEMU with 0 when every check held.

@@ -7,10 +7,10 @@
 //! Why: processes often exit on another core than the one they were spawned from (a
 //! tree stopped from the shell, a process migrated by the balancer), so without it the
 //! pages and bodies pile up in the pools of the cores where processes exit while the
-//! cores that spawn allocate new ones from the heap. The pools never give memory back
-//! to the heap, so each burst of spawns grew the memory kept for reuse. With the depot,
-//! what is kept is bounded by the most processes alive at once plus a pool's fill per
-//! core.
+//! cores that spawn allocate new ones from the heap. The pools themselves never give
+//! memory back to the heap, so each burst of spawns grew the memory kept for reuse.
+//! With the depot, what is kept is bounded by the most processes alive at once plus a
+//! pool's fill per core, until trimming (below) gives the depot's surplus back.
 //!
 //! The depot's lock is taken once per batch (a pool passing its bound, or running
 //! empty), never per page or per body, and always after the pool's own lock: a thread

@@ -9,9 +9,11 @@
 //! at exit go back to the pool of the core that frees them. A pool is a free list
 //! behind a lock only its own core takes in the normal course (a process's pages are
 //! taken and given on the core running it), so no lock is shared by all cores. Pages
-//! in the pools are reused, not returned to the heap. A pool past its bound passes
-//! half of its pages or bodies to a depot the pools share, and an empty pool takes a
-//! batch from it before the heap (see `depot`), one lock per batch.
+//! in the pools are reused. A pool past its bound passes half of its pages or bodies
+//! to a depot the pools share, and an empty pool takes a batch from it before the
+//! heap (see `depot`), one lock per batch; trimming the depot
+//! ([`crate::Engine::trim_memory`]) gives what it holds beyond its own bound back to
+//! the heap.
 //!
 //! A process that makes a CP/M BDOS or BIOS call switches to a flat 64 KiB copy of its
 //! memory (the BDOS works on the whole address space), charged to it.
