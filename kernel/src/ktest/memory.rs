@@ -12,8 +12,8 @@
 //!    its baseline within 1% of the heap's size, once the pools' free pages and bodies
 //!    (kept for reuse) are counted; the rest is capacity the run queues and timer
 //!    wheels grew to (bounded by the table's size);
-//! 6. once core 0's idle loop has trimmed the depot (its pages and bodies beyond its
-//!    bound back to the heap), the heap used is within 1% of the heap's size of its
+//! 6. once the driver has trimmed the depot (`Engine::trim_memory`: its pages and
+//!    bodies beyond its bound back to the heap), the heap used is within 1% of the heap's size of its
 //!    baseline with nothing set aside.
 //!
 //! It prints the figures (processes, spawn time, bytes charged and heap per process)
@@ -252,8 +252,10 @@ impl NativeTask for Driver {
                 later
             }
             Phase::Trim { since } => {
-                // Core 0's idle loop gives the depot's surplus back to the heap, a batch
-                // at a time, while this driver waits.
+                // The depot's surplus goes back to the heap, a batch per step.
+                if e.trim_memory(4096) > 0 {
+                    return NativeStep::Yield;
+                }
                 let m = e.memory_stats();
                 if m.depot.free > zbeam_engine::memory::DEPOT_PAGES
                     || m.depot.bodies > zbeam_engine::memory::DEPOT_BODIES

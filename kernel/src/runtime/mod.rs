@@ -227,9 +227,6 @@ pub fn on_tick(core: usize) {
     }
 }
 
-/// Pages (and bodies) the idle core 0 gives back to the heap per batch.
-const TRIM_BATCH: usize = 256;
-
 /// A core's scheduling loop.
 pub fn core_loop(core: usize) -> ! {
     let e = engine().expect("the engine is built before cores are released");
@@ -248,13 +245,6 @@ pub fn core_loop(core: usize) -> ! {
                 if woken {
                     // Woken, and the first pick found nothing. Relaxed: statistics.
                     EMPTY_WAKES[core].fetch_add(1, Ordering::Relaxed);
-                }
-                // Core 0, with nothing to run, gives the engine's surplus of free pages
-                // and bodies back to the heap a batch at a time, looking for work
-                // between batches (after a spawn bomb is stopped or a million
-                // processes end, their memory returns to the heap).
-                if core == 0 && e.trim_memory(TRIM_BATCH) > 0 {
-                    continue;
                 }
                 woken = idle(e, core, deadline);
                 e.woke(id);

@@ -9,7 +9,7 @@ use zbeam_qemu_tests::{run, run_interactive, Machine};
 /// The in-kernel test with -m 1G: both floods, spawning until refusal (the table,
 /// one slot per 3 KiB of heap, or the memory budget, whichever comes first), a system
 /// task still spawned and run, the bytes charged back at the baseline after every
-/// process is killed, and, once the idle core has trimmed the depot, the heap back
+/// process is killed, and, once the driver has trimmed the depot, the heap back
 /// within 1% of its size with nothing set aside.
 #[test]
 fn floods_and_spawning_until_refusal_end_processes_never_the_kernel() {

@@ -16,12 +16,12 @@
 //! empty), never per page or per body, and always after the pool's own lock: a thread
 //! never holds two pools' locks, so the order pool then depot cannot deadlock.
 //!
-//! Trimming: the kernel calls [`crate::Engine::trim_memory`] when a core has nothing to
-//! run; each call gives a batch of the depot's pages and bodies beyond [`DEPOT_PAGES`]
-//! and [`DEPOT_BODIES`] back to the heap. So after a burst (a spawn bomb stopped, a
-//! million processes killed) the memory its processes held returns to the heap, a
-//! batch at a time and only while nothing else runs, while what the pools and the
-//! depot keep for the next spawns stays bounded.
+//! Trimming: each call of [`crate::Engine::trim_memory`] gives a batch of the depot's
+//! pages and bodies beyond [`DEPOT_PAGES`] and [`DEPOT_BODIES`] back to the heap, so
+//! after a burst (a spawn bomb stopped, a million processes killed) the memory its
+//! processes held can return to the heap while what the pools and the depot keep for
+//! the next spawns stays bounded. Nothing calls it on its own yet: the kernel's memory
+//! test does, after killing every process.
 //!
 //! No page is lost for want of a list entry: a pool makes a page only after the depot's
 //! list has room for every page made so far, this one included ([`Depot::room_for_new_page`]),
@@ -229,8 +229,8 @@ impl<P: crate::Platform + ?Sized> crate::Engine<P> {
 
     /// Gives up to `batch` of the depot's pages and `batch` of its bodies beyond what
     /// it keeps ([`DEPOT_PAGES`], [`DEPOT_BODIES`]) back to the heap; returns how many
-    /// went (0: nothing beyond). For a core with nothing to run: the kernel calls it
-    /// from its idle loop until it returns 0.
+    /// went (0: nothing beyond). Called until it returns 0 by whoever wants the
+    /// memory back (the kernel's memory test).
     pub fn trim_memory(&self, batch: usize) -> usize {
         self.depot.trim(batch)
     }
