@@ -8,6 +8,7 @@
 //! above; `plain` or `task` runs that side RUNS times untimed, for callgrind, whose
 //! instruction counts do not depend on the host's load (subtract a run with RUNS 0):
 //! `valgrind --tool=callgrind target/release/examples/taskspeed matmul task 1 1`.
+//! MODE `first` is `task` without the read log, as a wave's first task and a redo run.
 use zbeam_dispatch::task::Task;
 use zbeam_z80::cpm::CpmMachine;
 
@@ -27,9 +28,10 @@ fn main() {
     let scale: u8 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
     let (do_plain, do_task) = match mode {
         "plain" => (true, false),
-        "task" => (false, true),
+        "task" | "first" => (false, true),
         _ => (true, true),
     };
+    let log_reads = mode != "first";
     // The thread CPU clock reads the vDSO, which valgrind does not provide.
     let timed = do_plain && do_task;
     let clock = || if timed { cpu_ns() } else { 0 };
@@ -64,6 +66,7 @@ fn main() {
                     0,
                     instructions.saturating_sub(50),
                 );
+                t.bus.log_reads = log_reads;
                 let t0 = clock();
                 t.run();
                 task = task.min(clock() - t0);

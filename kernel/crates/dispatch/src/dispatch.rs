@@ -28,7 +28,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use zbeam_z80::cpm::{BDOS, LOAD_ADDR};
+use zbeam_z80::cpm::BDOS;
 use zbeam_z80::{Bus, Cpu, StopReason};
 
 /// Arrivals by backward transfer after which a head is observed.
@@ -197,6 +197,9 @@ pub struct Report {
     pub log: Vec<TaskRecord>,
 }
 
+/// Committed memory, its page versions and the port log, borrowed apart from the CPU.
+type Parts<'a> = (&'a mut Mem, &'a mut Versions, &'a mut Vec<(u16, u8)>);
+
 /// The committed machine and the wave's write record.
 struct Committed {
     cpu: Cpu,
@@ -233,6 +236,11 @@ impl Committed {
         self.cpu = cpu;
         self.instructions += t.instructions;
         self.tstates += t.tstates;
+    }
+
+    /// The CPU, and the parts of the machine its bus needs.
+    fn split(&mut self) -> (&mut Cpu, Parts<'_>) {
+        (&mut self.cpu, (&mut self.mem, &mut self.versions, &mut self.ports))
     }
 
     fn end_wave(&mut self) {
@@ -313,19 +321,65 @@ fn plan(tasks: usize, instances: usize, chunk: u32, r: &Region) -> (usize, u32) 
 /// transfer a countdown (`watch`) of arrivals until the next stop: [`HOT`] for a
 /// target never seen, 1 for an active or observed head (stop at every arrival), a
 /// span after a sequential choice, 0 for a sequential region (never stop).
-struct ObsBus<'a> {
+///
+/// A backward transfer is a taken branch ([`Bus::branch`]) to an address below the
+/// branch's own: a loop's branch back, or the return to a call made in a loop. It
+/// is counted when the branch is decided, so the test before each instruction is
+/// the plain interpreter's one range compare for the system entries; a countdown
+/// that runs out makes the stop `pending` and widens that range to every PC, so the
+/// next instruction (the head) stops. Without `OBSERVE` (a quiet run) it counts
+/// nothing and is the plain interpreter's bus over committed memory.
+struct ObsBus<'a, const OBSERVE: bool> {
     committed: &'a mut Mem,
     versions: &'a mut Versions,
     watch: &'a mut [u16],
     ports: &'a mut Vec<(u16, u8)>,
-    last: u16,
+    /// A head the last backward transfer arrives at, where the run stops.
+    pending: Option<u16>,
+    /// The PCs `trap` looks at closer: `low..=low+span` (wrapping).
+    low: u16,
+    span: u16,
     /// The machine's system entries.
     traps: Traps,
-    /// Count backward transfers; false in a quiet run (stop at system entries only).
-    observe: bool,
 }
 
-impl Bus for ObsBus<'_> {
+impl<'a, const OBSERVE: bool> ObsBus<'a, OBSERVE> {
+    /// The bus over committed memory `m` (its CPU aside), with the stop left `pending`.
+    fn new(m: Parts<'a>, watch: &'a mut [u16], pending: Option<u16>, traps: Traps) -> Self {
+        let (low, span) = if pending.is_some() { (0, u16::MAX) } else { (traps.low, traps.span) };
+        ObsBus { committed: m.0, versions: m.1, watch, ports: m.2, pending, low, span, traps }
+    }
+
+    /// The slow path of `trap`: the pending stop, or a system entry.
+    #[cold]
+    #[inline(never)]
+    fn stop_here(&mut self, pc: u16) -> bool {
+        if self.pending == Some(pc) {
+            self.pending = None;
+            self.low = self.traps.low;
+            self.span = self.traps.span;
+            return true;
+        }
+        self.traps.hit(pc)
+    }
+
+    /// A backward transfer to `to` whose countdown `w` is not 0 (a sequential
+    /// region's is, and costs one load and test): counts down; stops there at 1.
+    #[cold]
+    #[inline(never)]
+    fn backward(&mut self, to: u16) {
+        let w = &mut self.watch[to as usize];
+        if *w > 1 {
+            *w -= 1;
+        } else {
+            self.pending = Some(to);
+            self.low = 0;
+            self.span = u16::MAX;
+        }
+    }
+}
+
+impl<const OBSERVE: bool> Bus for ObsBus<'_, OBSERVE> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
         self.committed[addr as usize]
@@ -343,23 +397,13 @@ impl Bus for ObsBus<'_> {
     }
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        if self.traps.hit(pc) {
-            return true;
+        pc.wrapping_sub(self.low) <= self.span && self.stop_here(pc)
+    }
+    #[inline(always)]
+    fn branch(&mut self, from: u16, to: u16, taken: bool) {
+        if OBSERVE && taken && to < from && self.watch[to as usize] != 0 {
+            self.backward(to);
         }
-        if !self.observe {
-            return false;
-        }
-        let back = pc < self.last;
-        self.last = pc;
-        if back {
-            let w = &mut self.watch[pc as usize];
-            if *w > 1 {
-                *w -= 1;
-                return false;
-            }
-            return *w == 1;
-        }
-        false
     }
 }
 
@@ -384,7 +428,8 @@ struct Dispatcher<'a, P: Pool> {
     learner: Learner,
     m: Committed,
     watch: Vec<u16>,
-    last: u16,
+    /// A stop the sequential run's bus decided and has not made yet ([`ObsBus`]).
+    pending: Option<u16>,
     regions: BTreeMap<u16, Region>,
     /// Instances a wave runs on (the pool's, capped by the configuration).
     instances: usize,
@@ -457,7 +502,7 @@ fn run_on<P: Pool>(
             versions: Versions::new(),
         },
         watch: alloc::vec![HOT; 0x1_0000],
-        last: LOAD_ADDR,
+        pending: None,
         regions: BTreeMap::new(),
         instances,
         tasks: (0..slots).map(|_| Task::new()).collect(),
@@ -481,6 +526,15 @@ impl<P: Pool> Dispatcher<'_, P> {
         self.cfg.max_instructions - self.m.instructions
     }
 
+    /// Runs up to `n` instructions of the sequential path on committed memory.
+    fn stretch<const OBSERVE: bool>(&mut self, n: u64) -> zbeam_z80::RunResult {
+        let (cpu, parts) = self.m.split();
+        let mut bus = ObsBus::<OBSERVE>::new(parts, &mut self.watch, self.pending, self.traps);
+        let res = cpu.run(&mut bus, n);
+        self.pending = bus.pending;
+        res
+    }
+
     fn main(&mut self, out: &mut dyn FnMut(u8)) -> Result<(), RunError> {
         loop {
             if !self.pool.go_on() {
@@ -488,20 +542,8 @@ impl<P: Pool> Dispatcher<'_, P> {
             }
             let t0 = self.pool.now();
             let stretch = self.left().min(self.pool.check_every());
-            let res = {
-                let mut bus = ObsBus {
-                    committed: &mut self.m.mem,
-                    versions: &mut self.m.versions,
-                    watch: &mut self.watch,
-                    ports: &mut self.m.ports,
-                    last: self.last,
-                    traps: self.traps,
-                    observe: !self.stats.quiet,
-                };
-                let res = self.m.cpu.run(&mut bus, stretch);
-                self.last = bus.last;
-                res
-            };
+            // A quiet run counts no backward transfer: its bus has no branch hook.
+            let res = if self.stats.quiet { self.stretch::<false>(stretch) } else { self.stretch::<true>(stretch) };
             self.m.instructions += res.instructions;
             self.m.tstates += res.tstates;
             self.pool.charge_sequential(res.tstates);
@@ -517,7 +559,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     // A system call may write anywhere (a file read into its buffer).
                     self.m.versions.mark_all();
                     match sys.call(pc, &mut self.m.cpu, &mut self.m.mem, out)? {
-                        Call::Continue => self.last = self.m.cpu.pc,
+                        Call::Continue => {}
                         Call::Exit => return Ok(()),
                     }
                 }
@@ -542,25 +584,15 @@ impl<P: Pool> Dispatcher<'_, P> {
                         }
                         f => return Err(RunError::UnsupportedBdos(f)),
                     }
-                    let mut bus = ObsBus {
-                        committed: &mut self.m.mem,
-                        versions: &mut self.m.versions,
-                        watch: &mut self.watch,
-                        ports: &mut self.m.ports,
-                        last: BDOS,
-                        traps: self.traps,
-                        observe: !self.stats.quiet,
-                    };
-                    let t = self.m.cpu.step(&mut bus).0;
+                    let (cpu, parts) = self.m.split();
+                    let mut bus = ObsBus::<true>::new(parts, &mut self.watch, self.pending, self.traps);
+                    let t = cpu.step(&mut bus).0;
+                    self.pending = bus.pending;
                     self.m.tstates += t;
                     self.m.instructions += 1;
                     self.pool.charge_sequential(t);
-                    self.last = self.m.cpu.pc;
                 }
-                StopReason::Trap(head) => {
-                    self.at_head(head);
-                    self.last = self.m.cpu.pc;
-                }
+                StopReason::Trap(head) => self.at_head(head),
                 // The pool's slice ran out (the run's own limit is checked below).
                 StopReason::BudgetSpent => {}
                 StopReason::BusStop => {}
@@ -755,6 +787,8 @@ impl<P: Pool> Dispatcher<'_, P> {
             let unc = if j == 0 { 0 } else { decode::ALL };
             t.bus.traps = self.traps;
             t.prepare(&start, Memory::Synced(&self.m.mem, &mut self.m.versions), head, chunk, branch, unc, budget);
+            // The first task always commits: its reads are never validated.
+            t.bus.log_reads = j > 0;
         }
         let t1 = self.pool.now();
         self.pool.run_all(&mut self.tasks[..n]);
@@ -839,6 +873,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     self.redo.bus.traps = self.traps;
                     let memory = Memory::Synced(&self.m.mem, &mut self.m.versions);
                     self.redo.prepare(&start, memory, head, chunk, branch, 0, budget);
+                    self.redo.bus.log_reads = false;
                     let r0 = self.pool.now();
                     self.redo.run();
                     self.pool.charge_sequential(self.redo.tstates);

@@ -17,7 +17,8 @@
 //! another task's data). The same tag byte has a *stop* bit on every PC where the
 //! task may have to stop (the head, the loop's fall-through, the system entries), so
 //! the test before each instruction is one load and one bit test; the rest is
-//! decided only there. The view is kept between tasks: preparing a task again
+//! decided only there. A task that always commits (a wave's first task, a redo)
+//! logs no reads at all ([`TaskBus::log_reads`]). The view is kept between tasks: preparing a task again
 //! ([`Memory::Synced`]) restores what it wrote and copies only the pages of
 //! committed memory written since ([`Versions`]), not all 64 KiB.
 
@@ -54,8 +55,8 @@ pub fn is_ordering_point(pc: u16) -> bool {
 /// instruction) is one compare, as [`is_ordering_point`]'s is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Traps {
-    low: u16,
-    span: u16,
+    pub(crate) low: u16,
+    pub(crate) span: u16,
 }
 
 impl Traps {
@@ -116,6 +117,9 @@ pub struct TaskBus {
     /// Track `last` (the observer needs it; speculative tasks do not, and save a
     /// load and a store per instruction). Cleared by `prepare`.
     pub track_last: bool,
+    /// Log the reads (the read set). A task that always commits (a wave's first task,
+    /// a redo) needs none and runs without the test on each read. Set by `prepare`.
+    pub log_reads: bool,
     /// The addresses whose stop bit is set.
     stops: Vec<u16>,
     /// The version of committed memory the task's memory equals, apart from its own
@@ -204,6 +208,7 @@ impl TaskBus {
             last: 0,
             prev: 0,
             track_last: false,
+            log_reads: true,
             stops: Vec::new(),
             view: 0,
             traps: Traps::HARNESS,
@@ -232,6 +237,7 @@ impl TaskBus {
         self.last = 0;
         self.prev = 0;
         self.track_last = false;
+        self.log_reads = true;
         self.arrivals = 0;
         // The start at the head is arrival 1; the task ends on arrival iterations + 1.
         self.stop_after = iterations.saturating_add(1);
@@ -351,14 +357,20 @@ impl Bus for TaskBus {
 }
 
 /// The task's bus as a run sees it: with `TRACK`, the PC of every instruction is
-/// remembered until the next, so [`TaskBus::last`] is known when the task stops.
-struct View<'a, const TRACK: bool>(&'a mut TaskBus);
+/// remembered until the next, so [`TaskBus::last`] is known when the task stops;
+/// without `LOG`, reads are not logged.
+struct View<'a, const TRACK: bool, const LOG: bool>(&'a mut TaskBus);
 
-impl<const TRACK: bool> Bus for View<'_, TRACK> {
+impl<const TRACK: bool, const LOG: bool> Bus for View<'_, TRACK, LOG> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
-        self.0.read(addr)
+        if LOG {
+            self.0.read(addr)
+        } else {
+            self.0.cells[addr as usize]
+        }
     }
+
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
         self.0.write(addr, value)
@@ -459,14 +471,15 @@ impl Task {
     /// uncertain unit is unresolved, marking units written before read as dead; then
     /// it runs at full speed.
     pub fn run(&mut self) {
-        if self.bus.track_last {
-            self.run_on::<true>()
-        } else {
-            self.run_on::<false>()
+        match (self.bus.track_last, self.bus.log_reads) {
+            (false, true) => self.run_on::<false, true>(),
+            (false, false) => self.run_on::<false, false>(),
+            (true, true) => self.run_on::<true, true>(),
+            (true, false) => self.run_on::<true, false>(),
         }
     }
 
-    fn run_on<const TRACK: bool>(&mut self) {
+    fn run_on<const TRACK: bool, const LOG: bool>(&mut self) {
         let mut pending = self.uncertain;
         let mut steps = 0;
         while pending != 0 && steps < PROOF_STEPS && !self.cpu.halted() {
@@ -475,7 +488,7 @@ impl Task {
                 return;
             }
             let pc = self.cpu.pc;
-            if View::<TRACK>(&mut self.bus).trap(pc) {
+            if View::<TRACK, LOG>(&mut self.bus).trap(pc) {
                 self.end = trap_end(&self.bus, pc);
                 return;
             }
@@ -483,11 +496,11 @@ impl Task {
             pending &= !ud.reads;
             self.dead |= pending & ud.writes;
             pending &= !ud.writes;
-            self.tstates += self.cpu.step(&mut View::<TRACK>(&mut self.bus)).0;
+            self.tstates += self.cpu.step(&mut View::<TRACK, LOG>(&mut self.bus)).0;
             self.instructions += 1;
             steps += 1;
         }
-        let res = self.cpu.run(&mut View::<TRACK>(&mut self.bus), self.budget - self.instructions);
+        let res = self.cpu.run(&mut View::<TRACK, LOG>(&mut self.bus), self.budget - self.instructions);
         self.instructions += res.instructions;
         self.tstates += res.tstates;
         self.end = match res.reason {

@@ -380,7 +380,10 @@ impl Cpu {
             if bus.trap(pc) {
                 break StopReason::Trap(pc);
             }
-            let op = self.fetch_op(bus);
+            // `fetch_op`, from the PC already in hand.
+            let op = bus.read(pc);
+            self.pc = pc.wrapping_add(1);
+            self.r = self.r.wrapping_add(1);
             t += self.exec(bus, op);
             left -= 1;
             if bus.stop_requested() {

@@ -55,50 +55,78 @@ impl Cpu {
     /// read for it either.
     #[inline(always)]
     fn jr<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u64 {
+        let from = self.pc.wrapping_sub(1);
         if taken {
             let d = self.imm8(bus) as i8;
             self.pc = self.pc.wrapping_add(d as u16);
             self.wz = self.pc;
+            bus.branch(from, self.pc, true);
             12
         } else {
             self.pc = self.pc.wrapping_add(1);
+            bus.branch(from, self.pc, false);
             7
         }
     }
 
     #[inline(always)]
     fn jp<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u64 {
+        let from = self.pc.wrapping_sub(1);
         let nn = self.imm16(bus);
         self.wz = nn;
         if taken {
             self.pc = nn;
         }
+        bus.branch(from, self.pc, taken);
         10
     }
 
     #[inline(always)]
     fn call<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u64 {
+        let from = self.pc.wrapping_sub(1);
         let nn = self.imm16(bus);
         self.wz = nn;
         if taken {
             let pc = self.pc;
             self.push16(bus, pc);
             self.pc = nn;
+            bus.branch(from, nn, true);
             17
         } else {
+            bus.branch(from, self.pc, false);
             10
         }
     }
 
     #[inline(always)]
     fn ret_cc<B: Bus>(&mut self, bus: &mut B, taken: bool) -> u64 {
+        let from = self.pc.wrapping_sub(1);
         if taken {
             self.pc = self.pop16(bus);
             self.wz = self.pc;
+            bus.branch(from, self.pc, true);
             11
         } else {
+            bus.branch(from, self.pc, false);
             5
         }
+    }
+
+    /// RET, RETI and RETN's transfer (their opcode byte is the one before PC).
+    #[inline(always)]
+    pub(crate) fn ret<B: Bus>(&mut self, bus: &mut B) {
+        let from = self.pc.wrapping_sub(1);
+        self.pc = self.pop16(bus);
+        self.wz = self.pc;
+        bus.branch(from, self.pc, true);
+    }
+
+    /// `JP (HL)`, `JP (IX)`, `JP (IY)` (their opcode byte is the one before PC).
+    #[inline(always)]
+    pub(crate) fn jp_to<B: Bus>(&mut self, bus: &mut B, target: u16) {
+        let from = self.pc.wrapping_sub(1);
+        self.pc = target;
+        bus.branch(from, target, true);
     }
 
     #[inline(always)]
@@ -107,6 +135,7 @@ impl Cpu {
         self.push16(bus, pc);
         self.pc = target;
         self.wz = target;
+        bus.branch(pc.wrapping_sub(1), target, true);
         11
     }
 
@@ -956,8 +985,7 @@ impl Cpu {
                 self.ret_cc(bus, t)
             }
             0xC9 => {
-                self.pc = self.pop16(bus);
-                self.wz = self.pc;
+                self.ret(bus);
                 10
             }
             0xCA => {
@@ -1085,7 +1113,8 @@ impl Cpu {
                 self.ret_cc(bus, t)
             }
             0xE9 => {
-                self.pc = self.hl();
+                let hl = self.hl();
+                self.jp_to(bus, hl);
                 4
             }
             0xEA => {
@@ -1315,8 +1344,7 @@ impl Cpu {
             0x45 | 0x4D | 0x55 | 0x5D | 0x65 | 0x6D | 0x75 | 0x7D => {
                 // RETN (and RETI, 4D): IFF1 <- IFF2.
                 self.iff1 = self.iff2;
-                self.pc = self.pop16(bus);
-                self.wz = self.pc;
+                self.ret(bus);
                 14
             }
             0x46 | 0x4E | 0x66 | 0x6E => {

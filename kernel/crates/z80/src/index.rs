@@ -502,7 +502,8 @@ impl Cpu {
                 15
             }
             0xE9 => {
-                self.pc = self.xy::<IY>();
+                let target = self.xy::<IY>();
+                self.jp_to(bus, target);
                 8
             }
             0xF9 => {

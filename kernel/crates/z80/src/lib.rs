@@ -72,6 +72,17 @@ pub trait Bus {
         let _ = pc;
         false
     }
+    /// Told of every decided branch before the next instruction runs: JR, DJNZ, JP
+    /// (conditional, unconditional, `JP (HL)`/`(IX)`/`(IY)`), CALL, RET (conditional and
+    /// not), RETI/RETN and RST, taken or not. `from` is the address of the branch's
+    /// opcode byte (after any prefix), `to` the PC it leaves: the target when `taken`,
+    /// else the next instruction. Interrupt acceptance and the block instructions'
+    /// repeats are not reported. Default: nothing (the call compiles away), so a bus
+    /// that watches control flow pays per branch, not per instruction.
+    #[inline(always)]
+    fn branch(&mut self, from: u16, to: u16, taken: bool) {
+        let _ = (from, to, taken);
+    }
     /// Set by input/output handlers that must block; checked after each instruction. Default false.
     #[inline(always)]
     fn stop_requested(&mut self) -> bool {
