@@ -15,10 +15,17 @@
 //! array access; the tag's access bits (read first, written first) keep the logs free
 //! of duplicates, and reads of the task's own writes are not logged (they cannot see
 //! another task's data). The same tag byte has a *stop* bit on every PC where the
-//! task may have to stop (the head, the loop's fall-through, the system entries), so
-//! the test before each instruction is one load and one bit test; the rest is
-//! decided only there. A task that always commits (a wave's first task, a redo)
-//! logs no reads at all ([`TaskBus::log_reads`]). The view is kept between tasks: preparing a task again
+//! task may have to stop (the head, the loop's fall-through, the system entries),
+//! and a *start* bit on every PC whose instruction's bytes are logged, so the test
+//! before each instruction is one load and one compare; the rest is decided only
+//! there. An instruction's own bytes (prefixes, opcode, displacement, operands:
+//! [`Bus::fetch`]) are then plain loads: the first time the instruction runs, all
+//! its bytes ([`zbeam_z80::instruction_length`], checked against the interpreter
+//! for every opcode) are logged as reads like any other first access, marked as
+//! *code*, and its PC gets the start bit; a write to a code byte (self-modifying
+//! code) takes every start bit away, so changed instructions are logged again. Only
+//! data reads and writes are tested one by one. A task that always commits (a
+//! wave's first task, a redo) logs no reads at all ([`TaskBus::log_reads`]). The view is kept between tasks: preparing a task again
 //! ([`Memory::Synced`]) restores what it wrote and copies only the pages of
 //! committed memory written since ([`Versions`]), not all 64 KiB.
 
@@ -92,11 +99,21 @@ pub enum TaskEnd {
     NotRun,
 }
 
-/// The memory and logs a task runs against.
+/// The memory and logs a task runs against. Its logs are reached through it
+/// (`Deref` to [`TaskLog`]); a run's bus borrows the memory and the logs apart, so
+/// each access to memory is one pointer away.
 pub struct TaskBus {
     /// The task's memory (the wave's snapshot plus its own writes, `0..10000h`)
     /// and each address's tag (`10000h..`), behind one pointer.
-    cells: Box<[u8; 2 * MEM]>,
+    cells: Box<Cells>,
+    log: TaskLog,
+}
+
+/// A task's memory and tags ([`TaskBus`]).
+type Cells = [u8; 2 * MEM];
+
+/// What a task logs, and where it stops ([`TaskBus`]).
+pub struct TaskLog {
     /// Addresses read before any write by this task (fell through to the snapshot).
     pub reads: Vec<u16>,
     /// Addresses written by this task.
@@ -130,12 +147,35 @@ pub struct TaskBus {
     pub traps: Traps,
 }
 
+impl core::ops::Deref for TaskBus {
+    type Target = TaskLog;
+    fn deref(&self) -> &TaskLog {
+        &self.log
+    }
+}
+
+impl core::ops::DerefMut for TaskBus {
+    fn deref_mut(&mut self) -> &mut TaskLog {
+        &mut self.log
+    }
+}
+
+/// A task's memory and logs borrowed apart: the bus a run uses ([`View`]).
+struct Split<'a> {
+    cells: &'a mut Cells,
+    log: &'a mut TaskLog,
+}
+
 const READ: u8 = 1;
 const WRITTEN: u8 = 2;
 /// The access bits.
 const ACCESS: u8 = READ | WRITTEN;
 /// A PC where the task may stop (see [`TaskBus::trap`]).
 const STOP: u8 = 4;
+/// A PC whose instruction's bytes are logged (see the module docs).
+const START: u8 = 8;
+/// A byte of an instruction whose PC has [`START`].
+const CODE: u8 = 16;
 
 /// Bytes of Z80 memory.
 const MEM: usize = 0x1_0000;
@@ -197,22 +237,30 @@ impl TaskBus {
         let Ok(cells) = cells.try_into() else { unreachable!("the vector has exactly 128 KiB") };
         Self {
             cells,
-            reads: Vec::new(),
-            writes: Vec::new(),
-            out: Vec::new(),
-            head: 0,
-            arrivals: 0,
-            stop_after: 0,
-            exit: 0,
-            exit_on: false,
-            last: 0,
-            prev: 0,
-            track_last: false,
-            log_reads: true,
-            stops: Vec::new(),
-            view: 0,
-            traps: Traps::HARNESS,
+            log: TaskLog {
+                reads: Vec::new(),
+                writes: Vec::new(),
+                out: Vec::new(),
+                head: 0,
+                arrivals: 0,
+                stop_after: 0,
+                exit: 0,
+                exit_on: false,
+                last: 0,
+                prev: 0,
+                track_last: false,
+                log_reads: true,
+                stops: Vec::new(),
+                view: 0,
+                traps: Traps::HARNESS,
+            },
         }
+    }
+
+    /// The memory and the logs, borrowed apart.
+    #[inline(always)]
+    fn split(&mut self) -> Split<'_> {
+        Split { cells: &mut self.cells, log: &mut self.log }
     }
 
     /// Clears the logs (and only the tags they name) and takes a fresh snapshot.
@@ -220,36 +268,36 @@ impl TaskBus {
         match memory {
             Memory::Copy(snapshot) => {
                 self.cells[..MEM].copy_from_slice(snapshot);
-                self.view = 0;
+                self.log.view = 0;
             }
             Memory::Synced(committed, versions) => self.sync(committed, versions),
         }
-        for &a in self.reads.iter().chain(self.writes.iter()).chain(self.stops.iter()) {
+        for &a in self.log.reads.iter().chain(self.log.writes.iter()).chain(self.log.stops.iter()) {
             self.cells[tag_at(a)] = 0;
         }
-        self.stops.clear();
-        self.reads.clear();
-        self.writes.clear();
-        self.out.clear();
-        self.head = head;
-        self.exit = branch.map_or(0, |b| b.wrapping_add(2));
-        self.exit_on = branch.is_some();
-        self.last = 0;
-        self.prev = 0;
-        self.track_last = false;
-        self.log_reads = true;
-        self.arrivals = 0;
+        self.log.stops.clear();
+        self.log.reads.clear();
+        self.log.writes.clear();
+        self.log.out.clear();
+        self.log.head = head;
+        self.log.exit = branch.map_or(0, |b| b.wrapping_add(2));
+        self.log.exit_on = branch.is_some();
+        self.log.last = 0;
+        self.log.prev = 0;
+        self.log.track_last = false;
+        self.log.log_reads = true;
+        self.log.arrivals = 0;
         // The start at the head is arrival 1; the task ends on arrival iterations + 1.
-        self.stop_after = iterations.saturating_add(1);
-        self.stops.push(head);
-        if self.exit_on {
-            self.stops.extend([self.exit, self.exit.wrapping_add(1)]);
+        self.log.stop_after = iterations.saturating_add(1);
+        self.log.stops.push(head);
+        if self.log.exit_on {
+            self.log.stops.extend([self.log.exit, self.log.exit.wrapping_add(1)]);
         }
-        self.stops.extend([0, 5]);
-        if self.traps.low != 0 {
-            self.stops.extend(self.traps.low..=0xFFFF);
+        self.log.stops.extend([0, 5]);
+        if self.log.traps.low != 0 {
+            self.log.stops.extend(self.log.traps.low..=0xFFFF);
         }
-        for &a in &self.stops {
+        for &a in &self.log.stops {
             self.cells[tag_at(a)] = STOP;
         }
     }
@@ -259,58 +307,28 @@ impl TaskBus {
     /// memory (at version `view`), and the addresses the task itself wrote since.
     /// Needs the write log of the task's last run, so it runs before the logs are cleared.
     fn sync(&mut self, committed: &Mem, versions: &mut Versions) {
-        for &a in &self.writes {
+        for &a in &self.log.writes {
             self.cells[a as usize] = committed[a as usize];
         }
         for (p, &v) in versions.page.iter().enumerate() {
-            if v > self.view {
+            if v > self.log.view {
                 let r = p * PAGE..(p + 1) * PAGE;
                 self.cells[r.clone()].copy_from_slice(&committed[r]);
             }
         }
         // Writes from now on carry a later version than this view's.
-        self.view = versions.now;
+        self.log.view = versions.now;
         versions.now += 1;
-    }
-
-    /// The first access to `addr` is a read: it joins the read set. Out of line, so
-    /// the hot path keeps its registers.
-    #[cold]
-    #[inline(never)]
-    fn first_read(&mut self, addr: u16) {
-        self.cells[tag_at(addr)] |= READ;
-        self.reads.push(addr);
-    }
-
-    /// The first write to `addr`: it joins the write set.
-    #[cold]
-    #[inline(never)]
-    fn first_write(&mut self, addr: u16) {
-        self.cells[tag_at(addr)] |= WRITTEN;
-        self.writes.push(addr);
-    }
-
-    /// The slow path of [`Bus::trap`], at a PC with the stop bit: counts an arrival
-    /// at the head and says whether the task stops here.
-    #[cold]
-    #[inline(never)]
-    fn stop_at(&mut self, pc: u16) -> bool {
-        if pc == self.head {
-            self.arrivals += 1;
-            if self.arrivals >= self.stop_after {
-                return true;
-            }
-        }
-        (self.exit_on && pc.wrapping_sub(self.exit) < 2) || self.traps.hit(pc)
     }
 
     /// True if the task fetched or read the bytes of `LD A,R` or `LD R,A` (ED 5F / ED 4F):
     /// then its result may depend on R's absolute value. Conservative (data counts too).
     pub fn touched_r_opcodes(&self) -> bool {
         let mem = self.mem();
-        self.reads
+        self.log
+            .reads
             .iter()
-            .chain(self.writes.iter())
+            .chain(self.log.writes.iter())
             .any(|&a| mem[a as usize] == 0xED && matches!(mem[a.wrapping_add(1) as usize], 0x5F | 0x4F))
     }
 
@@ -320,6 +338,104 @@ impl TaskBus {
             Ok(m) => m,
             Err(_) => unreachable!("the first half of the cells is 64 KiB"),
         }
+    }
+}
+
+impl Split<'_> {
+    /// The first access to `addr` is a read: it joins the read set. Out of line, so
+    /// the hot path keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn first_read(&mut self, addr: u16) {
+        self.cells[tag_at(addr)] |= READ;
+        self.log.reads.push(addr);
+    }
+
+    /// The first write to `addr`: it joins the write set.
+    #[cold]
+    #[inline(never)]
+    fn first_write(&mut self, addr: u16) {
+        self.cells[tag_at(addr)] |= WRITTEN;
+        self.log.writes.push(addr);
+    }
+
+    /// A write to `addr` whose tag says it is not simply written before: the first
+    /// write (it joins the write set), or a write to a byte of a logged instruction
+    /// (every start bit goes, so every instruction is logged again when it next runs).
+    #[cold]
+    #[inline(never)]
+    fn slow_write(&mut self, addr: u16) {
+        if self.cells[tag_at(addr)] & CODE != 0 {
+            for i in 0..self.log.reads.len() + self.log.writes.len() {
+                let a = if i < self.log.reads.len() {
+                    self.log.reads[i]
+                } else {
+                    self.log.writes[i - self.log.reads.len()]
+                };
+                self.cells[tag_at(a)] &= !(START | CODE);
+            }
+        }
+        if self.cells[tag_at(addr)] & WRITTEN == 0 {
+            self.first_write(addr);
+        }
+    }
+
+    /// The write of a task that logs its reads (and so its code, see the module docs).
+    #[inline(always)]
+    fn write_logged(&mut self, addr: u16, value: u8) {
+        if self.cells[tag_at(addr)] & (WRITTEN | CODE) != WRITTEN {
+            self.slow_write(addr);
+        }
+        self.cells[addr as usize] = value;
+    }
+
+    /// The slow path of the test before an instruction at `pc` in a task that logs
+    /// its reads: the stop, or the first run of the instruction (its bytes not read
+    /// before are logged, all of them are marked code, and `pc` gets the start bit).
+    #[cold]
+    #[inline(never)]
+    fn stop_or_log(&mut self, pc: u16) -> bool {
+        let tag = self.cells[tag_at(pc)];
+        if tag & STOP != 0 && self.stop_at(pc) {
+            return true;
+        }
+        if tag & START == 0 {
+            let len = zbeam_z80::instruction_length(|a| self.cells[a as usize], pc);
+            let mut a = pc;
+            for _ in 0..len {
+                let t = self.cells[tag_at(a)];
+                if t & ACCESS == 0 {
+                    self.log.reads.push(a);
+                    self.cells[tag_at(a)] = t | READ | CODE;
+                } else {
+                    self.cells[tag_at(a)] = t | CODE;
+                }
+                a = a.wrapping_add(1);
+            }
+            self.cells[tag_at(pc)] |= START;
+        }
+        false
+    }
+
+    /// The test before an instruction in a task that logs its reads: one load and
+    /// one compare unless the task stops here or the instruction runs for the first time.
+    #[inline(always)]
+    fn stops_at_logging(&mut self, pc: u16) -> bool {
+        self.cells[tag_at(pc)] & (STOP | START) != START && self.stop_or_log(pc)
+    }
+
+    /// The slow path of [`Bus::trap`], at a PC with the stop bit: counts an arrival
+    /// at the head and says whether the task stops here.
+    #[cold]
+    #[inline(never)]
+    fn stop_at(&mut self, pc: u16) -> bool {
+        if pc == self.log.head {
+            self.log.arrivals += 1;
+            if self.log.arrivals >= self.log.stop_after {
+                return true;
+            }
+        }
+        (self.log.exit_on && pc.wrapping_sub(self.log.exit) < 2) || self.log.traps.hit(pc)
     }
 
     /// True if the task stops at `pc` (before executing it).
@@ -332,63 +448,77 @@ impl TaskBus {
 impl Bus for TaskBus {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
-        if self.cells[tag_at(addr)] & ACCESS == 0 {
-            self.first_read(addr);
-        }
-        self.cells[addr as usize]
+        View::<false, true>(self.split()).read(addr)
     }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
-        if self.cells[tag_at(addr)] & WRITTEN == 0 {
-            self.first_write(addr);
-        }
-        self.cells[addr as usize] = value;
+        View::<false, true>(self.split()).write(addr, value)
     }
     fn input(&mut self, _port: u16) -> u8 {
         PORT_READ
     }
     fn output(&mut self, port: u16, value: u8) {
-        self.out.push((port, value));
+        self.log.out.push((port, value));
     }
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        self.stops_at(pc)
+        View::<false, true>(self.split()).trap(pc)
+    }
+    #[inline(always)]
+    fn fetch(&mut self, addr: u16) -> u8 {
+        View::<false, true>(self.split()).fetch(addr)
     }
 }
 
 /// The task's bus as a run sees it: with `TRACK`, the PC of every instruction is
-/// remembered until the next, so [`TaskBus::last`] is known when the task stops;
-/// without `LOG`, reads are not logged.
-struct View<'a, const TRACK: bool, const LOG: bool>(&'a mut TaskBus);
+/// remembered until the next, so [`TaskLog::last`] is known when the task stops;
+/// without `LOG`, reads are not logged (nor instructions' bytes).
+struct View<'a, const TRACK: bool, const LOG: bool>(Split<'a>);
 
 impl<const TRACK: bool, const LOG: bool> Bus for View<'_, TRACK, LOG> {
     #[inline(always)]
     fn read(&mut self, addr: u16) -> u8 {
-        if LOG {
-            self.0.read(addr)
-        } else {
-            self.0.cells[addr as usize]
+        let bus = &mut self.0;
+        if LOG && bus.cells[tag_at(addr)] & ACCESS == 0 {
+            bus.first_read(addr);
         }
+        bus.cells[addr as usize]
     }
-
+    #[inline(always)]
+    fn fetch(&mut self, addr: u16) -> u8 {
+        // With `LOG`, `trap` logged the instruction's bytes when it first ran.
+        self.0.cells[addr as usize]
+    }
     #[inline(always)]
     fn write(&mut self, addr: u16, value: u8) {
-        self.0.write(addr, value)
+        let bus = &mut self.0;
+        if LOG {
+            bus.write_logged(addr, value)
+        } else {
+            if bus.cells[tag_at(addr)] & WRITTEN == 0 {
+                bus.first_write(addr);
+            }
+            bus.cells[addr as usize] = value;
+        }
     }
-    fn input(&mut self, port: u16) -> u8 {
-        self.0.input(port)
+    fn input(&mut self, _port: u16) -> u8 {
+        PORT_READ
     }
     fn output(&mut self, port: u16, value: u8) {
-        self.0.output(port, value)
+        self.0.log.out.push((port, value));
     }
     #[inline(always)]
     fn trap(&mut self, pc: u16) -> bool {
-        let bus = &mut *self.0;
+        let bus = &mut self.0;
         if TRACK {
-            bus.last = bus.prev;
-            bus.prev = pc;
+            bus.log.last = bus.log.prev;
+            bus.log.prev = pc;
         }
-        bus.stops_at(pc)
+        if LOG {
+            bus.stops_at_logging(pc)
+        } else {
+            bus.stops_at(pc)
+        }
     }
 }
 
@@ -488,7 +618,7 @@ impl Task {
                 return;
             }
             let pc = self.cpu.pc;
-            if View::<TRACK, LOG>(&mut self.bus).trap(pc) {
+            if View::<TRACK, LOG>(self.bus.split()).trap(pc) {
                 self.end = trap_end(&self.bus, pc);
                 return;
             }
@@ -496,11 +626,11 @@ impl Task {
             pending &= !ud.reads;
             self.dead |= pending & ud.writes;
             pending &= !ud.writes;
-            self.tstates += self.cpu.step(&mut View::<TRACK, LOG>(&mut self.bus)).0;
+            self.tstates += self.cpu.step(&mut View::<TRACK, LOG>(self.bus.split())).0;
             self.instructions += 1;
             steps += 1;
         }
-        let res = self.cpu.run(&mut View::<TRACK, LOG>(&mut self.bus), self.budget - self.instructions);
+        let res = self.cpu.run(&mut View::<TRACK, LOG>(self.bus.split()), self.budget - self.instructions);
         self.instructions += res.instructions;
         self.tstates += res.tstates;
         self.end = match res.reason {
@@ -594,6 +724,31 @@ mod tests {
         t.prepare(&cpu, Memory::Copy(&mem), 0x100, 9, None, 0, 1000);
         t.run();
         assert_eq!((t.end, t.instructions), (TaskEnd::OrderingPoint(5), 1));
+    }
+
+    #[test]
+    fn a_rewritten_instruction_is_logged_again() {
+        // 0100 CALL 0110 (0110 is NOP; 0111 RET); 0103 LD A,01; 0105 LD (0110),A;
+        // 0108 CALL 0110 (now LD BC,AAC9: its operand byte 0112 was never fetched
+        // before; 0113 RET); 010B HALT.
+        let mut mem = zeroed_mem();
+        mem[0x100..0x10C].copy_from_slice(&[0xCD, 0x10, 0x01, 0x3E, 0x01, 0x32, 0x10, 0x01, 0xCD, 0x10, 0x01, 0x76]);
+        mem[0x110..0x114].copy_from_slice(&[0x00, 0xC9, 0xAA, 0xC9]);
+        let mut cpu = Cpu::new();
+        cpu.pc = 0x100;
+        cpu.sp = 0x8000;
+        let mut t = Task::new();
+        t.prepare(&cpu, Memory::Copy(&mem), 0xFFF0, 1, None, 0, 100);
+        t.run();
+        assert_eq!((t.end, t.cpu.bc()), (TaskEnd::Halted, 0xAAC9));
+        // Every instruction byte that came from the view is in the read set: 0112
+        // too, although the instruction at 0110 was first logged as a 1-byte NOP.
+        let mut reads = t.bus.reads.clone();
+        reads.sort_unstable();
+        let mut want: alloc::vec::Vec<u16> = (0x100..0x10C).chain(0x110..0x114).collect();
+        want.sort_unstable();
+        assert_eq!(reads, want);
+        assert!(t.bus.writes.contains(&0x110));
     }
 
     #[test]

@@ -286,7 +286,7 @@ impl Cpu {
     /// One M1 cycle: reads the opcode at PC, advances PC and R.
     #[inline(always)]
     pub(crate) fn fetch_op<B: Bus>(&mut self, bus: &mut B) -> u8 {
-        let op = bus.read(self.pc);
+        let op = bus.fetch(self.pc);
         self.pc = self.pc.wrapping_add(1);
         self.r = self.r.wrapping_add(1);
         op
@@ -294,7 +294,7 @@ impl Cpu {
 
     #[inline(always)]
     pub(crate) fn imm8<B: Bus>(&mut self, bus: &mut B) -> u8 {
-        let v = bus.read(self.pc);
+        let v = bus.fetch(self.pc);
         self.pc = self.pc.wrapping_add(1);
         v
     }
@@ -381,7 +381,7 @@ impl Cpu {
                 break StopReason::Trap(pc);
             }
             // `fetch_op`, from the PC already in hand.
-            let op = bus.read(pc);
+            let op = bus.fetch(pc);
             self.pc = pc.wrapping_add(1);
             self.r = self.r.wrapping_add(1);
             t += self.exec(bus, op);

@@ -49,9 +49,11 @@ pub mod cpm;
 mod cpu;
 mod exec;
 mod index;
+mod length;
 pub mod paged;
 
 pub use cpu::{Cpu, RunResult, StopReason, TStates};
+pub use length::instruction_length;
 
 /// The machine around the CPU: memory and I/O ports. `Cpu::run` is generic over
 /// it, so every call is statically dispatched and normally inlined.
@@ -71,6 +73,13 @@ pub trait Bus {
     fn trap(&mut self, pc: u16) -> bool {
         let _ = pc;
         false
+    }
+    /// The read of one of an instruction's own bytes (prefix, opcode, displacement,
+    /// immediate operand); every other memory read is a [`Bus::read`]. Default:
+    /// [`Bus::read`]. See [`crate::instruction_length`].
+    #[inline(always)]
+    fn fetch(&mut self, addr: u16) -> u8 {
+        self.read(addr)
     }
     /// Told of every decided branch before the next instruction runs: JR, DJNZ, JP
     /// (conditional, unconditional, `JP (HL)`/`(IX)`/`(IY)`), CALL, RET (conditional and
