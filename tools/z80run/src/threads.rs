@@ -22,10 +22,10 @@
 //!   The learner then learns what pays on idle cores, the same on a loaded host.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use zbeam_dispatch::task::Task;
 use zbeam_dispatch::Pool;
 
@@ -109,6 +109,32 @@ pub const DEFAULT_MIN_TASK: u64 = 500_000;
 /// iterations (mandel's pixels) balance.
 pub const PER_INSTANCE: usize = 4;
 
+/// How long a thread waiting for the other side (a worker for the next wave, the
+/// caller for a worker's tasks) polls before it sleeps. Waves follow each other
+/// within tens of microseconds in a loop's visit, and waking a sleeping thread
+/// took tens to hundreds of microseconds on this virtual machine, as long as a
+/// short wave's tasks; polling is bounded so an idle pool sleeps.
+const SPIN: Duration = Duration::from_micros(250);
+
+/// The next message on `rx`, polled for up to `spin`, then waited for up to
+/// `timeout` (`None`: for ever).
+fn recv_spinning<T>(rx: &Receiver<T>, spin: Duration, timeout: Option<Duration>) -> Result<T, RecvTimeoutError> {
+    let t0 = Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Ok(v),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) if t0.elapsed() < spin => std::hint::spin_loop(),
+            Err(TryRecvError::Empty) => {
+                return match timeout {
+                    Some(t) => rx.recv_timeout(t),
+                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                }
+            }
+        }
+    }
+}
+
 /// Takes the next task of the wave, if any is left.
 fn next(queue: &Queue) -> Option<(usize, Task)> {
     queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
@@ -130,7 +156,7 @@ impl Threads {
                 let (queue, done) = (queue.clone(), done.clone());
                 let handle = std::thread::spawn(move || {
                     // One message a wave: take tasks until the queue is empty.
-                    for () in waves {
+                    while let Ok(()) = recv_spinning(&waves, SPIN, None) {
                         while let Some((place, mut task)) = next(&queue) {
                             timed(&mut task, clock);
                             if done.send(Some((place, task))).is_err() {
@@ -200,7 +226,9 @@ impl Pool for Threads {
         while idle < woken {
             // A worker that died (a panic in a task) would never report: check for
             // that while waiting, rather than wait for ever.
-            match self.back.recv_timeout(std::time::Duration::from_millis(200)) {
+            // Polling first would count as this thread's CPU time on the idle-host clock.
+            let spin = if self.clock == Clock::Wall { SPIN } else { Duration::ZERO };
+            match recv_spinning(&self.back, spin, Some(Duration::from_millis(200))) {
                 Ok(Some(done)) => out.push(done),
                 Ok(None) => idle += 1,
                 Err(_) => assert!(
