@@ -65,6 +65,58 @@ fn a_partly_carried_dependence_squashes_exactly_those_iterations() {
     assert!(squashed >= 8192 / 64 / 2, "only {squashed} dependent iterations were speculated");
 }
 
+#[test]
+fn iterations_that_run_code_an_earlier_task_rewrote_are_squashed() {
+    // Iteration i (C = i) rewrites the operand of `LD B,n` at 010E when i mod 64 = 0,
+    // then every iteration runs it and stores B + i at 4000h + i. A later task of the
+    // same wave fetched the operand from its (older) view: only the instruction-byte
+    // log can tell it is stale.
+    #[rustfmt::skip]
+    let image: &[u8] = &[
+        0x11, 0x00, 0x40, //       0100 LD DE,4000h
+        0x0E, 0x00,       //       0103 LD C,0
+        0x79,             // head: 0105 LD A,C
+        0xE6, 0x3F,       //       0106 AND 3Fh
+        0x20, 0x04,       //       0108 JR NZ,010E
+        0x79,             //       010A LD A,C
+        0x32, 0x0F, 0x01, //       010B LD (010Fh),A
+        0x06, 0x00,       //       010E LD B,n
+        0x78,             //       0110 LD A,B
+        0x81,             //       0111 ADD A,C
+        0x12,             //       0112 LD (DE),A
+        0x13,             //       0113 INC DE
+        0x0C,             //       0114 INC C
+        0x20, 0xEE,       //       0115 JR NZ,0105
+        0xC3, 0x00, 0x00, //       0117 JP 0000
+    ];
+    let r = reference(image, 1_000_000);
+    let mut squashed = 0;
+    for tasks in 2u32..=6 {
+        let arm = Arm::Parallel { predictor: Predictor::Stride, chunk: 1, tasks };
+        let cfg = Config { tasks: tasks as usize, force: Some(arm), log_tasks: true, ..Config::default() };
+        let mut pool = CostModel::new(tasks as usize, 0, 0);
+        pool.min_task = 1;
+        let mut policy = Policy::new(image);
+        let (out, d) = dispatched_on(image, &cfg, &mut pool, &mut policy);
+        assert_same(&format!("self-modifying loop, {tasks} tasks"), &r, &out, &d);
+        assert!(d.log.len() > 100, "too few speculative iterations: {}", d.log.len());
+        for t in &d.log {
+            let i = t.start.c as u32;
+            // The wave's first task ran iteration i - position; a rewrite by it or
+            // by any task before this one makes this one's code stale.
+            let first = i.wrapping_sub(t.position) & 0xFF;
+            let stale = (0..t.position).any(|k| (first + k) % 64 == 0);
+            match t.outcome {
+                Outcome::SquashedMemory if stale => squashed += 1,
+                Outcome::Committed | Outcome::Discarded if !stale => {}
+                Outcome::Discarded => {}
+                other => panic!("{tasks} tasks: iteration {i} at position {} ended {other:?}", t.position),
+            }
+        }
+    }
+    assert!(squashed >= 3, "only {squashed} iterations ran rewritten code speculatively");
+}
+
 /// xorshift64, for the property test's own random cases.
 fn rng(state: &mut u64) -> u64 {
     *state ^= *state << 13;
