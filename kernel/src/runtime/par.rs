@@ -742,7 +742,11 @@ fn print_report(r: &Runs, pool: &EnginePool, run: u32) {
             Some((a, waves)) => alloc::format!("; chosen {a} ({waves} waves)"),
             None => String::new(),
         };
-        println!("  region {:04X}h: {}, {} iterations in {} visits{arm}", r.head, r.state, r.iterations, r.visits);
+        if r.call {
+            println!("  call at {:04X}h: {}, {} calls{arm}", r.head, r.state, r.iterations);
+        } else {
+            println!("  region {:04X}h: {}, {} iterations in {} visits{arm}", r.head, r.state, r.iterations, r.visits);
+        }
     }
     if regions.len() > 6 {
         println!("  ({} more regions)", regions.len() - 6);

@@ -213,7 +213,14 @@ fn parallel(args: &Args, image: &[u8], n: usize) -> ExitCode {
     }
     for r in &report.regions {
         let arm = r.main_arm.map_or(String::from("-"), |(a, w)| format!("{a} ({w} waves)"));
-        eprintln!("z80run:   region {:04X}: {}; {} iterations; main choice {arm}", r.head, r.state, r.iterations);
+        if r.call {
+            eprintln!("z80run:   call at {:04X}: {}; {} calls; main choice {arm}", r.head, r.state, r.iterations);
+        } else {
+            eprintln!("z80run:   region {:04X}: {}; {} iterations; main choice {arm}", r.head, r.state, r.iterations);
+        }
+        for a in &r.assumptions {
+            eprintln!("z80run:     assumes {a}");
+        }
     }
     if let Some(f) = &args.policy {
         if let Err(e) = std::fs::write(f, policy.to_text()) {

@@ -22,7 +22,7 @@ use crate::cpm::{Call, CpmSystem};
 use crate::decode::{self, Units};
 use crate::learn::{Arm, Learner, Policy};
 use crate::pool::Pool;
-use crate::region::{self, Graph, Sample, Verdict};
+use crate::region::{self, CallSample, CallVerdict, Graph, Sample, Verdict};
 use crate::task::{zeroed_mem, Mem, Memory, Task, TaskEnd, Traps, Versions, PORT_READ};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -39,6 +39,13 @@ pub const WINDOW: usize = 8;
 const OBSERVE_BUDGET: u64 = 20_000_000;
 /// Arrivals a sequential choice lets pass before the learner is asked again.
 const SEQUENTIAL_SPAN: u16 = 256;
+/// Executions of a CALL after which the call site is observed: a call worth a task
+/// is long, so one call seen on the sequential path is enough.
+pub const HOT_CALL: u16 = 2;
+/// Calls observed before the partitioner judges a call site.
+pub const CALL_WINDOW: usize = 3;
+/// Calls a sequential choice at a call site lets pass before the learner is asked again.
+const CALL_SEQUENTIAL_SPAN: u16 = 8;
 /// Sequential T-states the run must have timed on the interpreter before a wave's
 /// sequential time is estimated from their rate (see `Dispatcher::wave`).
 pub const RATE_AFTER: u64 = 100_000;
@@ -140,8 +147,10 @@ pub struct Stats {
     pub speculative_tstates: u64,
     /// T-states of redone work.
     pub redo_tstates: u64,
-    /// Instances observed.
+    /// Instances (and calls) observed.
     pub observed: u64,
+    /// Of the waves, those at a call: the call beside its continuation.
+    pub call_waves: u64,
     /// The learnt policy left the whole run sequential, unobserved ([`Policy::quiet_run`]).
     pub quiet: bool,
     /// Time the waves took, from planning to the last commit or redo (the pool's unit).
@@ -159,11 +168,13 @@ pub struct Stats {
 /// A region as reported after a run.
 #[derive(Clone, Debug)]
 pub struct RegionReport {
-    /// The head.
+    /// The head; for a call site, the address of the CALL.
     pub head: u16,
+    /// A call site (its decomposition: the call beside its continuation), not a loop.
+    pub call: bool,
     /// `active`, `observing` or `sequential: why`.
     pub state: String,
-    /// Iterations the dispatcher ran (observed or in waves) and visits.
+    /// Iterations the dispatcher ran (observed or in waves); for a call site, calls.
     pub iterations: u64,
     /// Visits (entries into waves or observation).
     pub visits: u64,
@@ -282,6 +293,25 @@ fn normalised(cpu: &Cpu, dead: Units, r_relative: bool) -> Cpu {
     c
 }
 
+/// Validates speculative task `t` against the committed machine and commits it if
+/// it passes: its predicted start must equal the actual state (but for the units it
+/// proved dead, and R's low bits unless it touched R's opcodes), and nothing it read
+/// may have been written earlier in the wave. The pool is charged for the validation.
+fn validate<P: Pool>(m: &mut Committed, pool: &mut P, t: &Task) -> Outcome {
+    let relative = !t.bus.touched_r_opcodes();
+    let state_ok = start_matches(&m.cpu, &t.start, t.dead, relative);
+    pool.charge_validation((t.bus.reads.len() + t.bus.writes.len()) as u64);
+    if !state_ok {
+        Outcome::SquashedState
+    } else if t.bus.reads.iter().any(|&a| m.wave_written[a as usize] != 0) {
+        Outcome::SquashedMemory
+    } else {
+        let r = m.cpu.r();
+        m.commit(t, relative.then_some(r));
+        Outcome::Committed
+    }
+}
+
 /// True if the task may commit on top of `actual` as far as registers go.
 pub fn start_matches(actual: &Cpu, predicted: &Cpu, dead: Units, r_relative: bool) -> bool {
     normalised(actual, dead, r_relative) == normalised(predicted, dead, r_relative)
@@ -317,6 +347,23 @@ fn plan(tasks: usize, instances: usize, chunk: u32, r: &Region) -> (usize, u32) 
     }
 }
 
+/// Why the sequential run stops at a PC it decided to stop at ([`ObsBus`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StopKind {
+    /// A loop head, arrived at by a backward transfer.
+    Head,
+    /// A callee's entry, just called by the CALL at this address.
+    Call(u16),
+    /// The return address of the call being observed, just returned to.
+    Return,
+}
+
+/// A stop decided and not made yet: the next instruction's PC and why.
+type Pending = Option<(u16, StopKind)>;
+
+/// `ObsBus::ret` when no call is observed (no PC is equal to it).
+const NO_RETURN: u32 = 0x1_0000;
+
 /// The sequential machine's bus: committed memory, and per target of a backward
 /// transfer a countdown (`watch`) of arrivals until the next stop: [`HOT`] for a
 /// target never seen, 1 for an active or observed head (stop at every arrival), a
@@ -327,44 +374,77 @@ fn plan(tasks: usize, instances: usize, chunk: u32, r: &Region) -> (usize, u32) 
 /// is counted when the branch is decided, so the test before each instruction is
 /// the plain interpreter's one range compare for the system entries; a countdown
 /// that runs out makes the stop `pending` and widens that range to every PC, so the
-/// next instruction (the head) stops. Without `observe` (a quiet run) it counts
-/// nothing. (A second copy of the interpreter specialised for quiet runs, with no
-/// hook at all, ran crc at 127 MIPS against this one's 190 to 250, hosted, for no
-/// reason found; the flag costs a compare per taken branch.)
+/// next instruction (the head) stops. A forward transfer is looked at once per
+/// branch address (`calls`): a CALL keeps a countdown per CALL instruction, as a
+/// head does, and stops at the callee's entry; any other branch is never looked at
+/// again. While a call is observed, a taken branch to its return address (`ret`)
+/// stops there. Without `observe` (a quiet run) it counts nothing. (A second copy
+/// of the interpreter specialised for quiet runs, with no hook at all, ran crc at
+/// 127 MIPS against this one's 190 to 250, hosted, for no reason found; the flag
+/// costs a compare per taken branch.)
 struct ObsBus<'a> {
     committed: &'a mut Mem,
     versions: &'a mut Versions,
     watch: &'a mut [u16],
+    /// Per branch address, the countdown of a CALL's executions until the next stop,
+    /// as `watch` is for heads (0: never; also for a forward branch found not to be a CALL).
+    calls: &'a mut [u16],
     ports: &'a mut Vec<(u16, u8)>,
-    /// A head the last backward transfer arrives at, where the run stops.
-    pending: Option<u16>,
+    /// The stop the last branch decided.
+    pending: Pending,
+    /// Set when the run stopped at a pending stop.
+    stopped: Option<StopKind>,
+    /// The return address of the call being observed, or [`NO_RETURN`].
+    ret: u32,
     /// The PCs `trap` looks at closer: `low..=low+span` (wrapping).
     low: u16,
     span: u16,
     /// The machine's system entries.
     traps: Traps,
-    /// Count backward transfers; false in a quiet run (stop at system entries only).
+    /// Count backward transfers and calls; false in a quiet run (stop at system entries only).
     observe: bool,
 }
 
 impl<'a> ObsBus<'a> {
-    /// The bus over committed memory `m` (its CPU aside), with the stop left `pending`.
-    fn new(m: Parts<'a>, watch: &'a mut [u16], pending: Option<u16>, traps: Traps, observe: bool) -> Self {
+    /// The bus over committed memory `m` (its CPU aside), with the stop left
+    /// `pending` and the observed call's return address `ret`.
+    fn new(m: Parts<'a>, w: Watch<'a>, pending: Pending, ret: u32, traps: Traps, observe: bool) -> Self {
         let (low, span) = if pending.is_some() { (0, u16::MAX) } else { (traps.low, traps.span) };
-        ObsBus { committed: m.0, versions: m.1, watch, ports: m.2, pending, low, span, traps, observe }
+        ObsBus {
+            committed: m.0,
+            versions: m.1,
+            watch: w.0,
+            calls: w.1,
+            ports: m.2,
+            pending,
+            stopped: None,
+            ret,
+            low,
+            span,
+            traps,
+            observe,
+        }
     }
 
     /// The slow path of `trap`: the pending stop, or a system entry.
     #[cold]
     #[inline(never)]
     fn stop_here(&mut self, pc: u16) -> bool {
-        if self.pending == Some(pc) {
+        if let Some((_, kind)) = self.pending.filter(|(at, _)| *at == pc) {
             self.pending = None;
+            self.stopped = Some(kind);
             self.low = self.traps.low;
             self.span = self.traps.span;
             return true;
         }
         self.traps.hit(pc)
+    }
+
+    /// Stops at `to`, the next instruction.
+    fn stop_at(&mut self, to: u16, kind: StopKind) {
+        self.pending = Some((to, kind));
+        self.low = 0;
+        self.span = u16::MAX;
     }
 
     /// A backward transfer to `to` whose countdown `w` is not 0 (a sequential
@@ -376,12 +456,39 @@ impl<'a> ObsBus<'a> {
         if *w > 1 {
             *w -= 1;
         } else {
-            self.pending = Some(to);
-            self.low = 0;
-            self.span = u16::MAX;
+            self.stop_at(to, StopKind::Head);
         }
     }
+
+    /// A forward transfer from `from` to `to` whose countdown is not 0: a CALL (to an
+    /// entry that is not a system entry) counts down and stops at the callee's entry
+    /// at 1; any other branch is never looked at again.
+    #[cold]
+    #[inline(never)]
+    fn forward(&mut self, from: u16, to: u16) {
+        let op = self.committed[from as usize];
+        let w = &mut self.calls[from as usize];
+        if !(op == 0xCD || op & 0xC7 == 0xC4) || self.traps.hit(to) {
+            *w = 0;
+        } else if *w > 1 {
+            *w -= 1;
+        } else {
+            self.stop_at(to, StopKind::Call(from));
+        }
+    }
+
+    /// A taken branch to the observed call's return address: stops there (the
+    /// dispatcher checks the stack depth) and stops watching for it.
+    #[cold]
+    #[inline(never)]
+    fn returned(&mut self, to: u16) {
+        self.ret = NO_RETURN;
+        self.stop_at(to, StopKind::Return);
+    }
 }
+
+/// The countdowns of [`ObsBus`]: per head, per branch address.
+type Watch<'a> = (&'a mut [u16], &'a mut [u16]);
 
 impl Bus for ObsBus<'_> {
     #[inline(always)]
@@ -405,8 +512,16 @@ impl Bus for ObsBus<'_> {
     }
     #[inline(always)]
     fn branch(&mut self, from: u16, to: u16, taken: bool) {
-        if taken && to < from && self.observe && self.watch[to as usize] != 0 {
-            self.backward(to);
+        if taken && self.observe {
+            if to as u32 == self.ret {
+                self.returned(to);
+            } else if to < from {
+                if self.watch[to as usize] != 0 {
+                    self.backward(to);
+                }
+            } else if self.calls[from as usize] != 0 {
+                self.forward(from, to);
+            }
         }
     }
 }
@@ -425,6 +540,25 @@ struct Region {
     trip: Option<u64>,
 }
 
+/// The call being observed: where and how it began.
+struct ObservedCall {
+    site: u16,
+    ret: u16,
+    entry: Cpu,
+    instructions: u64,
+    tstates: u64,
+    system_calls: u64,
+}
+
+/// A call site's record during a run.
+struct CallRegion {
+    verdict: Option<CallVerdict>,
+    samples: Vec<CallSample>,
+    /// Calls the dispatcher ran (observed or in waves).
+    calls: u64,
+    why_sequential: Option<String>,
+}
+
 struct Dispatcher<'a, P: Pool> {
     cfg: &'a Config,
     pool: &'a mut P,
@@ -432,9 +566,20 @@ struct Dispatcher<'a, P: Pool> {
     learner: Learner,
     m: Committed,
     watch: Vec<u16>,
+    /// [`ObsBus`]'s countdown per CALL instruction.
+    call_watch: Vec<u16>,
     /// A stop the sequential run's bus decided and has not made yet ([`ObsBus`]).
-    pending: Option<u16>,
+    pending: Pending,
+    /// Why the last stretch stopped, if it stopped at a stop its bus decided.
+    stopped: Option<StopKind>,
+    /// The call being observed (one at a time): it runs on the sequential path
+    /// until it returns to the instruction after its CALL.
+    observing: Option<ObservedCall>,
+    /// System calls performed (ordering points), so an observed call knows if it made one.
+    system_calls: u64,
     regions: BTreeMap<u16, Region>,
+    /// Per CALL instruction's address.
+    call_regions: BTreeMap<u16, CallRegion>,
     /// Instances a wave runs on (the pool's, capped by the configuration).
     instances: usize,
     /// One per task a wave may have: `instances` times the pool's tasks per instance.
@@ -506,8 +651,13 @@ fn run_on<P: Pool>(
             versions: Versions::new(),
         },
         watch: alloc::vec![HOT; 0x1_0000],
+        call_watch: alloc::vec![HOT_CALL; 0x1_0000],
         pending: None,
+        stopped: None,
+        observing: None,
+        system_calls: 0,
         regions: BTreeMap::new(),
+        call_regions: BTreeMap::new(),
         instances,
         tasks: (0..slots).map(|_| Task::new()).collect(),
         redo: Task::new(),
@@ -533,9 +683,12 @@ impl<P: Pool> Dispatcher<'_, P> {
     /// Runs up to `n` instructions of the sequential path on committed memory.
     fn stretch(&mut self, n: u64) -> zbeam_z80::RunResult {
         let (cpu, parts) = self.m.split();
-        let mut bus = ObsBus::new(parts, &mut self.watch, self.pending, self.traps, !self.stats.quiet);
+        let watch = (&mut self.watch[..], &mut self.call_watch[..]);
+        let ret = self.observing.as_ref().map_or(NO_RETURN, |o| o.ret as u32);
+        let mut bus = ObsBus::new(parts, watch, self.pending, ret, self.traps, !self.stats.quiet);
         let res = cpu.run(&mut bus, n);
         self.pending = bus.pending;
+        self.stopped = bus.stopped;
         res
     }
 
@@ -558,6 +711,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     if self.left() == 0 {
                         return Err(RunError::InstructionLimit);
                     }
+                    self.system_calls += 1;
                     let sys = self.sys.as_mut().expect("checked by the guard");
                     // A system call may write anywhere (a file read into its buffer).
                     self.m.versions.mark_all();
@@ -570,6 +724,7 @@ impl<P: Pool> Dispatcher<'_, P> {
                     if self.left() == 0 {
                         return Err(RunError::InstructionLimit);
                     }
+                    self.system_calls += 1;
                     let cpu = &self.m.cpu;
                     match cpu.c {
                         0 => return Ok(()),
@@ -588,14 +743,20 @@ impl<P: Pool> Dispatcher<'_, P> {
                         f => return Err(RunError::UnsupportedBdos(f)),
                     }
                     let (cpu, parts) = self.m.split();
-                    let mut bus = ObsBus::new(parts, &mut self.watch, self.pending, self.traps, !self.stats.quiet);
+                    let watch = (&mut self.watch[..], &mut self.call_watch[..]);
+                    let ret = self.observing.as_ref().map_or(NO_RETURN, |o| o.ret as u32);
+                    let mut bus = ObsBus::new(parts, watch, self.pending, ret, self.traps, !self.stats.quiet);
                     let t = cpu.step(&mut bus).0;
                     self.pending = bus.pending;
                     self.m.tstates += t;
                     self.m.instructions += 1;
                     self.pool.charge_sequential(t);
                 }
-                StopReason::Trap(head) => self.at_head(head),
+                StopReason::Trap(pc) => match self.stopped.take() {
+                    Some(StopKind::Call(site)) => self.at_call(site),
+                    Some(StopKind::Return) => self.at_return(),
+                    _ => self.at_head(pc),
+                },
                 // The pool's slice ran out (the run's own limit is checked below).
                 StopReason::BudgetSpent => {}
                 StopReason::BusStop => {}
@@ -684,6 +845,8 @@ impl<P: Pool> Dispatcher<'_, P> {
                         break;
                     }
                 }
+                // Never among a loop's allowed arms.
+                Arm::Continue { .. } => return self.make_sequential(head),
             }
         }
         // Only a visit whose start was seen is counted whole: the first one was noticed
@@ -697,9 +860,283 @@ impl<P: Pool> Dispatcher<'_, P> {
         self.watch[head as usize] = 0;
     }
 
+    /// The program is at a callee's entry, just called by the CALL at `site`, and the
+    /// site is hot, observed or active: start observing this call, or let the learner
+    /// choose between running it on the sequential path and a wave of the call beside
+    /// its continuation.
+    fn at_call(&mut self, site: u16) {
+        let ret = site.wrapping_add(3);
+        let retired = self.policy.calls.get(&site).is_some_and(|r| r.retired);
+        let region = self.call_regions.entry(site).or_insert(CallRegion {
+            verdict: None,
+            samples: Vec::new(),
+            calls: 0,
+            why_sequential: None,
+        });
+        if retired {
+            region.why_sequential.get_or_insert_with(|| String::from("retired by the persisted policy"));
+            self.call_watch[site as usize] = 0;
+            return;
+        }
+        if region.verdict.is_none() {
+            return self.observe_call(site, ret);
+        }
+        let allowed = match &region.verdict {
+            Some(CallVerdict::Continue { allowed, .. }) => allowed.clone(),
+            _ => {
+                self.call_watch[site as usize] = 0;
+                return;
+            }
+        };
+        // Inside a call being observed, this call's decomposition comes first.
+        self.inner_decomposition(site);
+        let rp = self.policy.calls.entry(site).or_default();
+        let arm = match self.cfg.force {
+            Some(a) if allowed.contains(&a) => a,
+            _ => self.learner.choose(rp, &allowed),
+        };
+        if rp.retired {
+            if let Some(r) = self.call_regions.get_mut(&site) {
+                r.why_sequential = rp.why.clone();
+            }
+            self.call_watch[site as usize] = 0;
+            return;
+        }
+        match arm {
+            Arm::Continue { span } => {
+                self.call_watch[site as usize] = 1;
+                self.call_wave(site, ret, arm, span);
+            }
+            _ => self.call_watch[site as usize] = CALL_SEQUENTIAL_SPAN,
+        }
+    }
+
+    /// Starts observing the call just entered at `site`: it runs on the sequential
+    /// path as before (loops inside it in their waves), and the bus stops when a
+    /// branch returns to `ret`. One call is observed at a time; a call made inside
+    /// it is observed instead (inner decompositions first), and the same call made
+    /// again before it returned (recursion, or it left by another way) makes the
+    /// site sequential.
+    fn observe_call(&mut self, site: u16, ret: u16) {
+        self.call_watch[site as usize] = 1;
+        if let Some(o) = &self.observing {
+            if o.site == site {
+                self.observing = None;
+                return self.call_sequential(
+                    site,
+                    String::from("the call was made again before it returned (recursion, or it left by another way)"),
+                );
+            }
+            self.inner_decomposition(site);
+        }
+        self.observing = Some(ObservedCall {
+            site,
+            ret,
+            entry: self.m.cpu.clone(),
+            instructions: self.m.instructions,
+            tstates: self.m.tstates,
+            system_calls: self.system_calls,
+        });
+    }
+
+    /// A loop or call with a decomposition of its own (`inner`: its head or CALL) runs
+    /// inside the call being observed: that call stays sequential, so the inner one
+    /// keeps its decomposition.
+    fn inner_decomposition(&mut self, inner: u16) {
+        if let Some(o) = self.observing.take() {
+            let why = alloc::format!("the call reaches {inner:04X}h, a loop or call with its own decomposition");
+            self.call_sequential(o.site, why);
+        }
+    }
+
+    fn call_sequential(&mut self, site: u16, why: String) {
+        self.call_watch[site as usize] = 0;
+        self.policy.calls.entry(site).or_default().why = Some(why.clone());
+        if let Some(r) = self.call_regions.get_mut(&site) {
+            r.why_sequential = Some(why.clone());
+            r.verdict = Some(CallVerdict::Sequential(why));
+        }
+    }
+
+    /// The observed call returned to the instruction after its CALL: keeps the
+    /// sample, and judges the site when [`CALL_WINDOW`] calls are in.
+    fn at_return(&mut self) {
+        let Some(o) = self.observing.take() else { return };
+        if self.m.cpu.sp != o.entry.sp.wrapping_add(2) {
+            let why = alloc::format!(
+                "a call came back to {:04X}h with SP {:04X}h, not {:04X}h (recursion, or a changed stack)",
+                o.ret,
+                self.m.cpu.sp,
+                o.entry.sp.wrapping_add(2)
+            );
+            return self.call_sequential(o.site, why);
+        }
+        if self.system_calls != o.system_calls {
+            return self.call_sequential(o.site, String::from("the call makes a system call (an ordering point)"));
+        }
+        self.stats.observed += 1;
+        let Some(region) = self.call_regions.get_mut(&o.site) else { return };
+        region.calls += 1;
+        region.samples.push(CallSample {
+            end: self.m.cpu.clone(),
+            tstates: self.m.tstates - o.tstates,
+            instructions: self.m.instructions - o.instructions,
+            entry: o.entry,
+        });
+        if region.samples.len() >= CALL_WINDOW {
+            let verdict = region::analyse_call(&region.samples, o.ret, self.instances, self.pool.min_task_tstates());
+            if let CallVerdict::Sequential(why) = verdict {
+                return self.call_sequential(o.site, why);
+            }
+            region.verdict = Some(verdict);
+        }
+    }
+
+    /// The heads of the loops that run in waves or are being observed: a call's
+    /// task and its continuation stop there, so a loop inside a call keeps its own
+    /// decomposition.
+    fn loop_stops(&self) -> Vec<u16> {
+        self.regions
+            .iter()
+            .filter(|(h, r)| {
+                self.watch[**h as usize] != 0
+                    && r.why_sequential.is_none()
+                    && matches!(r.verdict, None | Some(Verdict::Parallel { .. }))
+            })
+            .map(|(h, _)| *h)
+            .collect()
+    }
+
+    /// [`Self::loop_stops`], and the other call sites that run in waves or are
+    /// being observed: a call's own task stops there too, so a call inside a call
+    /// keeps its decomposition. (A continuation does not stop at them: it runs the
+    /// calls that follow, which is the point of running it.)
+    fn call_stops(&self, site: u16) -> Vec<u16> {
+        let mut stops = self.loop_stops();
+        stops.extend(
+            self.call_regions
+                .iter()
+                .filter(|(s, r)| {
+                    **s != site
+                        && self.call_watch[**s as usize] != 0
+                        && r.why_sequential.is_none()
+                        && matches!(r.verdict, None | Some(CallVerdict::Continue { .. }))
+                })
+                .map(|(s, _)| *s),
+        );
+        stops
+    }
+
+    /// One wave at a callee's entry: task 0 runs the call to its return; task 1 runs
+    /// on from the return address, from the state the call is predicted to leave, up
+    /// to the next execution of this CALL (or a system call, or `span` call lengths
+    /// of instructions). Task 1 commits only if the call left the state it was
+    /// predicted from (but for units it proved dead) and it read nothing the call
+    /// wrote; otherwise it is squashed and the sequential path goes on from the return.
+    fn call_wave(&mut self, site: u16, ret: u16, arm: Arm, span: u32) {
+        let Some(CallRegion {
+            verdict: Some(CallVerdict::Continue { prediction, call_budget, span_unit, .. }), ..
+        }) = self.call_regions.get(&site)
+        else {
+            return;
+        };
+        let (call_budget, cont_budget) = (*call_budget, span_unit.saturating_mul(span as u64).max(1));
+        if self.left() < call_budget.saturating_add(cont_budget) {
+            self.call_watch[site as usize] = CALL_SEQUENTIAL_SPAN;
+            return;
+        }
+        let t0 = self.pool.now();
+        let entry = self.m.cpu.clone();
+        let mut start = prediction.predict(&entry, ret);
+        let mut injected = false;
+        if self.cfg.inject_every > 0 {
+            self.injections += 1;
+            if self.injections.is_multiple_of(self.cfg.inject_every as u64) {
+                // SP is always compared: a corrupted SP can never validate.
+                start.sp ^= 0x0100;
+                injected = true;
+            }
+        }
+        let (inner, stops) = (self.call_stops(site), self.loop_stops());
+        let [call, cont, ..] = &mut self.tasks[..] else { return };
+        call.bus.traps = self.traps;
+        call.prepare(&entry, Memory::Synced(&self.m.mem, &mut self.m.versions), ret, 0, None, 0, call_budget);
+        call.bus.stop_also(&inner);
+        call.bus.log_reads = false;
+        cont.bus.traps = self.traps;
+        let memory = Memory::Synced(&self.m.mem, &mut self.m.versions);
+        cont.prepare(&start, memory, site, 0, None, decode::ALL, cont_budget);
+        cont.bus.stop_also(&stops);
+        let t1 = self.pool.now();
+        self.pool.run_all(&mut self.tasks[..2]);
+        let t2 = self.pool.now();
+        self.stats.wave_setup += t1 - t0;
+        self.stats.wave_run += t2 - t1;
+        self.stats.waves += 1;
+        self.stats.call_waves += 1;
+        let region = self.call_regions.get_mut(&site).expect("the call site has a verdict");
+        region.calls += 1;
+        let [call, cont, ..] = &self.tasks[..] else { return };
+        if call.instructions == 0 {
+            region.why_sequential = Some(String::from("a task could not make progress"));
+            self.call_watch[site as usize] = 0;
+            return;
+        }
+        let mut sequential = call.elapsed;
+        let mut covered = call.tstates;
+        let returned = call.end == TaskEnd::Head && call.cpu.pc == ret;
+        self.m.commit(call, None);
+        self.stats.speculative += 1;
+        self.stats.injected += injected as u64;
+        let actual = if self.cfg.log_tasks { self.m.cpu.clone() } else { Cpu::new() };
+        let outcome = if returned { validate(&mut self.m, self.pool, cont) } else { Outcome::Discarded };
+        if outcome == Outcome::Committed {
+            sequential += cont.elapsed;
+            covered += cont.tstates;
+            self.stats.speculative_tstates += cont.tstates;
+        }
+        self.m.end_wave();
+        if self.cfg.log_tasks {
+            self.log.push(TaskRecord {
+                head: site,
+                position: 1,
+                start: cont.start.clone(),
+                actual,
+                dead: cont.dead,
+                injected,
+                outcome,
+            });
+        }
+        let (commits, squashes) = match outcome {
+            Outcome::Committed => (1, 0),
+            Outcome::Discarded => (0, 0),
+            _ => (0, 1),
+        };
+        match outcome {
+            Outcome::Committed => self.stats.committed += 1,
+            Outcome::Discarded => self.stats.discarded += 1,
+            Outcome::SquashedState => self.stats.squashed_state += 1,
+            Outcome::SquashedMemory => self.stats.squashed_memory += 1,
+        }
+        if squashes > 0 {
+            self.stats.injected_squashed += injected as u64;
+        }
+        // The gain net of hand-off and validation, as for a loop's wave.
+        if self.seq_tstates >= RATE_AFTER {
+            sequential = (covered as u128 * self.seq_time as u128 / self.seq_tstates as u128) as u64;
+        }
+        let wave_time = self.pool.now() - t0;
+        self.stats.wave_time += wave_time;
+        self.stats.wave_longest += call.elapsed.max(cont.elapsed);
+        let reward = if sequential > 0 { (sequential as f64 - wave_time as f64) / sequential as f64 } else { 0.0 };
+        let rp = self.policy.calls.entry(site).or_default();
+        Learner::feedback(rp, arm, reward, covered, commits, squashes);
+    }
+
     /// Observes up to [`WINDOW`] instances from here, committing each; judges the region
     /// when the window is full. Returns true if the region has a verdict.
     fn observe(&mut self, head: u16) -> bool {
+        self.inner_decomposition(head);
         let mut nodes = Vec::new();
         let mut complete = false;
 
@@ -770,6 +1207,7 @@ impl<P: Pool> Dispatcher<'_, P> {
     /// One wave of `arm` at `head`: run, validate and commit in order, feed the learner.
     fn wave(&mut self, head: u16, arm: Arm, budget: u64) {
         let Arm::Parallel { predictor, chunk, tasks } = arm else { return };
+        self.inner_decomposition(head);
         let Some(Verdict::Parallel { prediction, branch, .. }) = &self.regions[&head].verdict else { return };
         let branch = *branch;
         let (n, chunk) = plan(tasks as usize, self.tasks.len(), chunk, &self.regions[&head]);
@@ -826,26 +1264,13 @@ impl<P: Pool> Dispatcher<'_, P> {
             self.stats.speculative += 1;
             self.stats.injected += injected as u64;
             let actual = if self.cfg.log_tasks { self.m.cpu.clone() } else { Cpu::new() };
-            let outcome = if self.m.cpu.pc != head {
-                Outcome::Discarded
-            } else {
-                let relative = !t.bus.touched_r_opcodes();
-                let state_ok = start_matches(&self.m.cpu, &t.start, t.dead, relative);
-                self.pool.charge_validation((t.bus.reads.len() + t.bus.writes.len()) as u64);
-                if !state_ok {
-                    Outcome::SquashedState
-                } else if t.bus.reads.iter().any(|&a| self.m.wave_written[a as usize] != 0) {
-                    Outcome::SquashedMemory
-                } else {
-                    sequential += t.elapsed;
-                    covered += t.tstates;
-                    done += t.iterations();
-                    self.stats.speculative_tstates += t.tstates;
-                    let r = self.m.cpu.r();
-                    self.m.commit(t, relative.then_some(r));
-                    Outcome::Committed
-                }
-            };
+            let outcome = if self.m.cpu.pc == head { validate(&mut self.m, self.pool, t) } else { Outcome::Discarded };
+            if outcome == Outcome::Committed {
+                sequential += t.elapsed;
+                covered += t.tstates;
+                done += t.iterations();
+                self.stats.speculative_tstates += t.tstates;
+            }
             if self.cfg.log_tasks {
                 self.log.push(TaskRecord {
                     head,
@@ -942,12 +1367,42 @@ impl<P: Pool> Dispatcher<'_, P> {
             );
             regions.push(RegionReport {
                 head,
+                call: false,
                 state,
                 iterations: r.iterations,
                 visits: r.visits,
                 main_arm,
                 assumptions,
                 graph,
+            });
+        }
+        for (&site, r) in &self.call_regions {
+            let rp = self.policy.calls.get(&site);
+            let main_arm = rp.and_then(|p| {
+                p.arms
+                    .iter()
+                    .filter(|(a, _)| **a != Arm::Sequential)
+                    .max_by_key(|(_, s)| s.waves)
+                    .map(|(a, s)| (*a, s.waves))
+            });
+            let (state, assumptions) = match (&r.why_sequential, &r.verdict) {
+                (Some(why), _) | (None, Some(CallVerdict::Sequential(why))) => {
+                    (alloc::format!("sequential: {why}"), Vec::new())
+                }
+                (None, Some(CallVerdict::Continue { assumptions, .. })) => {
+                    (String::from("active"), assumptions.clone())
+                }
+                (None, None) => (String::from("observing"), Vec::new()),
+            };
+            regions.push(RegionReport {
+                head: site,
+                call: true,
+                state,
+                iterations: r.calls,
+                visits: r.calls,
+                main_arm,
+                assumptions,
+                graph: (r.samples.len(), 0, 0, 0),
             });
         }
         Report {

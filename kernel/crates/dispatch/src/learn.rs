@@ -47,6 +47,14 @@ pub enum Arm {
         /// Tasks per wave (instances used).
         tasks: u32,
     },
+    /// At a call: the call runs as the wave's first task while a second task runs
+    /// on from its return address, from the state the callee is predicted to leave,
+    /// for at most `span` times the callee's observed instructions (it stops
+    /// earlier at the next execution of the same call).
+    Continue {
+        /// The continuation's instruction budget, in callee lengths.
+        span: u32,
+    },
 }
 
 impl core::fmt::Display for Arm {
@@ -54,6 +62,7 @@ impl core::fmt::Display for Arm {
         match self {
             Arm::Sequential => write!(f, "sequential"),
             Arm::Parallel { predictor, chunk, tasks } => write!(f, "{}x{} {}", tasks, chunk, predictor.name()),
+            Arm::Continue { span } => write!(f, "continue past the call (span {span})"),
         }
     }
 }
@@ -92,6 +101,8 @@ pub struct Policy {
     pub image: u64,
     /// Per region head.
     pub regions: BTreeMap<u16, RegionPolicy>,
+    /// Per call site (the address of the CALL instruction), for [`Arm::Continue`].
+    pub calls: BTreeMap<u16, RegionPolicy>,
     /// Runs in a row after which no region was left running in parallel with a gain
     /// (see [`Policy::quiet_run`]).
     pub quiet: u32,
@@ -114,7 +125,7 @@ pub const QUIET_REVISIT: u32 = 8;
 impl Policy {
     /// An empty policy for `image`.
     pub fn new(image: &[u8]) -> Policy {
-        Policy { image: image_hash(image), regions: BTreeMap::new(), quiet: 0 }
+        Policy { image: image_hash(image), regions: BTreeMap::new(), calls: BTreeMap::new(), quiet: 0 }
     }
 
     /// Whether the next run is left sequential as a whole: after [`QUIET_AFTER`] runs
@@ -127,11 +138,12 @@ impl Policy {
         self.quiet >= QUIET_AFTER && !self.quiet.is_multiple_of(QUIET_REVISIT)
     }
 
-    /// Whether some region runs in parallel and gains: not retired, with a parallel
-    /// arm whose mean reward is positive.
+    /// Whether some region or call site runs in parallel and gains: not retired,
+    /// with a parallel arm whose mean reward is positive.
     pub fn gains(&self) -> bool {
         self.regions
             .values()
+            .chain(self.calls.values())
             .any(|r| !r.retired && r.arms.iter().any(|(a, s)| *a != Arm::Sequential && s.waves > 0 && s.mean > 0.0))
     }
 
@@ -140,20 +152,23 @@ impl Policy {
         self.quiet = if self.gains() { 0 } else { self.quiet.saturating_add(1) };
     }
 
-    /// The text form (version 2): a header line, then a `region` line per region and
-    /// an `arm` line per arm (predictor, chunk, tasks, waves, mean in millionths,
-    /// commits, squashes, weight in T-states).
+    /// The text form (version 2): a header line, then a `region` line per region (a
+    /// `call` line per call site) and an `arm` line per arm (predictor or `continue`,
+    /// chunk or span, tasks, waves, mean in millionths, commits, squashes, weight in
+    /// T-states).
     pub fn to_text(&self) -> String {
         let mut s = format!("zbeam-dispatch policy v2 image {:016x}\n", self.image);
         if self.quiet > 0 {
             s.push_str(&format!("quiet {}\n", self.quiet));
         }
-        for (head, r) in &self.regions {
-            s.push_str(&format!("region {:04x} {}\n", head, r.retired as u8));
+        let regions = self.regions.iter().map(|r| ("region", r));
+        for (kind, (head, r)) in regions.chain(self.calls.iter().map(|r| ("call", r))) {
+            s.push_str(&format!("{kind} {:04x} {}\n", head, r.retired as u8));
             for (arm, a) in &r.arms {
                 let (p, c, t) = match arm {
                     Arm::Sequential => ("seq", 0, 0),
                     Arm::Parallel { predictor, chunk, tasks } => (predictor.name(), *chunk, *tasks),
+                    Arm::Continue { span } => ("continue", *span, 2),
                 };
                 let micro = (a.mean * 1e6) as i64;
                 s.push_str(&format!("arm {p} {c} {t} {} {micro} {} {} {}\n", a.waves, a.commits, a.squashes, a.weight));
@@ -182,20 +197,24 @@ impl Policy {
         if hash != image_hash(image) {
             return None;
         }
-        let mut policy = Policy { image: hash, regions: BTreeMap::new(), quiet: 0 };
-        let mut current: Option<u16> = None;
+        let mut policy = Policy { image: hash, regions: BTreeMap::new(), calls: BTreeMap::new(), quiet: 0 };
+        // The region or call site the `arm` lines belong to (true: a call site).
+        let mut current: Option<(bool, u16)> = None;
         for line in lines {
             let f: Vec<&str> = line.split_whitespace().collect();
             match f.as_slice() {
-                ["region", head, retired] => {
+                [kind @ ("region" | "call"), head, retired @ ("0" | "1")] => {
                     let head = u16::from_str_radix(head, 16).ok()?;
-                    let r = policy.regions.entry(head).or_default();
+                    let call = *kind == "call";
+                    let map = if call { &mut policy.calls } else { &mut policy.regions };
+                    let r = map.entry(head).or_default();
                     r.retired = *retired == "1";
-                    current = Some(head);
+                    current = Some((call, head));
                 }
                 ["arm", p, c, t, waves, micro, commits, squashes, weight @ ..] => {
                     let arm = match *p {
                         "seq" => Arm::Sequential,
+                        "continue" => Arm::Continue { span: c.parse().ok()? },
                         name => Arm::Parallel {
                             predictor: match name {
                                 "stride" => Predictor::Stride,
@@ -219,7 +238,13 @@ impl Policy {
                         squashes: squashes.parse().ok()?,
                         weight,
                     };
-                    policy.regions.get_mut(&current?)?.arms.insert(arm, stats);
+                    let (call, head) = current?;
+                    // A call site takes continuations only; a loop region never does.
+                    if call != matches!(arm, Arm::Continue { .. }) && arm != Arm::Sequential {
+                        return None;
+                    }
+                    let map = if call { &mut policy.calls } else { &mut policy.regions };
+                    map.get_mut(&head)?.arms.insert(arm, stats);
                 }
                 ["quiet", n] => policy.quiet = n.parse().ok()?,
                 [] => {}
@@ -333,11 +358,20 @@ mod tests {
         Learner::feedback(r, arm, 0.25, 5000, 1, 0);
         Learner::feedback(r, Arm::Sequential, 0.0, 0, 0, 0);
         p.quiet = 3;
+        let call = p.calls.entry(0x456).or_default();
+        Learner::feedback(call, Arm::Continue { span: 2 }, -0.5, 9000, 0, 3);
+        call.retired = true;
         let text = p.to_text();
         assert_eq!(Policy::from_text(&text, img), Some(p));
         assert_eq!(Policy::from_text(&text, b"other"), None);
         assert_eq!(Policy::from_text("garbage", img), None);
         assert_eq!(Policy::from_text(&text.replace(" 5000\n", "\n"), img), None, "a v2 arm line needs its weight");
+        assert_eq!(
+            Policy::from_text(&text.replace("call 0456", "region 0456"), img),
+            None,
+            "a loop takes no continuation"
+        );
+        assert_eq!(Policy::from_text(&text.replace("region 0123", "call 0123"), img), None, "a call takes no loop arm");
     }
 
     #[test]

@@ -139,6 +139,8 @@ pub struct TaskLog {
     pub log_reads: bool,
     /// The addresses whose stop bit is set.
     stops: Vec<u16>,
+    /// Of them, further PCs where the task stops whenever it arrives ([`TaskBus::stop_also`]).
+    also: Vec<u16>,
     /// The version of committed memory the task's memory equals, apart from its own
     /// writes ([`Versions`]); 0 when unknown.
     view: u64,
@@ -251,6 +253,7 @@ impl TaskBus {
                 track_last: false,
                 log_reads: true,
                 stops: Vec::new(),
+                also: Vec::new(),
                 view: 0,
                 traps: Traps::HARNESS,
             },
@@ -276,6 +279,7 @@ impl TaskBus {
             self.cells[tag_at(a)] = 0;
         }
         self.log.stops.clear();
+        self.log.also.clear();
         self.log.reads.clear();
         self.log.writes.clear();
         self.log.out.clear();
@@ -299,6 +303,17 @@ impl TaskBus {
         }
         for &a in &self.log.stops {
             self.cells[tag_at(a)] = STOP;
+        }
+    }
+
+    /// After `prepare`: the task also stops whenever it arrives at one of `pcs`
+    /// (before executing it; a task that starts at one stops at once). Its end is
+    /// then [`TaskEnd::Exit`] at that PC.
+    pub fn stop_also(&mut self, pcs: &[u16]) {
+        for &pc in pcs {
+            self.cells[tag_at(pc)] |= STOP;
+            self.log.stops.push(pc);
+            self.log.also.push(pc);
         }
     }
 
@@ -435,7 +450,9 @@ impl Split<'_> {
                 return true;
             }
         }
-        (self.log.exit_on && pc.wrapping_sub(self.log.exit) < 2) || self.log.traps.hit(pc)
+        (self.log.exit_on && pc.wrapping_sub(self.log.exit) < 2)
+            || self.log.traps.hit(pc)
+            || self.log.also.contains(&pc)
     }
 
     /// True if the task stops at `pc` (before executing it).

@@ -135,6 +135,7 @@ fn the_learner_never_leaves_the_allowed_set() {
             }
         }
     }
+    all.extend([1, 2].map(|span| Arm::Continue { span }));
     let mut s = 0x1234_5678_9abc_def1u64;
     for case in 0..2000 {
         let mut learner = Learner::new(case);

@@ -157,8 +157,9 @@ fn a_dispatched_run_asked_in_stretches_ends_as_the_reference() {
         let mut dout = Vec::new();
         let d = run(p.image, &cfg, &mut pool, &mut Policy::new(p.image), &mut |b| dout.push(b));
         assert_eq!(report_checksum(&d, &dout), sequential_checksum(&s, &out), "{}", p.name);
-        if p.class == "sequential" {
-            // All of it runs on the dispatcher's instance.
+        if p.class == "sequential" && d.stats.call_waves == 0 {
+            // All of it runs on the dispatcher's instance (callchain tries a few
+            // call waves before its call site is retired: not asked during those).
             assert!(pool.asks >= s.instructions / 4_099, "{}: asked at least once a stretch", p.name);
         }
     }
