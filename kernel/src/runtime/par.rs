@@ -73,8 +73,9 @@ pub const DEFAULT_BUDGET: u64 = 100_000_000;
 /// The largest budget the command accepts, in millions of instructions.
 const MAX_BUDGET_M: u64 = 100_000;
 /// The smallest task worth handing to a worker, in T-states: a wave costs a wake-up
-/// per worker and a 64 KiB copy per task (tens of microseconds under QEMU), which
-/// this keeps to a few percent at ~100 M T-states a second.
+/// per worker and, per task, bringing its view of memory up to date (the pages
+/// written since, tens of microseconds under QEMU), which this keeps to a few
+/// percent at ~100 M T-states a second.
 const MIN_TASK_TSTATES: u64 = 400_000;
 /// Tasks a wave may have per instance: a free instance takes the next one.
 pub const PER_INSTANCE: usize = 4;

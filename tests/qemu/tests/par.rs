@@ -1,5 +1,6 @@
 //! The shell's `par` command on 4 vCPUs (kernel/src/runtime/par.rs): a loop-parallel
-//! program (mandel) and a sequential one (crc) run through the dispatcher, with its
+//! program (mandel), a sequential one (crc) and one whose calls run beside their
+//! continuations (calls) run through the dispatcher, with its
 //! workers as engine processes on the other cores, and once on the reference
 //! interpreter. The committed result must equal the sequential one: the command
 //! prints a checksum of each final state (registers, memory, console output, counts)
@@ -35,7 +36,8 @@ fn par_runs_a_program_bit_exact_through_workers_on_four_cores() {
             ("zbeam> ", "par spin 2 1\r"),
             ("[par spin", "par crc 2 x\r"),
             ("zbeam> ", "par cpm-random 4\r"),
-            ("[par cpm-random", "uptime\r"),
+            ("[par cpm-random", "par calls 4\r"),
+            ("[par calls", "uptime\r"),
             ("up ", "halt\r"),
         ],
     );
@@ -56,12 +58,13 @@ fn par_runs_a_program_bit_exact_through_workers_on_four_cores() {
         // A CP/M file program on the CP/M machine, its file on the in-memory disk.
         .expect("; the CP/M machine\n")
         .expect("output: wrote 7 records | size 1001 | checksum C0C0 |")
+        .expect("output: calls 5642")
         .expect("up ");
     // The final states: the committed run's equals the sequential one, for each run.
     let (seq, par) = (checksums(out, "sequential:"), checksums(out, "dispatcher:"));
-    assert_eq!(seq.len(), 5, "five runs reported:\n{out}");
+    assert_eq!(seq.len(), 6, "six runs reported:\n{out}");
     assert_eq!(seq, par, "a committed state differs from the sequential one:\n{out}");
-    assert_eq!(out.matches("bit-exact: yes").count(), 5, "every run is bit-exact:\n{out}");
+    assert_eq!(out.matches("bit-exact: yes").count(), 6, "every run is bit-exact:\n{out}");
     assert!(!out.contains("bit-exact: NO"), "{out}");
     // mandel's loops were run in waves and workers committed speculative tasks.
     let mandel = &out[out.find("par mandel: 4").expect("the mandel report")..];
@@ -69,10 +72,13 @@ fn par_runs_a_program_bit_exact_through_workers_on_four_cores() {
     assert!(!waves.starts_with("  waves 0:"), "mandel ran no waves: {waves}");
     assert!(!waves.contains(" 0 committed"), "no speculative task of mandel committed: {waves}");
     assert!(mandel.contains("region ") && mandel.contains("chosen "), "the learnt choices are reported:\n{mandel}");
+    // calls' call sites were observed and judged, and the report names them.
+    let calls = &out[out.find("par calls: 4").expect("the calls report")..];
+    assert!(calls.contains("call at "), "the call sites are reported:\n{calls}");
     // The second mandel run starts from the policy the first one learnt.
     assert!(out.contains("(run 2 of this image's policy)"), "{out}");
     // Each bad argument got its one line and no run.
-    assert_eq!(out.matches("runs as pid").count(), 5, "five runs started:\n{out}");
+    assert_eq!(out.matches("runs as pid").count(), 6, "six runs started:\n{out}");
 }
 
 /// `heap: N KiB used` of each `mem` in `out`, in order.
@@ -177,8 +183,20 @@ fn par_on_one_core_runs_beside_the_shell_and_ends() {
 #[test]
 #[ignore]
 fn par_figures() {
-    const PROGRAMS: [&str; 10] =
-        ["blocksum", "carried", "crc", "histogram", "listwalk", "mandel", "matmul", "nested", "sieve", "vecops"];
+    const PROGRAMS: [&str; 12] = [
+        "blocksum",
+        "callchain",
+        "calls",
+        "carried",
+        "crc",
+        "histogram",
+        "listwalk",
+        "mandel",
+        "matmul",
+        "nested",
+        "sieve",
+        "vecops",
+    ];
     let runs: usize = std::env::var("PAR_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let cmds: Vec<String> = PROGRAMS.iter().flat_map(|p| std::iter::repeat_n(format!("par {p} 4\r"), runs)).collect();
     let mut script = vec![("zbeam> ", cmds[0].as_str())];
