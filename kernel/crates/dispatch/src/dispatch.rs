@@ -12,8 +12,11 @@
 //! commits only if the actual state equals its predicted start (all registers and
 //! latches except units it proved dead, and R's low bits when it never touched R's
 //! opcodes) and none of the addresses it read was written earlier in the wave.
-//! Otherwise it is squashed and redone from the actual state. System calls (the BDOS
-//! entry, warm boot) end tasks and are performed here, in program order.
+//! Otherwise it is squashed and redone from the actual state. At an active call
+//! site a wave is the call (task 0) beside its continuation (task 1, from the state
+//! the call is predicted to leave at its return address), validated the same way;
+//! a squashed continuation is dropped and the sequential path goes on. System calls
+//! (the BDOS entry, warm boot) end tasks and are performed here, in program order.
 //!
 //! The argument that the committed result equals the sequential run is in
 //! docs/DISPATCHER.md ("Why a committed result is the sequential one").
@@ -375,10 +378,15 @@ const NO_RETURN: u32 = 0x1_0000;
 /// the plain interpreter's one range compare for the system entries; a countdown
 /// that runs out makes the stop `pending` and widens that range to every PC, so the
 /// next instruction (the head) stops. A forward transfer is looked at once per
-/// branch address (`calls`): a CALL keeps a countdown per CALL instruction, as a
-/// head does, and stops at the callee's entry; any other branch is never looked at
-/// again. While a call is observed, a taken branch to its return address (`ret`)
-/// stops there. Without `observe` (a quiet run) it counts nothing. (A second copy
+/// branch address (`calls`): a CALL to a higher address keeps a countdown per CALL
+/// instruction, as a head does, and stops at the callee's entry; any other forward
+/// branch is never looked at again. (A CALL to a lower address is a backward
+/// transfer and counts for the callee's entry as a head, as any other.) While a call
+/// is observed, the return to its return address (`ret`), a backward transfer since
+/// the callee is above, stops there; it is seen in the countdown's slow path, so it
+/// is missed if that address is a sequential region's head (countdown 0), and the
+/// call is then found made again before it returned (sequential). Without
+/// `observe` (a quiet run) it counts nothing. (A second copy
 /// of the interpreter specialised for quiet runs, with no hook at all, ran crc at
 /// 127 MIPS against this one's 190 to 250, hosted, for no reason found; the flag
 /// costs a compare per taken branch.)
@@ -452,6 +460,9 @@ impl<'a> ObsBus<'a> {
     #[cold]
     #[inline(never)]
     fn backward(&mut self, to: u16) {
+        if to as u32 == self.ret {
+            return self.returned(to);
+        }
         let w = &mut self.watch[to as usize];
         if *w > 1 {
             *w -= 1;
@@ -513,9 +524,7 @@ impl Bus for ObsBus<'_> {
     #[inline(always)]
     fn branch(&mut self, from: u16, to: u16, taken: bool) {
         if taken && self.observe {
-            if to as u32 == self.ret {
-                self.returned(to);
-            } else if to < from {
+            if to < from {
                 if self.watch[to as usize] != 0 {
                     self.backward(to);
                 }

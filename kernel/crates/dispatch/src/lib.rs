@@ -3,12 +3,15 @@
 //! bit-exact with the sequential run.
 //!
 //! The parts (docs/DISPATCHER.md explains the model and the correctness argument):
-//! - **observer** ([`region`], and the backward-transfer counter in [`dispatch`]):
-//!   hot regions from backward branches and call returns; per instance the units
-//!   read before written and left changed, the read and write footprints, T-states;
-//!   the dynamic execution graph ([`region::Graph`]).
-//! - **partitioner** ([`region::analyse`], [`predict`]): the decompositions the graph
-//!   allows, the start-state predictor (stride or unchanged) and the named assumptions.
+//! - **observer** ([`region`], and the branch counters in [`dispatch`]): hot loops
+//!   from backward branches (and call returns), per instance the units read before
+//!   written and left changed, the read and write footprints, T-states, and the
+//!   dynamic execution graph ([`region::Graph`]); hot call sites from CALLs, per
+//!   call the state at entry and return ([`region::CallSample`]).
+//! - **partitioner** ([`region::analyse`], [`region::analyse_call`], [`predict`]):
+//!   the decompositions allowed (chunks of a loop's iterations from a stride or
+//!   unchanged prediction; a call beside its continuation, from what the call keeps
+//!   and returns) and the assumptions each rests on.
 //! - **speculative execution** ([`task`]): each task on its own [`zbeam_z80::Cpu`]
 //!   with a versioned view of memory (reads fall through and are logged, writes are
 //!   buffered), run by a [`pool::Pool`].
