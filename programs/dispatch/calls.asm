@@ -12,6 +12,39 @@ SRC     EQU     4000H
 CRCS    EQU     8000H
 STEPS   EQU     32
 
+; DE = CRC-16-CCITT of the BC bytes at HL, from DE; stored at (dst), low byte
+; first. Clobbers A, BC, DE, HL. It sits below its callers: their CALLs are
+; backward transfers, told apart from loop branches by their opcode.
+crcblk: LD      A,B
+        OR      C
+        RET     Z
+cbyte:  LD      A,(HL)
+        XOR     D
+        LD      D,A
+        PUSH    BC
+        LD      B,8
+cbit:   SLA     E
+        RL      D
+        JR      NC,nox
+        LD      A,D
+        XOR     10H
+        LD      D,A
+        LD      A,E
+        XOR     21H
+        LD      E,A
+nox:    DJNZ    cbit
+        POP     BC
+        INC     HL
+        DEC     BC
+        LD      A,B
+        OR      C
+        JR      NZ,cbyte
+        LD      HL,(dst)
+        LD      (HL),E
+        INC     HL
+        LD      (HL),D
+        RET
+
 work:   LD      HL,SRC
 fill:   LD      A,L
         XOR     H
@@ -70,35 +103,6 @@ step:   LD      HL,(seed)       ; block A from the seed's high byte
         LD      DE,CRCS
         LD      BC,STEPS*2
         CALL    sumw
-        RET
-
-; DE = CRC-16-CCITT of the BC bytes at HL, from DE; stored at (dst), low byte
-; first. Clobbers A, BC, DE, HL.
-crcblk: LD      A,(HL)
-        XOR     D
-        LD      D,A
-        PUSH    BC
-        LD      B,8
-cbit:   SLA     E
-        RL      D
-        JR      NC,nox
-        LD      A,D
-        XOR     10H
-        LD      D,A
-        LD      A,E
-        XOR     21H
-        LD      E,A
-nox:    DJNZ    cbit
-        POP     BC
-        INC     HL
-        DEC     BC
-        LD      A,B
-        OR      C
-        JR      NZ,crcblk
-        LD      HL,(dst)
-        LD      (HL),E
-        INC     HL
-        LD      (HL),D
         RET
 
 seed:   DW      0

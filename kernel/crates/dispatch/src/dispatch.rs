@@ -377,16 +377,16 @@ const NO_RETURN: u32 = 0x1_0000;
 /// is counted when the branch is decided, so the test before each instruction is
 /// the plain interpreter's one range compare for the system entries; a countdown
 /// that runs out makes the stop `pending` and widens that range to every PC, so the
-/// next instruction (the head) stops. A forward transfer is looked at once per
-/// branch address (`calls`): a CALL to a higher address keeps a countdown per CALL
-/// instruction, as a head does, and stops at the callee's entry; any other forward
-/// branch is never looked at again. (A CALL to a lower address is a backward
-/// transfer and counts for the callee's entry as a head, as any other.) While a call
-/// is observed, the return to its return address (`ret`), a backward transfer since
-/// the callee is above, stops there; it is seen in the countdown's slow path, so it
-/// is missed if that address is a sequential region's head (countdown 0), and the
-/// call is then found made again before it returned (sequential). Without
-/// `observe` (a quiet run) it counts nothing. (A second copy
+/// next instruction (the head) stops. CALLs and returns are not loop branches: a
+/// CALL keeps a countdown per CALL instruction (`calls`), as a head does, and
+/// stops at the callee's entry; while a call is observed, a return to its return
+/// address (`ret`) stops there. A backward transfer is looked at only if its
+/// target's countdown is not 0 (so a CALL to a routine below whose entry is a
+/// sequential loop's head is not counted, and a return to an address that is a
+/// sequential loop's head is not seen: the observed call is then found made again
+/// before it returned, and left sequential). A forward branch is looked at once,
+/// then its `calls` entry is 0 (returns excepted) and it costs one load and test.
+/// Without `observe` (a quiet run) it counts nothing. (A second copy
 /// of the interpreter specialised for quiet runs, with no hook at all, ran crc at
 /// 127 MIPS against this one's 190 to 250, hosted, for no reason found; the flag
 /// costs a compare per taken branch.)
@@ -455,13 +455,15 @@ impl<'a> ObsBus<'a> {
         self.span = u16::MAX;
     }
 
-    /// A backward transfer to `to` whose countdown `w` is not 0 (a sequential
-    /// region's is, and costs one load and test): counts down; stops there at 1.
+    /// A backward transfer from `from` to `to` whose countdown is not 0 (a sequential
+    /// region's is, and costs one load and test): a CALL or a return is looked at as
+    /// [`ObsBus::classify`] does; any other counts down, and stops there at 1.
     #[cold]
     #[inline(never)]
-    fn backward(&mut self, to: u16) {
-        if to as u32 == self.ret {
-            return self.returned(to);
+    fn backward(&mut self, from: u16, to: u16) {
+        let op = self.committed[from as usize];
+        if is_call(op) || is_return(op) {
+            return self.classify(from, to);
         }
         let w = &mut self.watch[to as usize];
         if *w > 1 {
@@ -471,19 +473,28 @@ impl<'a> ObsBus<'a> {
         }
     }
 
-    /// A forward transfer from `from` to `to` whose countdown is not 0: a CALL (to an
-    /// entry that is not a system entry) counts down and stops at the callee's entry
-    /// at 1; any other branch is never looked at again.
+    /// A taken branch from `from` whose countdown in `calls` is not 0, or any CALL or
+    /// return from [`ObsBus::backward`]. A CALL (to an entry that is not a system
+    /// entry) counts down per CALL instruction and stops at the callee's entry at 1
+    /// (never at 0: a sequential call site). A return stops if it goes to the
+    /// observed call's return address; returns keep their countdown, so each is
+    /// looked at. Any other branch is never looked at here again.
     #[cold]
     #[inline(never)]
-    fn forward(&mut self, from: u16, to: u16) {
+    fn classify(&mut self, from: u16, to: u16) {
         let op = self.committed[from as usize];
+        if is_return(op) {
+            if to as u32 == self.ret {
+                self.returned(to);
+            }
+            return;
+        }
         let w = &mut self.calls[from as usize];
-        if !(op == 0xCD || op & 0xC7 == 0xC4) || self.traps.hit(to) {
+        if !is_call(op) || self.traps.hit(to) {
             *w = 0;
         } else if *w > 1 {
             *w -= 1;
-        } else {
+        } else if *w == 1 {
             self.stop_at(to, StopKind::Call(from));
         }
     }
@@ -496,6 +507,17 @@ impl<'a> ObsBus<'a> {
         self.ret = NO_RETURN;
         self.stop_at(to, StopKind::Return);
     }
+}
+
+/// True for the opcode of `CALL nn` and `CALL cc,nn` (RST is not taken for a call).
+fn is_call(op: u8) -> bool {
+    op == 0xCD || op & 0xC7 == 0xC4
+}
+
+/// True for the opcode byte a return's branch is reported from: `RET`, `RET cc`, and
+/// `RETN`/`RETI` (their byte after the ED prefix; no unprefixed branch has it).
+fn is_return(op: u8) -> bool {
+    op == 0xC9 || op & 0xC7 == 0xC0 || op == 0x45 || op == 0x4D
 }
 
 /// The countdowns of [`ObsBus`]: per head, per branch address.
@@ -526,10 +548,10 @@ impl Bus for ObsBus<'_> {
         if taken && self.observe {
             if to < from {
                 if self.watch[to as usize] != 0 {
-                    self.backward(to);
+                    self.backward(from, to);
                 }
             } else if self.calls[from as usize] != 0 {
-                self.forward(from, to);
+                self.classify(from, to);
             }
         }
     }
