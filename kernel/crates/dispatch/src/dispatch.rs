@@ -373,9 +373,9 @@ const NO_RETURN: u32 = 0x1_0000;
 /// span after a sequential choice, 0 for a sequential region (never stop).
 ///
 /// A backward transfer is a taken branch ([`Bus::branch`]) to an address below the
-/// branch's own: a loop's branch back, or the return to a call made in a loop. It
-/// is counted when the branch is decided, so the test before each instruction is
-/// the plain interpreter's one range compare for the system entries; a countdown
+/// branch's own that is not a CALL or a return: a loop's branch back. It is
+/// counted when the branch is decided, so the test before each instruction is the
+/// plain interpreter's one range compare for the system entries; a countdown
 /// that runs out makes the stop `pending` and widens that range to every PC, so the
 /// next instruction (the head) stops. CALLs and returns are not loop branches: a
 /// CALL keeps a countdown per CALL instruction (`calls`), as a head does, and

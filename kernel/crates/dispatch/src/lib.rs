@@ -4,7 +4,7 @@
 //!
 //! The parts (docs/DISPATCHER.md explains the model and the correctness argument):
 //! - **observer** ([`region`], and the branch counters in [`dispatch`]): hot loops
-//!   from backward branches (and call returns), per instance the units read before
+//!   from backward branches (not CALLs or returns), per instance the units read before
 //!   written and left changed, the read and write footprints, T-states, and the
 //!   dynamic execution graph ([`region::Graph`]); hot call sites from CALLs, per
 //!   call the state at entry and return ([`region::CallSample`]).

@@ -1,7 +1,7 @@
 //! The observer's record of one region and the partitioner's verdict on it.
 //!
 //! What: a region is a program counter the program keeps coming back to by a
-//! backward transfer (a loop head, or the return point of a call made in a loop); an
+//! backward transfer other than a CALL or a return (a loop head); an
 //! instance is the execution from one arrival at the head to the next. For a window
 //! of consecutive instances the observer keeps a [`Sample`]: the head state, the
 //! registers read before written (live-in) and left changed, the memory read and
