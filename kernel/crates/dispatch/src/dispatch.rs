@@ -23,7 +23,7 @@
 
 use crate::cpm::{Call, CpmSystem};
 use crate::decode::{self, Units};
-use crate::learn::{Arm, Learner, Policy};
+use crate::learn::{Arm, Learner, Policy, RegionPolicy};
 use crate::pool::Pool;
 use crate::region::{self, CallSample, CallVerdict, Graph, Sample, Verdict};
 use crate::task::{zeroed_mem, Mem, Memory, Task, TaskEnd, Traps, Versions, PORT_READ};
@@ -312,6 +312,15 @@ fn validate<P: Pool>(m: &mut Committed, pool: &mut P, t: &Task) -> Outcome {
         let r = m.cpu.r();
         m.commit(t, relative.then_some(r));
         Outcome::Committed
+    }
+}
+
+/// The arm for the next wave of a region or call site: the configuration's forced
+/// arm when it is allowed (tests), else the learner's choice.
+fn pick(force: Option<Arm>, learner: &mut Learner, rp: &mut RegionPolicy, allowed: &[Arm]) -> Arm {
+    match force {
+        Some(a) if allowed.contains(&a) => a,
+        _ => learner.choose(rp, allowed),
     }
 }
 
@@ -845,10 +854,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         self.watch[head as usize] = 1;
         while self.m.cpu.pc == head && self.pool.go_on() {
             let rp = self.policy.regions.entry(head).or_default();
-            let arm = match self.cfg.force {
-                Some(a) if allowed.contains(&a) => a,
-                _ => self.learner.choose(rp, &allowed),
-            };
+            let arm = pick(self.cfg.force, &mut self.learner, rp, &allowed);
             if rp.retired {
                 if let Some(r) = self.regions.get_mut(&head) {
                     r.why_sequential = rp.why.clone();
@@ -922,10 +928,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         // Inside a call being observed, this call's decomposition comes first.
         self.inner_decomposition(site);
         let rp = self.policy.calls.entry(site).or_default();
-        let arm = match self.cfg.force {
-            Some(a) if allowed.contains(&a) => a,
-            _ => self.learner.choose(rp, &allowed),
-        };
+        let arm = pick(self.cfg.force, &mut self.learner, rp, &allowed);
         if rp.retired {
             if let Some(r) = self.call_regions.get_mut(&site) {
                 r.why_sequential = rp.why.clone();
@@ -1372,13 +1375,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         let mut regions = Vec::new();
         for (&head, r) in &self.regions {
             let rp = self.policy.regions.get(&head);
-            let main_arm = rp.and_then(|p| {
-                p.arms
-                    .iter()
-                    .filter(|(a, _)| **a != Arm::Sequential)
-                    .max_by_key(|(_, s)| s.waves)
-                    .map(|(a, s)| (*a, s.waves))
-            });
+            let main_arm = rp.and_then(RegionPolicy::main_arm);
             let state = match (&r.why_sequential, &r.verdict) {
                 (Some(why), _) => alloc::format!("sequential: {why}"),
                 (None, Some(Verdict::Parallel { .. })) => String::from("active"),
@@ -1409,13 +1406,7 @@ impl<P: Pool> Dispatcher<'_, P> {
         }
         for (&site, r) in &self.call_regions {
             let rp = self.policy.calls.get(&site);
-            let main_arm = rp.and_then(|p| {
-                p.arms
-                    .iter()
-                    .filter(|(a, _)| **a != Arm::Sequential)
-                    .max_by_key(|(_, s)| s.waves)
-                    .map(|(a, s)| (*a, s.waves))
-            });
+            let main_arm = rp.and_then(RegionPolicy::main_arm);
             let (state, assumptions) = match (&r.why_sequential, &r.verdict) {
                 (Some(why), _) | (None, Some(CallVerdict::Sequential(why))) => {
                     (alloc::format!("sequential: {why}"), Vec::new())

@@ -94,6 +94,17 @@ pub struct RegionPolicy {
     pub why: Option<String>,
 }
 
+impl RegionPolicy {
+    /// The parallel arm with the most waves, and its wave count.
+    pub fn main_arm(&self) -> Option<(Arm, u64)> {
+        self.arms
+            .iter()
+            .filter(|(a, _)| **a != Arm::Sequential)
+            .max_by_key(|(_, s)| s.waves)
+            .map(|(a, s)| (*a, s.waves))
+    }
+}
+
 /// The learnt policy of one program image.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
